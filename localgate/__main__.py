@@ -1,0 +1,3 @@
+from localgate.cli import main
+
+main()

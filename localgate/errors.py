@@ -1,0 +1,175 @@
+"""Every error localgate raises, in one place.
+
+    LocalgateError                    something went wrong; knows its HTTP status
+    ├── ConfigError                   the config file is missing a key, has a bad value…
+    ├── SecretError                   an account's secret cannot be found
+    │   └── KeyringUnavailable        no usable keyring backend on this machine
+    └── GatewayError                  an error a client sees, rendered in its dialect
+        ├── InvalidRequest      400   malformed JSON, wrong types, missing fields
+        ├── Unauthorized        401   proxy token missing or wrong
+        ├── Forbidden           403   Host or Origin rejected
+        ├── ModelNotFound       404   no account serves that model
+        ├── NotFound            404   no such route
+        ├── BodyTooLarge        413   request body over the configured limit
+        ├── AllAccountsCooling  429   every candidate is cooling down (has retry_after)
+        ├── UpstreamError       502   upstream answered with garbage or failed outright
+        ├── NoAccounts          503   nothing configured or enabled for the request
+        └── UpstreamTimeout     504   upstream did not answer in time
+
+A GatewayError carries a dialect-neutral `kind`; `KINDS` says how each kind
+reads on each wire (Anthropic error type, OpenAI type/code, Google status), so a
+dialect renders any error without knowing where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    anthropic_type: str
+    openai_type: str
+    openai_code: str | None
+    google_status: str
+
+
+# kind -> how it reads in each dialect
+KINDS: dict[str, ErrorKind] = {
+    "invalid_request": ErrorKind(
+        "invalid_request_error", "invalid_request_error", None, "INVALID_ARGUMENT"
+    ),
+    "authentication": ErrorKind(
+        "authentication_error", "authentication_error", "invalid_api_key", "UNAUTHENTICATED"
+    ),
+    "permission": ErrorKind(
+        "permission_error", "permission_error", "forbidden", "PERMISSION_DENIED"
+    ),
+    "not_found": ErrorKind("not_found_error", "invalid_request_error", "not_found", "NOT_FOUND"),
+    "model_not_found": ErrorKind(
+        "not_found_error", "invalid_request_error", "model_not_found", "NOT_FOUND"
+    ),
+    "request_too_large": ErrorKind(
+        "request_too_large", "invalid_request_error", "request_too_large", "INVALID_ARGUMENT"
+    ),
+    "rate_limit": ErrorKind(
+        "rate_limit_error", "rate_limit_error", "rate_limit_exceeded", "RESOURCE_EXHAUSTED"
+    ),
+    "api_error": ErrorKind("api_error", "server_error", None, "INTERNAL"),
+    "overloaded": ErrorKind("overloaded_error", "server_error", "overloaded", "UNAVAILABLE"),
+    "unavailable": ErrorKind("api_error", "server_error", "no_account", "UNAVAILABLE"),
+    "timeout": ErrorKind("timeout_error", "timeout_error", "timeout", "DEADLINE_EXCEEDED"),
+}
+
+# The kind an upstream HTTP status maps to, for errors relayed across dialects.
+STATUS_KINDS: dict[int, str] = {
+    400: "invalid_request",
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    413: "request_too_large",
+    429: "rate_limit",
+    500: "api_error",
+    502: "api_error",
+    503: "unavailable",
+    504: "timeout",
+    529: "overloaded",
+}
+
+
+def kind_for_status(status: int) -> str:
+    """The error kind for an HTTP status (unknown 4xx read as invalid requests)."""
+    if status in STATUS_KINDS:
+        return STATUS_KINDS[status]
+    return "invalid_request" if 400 <= status < 500 else "api_error"
+
+
+class LocalgateError(Exception):
+    """Base of every localgate error; `str(err)` is the message a user reads."""
+
+    status = 500
+
+
+class ConfigError(LocalgateError):
+    """The config file cannot be used; the message names the file and the key."""
+
+
+class SecretError(LocalgateError):
+    """An account's secret is missing; the message names the command that fixes it."""
+
+
+class KeyringUnavailable(SecretError):
+    """No usable keyring backend exists on this machine."""
+
+
+class GatewayError(LocalgateError):
+    """An error a client sees, in its own dialect, with an HTTP status."""
+
+    status = 500
+    kind = "api_error"
+
+    def __init__(self, message: str, *, param: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class InvalidRequest(GatewayError):
+    status, kind = 400, "invalid_request"
+
+
+class Unauthorized(GatewayError):
+    status, kind = 401, "authentication"
+
+
+class Forbidden(GatewayError):
+    status, kind = 403, "permission"
+
+
+class ModelNotFound(GatewayError):
+    status, kind = 404, "model_not_found"
+
+
+class NotFound(GatewayError):
+    status, kind = 404, "not_found"
+
+
+class BodyTooLarge(GatewayError):
+    status, kind = 413, "request_too_large"
+
+
+class AllAccountsCooling(GatewayError):
+    """Every candidate account is cooling down; `retry_after` says for how long."""
+
+    status, kind = 429, "rate_limit"
+
+    def __init__(self, message: str, *, retry_after: float):
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
+        self.retry_after = retry_after
+
+
+class UpstreamError(GatewayError):
+    status, kind = 502, "api_error"
+
+
+class NoAccounts(GatewayError):
+    status, kind = 503, "unavailable"
+
+
+class UpstreamTimeout(GatewayError):
+    status, kind = 504, "timeout"
+
+
+class RelayedError(GatewayError):
+    """An upstream's own error, carried to the client with the upstream's status.
+
+    Used when the upstream speaks another dialect than the client (the same
+    dialect relays the upstream body untouched instead).
+    """
+
+    def __init__(self, status: int, message: str, *, headers: dict | None = None):
+        super().__init__(message, headers=headers)
+        self.status = status
+        self.kind = kind_for_status(status)

@@ -1,0 +1,73 @@
+"""Registry of account kinds (providers), by name.
+
+The table below is light metadata, safe to import anywhere (config validation,
+the CLI); the implementation of a provider is imported only when an account of
+that kind is used, through `load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    name: str
+    implementation: str  # "module:Class"
+    dialect: str  # the wire dialect its accounts speak by default
+    default_base_url: str
+    default_models: tuple[str, ...]  # glob patterns served when the account names none
+    uses_api_key: bool  # True: the secret is an API key (prompted, --key-stdin, --key-env)
+    extra_keys: tuple[str, ...] = ()  # account config keys only this provider accepts
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    info.name: info
+    for info in (
+        ProviderInfo(
+            "anthropic",
+            "localgate.providers.anthropic:AnthropicProvider",
+            "anthropic",
+            "https://api.anthropic.com",
+            ("claude-*",),
+            True,
+        ),
+        ProviderInfo(
+            "openai",
+            "localgate.providers.openai:OpenAIProvider",
+            "openai",
+            "https://api.openai.com/v1",
+            ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*"),
+            True,
+        ),
+        ProviderInfo(
+            "gemini",
+            "localgate.providers.gemini:GeminiProvider",
+            "gemini",
+            "https://generativelanguage.googleapis.com",
+            ("gemini-*", "gemma-*"),
+            True,
+        ),
+        ProviderInfo(
+            "vertex",
+            "localgate.providers.vertex:VertexProvider",
+            "gemini",
+            "",  # derived from region
+            ("gemini-*", "claude-*"),
+            False,
+            ("project", "region", "client_secrets", "credentials_type", "email", "model_ids"),
+        ),
+    )
+}
+
+
+def info(name: str) -> ProviderInfo:
+    """The metadata of provider `name` (KeyError when there is no such provider)."""
+    return PROVIDERS[name]
+
+
+def load(name: str):
+    """The provider class for `name`, imported on first use."""
+    module, _, attr = PROVIDERS[name].implementation.partition(":")
+    return getattr(import_module(module), attr)

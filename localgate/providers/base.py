@@ -1,0 +1,129 @@
+"""The small interface every account kind implements.
+
+A `Provider` instance belongs to one configured account. It knows how to reach
+that account (URL, auth headers), which dialect it speaks for a model, and how
+to read the upstream's failures into a `Failure` for the pool. It never sends
+anything itself: the gateway owns the HTTP session and the attempt loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from localgate.pool.failures import Failure, FailureKind
+from localgate.providers import ProviderInfo
+from localgate.providers import info as provider_info
+
+if TYPE_CHECKING:
+    from localgate.config import AccountConfig
+
+
+# Operations a client asks for; each dialect has its own, the gateway maps them.
+MESSAGES = "messages"  # Anthropic POST /v1/messages
+COUNT_TOKENS = "count_tokens"  # Anthropic POST /v1/messages/count_tokens
+CHAT = "chat"  # OpenAI POST /v1/chat/completions
+GENERATE = "generate"  # Gemini :generateContent / :streamGenerateContent
+
+
+@dataclass(frozen=True)
+class UpstreamCall:
+    """Everything needed to send one request upstream."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+@dataclass
+class Credential:
+    """How an account proves itself upstream. API-key accounts hold the key.
+
+    OAuth-backed providers subclass this with a refreshing implementation.
+    """
+
+    secret: str = field(repr=False)
+
+    async def token(self) -> str:
+        return self.secret
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable, non-reversible tag of the secret, to notice when it changes."""
+        import hashlib
+
+        return hashlib.sha256(self.secret.encode()).hexdigest()[:12]
+
+
+class Provider:
+    """Base of every provider; subclasses set `name` and implement `call`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, account: AccountConfig, credential: Credential):
+        self.account = account
+        self.credential = credential
+
+    @property
+    def info(self) -> ProviderInfo:
+        return provider_info(self.name)
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.info.default_base_url).rstrip("/")
+
+    def dialect_for(self, model: str) -> str:
+        """The wire dialect this account speaks for `model`."""
+        return self.info.dialect
+
+    def operations(self, model: str) -> frozenset[str]:
+        """Operations this account can serve for `model` natively."""
+        raise NotImplementedError
+
+    async def call(
+        self,
+        op: str,
+        model: str,
+        body: bytes,
+        *,
+        stream: bool,
+        client_headers: Mapping[str, str],
+    ) -> UpstreamCall:
+        """The upstream request for `op` on `model` with `body` (already in our dialect)."""
+        raise NotImplementedError
+
+    def check_call(self) -> UpstreamCall:
+        """One cheap request that proves the account works (for `accounts test`)."""
+        raise NotImplementedError
+
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
+        """Read a non-2xx upstream answer.
+
+        Returns a Failure when another account might succeed (429, 5xx, 401/403…),
+        or None when the request itself is at fault (400, 404, 413…) and the
+        answer should go back to the client.
+        """
+        return classify_status(status, headers, body)
+
+
+def classify_status(status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
+    """Provider-neutral reading of an error status; providers refine it."""
+    from localgate.providers.ratelimit import retry_after
+
+    wait = retry_after(headers)
+    if status == 429:
+        return Failure(FailureKind.RATE_LIMITED, "rate limited (429)", wait, status=status)
+    if status in (401, 403):
+        return Failure(
+            FailureKind.AUTH,
+            f"rejected the credentials ({status})",
+            model_scoped=False,
+            status=status,
+        )
+    if status in (503, 529):
+        return Failure(FailureKind.OVERLOADED, f"overloaded ({status})", wait, status=status)
+    if status >= 500 or status == 408:
+        return Failure(FailureKind.SERVER_ERROR, f"server error ({status})", wait, status=status)
+    return None
