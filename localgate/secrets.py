@@ -1,0 +1,113 @@
+"""Where account secrets live: the OS keyring, or an environment variable.
+
+Each account's secret is one keyring entry under service "localgate" with the
+account name as username. An account with `key_env` reads the named
+environment variable instead and never touches the keyring.
+
+Nothing here logs or prints a secret, and no error message carries one.
+`keyring` is imported on first use so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from localgate.errors import KeyringUnavailable, SecretError
+
+if TYPE_CHECKING:
+    from localgate.config import AccountConfig
+
+SERVICE = "localgate"
+
+NO_BACKEND_HELP = (
+    "no usable keyring backend on this machine to keep account keys in. Fix it by one of: "
+    "installing a backend (e.g. `pip install keyrings.alt`, or a desktop Secret Service "
+    "such as gnome-keyring or KWallet); selecting one with the PYTHON_KEYRING_BACKEND "
+    "environment variable; or setting `key_env` in the account to take its key from an "
+    "environment variable (`localgate accounts add NAME --provider P --key-env VAR`)"
+)
+
+T = TypeVar("T")
+
+
+def store_secret(name: str, value: str) -> None:
+    """Keep `value` in the keyring as the secret of account `name`."""
+    if not value:
+        raise SecretError(f"refusing to store an empty key for account {name!r}")
+    _call(f"store the key of account {name!r}", lambda kr: kr.set_password(SERVICE, name, value))
+
+
+def get_secret(name: str) -> str | None:
+    """The keyring secret of account `name`, or None when none is stored."""
+    return _call(f"read the key of account {name!r}", lambda kr: kr.get_password(SERVICE, name))
+
+
+def delete_secret(name: str) -> None:
+    """Forget the keyring secret of account `name` (a missing entry is fine)."""
+    from keyring.errors import PasswordDeleteError
+
+    def delete(kr) -> None:
+        try:
+            kr.delete_password(SERVICE, name)
+        except PasswordDeleteError:
+            # Backends raise this for "not found" too; only a still-present entry is a failure.
+            if kr.get_password(SERVICE, name) is not None:
+                raise
+
+    _call(f"delete the key of account {name!r}", delete)
+
+
+def resolve_secret(account: AccountConfig) -> str:
+    """The secret of `account`, from its `key_env` variable or the keyring.
+
+    Raises SecretError naming the variable or the command that fixes it, and
+    KeyringUnavailable when no keyring backend is usable.
+    """
+    if account.key_env:
+        value = os.environ.get(account.key_env, "")
+        if not value:
+            raise SecretError(
+                f"account {account.name!r} takes its key from the environment variable "
+                f"{account.key_env}, which is not set or empty: export {account.key_env}=... "
+                f"before starting localgate, or remove key_env from the account to use the "
+                f"keyring (localgate accounts add {account.name} --provider {account.provider})"
+            )
+        return value
+    value = get_secret(account.name)
+    if not value:
+        raise SecretError(
+            f"no key stored for account {account.name!r}: run "
+            f"localgate accounts add {account.name} --provider {account.provider}"
+        )
+    return value
+
+
+def _call(action: str, operation: Callable[..., T]) -> T:
+    """Run `operation(backend)`, turning keyring failures into SecretErrors."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    backend = keyring.get_keyring()
+    if not _usable(backend):
+        raise KeyringUnavailable(NO_BACKEND_HELP)
+    try:
+        return operation(backend)
+    except NoKeyringError as exc:
+        raise KeyringUnavailable(NO_BACKEND_HELP) from exc
+    except KeyringError as exc:
+        raise SecretError(f"cannot {action} in the keyring: {exc}") from exc
+    except Exception as exc:  # backends leak their own errors (D-Bus, file I/O…)
+        raise SecretError(f"cannot {action} in the keyring: {type(exc).__name__}: {exc}") from exc
+
+
+def _usable(backend) -> bool:
+    """False for keyring's "fail" backend and for a chainer that chains nothing."""
+    from keyring.backends import chainer, fail
+
+    if isinstance(backend, fail.Keyring):
+        return False
+    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+        return False
+    return True
