@@ -1,0 +1,160 @@
+"""Translation between the wire dialects through one internal form (ir).
+
+Each dialect module reads its wire format into the IR and writes the IR back
+out; `translator(client, upstream)` composes the upstream's reader with the
+client's writer, so N dialects need N modules, not N² pairs. One `Translator`
+serves one request: `request()` remembers what the answer needs (tool-name
+mapping, whether the client asked for stream usage) for `response()`/`stream()`.
+
+    t = translator("anthropic", "openai")
+    upstream_body = t.request(client_body, model="gpt-4o", stream=True)
+    s = t.stream()
+    for event in upstream_events: send(s.feed(event))
+    send(s.finish())            # or s.fail(error) when the upstream broke off
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from importlib import import_module
+from types import ModuleType
+
+from localgate.errors import GatewayError, InvalidRequest, RelayedError
+from localgate.sse import Event
+from localgate.translate import ir
+from localgate.translate.ir import Usage
+from localgate.translate.names import ToolNames
+
+__all__ = ["Translator", "StreamTranslator", "Usage", "translator", "error_message", "DIALECTS"]
+
+# dialect name → (module with requests/responses, module with stream decoder/encoder)
+DIALECTS: dict[str, tuple[str, str]] = {
+    "anthropic": ("localgate.translate.anthropic", "localgate.translate.anthropic_stream"),
+    "openai": ("localgate.translate.openai", "localgate.translate.openai_stream"),
+    "gemini": ("localgate.translate.gemini", "localgate.translate.gemini_stream"),
+}
+
+
+def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    messages, stream = DIALECTS[dialect]
+    return import_module(messages), import_module(stream)
+
+
+def translator(client: str, upstream: str) -> Translator:
+    """A translator for one request from a `client` dialect to an `upstream` one."""
+    if client == upstream:
+        raise ValueError("same dialect on both sides: relay the bytes untouched")
+    return Translator(client, upstream)
+
+
+class Translator:
+    """Translates one request, then its answer (whole or streamed)."""
+
+    def __init__(self, client: str, upstream: str) -> None:
+        self.client, self.client_stream = _modules(client)
+        self.upstream, self.upstream_stream = _modules(upstream)
+        self.ctx = ir.Context(client=client, upstream=upstream, model="")
+        self.names = ToolNames()
+
+    def request(self, body: dict, *, model: str, stream: bool) -> dict:
+        """The client's request body → the upstream's, for upstream `model`.
+
+        Raises InvalidRequest for what cannot be translated.
+        """
+        if not isinstance(body, dict):
+            raise InvalidRequest("the request body must be a JSON object")
+        try:
+            req = self.client.request_to_ir(body)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InvalidRequest(f"malformed request: {exc!r}") from exc
+        self.ctx = replace(self.ctx, model=model, stream=stream, include_usage=req.include_usage)
+        self._rename_for_upstream(req)
+        return self.upstream.request_from_ir(req, self.ctx)
+
+    def response(self, body: dict) -> dict:
+        """The upstream's non-streaming response body → the client's."""
+        resp = self.upstream.response_to_ir(body)
+        for part in resp.parts:
+            if isinstance(part, ir.ToolCall):
+                part.name = self.names.client(part.name)
+        return self.client.response_from_ir(resp, self.ctx)
+
+    def stream(self) -> StreamTranslator:
+        """A translator for the upstream's stream of this request."""
+        return StreamTranslator(
+            self.upstream_stream.StreamDecoder(),
+            self.client_stream.StreamEncoder(self.ctx),
+            self.names,
+        )
+
+    def _rename_for_upstream(self, req: ir.Request) -> None:
+        for tool in req.tools:
+            tool.name = self.names.upstream(tool.name)
+        if req.tool_choice and req.tool_choice.name:
+            req.tool_choice.name = self.names.upstream(req.tool_choice.name)
+        for message in req.messages:
+            for part in message.parts:
+                if isinstance(part, ir.ToolCall | ir.ToolResult) and part.name:
+                    part.name = self.names.upstream(part.name)
+
+
+class StreamTranslator:
+    """Upstream SSE events in, client SSE bytes out, one event at a time."""
+
+    def __init__(self, decoder, encoder, names: ToolNames) -> None:
+        self.decoder = decoder
+        self.encoder = encoder
+        self.names = names
+        self.usage = Usage()
+        self.failed = False
+
+    def feed(self, event: Event) -> bytes:
+        """The client bytes one upstream event produces now (may be b"")."""
+        if self.failed:
+            return b""
+        try:
+            events = self.decoder.feed(event)
+        except ValueError:  # not JSON: skip it rather than break the stream
+            return b""
+        out = b""
+        for item in events:
+            if isinstance(item, ir.UpstreamFailure):
+                return out + self.fail(RelayedError(item.status, item.message))
+            if isinstance(item, ir.ToolCallStart):
+                item.name = self.names.client(item.name)
+            elif isinstance(item, ir.UsageUpdate | ir.Start):
+                self.usage = ir.Usage(**vars(item.usage))
+            out += self.encoder.encode(item)
+        return out
+
+    def finish(self) -> bytes:
+        """What the client still needs after the upstream ended cleanly."""
+        return b"" if self.failed else self.encoder.finish()
+
+    def fail(self, error: GatewayError) -> bytes:
+        """Close what is open and emit the client dialect's error event."""
+        if self.failed:
+            return b""
+        self.failed = True
+        return self.encoder.fail(error)
+
+
+def error_message(dialect: str, body: bytes) -> str:
+    """The human message inside an upstream error body of `dialect`."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, list) and parsed:  # Gemini sometimes wraps errors in a list
+        parsed = parsed[0]
+    if isinstance(parsed, dict):
+        module, _ = _modules(dialect)
+        message = module.error_message(parsed)
+        if isinstance(message, str) and message:
+            return message
+    text = body.decode("utf-8", errors="replace")
+    excerpt = "".join(c if c.isprintable() else " " for c in text).strip()
+    return (excerpt[:200] + "…") if len(excerpt) > 200 else (excerpt or "upstream error")

@@ -1,0 +1,208 @@
+"""Anthropic Messages streams ⇄ internal stream events.
+
+The encoder keeps the sequence the SDK demands: `message_start` once and
+first, blocks with sequential non-interleaved indices (a change of kind closes
+the open block), no empty blocks, `message_delta` (with usage) and
+`message_stop` last. It holds `message_delta` until the upstream ends, because
+an OpenAI upstream sends usage after its finish chunk.
+"""
+
+from __future__ import annotations
+
+from localgate.errors import KINDS, GatewayError
+from localgate.sse import Event, encode
+from localgate.translate import ir
+from localgate.translate.anthropic import (
+    new_message_id,
+    usage_from_ir,
+    usage_to_ir,
+    wrap_signature,
+)
+from localgate.translate.names import encode_id
+
+
+class StreamDecoder:
+    """Anthropic upstream SSE events → internal events."""
+
+    def __init__(self) -> None:
+        self.usage = ir.Usage()
+
+    def feed(self, event: Event) -> list[ir.StreamEvent]:
+        if not event.data or event.event == "ping":
+            return []
+        data = event.json()
+        kind = data.get("type") or event.event
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self.usage = usage_to_ir(message.get("usage"))
+            return [ir.Start(message.get("id", ""), message.get("model", ""), _copy(self.usage))]
+        if kind == "content_block_start":
+            return self._block_start(data.get("index"), data.get("content_block") or {})
+        if kind == "content_block_delta":
+            return self._delta(data.get("index"), data.get("delta") or {})
+        if kind == "content_block_stop":
+            return [ir.BlockStop()]
+        if kind == "message_delta":
+            self._merge_usage(data.get("usage") or {})
+            delta = data.get("delta") or {}
+            return [
+                ir.UsageUpdate(_copy(self.usage)),
+                ir.Finish(delta.get("stop_reason"), delta.get("stop_sequence")),
+            ]
+        if kind == "error":
+            error = data.get("error") or {}
+            status = 529 if error.get("type") == "overloaded_error" else 500
+            return [ir.UpstreamFailure(status, error.get("message") or "upstream error")]
+        return []  # message_stop, unknown future events
+
+    def _block_start(self, index, block: dict) -> list[ir.StreamEvent]:
+        kind = block.get("type")
+        if kind == "text":
+            return [ir.TextDelta(block["text"])] if block.get("text") else []
+        if kind == "thinking":
+            return [ir.ThinkingDelta(block["thinking"])] if block.get("thinking") else []
+        if kind == "redacted_thinking":
+            return [ir.RedactedThinkingBlock(block.get("data", ""))]
+        if kind == "tool_use":
+            return [ir.ToolCallStart(index, block.get("id", ""), block.get("name", ""))]
+        return []
+
+    def _delta(self, index, delta: dict) -> list[ir.StreamEvent]:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return [ir.TextDelta(delta.get("text", ""))]
+        if kind == "thinking_delta":
+            return [ir.ThinkingDelta(delta.get("thinking", ""))]
+        if kind == "signature_delta":
+            return [ir.SignatureDelta(delta.get("signature", ""), "anthropic")]
+        if kind == "input_json_delta":
+            return [ir.ToolArgsDelta(index, delta.get("partial_json", ""))]
+        return []
+
+    def _merge_usage(self, usage: dict) -> None:
+        # message_delta usage is cumulative; input fields appear there on some servers.
+        fresh = usage_to_ir(usage)
+        self.usage.output_tokens = fresh.output_tokens or self.usage.output_tokens
+        for name in ("input_tokens", "cache_read_tokens", "cache_creation_tokens"):
+            if getattr(fresh, name):
+                setattr(self.usage, name, getattr(fresh, name))
+
+
+def _copy(usage: ir.Usage) -> ir.Usage:
+    return ir.Usage(**vars(usage))
+
+
+class StreamEncoder:
+    """Internal events → the SSE bytes an Anthropic client reads."""
+
+    def __init__(self, ctx: ir.Context) -> None:
+        self.ctx = ctx
+        self.started = False
+        self.index = -1  # index of the last block opened
+        self.open: str | None = None  # kind of the open block
+        self.open_key: object = None  # tool call key of the open tool_use block
+        self.usage = ir.Usage()
+        self.stop_reason: str | None = None
+        self.stop_sequence: str | None = None
+        self.saw_tool_call = False
+        self.done = False
+
+    def encode(self, event: ir.StreamEvent) -> bytes:
+        if isinstance(event, ir.Start):
+            self.usage = event.usage
+            return self._start(event.id, event.model)
+        out = b"" if self.started else self._start("", "")
+        if isinstance(event, ir.TextDelta):
+            if event.text:
+                out += self._open("text", {"type": "text", "text": ""})
+                out += self._delta({"type": "text_delta", "text": event.text})
+        elif isinstance(event, ir.ThinkingDelta):
+            if event.text:
+                out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+                out += self._delta({"type": "thinking_delta", "thinking": event.text})
+        elif isinstance(event, ir.SignatureDelta):
+            out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            signature = wrap_signature(event.signature, event.origin)
+            out += self._delta({"type": "signature_delta", "signature": signature})
+        elif isinstance(event, ir.RedactedThinkingBlock):
+            out += self._close()
+            out += self._open("redacted", {"type": "redacted_thinking", "data": event.data})
+            out += self._close()
+        elif isinstance(event, ir.ToolCallStart):
+            self.saw_tool_call = True
+            out += self._close()
+            block = {"type": "tool_use", "id": encode_id(event.id), "name": event.name, "input": {}}
+            out += self._open("tool_use", block)
+            self.open_key = event.key
+        elif isinstance(event, ir.ToolArgsDelta):
+            if event.fragment and self.open == "tool_use" and self.open_key == event.key:
+                out += self._delta({"type": "input_json_delta", "partial_json": event.fragment})
+        elif isinstance(event, ir.BlockStop):
+            out += self._close()
+        elif isinstance(event, ir.UsageUpdate):
+            self.usage = event.usage
+        elif isinstance(event, ir.Finish):
+            out += self._close()
+            self.stop_reason = event.stop_reason
+            self.stop_sequence = event.stop_sequence
+        return out
+
+    def finish(self) -> bytes:
+        """Close the message: open block, message_delta with usage, message_stop."""
+        if self.done:
+            return b""
+        out = b"" if self.started else self._start("", "")
+        out += self._close()
+        stop = self.stop_reason or ("tool_use" if self.saw_tool_call else "end_turn")
+        delta = {"stop_reason": stop, "stop_sequence": self.stop_sequence}
+        usage = usage_from_ir(self.usage)
+        out += encode({"type": "message_delta", "delta": delta, "usage": usage}, "message_delta")
+        out += encode({"type": "message_stop"}, "message_stop")
+        self.done = True
+        return out
+
+    def fail(self, error: GatewayError) -> bytes:
+        """Close the open block and report the error as an `event: error`."""
+        if self.done:
+            return b""
+        self.done = True
+        kind = KINDS.get(error.kind, KINDS["api_error"])
+        body = {"type": "error", "error": {"type": kind.anthropic_type, "message": error.message}}
+        return self._close() + encode(body, "error")
+
+    def _start(self, message_id: str, model: str) -> bytes:
+        if self.started:
+            return b""
+        self.started = True
+        message = {
+            "id": message_id if message_id.startswith("msg_") else new_message_id(),
+            "type": "message",
+            "role": "assistant",
+            "model": model or self.ctx.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage_from_ir(self.usage),
+        }
+        return encode({"type": "message_start", "message": message}, "message_start")
+
+    def _open(self, kind: str, block: dict) -> bytes:
+        if self.open == kind and kind != "tool_use":
+            return b""
+        out = self._close()
+        self.index += 1
+        self.open = kind
+        data = {"type": "content_block_start", "index": self.index, "content_block": block}
+        return out + encode(data, "content_block_start")
+
+    def _delta(self, delta: dict) -> bytes:
+        data = {"type": "content_block_delta", "index": self.index, "delta": delta}
+        return encode(data, "content_block_delta")
+
+    def _close(self) -> bytes:
+        if self.open is None:
+            return b""
+        self.open = None
+        self.open_key = None
+        data = {"type": "content_block_stop", "index": self.index}
+        return encode(data, "content_block_stop")

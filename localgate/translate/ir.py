@@ -1,0 +1,291 @@
+"""The internal form every dialect translates to and from.
+
+A request travels client dialect → `Request` → upstream dialect; an answer
+travels upstream dialect → `Response` (or stream events) → client dialect.
+Tool ids and names in the IR are the upstream's own, unencoded: each dialect
+module applies its wire rules (Anthropic id charset, name limits) at its edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Stop reasons use Anthropic's vocabulary, the richest of the three.
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn"]
+
+
+@dataclass
+class Text:
+    text: str
+
+
+@dataclass
+class Image:
+    """An image, inline (base64 `data`) or by `url`."""
+
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class Document:
+    """A document: base64 `data` (PDF…), a `url`, or plain `text`."""
+
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+    text: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict
+
+
+@dataclass
+class ToolResult:
+    id: str
+    name: str
+    content: list[Part]
+    is_error: bool = False
+
+
+@dataclass
+class Thinking:
+    """Reasoning text. `origin` is the dialect whose upstream issued `signature`."""
+
+    text: str
+    signature: str | None = None
+    origin: str | None = None
+
+
+@dataclass
+class RedactedThinking:
+    data: str
+
+
+Part = Text | Image | Document | ToolCall | ToolResult | Thinking | RedactedThinking
+
+
+@dataclass
+class Message:
+    role: Literal["user", "assistant", "system"]
+    parts: list[Part]
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str | None
+    schema: dict
+
+
+@dataclass
+class ToolChoice:
+    mode: Literal["auto", "any", "tool", "none"] = "auto"
+    name: str | None = None
+    parallel: bool | None = None  # None: the upstream's default
+
+
+@dataclass
+class ResponseFormat:
+    type: Literal["text", "json_object", "json_schema"]
+    schema: dict | None = None
+    name: str | None = None
+    strict: bool | None = None
+
+
+@dataclass
+class Reasoning:
+    """What the client asked of thinking: on/off, an effort word, or a token budget."""
+
+    enabled: bool = True
+    effort: str | None = None  # minimal | low | medium | high | max …
+    budget: int | None = None
+
+
+@dataclass
+class Request:
+    system: list[Text] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: list[str] = field(default_factory=list)
+    response_format: ResponseFormat | None = None
+    reasoning: Reasoning | None = None
+    user: str | None = None
+    include_usage: bool = False  # OpenAI clients: stream_options.include_usage
+
+
+@dataclass
+class Usage:
+    """Token counts with Anthropic's meaning: `input_tokens` excludes cached input."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0  # part of output_tokens, when the upstream says
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All input, cached or not (OpenAI's and Gemini's meaning)."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+
+@dataclass
+class Response:
+    id: str
+    model: str
+    parts: list[Part]
+    stop_reason: StopReason | None
+    usage: Usage
+    stop_sequence: str | None = None
+
+
+# --- stream events ---------------------------------------------------------
+
+
+@dataclass
+class Start:
+    id: str
+    model: str
+    usage: Usage
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ThinkingDelta:
+    text: str
+
+
+@dataclass
+class SignatureDelta:
+    """A signature for the open thinking block (or a new empty one)."""
+
+    signature: str
+    origin: str
+
+
+@dataclass
+class RedactedThinkingBlock:
+    data: str
+
+
+@dataclass
+class ToolCallStart:
+    key: object  # identifies the call among this stream's calls
+    id: str
+    name: str
+
+
+@dataclass
+class ToolArgsDelta:
+    key: object
+    fragment: str
+
+
+@dataclass
+class BlockStop:
+    """The upstream closed its current block (the next delta opens a new one)."""
+
+
+@dataclass
+class UsageUpdate:
+    usage: Usage  # cumulative snapshot
+
+
+@dataclass
+class Finish:
+    stop_reason: StopReason | None
+    stop_sequence: str | None = None
+
+
+@dataclass
+class UpstreamFailure:
+    """The upstream reported an error inside its stream."""
+
+    status: int
+    message: str
+
+
+StreamEvent = (
+    Start
+    | TextDelta
+    | ThinkingDelta
+    | SignatureDelta
+    | RedactedThinkingBlock
+    | ToolCallStart
+    | ToolArgsDelta
+    | BlockStop
+    | UsageUpdate
+    | Finish
+    | UpstreamFailure
+)
+
+
+@dataclass
+class Context:
+    """What one translation knows about its request, shared by both directions."""
+
+    client: str
+    upstream: str
+    model: str  # the upstream model name
+    stream: bool = False
+    include_usage: bool = False
+
+
+def resolve_tool_names(request: Request) -> None:
+    """Fill tool results' names from the calls earlier in the conversation.
+
+    Anthropic and OpenAI results carry only the call id; Gemini needs the name.
+    """
+    names: dict[str, str] = {}
+    for message in request.messages:
+        for part in message.parts:
+            if isinstance(part, ToolCall):
+                names[part.id] = part.name
+            elif isinstance(part, ToolResult) and not part.name:
+                part.name = names.get(part.id, "")
+
+
+def text_of(parts: list[Part]) -> str:
+    """The text parts joined, for targets that only take a string."""
+    return "\n".join(p.text for p in parts if isinstance(p, Text | Document) and p.text)
+
+
+# Effort words ⇄ thinking budgets, for dialects that speak only one of them.
+EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "max": 32000}
+
+
+def budget_for(reasoning: Reasoning) -> int:
+    """A thinking token budget for what the client asked."""
+    if reasoning.budget:
+        return reasoning.budget
+    return EFFORT_BUDGETS.get(reasoning.effort or "medium", EFFORT_BUDGETS["high"])
+
+
+def effort_for(reasoning: Reasoning) -> str:
+    """An effort word (low | medium | high) for what the client asked."""
+    if reasoning.effort in ("minimal", "low", "medium", "high"):
+        return reasoning.effort
+    if reasoning.effort:  # xhigh, max…
+        return "high"
+    if reasoning.budget is None:
+        return "medium"
+    if reasoning.budget < 4096:
+        return "low"
+    return "medium" if reasoning.budget < 16384 else "high"

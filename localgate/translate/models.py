@@ -1,0 +1,73 @@
+"""What translation needs to know about target models, by name prefix.
+
+Only limits we are sure of are listed; an unknown model gets no clamping and
+the conservative choice for each capability. The longest matching prefix wins,
+so `claude-opus-4-5` overrides `claude-opus-4`.
+"""
+
+from __future__ import annotations
+
+# Largest max_tokens / maxOutputTokens each model family accepts.
+OUTPUT_CAPS: dict[str, int] = {
+    "claude-3-haiku": 4096,
+    "claude-3-opus": 4096,
+    "claude-3-5": 8192,
+    "claude-3-7-sonnet": 64000,
+    "claude-sonnet-4": 64000,
+    "claude-haiku-4": 64000,
+    "claude-opus-4": 32000,
+    "claude-opus-4-5": 64000,
+    "gpt-3.5-turbo": 4096,
+    "gpt-4-turbo": 4096,
+    "gpt-4o": 16384,
+    "chatgpt-4o": 16384,
+    "gpt-4.1": 32768,
+    "gpt-5": 128000,
+    "o1": 100000,
+    "o1-mini": 65536,
+    "o3": 100000,
+    "o4-mini": 100000,
+    "deepseek-chat": 8192,
+    "deepseek-reasoner": 65536,
+    "gemini-1.5": 8192,
+    "gemini-2.0": 8192,
+    "gemini-2.5": 65536,
+    "gemini-3": 65536,
+}
+
+# OpenAI models that reason: they take `reasoning_effort` and
+# `max_completion_tokens` and reject `max_tokens` and `temperature` ≠ 1.
+OPENAI_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+
+# Used when an Anthropic upstream needs max_tokens and nobody said.
+DEFAULT_MAX_TOKENS = 8192
+
+
+def _longest_prefix(model: str, table: dict[str, int]) -> int | None:
+    name = model.rsplit("/", 1)[-1].lower()  # "openai/gpt-4o" on OpenRouter
+    best = max((p for p in table if name.startswith(p)), key=len, default=None)
+    return table[best] if best else None
+
+
+def output_cap(model: str) -> int | None:
+    """The most output tokens `model` accepts, when known."""
+    return _longest_prefix(model, OUTPUT_CAPS)
+
+
+def clamp_max_tokens(model: str, requested: int | None) -> int | None:
+    """`requested` lowered to the model's cap (None stays None)."""
+    cap = output_cap(model)
+    if requested is None or cap is None:
+        return requested
+    return min(requested, cap)
+
+
+def is_openai_reasoning(model: str) -> bool:
+    """True for OpenAI reasoning models (o-series, gpt-5)."""
+    name = model.rsplit("/", 1)[-1].lower()
+    return name.startswith(OPENAI_REASONING_PREFIXES)
+
+
+def is_gemini_3(model: str) -> bool:
+    """Gemini 3 takes thinkingLevel and validates thought signatures on calls."""
+    return model.rsplit("/", 1)[-1].lower().startswith("gemini-3")

@@ -1,0 +1,450 @@
+"""OpenAI Chat Completions ⇄ the internal form (requests, responses, errors).
+
+Choices worth knowing:
+- `n > 1`, audio input/output and `logprobs` cannot be served from another
+  dialect: 400 naming the parameter. `seed`, penalties, `logit_bias`, `store`,
+  `service_tier`, `prediction` and `top_k` are dropped.
+- Reasoning text (`reasoning_content`, or `reasoning`) becomes thinking; it is
+  sent back as `reasoning_content` only to OpenAI-compatible upstreams, which
+  issued it. `reasoning_effort` goes only to models known to take it.
+- Tool results carrying images: the tool message gets a text placeholder and a
+  user message with the images follows the tool messages.
+- Arguments that are not valid JSON arrive in the IR as `{}`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from localgate.errors import InvalidRequest
+from localgate.translate import ir
+from localgate.translate.models import clamp_max_tokens, is_openai_reasoning
+
+FINISH_TO_IR = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+FINISH_FROM_IR = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+IMAGE_PLACEHOLDER = "[image content follows in the next user message]"
+
+
+# --- requests --------------------------------------------------------------
+
+
+def request_to_ir(body: dict) -> ir.Request:
+    """A client's Chat Completions request as the internal form."""
+    _refuse_unsupported(body)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("messages: a non-empty list is required", param="messages")
+    req = ir.Request(
+        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        user=body.get("user"),
+        include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+    )
+    stop = body.get("stop")
+    req.stop = [stop] if isinstance(stop, str) else list(stop or [])
+    for i, message in enumerate(messages):
+        _message_to_ir(req, message, i)
+    req.tools = [
+        ir.Tool(f["name"], f.get("description"), f.get("parameters") or _EMPTY_SCHEMA)
+        for t in body.get("tools") or []
+        if t.get("type") == "function" and (f := t.get("function") or {}).get("name")
+    ]
+    req.tool_choice = _tool_choice_to_ir(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if body.get("reasoning_effort"):
+        req.reasoning = ir.Reasoning(effort=body["reasoning_effort"])
+        if body["reasoning_effort"] == "none":
+            req.reasoning = ir.Reasoning(enabled=False)
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":
+        req.response_format = ir.ResponseFormat("json_object")
+    elif fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema") or {}
+        req.response_format = ir.ResponseFormat(
+            "json_schema", spec.get("schema"), spec.get("name"), spec.get("strict")
+        )
+    ir.resolve_tool_names(req)
+    return req
+
+
+_EMPTY_SCHEMA = {"type": "object", "properties": {}}
+
+
+def _refuse_unsupported(body: dict) -> None:
+    if (body.get("n") or 1) > 1:
+        raise InvalidRequest("n > 1 is not supported for this model's account", param="n")
+    if body.get("audio") or "audio" in (body.get("modalities") or []):
+        raise InvalidRequest("audio output is not supported for this model", param="audio")
+    if body.get("logprobs"):
+        raise InvalidRequest("logprobs are not supported for this model", param="logprobs")
+
+
+def _tool_choice_to_ir(choice, parallel) -> ir.ToolChoice | None:
+    parallel = None if parallel is None else bool(parallel)
+    if choice is None:
+        return ir.ToolChoice("auto", parallel=parallel) if parallel is not None else None
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        return ir.ToolChoice("tool", name, parallel)
+    mode = {"auto": "auto", "required": "any", "none": "none"}.get(choice)
+    if mode is None:
+        raise InvalidRequest(f"tool_choice: unknown value {choice!r}", param="tool_choice")
+    return ir.ToolChoice(mode, parallel=parallel)
+
+
+def _message_to_ir(req: ir.Request, message: dict, index: int) -> None:
+    role = message.get("role")
+    content = message.get("content")
+    if role in ("system", "developer"):
+        texts = [ir.Text(t) for t in _texts(content) if t]
+        if not req.messages:  # leading system messages are the system prompt
+            req.system.extend(texts)
+        else:
+            req.messages.append(ir.Message("system", texts))
+    elif role == "user":
+        _append(req, "user", [_user_part(p, index) for p in _content_parts(content)])
+    elif role == "assistant":
+        parts: list[ir.Part] = []
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            parts.append(ir.Thinking(reasoning, None, "openai"))
+        parts += [ir.Text(t) for t in _texts(content) if t]
+        if message.get("refusal"):
+            parts.append(ir.Text(message["refusal"]))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            args = _parse_arguments(function.get("arguments"))
+            parts.append(ir.ToolCall(call.get("id") or "", function.get("name", ""), args))
+        req.messages.append(ir.Message("assistant", parts))
+    elif role == "tool":
+        result = ir.ToolResult(
+            message.get("tool_call_id") or "", "", [ir.Text(t) for t in _texts(content) if t]
+        )
+        _append(req, "user", [result])
+    else:
+        raise InvalidRequest(f"messages[{index}].role: unknown role {role!r}", param="messages")
+
+
+def _append(req: ir.Request, role: str, parts: list[ir.Part]) -> None:
+    # Consecutive tool messages (and a user message after them) form one user turn.
+    last = req.messages[-1] if req.messages else None
+    if last and last.role == role and any(isinstance(p, ir.ToolResult) for p in last.parts):
+        last.parts.extend(parts)
+    else:
+        req.messages.append(ir.Message(role, parts))
+
+
+def _content_parts(content) -> list[dict]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return list(content)
+
+
+def _texts(content) -> list[str]:
+    return [p.get("text", "") for p in _content_parts(content) if p.get("type") == "text"]
+
+
+def _user_part(part: dict, index: int) -> ir.Part:
+    kind = part.get("type")
+    if kind == "text":
+        return ir.Text(part.get("text", ""))
+    if kind == "image_url":
+        url = (part.get("image_url") or {}).get("url", "")
+        media_type, data = _split_data_url(url)
+        return ir.Image(media_type, data) if data is not None else ir.Image(url=url)
+    if kind == "file":
+        file = part.get("file") or {}
+        if not file.get("file_data"):
+            raise InvalidRequest(
+                "file parts need file_data (file ids cannot be resolved)", param="messages"
+            )
+        media_type, data = _split_data_url(file["file_data"])
+        return ir.Document(media_type or "application/pdf", data, title=file.get("filename"))
+    raise InvalidRequest(
+        f"messages[{index}]: content parts of type {kind!r} are not supported for this model",
+        param="messages",
+    )
+
+
+def _split_data_url(url: str) -> tuple[str | None, str | None]:
+    if not url.startswith("data:") or ";base64," not in url:
+        return None, None
+    head, data = url[5:].split(";base64,", 1)
+    return head or None, data
+
+
+def _parse_arguments(arguments) -> dict:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
+    """The Chat Completions request for an OpenAI-compatible upstream."""
+    body: dict = {"model": ctx.model, "messages": _messages_from_ir(req, ctx)}
+    reasoning_model = is_openai_reasoning(ctx.model)
+    max_tokens = clamp_max_tokens(ctx.model, req.max_tokens)
+    if max_tokens:
+        body["max_completion_tokens" if reasoning_model else "max_tokens"] = max_tokens
+    if req.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description or "",
+                    "parameters": {k: v for k, v in t.schema.items() if k != "$schema"},
+                },
+            }
+            for t in req.tools
+        ]
+        choice = req.tool_choice
+        if choice and choice.mode == "tool":
+            body["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+        elif choice:
+            body["tool_choice"] = {"auto": "auto", "any": "required", "none": "none"}[choice.mode]
+        if choice and choice.parallel is False:
+            body["parallel_tool_calls"] = False
+    if req.stop:
+        body["stop"] = req.stop[:4]  # OpenAI's limit
+    if not reasoning_model:  # reasoning models refuse sampling parameters
+        if req.temperature is not None:
+            body["temperature"] = req.temperature
+        if req.top_p is not None:
+            body["top_p"] = req.top_p
+    elif req.reasoning and req.reasoning.enabled:
+        body["reasoning_effort"] = ir.effort_for(req.reasoning)
+    if req.user and len(req.user) <= 64:
+        body["user"] = req.user
+    fmt = req.response_format
+    if fmt and fmt.type == "json_object":
+        body["response_format"] = {"type": "json_object"}
+    elif fmt and fmt.type == "json_schema":
+        spec: dict = {"name": fmt.name or "response", "schema": fmt.schema or {}}
+        if fmt.strict is not None:
+            spec["strict"] = fmt.strict
+        body["response_format"] = {"type": "json_schema", "json_schema": spec}
+    if ctx.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def _messages_from_ir(req: ir.Request, ctx: ir.Context) -> list[dict]:
+    out: list[dict] = []
+    system = "\n\n".join(t.text for t in req.system if t.text)
+    if system:
+        out.append({"role": "system", "content": system})
+    for message in req.messages:
+        if message.role == "system":
+            text = ir.text_of(message.parts)
+            if text:
+                out.append({"role": "system", "content": text})
+        elif message.role == "assistant":
+            assistant = _assistant_from_ir(message.parts, ctx)
+            if assistant:
+                out.append(assistant)
+        else:
+            out.extend(_user_from_ir(message.parts))
+    return out
+
+
+def _assistant_from_ir(parts: list[ir.Part], ctx: ir.Context) -> dict | None:
+    text = "".join(p.text for p in parts if isinstance(p, ir.Text))
+    calls = [
+        {
+            "id": p.id,
+            "type": "function",
+            "function": {"name": p.name, "arguments": json.dumps(p.arguments, ensure_ascii=False)},
+        }
+        for p in parts
+        if isinstance(p, ir.ToolCall)
+    ]
+    if not text and not calls:
+        return None
+    # Empty text next to tool calls is null, never "" (some servers reject "").
+    message: dict = {"role": "assistant", "content": text or None}
+    if calls:
+        message["tool_calls"] = calls
+    reasoning = "".join(
+        p.text for p in parts if isinstance(p, ir.Thinking) and p.origin == "openai"
+    )
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    return message
+
+
+def _user_from_ir(parts: list[ir.Part]) -> list[dict]:
+    out: list[dict] = []
+    images: list[dict] = []
+    for part in parts:
+        if isinstance(part, ir.ToolResult):
+            texts = [ir.text_of([p]) for p in part.content if not isinstance(p, ir.Image)]
+            content = "\n".join(t for t in texts if t)
+            result_images = [_media_part(p) for p in part.content if isinstance(p, ir.Image)]
+            images += [i for i in result_images if i]
+            if result_images:
+                content = f"{content}\n{IMAGE_PLACEHOLDER}" if content else IMAGE_PLACEHOLDER
+            if part.is_error and content:
+                content = f"Error: {content}"
+            out.append({"role": "tool", "tool_call_id": part.id, "content": content or "(empty)"})
+    rest = [p for p in (_media_part(p) for p in parts if not isinstance(p, ir.ToolResult)) if p]
+    rest = images + rest
+    if rest and all(p["type"] == "text" for p in rest):
+        out.append({"role": "user", "content": "\n".join(p["text"] for p in rest)})
+    elif rest:
+        out.append({"role": "user", "content": rest})
+    return out
+
+
+def _media_part(part: ir.Part) -> dict | None:
+    if isinstance(part, ir.Text):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ir.Image):
+        url = part.url or f"data:{part.media_type or 'image/png'};base64,{part.data}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if isinstance(part, ir.Document):
+        if part.text is not None:
+            return {"type": "text", "text": part.text}
+        if part.data is not None:
+            data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
+            return {
+                "type": "file",
+                "file": {"filename": part.title or "document.pdf", "file_data": data_url},
+            }
+        return {"type": "text", "text": part.url} if part.url else None
+    return None
+
+
+# --- responses -------------------------------------------------------------
+
+
+def usage_to_ir(usage: dict | None) -> ir.Usage:
+    usage = usage or {}
+    details = usage.get("prompt_tokens_details") or {}
+    # DeepSeek reports cache hits on its own field.
+    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    return ir.Usage(
+        input_tokens=max((usage.get("prompt_tokens") or 0) - cached, 0),
+        output_tokens=usage.get("completion_tokens") or 0,
+        cache_read_tokens=cached,
+        reasoning_tokens=reasoning,
+    )
+
+
+def usage_from_ir(usage: ir.Usage) -> dict:
+    out = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens},
+    }
+    if usage.reasoning_tokens:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return out
+
+
+def response_to_ir(body: dict) -> ir.Response:
+    """An OpenAI-compatible upstream's completion as the internal form."""
+    choices = body.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    parts: list[ir.Part] = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(ir.Thinking(reasoning, None, "openai"))
+    content = message.get("content")
+    if isinstance(content, list):  # a few servers answer with parts
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if content:
+        parts.append(ir.Text(content))
+    if message.get("refusal"):
+        parts.append(ir.Text(message["refusal"]))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        args = _parse_arguments(function.get("arguments"))
+        parts.append(ir.ToolCall(call.get("id") or _new_call_id(), function.get("name", ""), args))
+    finish = choices[0].get("finish_reason")
+    stop = FINISH_TO_IR.get(finish, "end_turn" if finish else None)
+    if stop == "end_turn" and any(isinstance(p, ir.ToolCall) for p in parts):
+        stop = "tool_use"  # some servers say "stop" after a tool call
+    return ir.Response(
+        id=body.get("id") or new_completion_id(),
+        model=body.get("model", ""),
+        parts=parts,
+        stop_reason=stop,
+        usage=usage_to_ir(body.get("usage")),
+    )
+
+
+def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
+    """The chat.completion a client receives."""
+    text = "".join(p.text for p in resp.parts if isinstance(p, ir.Text))
+    reasoning = "".join(p.text for p in resp.parts if isinstance(p, ir.Thinking))
+    calls = [
+        {
+            "id": p.id,
+            "type": "function",
+            "function": {"name": p.name, "arguments": json.dumps(p.arguments, ensure_ascii=False)},
+        }
+        for p in resp.parts
+        if isinstance(p, ir.ToolCall)
+    ]
+    message: dict = {"role": "assistant", "content": text or None, "refusal": None}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls:
+        message["tool_calls"] = calls
+    return {
+        "id": resp.id if resp.id.startswith("chatcmpl") else new_completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": resp.model or ctx.model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": FINISH_FROM_IR.get(resp.stop_reason or "end_turn", "stop"),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_from_ir(resp.usage),
+    }
+
+
+def new_completion_id() -> str:
+    return "chatcmpl-" + uuid.uuid4().hex[:24]
+
+
+def _new_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+def error_message(body) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("message")
+    if isinstance(error, str):
+        return error
+    return body.get("message") if isinstance(body, dict) else None
