@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from localgate.dialects.common import error_message
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers import ProviderInfo
 from localgate.providers import info as provider_info
+from localgate.providers.ratelimit import retry_after
 
 if TYPE_CHECKING:
     from localgate.config import AccountConfig
@@ -66,6 +68,13 @@ class Provider:
         self.account = account
         self.credential = credential
 
+    @classmethod
+    def credential_for(cls, account: AccountConfig) -> Credential:
+        """Resolve the account's secret (blocking; raises SecretError with the fix)."""
+        from localgate.secrets import resolve_secret
+
+        return Credential(resolve_secret(account))
+
     @property
     def info(self) -> ProviderInfo:
         return provider_info(self.name)
@@ -105,25 +114,19 @@ class Provider:
         or None when the request itself is at fault (400, 404, 413…) and the
         answer should go back to the client.
         """
-        return classify_status(status, headers, body)
+        return classify_status(status, headers, error_message(body))
 
 
-def classify_status(status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
+def classify_status(status: int, headers: Mapping[str, str], message: str) -> Failure | None:
     """Provider-neutral reading of an error status; providers refine it."""
-    from localgate.providers.ratelimit import retry_after
-
     wait = retry_after(headers)
+    reason = f"{status} {message}"
     if status == 429:
-        return Failure(FailureKind.RATE_LIMITED, "rate limited (429)", wait, status=status)
+        return Failure(FailureKind.RATE_LIMITED, reason, wait, status=status)
     if status in (401, 403):
-        return Failure(
-            FailureKind.AUTH,
-            f"rejected the credentials ({status})",
-            model_scoped=False,
-            status=status,
-        )
+        return Failure(FailureKind.AUTH, reason, model_scoped=False, status=status)
     if status in (503, 529):
-        return Failure(FailureKind.OVERLOADED, f"overloaded ({status})", wait, status=status)
+        return Failure(FailureKind.OVERLOADED, reason, wait, status=status)
     if status >= 500 or status == 408:
-        return Failure(FailureKind.SERVER_ERROR, f"server error ({status})", wait, status=status)
+        return Failure(FailureKind.SERVER_ERROR, reason, wait, status=status)
     return None

@@ -1,0 +1,20 @@
+"""Wire dialects a client can speak: what a request, an error and a stream look like.
+
+Each dialect module knows its own wire only: how to read the model, stream
+flag and session out of a request, how to render a GatewayError as a response
+body or as a stream error event, and how to read token usage out of a passing
+response. Translation between dialects lives in `localgate.translate`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+NAMES = ("anthropic", "openai", "gemini")
+
+
+def get(name: str):
+    """The dialect module for `name` ("anthropic", "openai" or "gemini")."""
+    if name not in NAMES:
+        raise KeyError(name)
+    return import_module(f"localgate.dialects.{name}")

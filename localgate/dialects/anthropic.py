@@ -1,0 +1,132 @@
+"""The Anthropic Messages wire: requests, errors, streams, usage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from localgate import sse
+from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.usage import Usage, as_int
+from localgate.errors import KINDS, GatewayError
+
+NAME = "anthropic"
+MODEL_IN_BODY = True  # the model is a body field
+STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
+def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
+    """Check the fields the gateway relies on; the rest is the upstream's business."""
+    model = field(body, "model", str, required=True)
+    field(body, "messages", list, required=True)
+    if op == "messages":
+        field(body, "max_tokens", int, required=True)
+    stream = bool(field(body, "stream", bool))
+    return Inspected(model, stream and op == "messages", session_key(body, headers))
+
+
+def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
+    """The conversation a request belongs to, for sticky routing.
+
+    Claude Code sends `X-Claude-Code-Session-Id`; other clients may put a session
+    in `metadata.user_id` (Claude Code's is a JSON string holding `session_id`).
+    """
+    session = headers.get("x-claude-code-session-id")
+    if session:
+        return session
+    metadata = body.get("metadata")
+    user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    if user_id.startswith("{"):
+        try:
+            inner = json.loads(user_id)
+        except ValueError:
+            return user_id
+        if isinstance(inner, dict) and isinstance(inner.get("session_id"), str):
+            return inner["session_id"] or user_id
+    return user_id
+
+
+def error_payload(err: GatewayError, request_id: str | None = None) -> dict:
+    payload = {
+        "type": "error",
+        "error": {"type": KINDS[err.kind].anthropic_type, "message": err.message},
+    }
+    if request_id:
+        payload["request_id"] = request_id
+    return payload
+
+
+def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
+    return json.dumps(error_payload(err, request_id)).encode()
+
+
+def stream_error(err: GatewayError) -> bytes:
+    """The event that ends a stream which failed after bytes reached the client."""
+    return sse.encode(error_payload(err), event="error")
+
+
+def response_usage(body: dict) -> Usage:
+    return read_usage(body.get("usage"))
+
+
+def read_usage(usage) -> Usage:
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(
+        as_int(usage.get("input_tokens")),
+        as_int(usage.get("output_tokens")),
+        as_int(usage.get("cache_read_input_tokens")),
+        as_int(usage.get("cache_creation_input_tokens")),
+    )
+
+
+def is_terminal(event: sse.Event) -> bool:
+    """True for the event that ends a complete stream (or an upstream error event)."""
+    return event.event in ("message_stop", "error")
+
+
+def usage_tap() -> UsageTap:
+    """A tap that reads usage from a passing Anthropic stream."""
+    return UsageTap(_read_event, is_terminal)
+
+
+def _read_event(event: sse.Event, tap: UsageTap) -> None:
+    if event.event not in ("message_start", "message_delta", "error"):
+        return
+    try:
+        data = event.json()
+    except ValueError:
+        return
+    if not isinstance(data, dict):
+        return
+    if event.event == "message_start":
+        tap.usage = read_usage((data.get("message") or {}).get("usage"))
+    elif event.event == "message_delta":
+        delta = data.get("usage") or {}
+        # message_delta carries cumulative output tokens (and lately input figures too).
+        tap.usage.output_tokens = as_int(delta.get("output_tokens"))
+        for key, attr in (
+            ("input_tokens", "input_tokens"),
+            ("cache_read_input_tokens", "cache_read_tokens"),
+            ("cache_creation_input_tokens", "cache_creation_tokens"),
+        ):
+            if delta.get(key) is not None:
+                setattr(tap.usage, attr, as_int(delta[key]))
+    else:
+        tap.error = str((data.get("error") or {}).get("message") or "error event")
+
+
+def models_list(ids: list[str]) -> dict:
+    """GET /v1/models in Anthropic's shape."""
+    data = [
+        {"type": "model", "id": i, "display_name": i, "created_at": "1970-01-01T00:00:00Z"}
+        for i in ids
+    ]
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": ids[0] if ids else None,
+        "last_id": ids[-1] if ids else None,
+    }

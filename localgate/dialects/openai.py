@@ -1,0 +1,93 @@
+"""The OpenAI Chat Completions wire: requests, errors, streams, usage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from localgate import sse
+from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.usage import Usage, as_int
+from localgate.errors import KINDS, GatewayError
+
+NAME = "openai"
+MODEL_IN_BODY = True  # the model is a body field
+STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
+def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
+    model = field(body, "model", str, required=True)
+    field(body, "messages", list, required=True)
+    stream = bool(field(body, "stream", bool))
+    session = body.get("prompt_cache_key") or body.get("user")
+    return Inspected(model, stream, session if isinstance(session, str) and session else None)
+
+
+def error_payload(err: GatewayError) -> dict:
+    kind = KINDS[err.kind]
+    return {
+        "error": {
+            "message": err.message,
+            "type": kind.openai_type,
+            "param": err.param,
+            "code": kind.openai_code,
+        }
+    }
+
+
+def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
+    return json.dumps(error_payload(err)).encode()
+
+
+def stream_error(err: GatewayError) -> bytes:
+    """A mid-stream error chunk: the OpenAI SDK raises on `data: {"error": ...}`."""
+    return sse.encode(error_payload(err))
+
+
+def response_usage(body: dict) -> Usage:
+    return read_usage(body.get("usage"))
+
+
+def read_usage(usage) -> Usage:
+    """OpenAI's prompt_tokens include cached ones; split them the Anthropic way."""
+    if not isinstance(usage, dict):
+        return Usage()
+    details = usage.get("prompt_tokens_details")
+    cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    prompt = as_int(usage.get("prompt_tokens"))
+    return Usage(max(prompt - cached, 0), as_int(usage.get("completion_tokens")), cached, 0)
+
+
+def is_terminal(event: sse.Event) -> bool:
+    """True for `[DONE]` (or an error chunk, after which nothing follows)."""
+    return event.data == "[DONE]" or event.data.startswith('{"error"')
+
+
+def usage_tap() -> UsageTap:
+    """A tap that reads usage from a passing OpenAI stream (the usage chunk)."""
+    return UsageTap(_read_event, is_terminal)
+
+
+def _read_event(event: sse.Event, tap: UsageTap) -> None:
+    data = event.data
+    # Only the usage chunk and error chunks are worth parsing.
+    if '"usage":{' not in data and '"usage": {' not in data and '"error"' not in data:
+        return
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return
+    if not isinstance(parsed, dict):
+        return
+    if isinstance(parsed.get("usage"), dict):
+        tap.usage = read_usage(parsed["usage"])
+    if isinstance(parsed.get("error"), dict):
+        tap.error = str(parsed["error"].get("message") or "error chunk")
+
+
+def models_list(ids: list[str]) -> dict:
+    """GET /v1/models in OpenAI's shape."""
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "created": 0, "owned_by": "localgate"} for i in ids],
+    }

@@ -1,0 +1,69 @@
+"""Typed events the gateway emits; observers (request log, ledger) subscribe.
+
+Observers are called on the event loop and must return quickly: anything slow
+(disk, network) belongs in their own background task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from localgate.dialects.usage import Usage
+
+
+@dataclass(slots=True)
+class AttemptFailed:
+    """One account failed before anything reached the client; the request moves on."""
+
+    request_id: str
+    account: str
+    model: str
+    kind: str  # FailureKind value
+    reason: str
+    cooldown: float | None  # seconds the (account, model) now cools; None when invalidated
+
+
+@dataclass(slots=True)
+class RequestDone:
+    """A client request finished (served, failed, or the client went away)."""
+
+    request_id: str
+    dialect: str
+    op: str
+    model: str  # as the client asked
+    stream: bool
+    status: int
+    started_wall: float
+    latency: float  # seconds until the last byte
+    ttfb: float | None = None  # seconds until the first byte reached the client
+    account: str | None = None
+    provider: str | None = None
+    model_used: str | None = None
+    fallback_depth: int = 0
+    attempts: int = 0
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None  # what went wrong, for the log; never a secret
+    client_gone: bool = False
+
+
+Observer = Callable[[object], None]
+
+
+class Events:
+    """A tiny synchronous bus: `emit` calls every observer, one failing doesn't stop others."""
+
+    def __init__(self) -> None:
+        self._observers: list[Observer] = []
+
+    def subscribe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def emit(self, event: object) -> None:
+        for observer in self._observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must never break a request
+                import logging
+
+                logging.getLogger("localgate").exception("observer failed on %r", event)

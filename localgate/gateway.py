@@ -1,0 +1,396 @@
+"""The attempt loop: route a request to accounts, fail over before the first byte.
+
+One request travels: plan (model → targets → candidate accounts) → the pool
+orders the ready ones → `_attempt` on each until one answers → relay. Until a
+byte has reached the client every failure (429, 5xx, timeout, refused
+connection, garbage) moves the request on and cools the account down; after
+that, the relay ends the stream with an error event and never retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from localgate import dialects, routing
+from localgate.accounts import Account, build_accounts
+from localgate.config import Config
+from localgate.dialects.common import error_message
+from localgate.errors import (
+    AllAccountsCooling,
+    GatewayError,
+    ModelNotFound,
+    NoAccounts,
+    NotFound,
+    RelayedError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from localgate.events import AttemptFailed, Events, RequestDone
+from localgate.pool import Pool
+from localgate.pool.failures import Failure, FailureKind
+from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
+from localgate.relay import Passthrough, Translated, relay_stream
+
+# The generation operation each dialect's upstreams speak.
+GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
+FIX_NO_ACCOUNTS = (
+    "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
+    "the running daemon picks it up without a restart"
+)
+
+
+@dataclass(slots=True)
+class ClientRequest:
+    """A client's request as the handlers hand it over: parsed, checked, dialect known."""
+
+    id: str
+    dialect: str  # "anthropic" | "openai" | "gemini"
+    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE
+    model: str
+    stream: bool
+    session: str | None
+    body: dict  # parsed JSON
+    raw: bytes  # as received, forwarded untouched when nothing needs changing
+    headers: Mapping[str, str]
+    received: float  # time.monotonic() when the request arrived
+
+
+class Gateway:
+    """Owns the accounts, the pool and the upstream session; serves ClientRequests."""
+
+    def __init__(self, config: Config, http: aiohttp.ClientSession, events: Events):
+        self.config = config
+        self.http = http
+        self.events = events
+        self.pool = Pool(strategy=config.server.strategy)
+        self.accounts: dict[str, Account] = {}
+        self._plans: dict[str, list[routing.Target]] = {}
+
+    async def apply(self, config: Config) -> None:
+        """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
+        accounts = await build_accounts(config.accounts)
+        self.config = config
+        self.accounts = accounts
+        self._plans = {}
+        self.pool.set_strategy(config.server.strategy)
+        self.pool.sync([account.entry() for account in accounts.values()])
+        for account in accounts.values():
+            if account.problem:
+                self.pool.record_failure(
+                    account.name,
+                    "*",
+                    Failure(FailureKind.AUTH, account.problem, model_scoped=False),
+                )
+
+    def plan(self, model: str) -> list[routing.Target]:
+        plan = self._plans.get(model)
+        if plan is None:
+            if len(self._plans) > 4096:  # clients send few names; bound it anyway
+                self._plans.clear()
+            plan = routing.plan(model, self.config.aliases, self.config.accounts)
+            self._plans[model] = plan
+        return plan
+
+    async def serve(self, req: ClientRequest, http_request: web.Request) -> web.StreamResponse:
+        """Serve one request; raises GatewayError for the middleware to render."""
+        record = RequestDone(
+            req.id, req.dialect, req.op, req.model, req.stream, 0, time.time(), 0.0
+        )
+        try:
+            response = await self._serve(req, http_request, record)
+            record.status = response.status
+            return response
+        except GatewayError as err:
+            record.status, record.error = err.status, err.message
+            raise
+        except asyncio.CancelledError:
+            record.client_gone = True
+            raise
+        finally:
+            record.latency = time.monotonic() - req.received
+            self.events.emit(record)
+
+    async def _serve(self, req, http_request, record) -> web.StreamResponse:
+        if not self.accounts:
+            raise NoAccounts(f"no accounts are configured: {FIX_NO_ACCOUNTS}")
+        candidates = [(t, self._candidates(req, t)) for t in self.plan(req.model)]
+        if not any(names for _, names in candidates):
+            raise self._no_candidates(req)
+        deadline = time.monotonic() + self.config.server.max_wait
+        budget = max(3, 2 * sum(len(names) for _, names in candidates))
+        last: tuple[str, Failure] | None = None
+        while True:
+            wait = None
+            for target, names in candidates:
+                if not names:
+                    continue
+                selection = self.pool.select(target.model, names, session=req.session)
+                for name in selection.ready:
+                    record.attempts += 1
+                    outcome = await self._attempt(
+                        req, target, self.accounts[name], record, http_request, candidates[0][0]
+                    )
+                    if not isinstance(outcome, Failure):
+                        return outcome
+                    last = (name, outcome)
+                    if record.attempts >= budget:
+                        raise self._give_up(req, last, None)
+                if selection.ready:  # some just failed: ask again when they are back
+                    selection = self.pool.select(target.model, names, session=req.session)
+                wait = _earliest(wait, selection.wait)
+            if wait is None or wait > deadline - time.monotonic():
+                raise self._give_up(req, last, wait)
+            await asyncio.sleep(wait + 0.01)
+
+    def _candidates(self, req: ClientRequest, target: routing.Target) -> list[str]:
+        """Accounts of the target that can serve this operation (natively or translated)."""
+        names = []
+        for name in target.accounts:
+            account = self.accounts.get(name)
+            if account is None:
+                continue
+            if account.provider is None:
+                names.append(name)  # listed so the pool reports why it is unusable
+                continue
+            upstream = account.provider.dialect_for(target.model)
+            op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
+            if op in account.provider.operations(target.model):
+                names.append(name)
+        return names
+
+    async def _attempt(self, req, target, account, record, http_request, primary):
+        """Try one account. Returns the committed response, or a Failure to move on."""
+        provider = account.provider
+        upstream = provider.dialect_for(target.model)
+        translator = None
+        if upstream != req.dialect:
+            from localgate.translate import translator as make_translator
+
+            translator = make_translator(req.dialect, upstream)
+        sent = await self._send(req, target, provider, upstream, translator)
+        if isinstance(sent, Failure):
+            self._failed(req, account, target.model, sent)
+            return sent
+        resp, payload = sent
+        if not 200 <= resp.status < 300:
+            resp.release()
+            return self._client_error(req, translator, resp, payload, account, target)
+
+        record.account, record.provider = account.name, provider.name
+        record.model_used, record.fallback_depth = target.model, target.depth
+        headers = self._proxy_headers(account, target, primary)
+        if req.stream:
+            response = await self._commit_stream(
+                req, resp, payload, translator, upstream, headers, record, http_request
+            )
+        else:
+            response = self._commit_body(resp, payload, translator, upstream, headers, record)
+            if isinstance(response, Failure):
+                self._failed(req, account, target.model, response)
+                return response
+        if record.error is None:
+            self.pool.record_success(
+                account.name, target.model, tokens=record.usage.total, session=req.session
+            )
+        else:
+            self.pool.record_failure(
+                account.name, target.model, Failure(FailureKind.SERVER_ERROR, record.error)
+            )
+        return response
+
+    async def _send(self, req, target, provider, upstream, translator):
+        """Send upstream and read up to the first byte: (response, first bytes) or a Failure.
+
+        A 2xx stream yields its first chunk (so a silent upstream can still be left
+        for another account); anything else is read whole.
+        """
+        if translator is not None:
+            op = _translated_op(req.op, upstream)
+            wire = translator.request(req.body, model=target.model, stream=req.stream)
+            body = json.dumps(wire, ensure_ascii=False).encode()
+        else:
+            op, body = req.op, req.raw
+            if target.model != req.model and dialects.get(upstream).MODEL_IN_BODY:
+                body = json.dumps({**req.body, "model": target.model}, ensure_ascii=False).encode()
+        call = await provider.call(
+            op, target.model, body, stream=req.stream, client_headers=req.headers
+        )
+        timeouts = self.config.timeouts
+        if req.stream:
+            client_timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
+            )
+        else:
+            client_timeout = aiohttp.ClientTimeout(
+                total=timeouts.response, sock_connect=timeouts.connect
+            )
+        resp = None
+        try:
+            async with asyncio.timeout(timeouts.first_byte if req.stream else None):
+                resp = await self.http.request(
+                    call.method,
+                    call.url,
+                    headers=call.headers,
+                    data=call.body,
+                    timeout=client_timeout,
+                    allow_redirects=False,
+                )
+                if req.stream and 200 <= resp.status < 300:
+                    payload = await resp.content.readany()
+                else:
+                    payload = await resp.read()
+        except TimeoutError:
+            failure = Failure(FailureKind.TIMEOUT, "no answer in time")
+        except aiohttp.ClientConnectorError as exc:
+            failure = Failure(
+                FailureKind.CONNECTION,
+                f"cannot connect: {exc.os_error or exc}",
+                model_scoped=False,
+            )
+        except aiohttp.ClientError as exc:
+            failure = Failure(
+                FailureKind.CONNECTION,
+                f"connection failed: {type(exc).__name__}",
+                model_scoped=False,
+            )
+        else:
+            failure = self._read_status(provider, resp, payload, req.stream)
+            if failure is None:
+                return resp, payload
+        if resp is not None:
+            resp.close()
+        return failure
+
+    async def _commit_stream(
+        self, req, resp, first, translator, upstream, headers, record, http_request
+    ) -> web.StreamResponse:
+        relay = Translated(translator, upstream) if translator else Passthrough(upstream)
+        response = web.StreamResponse(status=200, headers=headers)
+        response.content_type = (
+            dialects.get(req.dialect).STREAM_CONTENT_TYPE
+            if translator
+            else resp.content_type or "text/event-stream"
+        )
+        record.ttfb = time.monotonic() - req.received
+        await relay_stream(resp, first, relay, response, http_request, record)
+        return response
+
+    def _commit_body(self, resp, payload, translator, upstream, headers, record):
+        """A whole answer: checked to be JSON, usage read, translated when needed."""
+        resp.release()
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            record.usage = dialects.get(upstream).response_usage(data)
+            if translator:
+                payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
+        except ValueError:
+            return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
+        return web.Response(
+            body=payload, status=200, headers=headers, content_type="application/json"
+        )
+
+    def _read_status(self, provider, resp, payload: bytes, stream: bool) -> Failure | None:
+        """A Failure for answers another account might do better; None otherwise."""
+        status = resp.status
+        if 200 <= status < 300:
+            if stream and not payload:
+                return Failure(FailureKind.SERVER_ERROR, "the stream ended before any event")
+            return None
+        if 300 <= status < 400:
+            return Failure(
+                FailureKind.SERVER_ERROR,
+                f"{status} redirect to {resp.headers.get('location', '?')} "
+                "(is the account's base_url right?)",
+            )
+        return provider.classify(status, resp.headers, payload)
+
+    def _client_error(self, req, translator, resp, payload, account, target):
+        """The request itself was refused (400, 404, 413…): the client hears it as is."""
+        if translator is None:
+            return web.Response(
+                body=payload,
+                status=resp.status,
+                headers=self._proxy_headers(account, target, None),
+                content_type=resp.content_type or "application/json",
+            )
+        raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
+
+    def _failed(self, req: ClientRequest, account: Account, model: str, failure: Failure):
+        cooldown = self.pool.record_failure(account.name, model, failure)
+        self.events.emit(
+            AttemptFailed(req.id, account.name, model, failure.kind.value, failure.reason, cooldown)
+        )
+
+    def _proxy_headers(self, account, target, primary) -> dict[str, str]:
+        headers = {"x-localgate-account": account.name, "x-model-used": target.model}
+        if target.depth and primary is not None:
+            headers["x-fallback-from"] = primary.model
+            headers["x-fallback-depth"] = str(target.depth)
+        return headers
+
+    def _no_candidates(self, req: ClientRequest) -> GatewayError:
+        """Why nothing can serve the model: unknown model, or an operation no account has."""
+        if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
+            # Claude Code falls back to its own estimate on a 404 here.
+            return NotFound(f"no account serving {req.model} can count tokens")
+        patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
+        return ModelNotFound(
+            f"no account serves model '{req.model}' (the accounts serve {', '.join(patterns)}); "
+            "add an account whose `models` match it, or map it in [aliases]",
+            param="model",
+        )
+
+    def _give_up(self, req, last: tuple[str, Failure] | None, wait: float | None):
+        """The error for a request no account could serve, true to why."""
+        names = {n for t in self.plan(req.model) for n in t.accounts}
+        if last is None or last[1].kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
+            if wait is not None:
+                return AllAccountsCooling(
+                    f"every account serving {req.model} is cooling down "
+                    f"(rate limited); the first is back in {wait:.0f}s",
+                    retry_after=wait,
+                )
+        if last is None:
+            status = {s.name: s for s in self.pool.status() if s.name in names}
+            reasons = "; ".join(
+                f"{n}: {status[n].state}" + (f" ({status[n].reason})" if status[n].reason else "")
+                for n in sorted(status)
+            )
+            fix = (
+                "re-enable with `localgate accounts enable NAME`, or re-add the key with "
+                "`localgate accounts add NAME --provider P`"
+            )
+            return NoAccounts(f"no usable account serves {req.model}: {reasons}; {fix}")
+        name, failure = last
+        message = f"every account serving {req.model} failed; last: {name}: {failure.reason}"
+        if failure.kind is FailureKind.TIMEOUT:
+            return UpstreamTimeout(message)
+        if failure.kind is FailureKind.AUTH:
+            return NoAccounts(message + f"; fix the key with `localgate accounts add {name} ...`")
+        if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
+            return AllAccountsCooling(message, retry_after=wait or 60)
+        return UpstreamError(message)
+
+
+def _translated_op(op: str, upstream: str) -> str | None:
+    """The upstream operation for a client operation in another dialect."""
+    if op in (MESSAGES, CHAT, GENERATE):
+        return GENERATION_OP[upstream]
+    return None  # count_tokens needs a native counter
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

@@ -1,0 +1,138 @@
+"""Relaying one upstream answer that the gateway has committed to.
+
+Two kinds of stream relay share one loop: `Passthrough` forwards the
+upstream's bytes untouched (same dialect on both sides) while a tap reads usage
+from them; `Translated` turns each upstream event into the client's events at
+once. Both forward whole events only, so a stream cut mid-event ends with a
+clean error event instead of half a JSON object.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from localgate import dialects, sse
+from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
+
+
+class ClientGone(Exception):
+    """The client closed its connection while we were writing to it."""
+
+
+class Passthrough:
+    """Same dialect: bytes out as they came in, cut at event boundaries."""
+
+    __slots__ = ("_dialect", "_tap", "_tail")
+
+    def __init__(self, dialect: str):
+        self._dialect = dialects.get(dialect)
+        self._tap = self._dialect.usage_tap()
+        self._tail = b""
+
+    @property
+    def usage(self):
+        return self._tap.usage
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._tail + chunk if self._tail else chunk
+        cut = max(data.rfind(b"\n\n") + 2, data.rfind(b"\r\n\r\n") + 4)
+        if cut <= 1:  # no complete event yet (rfind gave -1)
+            self._tail = data
+            return b""
+        self._tail = data[cut:]
+        whole = data[:cut]
+        self._tap.feed(whole)
+        return whole
+
+    def finish(self) -> bytes:
+        if self._tap.complete:
+            return self._tail
+        return self.fail(UpstreamError("the upstream ended the stream before it was complete"))
+
+    def fail(self, error: GatewayError) -> bytes:
+        return self._dialect.stream_error(error)
+
+
+class Translated:
+    """Another dialect upstream: each upstream event becomes client events at once."""
+
+    __slots__ = ("_parser", "_stream", "_upstream", "_complete")
+
+    def __init__(self, translator, upstream_dialect: str):
+        self._parser = sse.SSEParser()
+        self._stream = translator.stream()
+        self._upstream = dialects.get(upstream_dialect)
+        self._complete = False
+
+    @property
+    def usage(self):
+        return self._stream.usage
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = []
+        for event in self._parser.feed(chunk):
+            if self._upstream.is_terminal(event):
+                self._complete = True
+            out.append(self._stream.feed(event))
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        tail = b"".join(self._stream.feed(e) for e in self._parser.flush())
+        if not self._complete:
+            return tail + self.fail(
+                UpstreamError("the upstream ended the stream before it was complete")
+            )
+        return tail + self._stream.finish()
+
+    def fail(self, error: GatewayError) -> bytes:
+        return self._stream.fail(error)
+
+
+async def relay_stream(
+    upstream: aiohttp.ClientResponse,
+    first: bytes,
+    relay: Passthrough | Translated,
+    response: web.StreamResponse,
+    request: web.Request,
+    record,
+) -> None:
+    """Send `first` and everything after it to the client as it arrives.
+
+    Never retries: once bytes reached the client, an upstream failure ends the
+    stream with the dialect's error event. Fills `record` (usage, error, client_gone).
+    """
+    finished = False
+    try:
+        await response.prepare(request)
+        await _write(response, relay.feed(first))
+        try:
+            async for chunk in upstream.content.iter_any():
+                await _write(response, relay.feed(chunk))
+            tail = relay.finish()
+            finished = True
+        except TimeoutError:
+            record.error = "the upstream stalled mid-stream"
+            tail = relay.fail(UpstreamTimeout(record.error + "; the answer is incomplete"))
+        except aiohttp.ClientError as exc:
+            record.error = f"the upstream stream broke: {type(exc).__name__}"
+            tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
+        await _write(response, tail)
+        await response.write_eof()
+    except ClientGone:
+        record.client_gone = True
+    finally:
+        record.usage = relay.usage
+        if finished:
+            upstream.release()
+        else:
+            upstream.close()  # drop the connection: the upstream stops generating
+
+
+async def _write(response: web.StreamResponse, data: bytes) -> None:
+    if not data:
+        return
+    try:
+        await response.write(data)
+    except ConnectionResetError as exc:  # aiohttp's ClientConnectionResetError included
+        raise ClientGone from exc

@@ -1,0 +1,72 @@
+"""One console line per request (and per failed attempt), rich-coloured on a terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from localgate.events import AttemptFailed, RequestDone
+
+log = logging.getLogger("localgate.requests")
+
+
+class RequestLog:
+    """An observer of gateway events that prints them as they happen."""
+
+    def __init__(self, stream=None, *, color: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.color = self.stream.isatty() if color is None else color
+        self._console = None
+        if self.color:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False)
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, RequestDone):
+            self._print(self._request_line(event), _status_style(event.status))
+        elif isinstance(event, AttemptFailed):
+            wait = "invalid" if event.cooldown is None else f"cooling {event.cooldown:.0f}s"
+            line = (
+                f"{_clock()}   ↳ {event.account} failed on {event.model}: "
+                f"{event.reason} ({wait}); moving on"
+            )
+            self._print(line, "yellow")
+
+    def _request_line(self, e: RequestDone) -> str:
+        served = e.account or "-"
+        if e.model_used and e.model_used != e.model:
+            served += f" as {e.model_used}"
+        usage = e.usage
+        tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
+        if usage.cache_read_tokens or usage.cache_creation_tokens:
+            tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
+        status = "gone" if e.client_gone else str(e.status)
+        line = (
+            f"{_clock()} {e.dialect:<9} {e.model} → {served} {status} "
+            f"{e.latency * 1000:.0f}ms {tokens}"
+        )
+        if e.stream:
+            line += " stream"
+        if e.error:
+            line += f" | {e.error}"
+        return line
+
+    def _print(self, line: str, style: str | None) -> None:
+        if self._console is not None:
+            self._console.print(line, style=style, markup=False)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def _clock() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def _status_style(status: int) -> str | None:
+    if status >= 500:
+        return "red"
+    if status >= 400:
+        return "yellow"
+    return None

@@ -1,0 +1,88 @@
+"""The aiohttp application: routes, lifecycle, hot reload of the config."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+from aiohttp import web
+
+from localgate.catalog import ModelCatalog
+from localgate.config import Config, load_config
+from localgate.errors import ConfigError
+from localgate.events import Events
+from localgate.gateway import Gateway
+from localgate.server import handlers
+from localgate.server.guard import GuardSettings, add_request_id, is_loopback_host, make_guard
+
+log = logging.getLogger("localgate")
+GATEWAY = web.AppKey("gateway", Gateway)
+CATALOG = web.AppKey("catalog", ModelCatalog)
+STARTED = web.AppKey("started", float)
+RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
+
+
+def create_app(config: Config, *, bind_host: str | None = None, events: Events | None = None):
+    """The localgate app for `config`; `bind_host` is trusted as a Host when not loopback."""
+    state = {"config": config}
+    trusted = (
+        frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
+    )
+
+    def settings() -> GuardSettings:
+        return GuardSettings(frozenset(state["config"].server.allowed_origins), trusted)
+
+    app = web.Application(
+        middlewares=[make_guard(settings)],
+        client_max_size=int(config.server.max_body_mb * 1024 * 1024),
+    )
+    app.on_response_prepare.append(add_request_id)
+    handlers.add_routes(app)
+    events = events or Events()
+
+    async def lifecycle(app: web.Application):
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        http = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
+        gateway = Gateway(config, http, events)
+        await gateway.apply(config)
+        app[GATEWAY] = gateway
+        app[CATALOG] = ModelCatalog(gateway)
+        app[STARTED] = time.time()
+        watcher = asyncio.create_task(_watch_config(gateway, state))
+        yield
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await http.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def _stamp(config: Config):
+    try:
+        stat = config.path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+async def _watch_config(gateway: Gateway, state: dict) -> None:
+    """Poll the config file; adopt a valid change, keep serving on an invalid one."""
+    config = state["config"]
+    stamp = _stamp(config)
+    while True:
+        await asyncio.sleep(RELOAD_INTERVAL)
+        current = _stamp(config)
+        if current == stamp:
+            continue
+        stamp = current
+        try:
+            new = load_config(config.path)
+        except ConfigError as exc:
+            log.error("config not reloaded, still serving the previous one: %s", exc)
+            continue
+        await gateway.apply(new)
+        state["config"] = new
+        log.info("config reloaded: %d account(s)", len(new.accounts))
