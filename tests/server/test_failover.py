@@ -1,0 +1,197 @@
+"""Failover before the first byte, never after it; cooldowns; every way to give up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import anthropic
+import pytest
+
+from tests.fakes import Cut, Delay, Error, Garbage, Hang, Reply
+from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.support import account
+
+HI = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+FILL_FIRST = {"strategy": "fill-first"}
+
+
+async def two_accounts(localgate, make_fake, **tables):
+    first = await make_fake("anthropic", "first")
+    second = await make_fake("anthropic", "second")
+    client = await localgate(
+        [account("first", "anthropic", first.url, priority=10),
+         account("second", "anthropic", second.url)],
+        server=tables.pop("server", FILL_FIRST), **tables,
+    )
+    return client, first, second
+
+
+def cooldown_of(client, name):
+    from localgate.server.app import GATEWAY
+
+    return {s.name: s for s in client.app[GATEWAY].pool.status()}[name]
+
+
+@pytest.mark.parametrize("failure", [
+    Error(429, "slow down", headers={"retry-after": "30"}),
+    Error(500, "boom"),
+    Error(529, "Overloaded"),
+    Error(503, "unavailable"),
+    Garbage(200, b"<html>proxy error</html>"),
+])
+async def test_failure_moves_to_next_account_unseen(localgate, make_fake, failure):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(failure)
+    message = await anthropic_sdk(client).messages.create(**HI)
+    assert message.content[0].text == "Hello from second"
+    assert len(first.requests) == 1 and len(second.requests) == 1
+
+
+async def test_streaming_failover_before_first_byte(localgate, make_fake):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Error(429, "slow down", headers={"retry-after": "30"}))
+    async with anthropic_sdk(client).messages.stream(**HI) as stream:
+        text = await stream.get_final_text()
+    assert text == "Hello from second"
+
+
+async def test_retry_after_sets_the_cooldown(localgate, make_fake):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Error(429, "slow down", headers={"retry-after": "42"}))
+    await anthropic_sdk(client).messages.create(**HI)
+    status = cooldown_of(client, "first")
+    assert status.state == "cooling"
+    (model, until, reason), = status.cooldowns
+    import time
+
+    assert model == "claude-opus-4-8" and 38 < until - time.time() <= 42.5
+    # The cooling account is skipped: the next request goes straight to the second.
+    await anthropic_sdk(client).messages.create(**HI)
+    assert len(first.requests) == 1 and len(second.requests) == 2
+
+
+async def test_openai_reset_header_sets_the_cooldown(localgate, make_fake):
+    import time
+
+    a = await make_fake("openai", "a")
+    b = await make_fake("openai", "b")
+    client = await localgate([account("a", "openai", a.url, priority=1),
+                              account("b", "openai", b.url)], server=FILL_FIRST)
+    a.script(Error(429, "Rate limit reached", headers={
+        "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"}))
+    done = await openai_sdk(client).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert done.choices[0].message.content == "Hello from b"
+    (_, until, _), = cooldown_of(client, "a").cooldowns
+    assert 350 < until - time.time() <= 360.5
+
+
+async def test_auth_failure_marks_invalid_and_skips(localgate, make_fake):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Error(401, "invalid x-api-key"))
+    await anthropic_sdk(client).messages.create(**HI)
+    status = cooldown_of(client, "first")
+    assert status.state == "invalid" and "invalid x-api-key" in status.reason
+    await anthropic_sdk(client).messages.create(**HI)
+    assert len(first.requests) == 1
+
+
+async def test_bad_request_goes_back_as_is(localgate, make_fake):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Error(400, "messages: at least one message is required"))
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        await anthropic_sdk(client).messages.create(**HI)
+    assert "at least one message" in str(caught.value)
+    assert len(second.requests) == 0
+
+
+async def test_no_retry_after_bytes_were_streamed(localgate, make_fake):
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Cut(after_events=3))
+    resp = await client.post("/v1/messages", json={**HI, "stream": True})
+    text = (await resp.read()).decode()
+    assert resp.status == 200
+    assert text.rstrip().splitlines()[-2] == "event: error"
+    assert '"type":"error"' in text.replace(" ", "")
+    assert len(second.requests) == 0  # never retried: that would duplicate output
+    assert text.count("event: message_start") == 1
+
+
+async def test_slow_first_byte_times_out_and_fails_over(localgate, make_fake):
+    client, first, second = await two_accounts(
+        localgate, make_fake, timeouts={"first_byte": 0.3})
+    first.script(Delay(5, then=Reply()))
+    async with anthropic_sdk(client).messages.stream(**HI) as stream:
+        assert await stream.get_final_text() == "Hello from second"
+
+
+async def test_connection_refused_fails_over(localgate, make_fake):
+    second = await make_fake("anthropic", "second")
+    client = await localgate(
+        [account("dead", "anthropic", "http://127.0.0.1:9", priority=5),
+         account("second", "anthropic", second.url)], server=FILL_FIRST)
+    message = await anthropic_sdk(client).messages.create(**HI)
+    assert message.content[0].text == "Hello from second"
+    assert cooldown_of(client, "dead").state == "cooling"
+
+
+async def test_all_cooling_beyond_max_wait_is_429_with_retry_after(localgate, make_fake):
+    client, first, second = await two_accounts(
+        localgate, make_fake, server={"strategy": "fill-first", "max_wait": 1})
+    first.script(Error(429, "slow", headers={"retry-after": "120"}))
+    second.script(Error(429, "slow", headers={"retry-after": "60"}))
+    resp = await client.post("/v1/messages", json=HI)
+    assert resp.status == 429
+    assert 59 <= int(resp.headers["retry-after"]) <= 60
+    body = await resp.json()
+    assert body["type"] == "error" and body["error"]["type"] == "rate_limit_error"
+
+
+async def test_short_cooldown_is_waited_out(localgate, make_fake):
+    solo = await make_fake("anthropic", "solo")
+    client = await localgate([account("solo", "anthropic", solo.url)])
+    solo.script(Error(429, "slow", headers={"retry-after": "0.5"}))
+    message = await anthropic_sdk(client).messages.create(**HI)
+    assert message.content[0].text == "Hello from solo"
+    assert len(solo.requests) == 2
+
+
+async def test_server_error_storm_gives_502_in_dialect(localgate, make_fake):
+    a = await make_fake("openai", "a")
+    client = await localgate([account("a", "openai", a.url)], server={"max_wait": 0.5})
+    a.default = Error(500, "internal")
+    resp = await client.post("/v1/chat/completions",
+                             json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    assert resp.status == 502
+    body = await resp.json()
+    assert body["error"]["type"] == "server_error" and "500 internal" in body["error"]["message"]
+
+
+async def test_client_disconnect_closes_upstream(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    work.script(Reply(text="x" * 50, chunks=50, gap=0.05))
+    resp = await client.post("/v1/messages", json={**HI, "stream": True})
+    await resp.content.readany()
+    resp.close()
+    for _ in range(40):
+        if work.disconnects:
+            break
+        await asyncio.sleep(0.05)
+    assert work.disconnects == 1
+
+
+async def test_hanging_upstream_and_disconnecting_client(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    work.script(Hang())
+    task = asyncio.ensure_future(client.post("/v1/messages", json={**HI, "stream": True}))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    for _ in range(40):
+        if work.disconnects:
+            break
+        await asyncio.sleep(0.05)
+    assert work.disconnects == 1

@@ -1,0 +1,168 @@
+"""Same-dialect serving: bodies forwarded untouched, streams relayed, SDKs happy."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import openai
+import pytest
+
+from tests.fakes import Reply, ToolCall
+from tests.support import account
+
+CLAUDE_CODE_FIXTURE = "/work/shared/fixtures/claude-code-2.1.197-messages-request.json"
+
+
+def anthropic_sdk(client) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(
+        base_url=str(client.make_url("")), api_key="client-key-not-forwarded", max_retries=0
+    )
+
+
+def openai_sdk(client) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=str(client.make_url("/v1")), api_key="client-key-not-forwarded", max_retries=0
+    )
+
+
+async def test_anthropic_sdk_non_streaming(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    message = await anthropic_sdk(client).messages.create(
+        model="claude-opus-4-8", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].text == "Hello from work"
+    sent = work.requests[-1]
+    assert sent.headers["x-api-key"] == "sk-test-work-secret"
+    assert "client-key-not-forwarded" not in json.dumps(sent.headers)
+    # The client's own API version goes upstream, not a default of ours.
+    assert sent.headers["anthropic-version"] == anthropic.AsyncAnthropic(
+        api_key="x"
+    ).default_headers["anthropic-version"]
+
+
+async def test_body_is_forwarded_byte_for_byte(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    raw = b'{"model":"claude-opus-4-8", "max_tokens": 5,"messages":[{"role":"user","content":"x"}],"new_field_2027":{"a":1}}'
+    resp = await client.post("/v1/messages", data=raw, headers={"content-type": "application/json"})
+    assert resp.status == 200
+    assert work.requests[-1].body == raw
+    assert resp.headers["x-localgate-account"] == "work"
+    assert resp.headers["x-model-used"] == "claude-opus-4-8"
+    assert resp.headers["x-request-id"].startswith("req_")
+
+
+async def test_claude_code_request_streams_through(localgate, make_fake):
+    """The captured Claude Code request: ?beta=true, betas, thinking, tools — relayed as is."""
+    with open(CLAUDE_CODE_FIXTURE) as f:
+        fixture = json.load(f)
+    work = await make_fake("anthropic", "work")
+    work.script(Reply(text="pong", thinking="the user wants pong",
+                      tool_calls=[ToolCall("Bash", {"command": "echo hi"})]))
+    client = await localgate([account("work", "anthropic", work.url)])
+    headers = {k: v for k, v in fixture["headers"].items()
+               if k.lower() not in ("connection", "accept-encoding")}
+    raw = json.dumps(fixture["body"]).encode()
+    resp = await client.post(fixture["path"], data=raw, headers=headers)
+    assert resp.status == 200
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    text = (await resp.read()).decode()
+    events = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    assert "thinking_delta" in text and "input_json_delta" in text
+    sent = work.requests[-1]
+    assert sent.body == raw
+    assert sent.query.get("beta") is None or sent.path.startswith("/v1/messages")
+    assert sent.headers["anthropic-beta"] == fixture["headers"]["anthropic-beta"]
+
+
+async def test_anthropic_sdk_streams_tools_and_thinking(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    work.script(Reply(text="done", thinking="hmm", tool_calls=[ToolCall("get", {"q": "x"})]))
+    client = await localgate([account("work", "anthropic", work.url)])
+    async with anthropic_sdk(client).messages.stream(
+        model="claude-opus-4-8", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        message = await stream.get_final_message()
+    kinds = [block.type for block in message.content]
+    assert kinds == ["thinking", "text", "tool_use"]
+    assert message.content[2].input == {"q": "x"}
+    assert message.stop_reason == "tool_use"
+
+
+async def test_openai_sdk_non_streaming_and_streaming(localgate, make_fake):
+    oai = await make_fake("openai", "oai")
+    client = await localgate([account("oai", "openai", oai.url)])
+    sdk = openai_sdk(client)
+    completion = await sdk.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert completion.choices[0].message.content == "Hello from oai"
+    assert oai.requests[-1].headers["authorization"] == "Bearer sk-test-oai-secret"
+    chunks = [c async for c in await sdk.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True,
+        stream_options={"include_usage": True},
+    )]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Hello from oai"
+    assert chunks[-1].usage is not None
+
+
+async def test_openai_stream_tool_calls(localgate, make_fake):
+    oai = await make_fake("openai", "oai")
+    oai.script(Reply(text="", tool_calls=[ToolCall("lookup", {"city": "Paris"})]))
+    client = await localgate([account("oai", "openai", oai.url)])
+    stream = await openai_sdk(client).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "weather?"}], stream=True
+    )
+    arguments = ""
+    async for chunk in stream:
+        for call in chunk.choices[0].delta.tool_calls or [] if chunk.choices else []:
+            arguments += call.function.arguments or ""
+    assert json.loads(arguments) == {"city": "Paris"}
+
+
+async def test_count_tokens_relayed(localgate, make_fake):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    count = await anthropic_sdk(client).messages.count_tokens(
+        model="claude-opus-4-8", messages=[{"role": "user", "content": "hello there"}]
+    )
+    assert count.input_tokens > 0
+    assert work.requests[-1].path == "/v1/messages/count_tokens"
+
+
+@pytest.mark.parametrize("anthropic_shape", [True, False])
+async def test_models_listing(localgate, make_fake, anthropic_shape):
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)],
+                             aliases={"fast": ["claude-haiku-4-5"]})
+    headers = {"anthropic-version": "2023-06-01"} if anthropic_shape else {}
+    resp = await client.get("/v1/models", headers=headers)
+    body = await resp.json()
+    ids = [m["id"] for m in body["data"]]
+    assert "fast" in ids and any(i.startswith("claude-") for i in ids)
+    if anthropic_shape:
+        assert body["data"][0]["type"] == "model"
+    else:
+        assert body["object"] == "list"
+
+
+async def test_usage_read_from_passing_stream(localgate, make_fake):
+    from localgate.events import RequestDone
+    from localgate.server.app import GATEWAY
+
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    seen = []
+    client.app[GATEWAY].events.subscribe(
+        lambda e: seen.append(e) if isinstance(e, RequestDone) else None
+    )
+    async with anthropic_sdk(client).messages.stream(
+        model="claude-opus-4-8", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        final = await stream.get_final_message()
+    assert seen[-1].usage.output_tokens == final.usage.output_tokens > 0
+    assert seen[-1].usage.input_tokens == final.usage.input_tokens
