@@ -1,0 +1,356 @@
+"""Which account now? The pool keeps, per account, what the last answers taught us.
+
+It is pure bookkeeping on an injected clock: no sockets, no asyncio, no locks
+(the gateway calls it from the event loop thread only). Two clocks are
+injected because they answer different questions: `clock` (monotonic) orders
+events and measures rests, immune to the wall clock jumping; `wall` turns
+provider reset times into rests and rests into times a person can read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from localgate.pool.cooldown import (
+    ALL_MODELS,
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_MAX,
+    MAX_HINT,
+    Cooldown,
+    cooldown_seconds,
+)
+from localgate.pool.failures import Failure
+from localgate.pool.strategies import Strategy, make_strategy
+from localgate.pool.usage import UsageWindow
+
+_SWEEP_AT = 32  # cooldown records per account before stale ones are swept
+
+
+@dataclass(frozen=True)
+class AccountEntry:
+    """What the pool needs to know of one configured account.
+
+    `revision` changes whenever the account's config entry or secret does; a
+    new revision clears an invalid mark (the user fixed the key).
+    """
+
+    name: str
+    priority: int = 0
+    enabled: bool = True
+    revision: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The candidates for one request, sorted by what the pool knows of them.
+
+    `ready` holds every ready candidate, in the order to try them. `wait` is
+    the seconds until the first cooling candidate recovers (None: none cools).
+    """
+
+    ready: list[str]
+    wait: float | None
+    cooling: list[str]
+    invalid: list[str]
+    disabled: list[str]
+
+
+class CooldownInfo(NamedTuple):
+    model: str  # ALL_MODELS ("*") when the whole account rests
+    until_wall: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """One account at a glance, for `/account-limits` and `localgate limits`."""
+
+    name: str
+    state: str  # "ok" | "cooling" | "invalid" | "disabled"
+    reason: str | None
+    cooldowns: list[CooldownInfo]
+    requests_last_minute: int
+    tokens_last_minute: int
+    last_used_wall: float | None
+
+
+@dataclass
+class _Account:
+    entry: AccountEntry
+    invalid: str | None = None
+    cooldowns: dict[str, Cooldown] = field(default_factory=dict)  # model or ALL_MODELS
+    usage: UsageWindow = field(default_factory=UsageWindow)
+    last_used_wall: float | None = None
+
+
+class _View:
+    """The read-only face of the pool that strategies see."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    def priority(self, name: str) -> int:
+        account = self._pool._accounts.get(name)
+        return account.entry.priority if account else 0
+
+    def usage(self, name: str) -> tuple[int, int]:
+        account = self._pool._accounts.get(name)
+        return account.usage.totals(self._pool._clock()) if account else (0, 0)
+
+
+class Pool:
+    """Accounts, their rests and invalid marks, and the strategy that orders them."""
+
+    def __init__(
+        self,
+        *,
+        strategy: str = "sticky",
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
+    ) -> None:
+        self._strategy: Strategy = make_strategy(strategy)
+        self._clock = clock
+        self._wall = wall
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._accounts: dict[str, _Account] = {}
+        self._view = _View(self)
+
+    @property
+    def strategy(self) -> str:
+        return self._strategy.name
+
+    def set_strategy(self, name: str) -> None:
+        """Switch strategy (ValueError if unknown); the same name keeps its sessions."""
+        if name != self._strategy.name:
+            self._strategy = make_strategy(name)
+
+    def sync(self, accounts: Sequence[AccountEntry]) -> None:
+        """Adopt the configured accounts (at start and on every reload).
+
+        Accounts that stay keep their rests and usage; removed ones are
+        forgotten; a changed revision clears the invalid mark.
+        """
+        fresh: dict[str, _Account] = {}
+        for entry in accounts:
+            account = self._accounts.get(entry.name)
+            if account is None:
+                account = _Account(entry)
+            elif account.entry.revision != entry.revision:
+                account.invalid = None
+            account.entry = entry
+            fresh[entry.name] = account
+        self._accounts = fresh
+
+    def select(self, model: str, names: Sequence[str], *, session: str | None = None) -> Selection:
+        """Sort the candidates `names` (config order) for a request for `model`.
+
+        Names the pool was never told about (not in the last `sync`) are left out.
+        """
+        now = self._clock()
+        ready: list[str] = []
+        cooling: list[str] = []
+        invalid: list[str] = []
+        disabled: list[str] = []
+        wait: float | None = None
+        for name in names:
+            account = self._accounts.get(name)
+            if account is None:
+                continue
+            if not account.entry.enabled:
+                disabled.append(name)
+            elif account.invalid is not None:
+                invalid.append(name)
+            else:
+                rest = _rest(account, model, now)
+                if rest > 0:
+                    cooling.append(name)
+                    wait = rest if wait is None else min(wait, rest)
+                else:
+                    ready.append(name)
+        if len(ready) > 1:
+            ready = self._strategy.order(ready, self._view, session)
+        return Selection(ready, wait, cooling, invalid, disabled)
+
+    def record_success(
+        self, name: str, model: str, *, tokens: int = 0, session: str | None = None
+    ) -> None:
+        """`name` served `model`: reset its backoff, count usage, remember the session."""
+        account = self._accounts.get(name)
+        if account is None:
+            return
+        now = self._clock()
+        account.usage.add(now, tokens)
+        account.last_used_wall = self._wall()
+        for key in (model, ALL_MODELS):
+            cooldown = account.cooldowns.get(key)
+            if cooldown is None:
+                continue
+            if cooldown.active(now):
+                # A request sent before the failure may succeed after it: the
+                # rest stands, only the streak is over.
+                cooldown.streak = 0
+            else:
+                del account.cooldowns[key]
+        self._strategy.succeeded(name, session)
+
+    def record_failure(self, name: str, model: str, failure: Failure) -> float | None:
+        """Rest `name` (for `model`, or wholly) after `failure`; seconds it now rests.
+
+        AUTH marks the account invalid instead and returns None.
+        """
+        account = self._accounts.get(name)
+        if account is None:
+            return None
+        if failure.invalidates:
+            account.invalid = failure.reason or failure.kind.value
+            return None
+        now = self._clock()
+        key = model if failure.model_scoped else ALL_MODELS
+        previous = account.cooldowns.get(key)
+        if previous is None or previous.stale(now, self._backoff_max):
+            streak = 1
+        elif previous.active(now):
+            # Requests in flight when the first failure hit fail too; they are
+            # the same incident, not a reason to back off longer.
+            streak = max(previous.streak, 1)
+        else:
+            streak = previous.streak + 1
+        seconds = cooldown_seconds(
+            failure,
+            streak=streak,
+            now_wall=self._wall(),
+            base=self._backoff_base,
+            cap=self._backoff_max,
+        )
+        cooldown = Cooldown(now + seconds, failure.reason, streak)
+        if previous is not None and previous.until > cooldown.until:
+            cooldown = Cooldown(previous.until, previous.reason, streak)
+        account.cooldowns[key] = cooldown
+        if len(account.cooldowns) > _SWEEP_AT:
+            self._sweep(account, now)
+        return cooldown.until - now
+
+    def reset(self, name: str) -> None:
+        """Clear the invalid mark and every rest of `name`."""
+        account = self._accounts.get(name)
+        if account is not None:
+            account.invalid = None
+            account.cooldowns.clear()
+
+    def usage(self, name: str) -> tuple[int, int]:
+        """(requests, tokens) `name` served in the last minute."""
+        return self._view.usage(name)
+
+    def status(self) -> list[AccountStatus]:
+        """Every account in config order, as a person would want to see it."""
+        now, now_wall = self._clock(), self._wall()
+        statuses = []
+        for name, account in self._accounts.items():
+            active = sorted(
+                (
+                    (cooldown.until, key, cooldown.reason)
+                    for key, cooldown in account.cooldowns.items()
+                    if cooldown.active(now)
+                ),
+                key=lambda item: item[0],
+            )
+            cooldowns = [CooldownInfo(key, now_wall + (until - now), r) for until, key, r in active]
+            if not account.entry.enabled:
+                state, reason = "disabled", None
+            elif account.invalid is not None:
+                state, reason = "invalid", account.invalid
+            elif cooldowns:
+                state, reason = "cooling", cooldowns[-1].reason
+            else:
+                state, reason = "ok", None
+            requests, tokens = account.usage.totals(now)
+            statuses.append(
+                AccountStatus(
+                    name, state, reason, cooldowns, requests, tokens, account.last_used_wall
+                )
+            )
+        return statuses
+
+    def export(self) -> dict[str, Any]:
+        """Invalid marks and active rests as plain data (wall-clock times), for a restart."""
+        now, now_wall = self._clock(), self._wall()
+        accounts: dict[str, Any] = {}
+        for name, account in self._accounts.items():
+            rests = [
+                {
+                    "model": key,
+                    "until": now_wall + (cooldown.until - now),
+                    "reason": cooldown.reason,
+                    "streak": cooldown.streak,
+                }
+                for key, cooldown in account.cooldowns.items()
+                if cooldown.active(now)
+            ]
+            if rests or account.invalid is not None:
+                accounts[name] = {
+                    "revision": account.entry.revision,
+                    "invalid": account.invalid,
+                    "cooldowns": rests,
+                }
+        return {"version": 1, "accounts": accounts}
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Take back what `export` wrote. Unknown accounts, past rests and junk are skipped.
+
+        An invalid mark comes back only if the account's revision is unchanged.
+        """
+        now, now_wall = self._clock(), self._wall()
+        saved = data.get("accounts") if isinstance(data, Mapping) else None
+        if not isinstance(saved, Mapping):
+            return
+        for name, record in saved.items():
+            account = self._accounts.get(name)
+            if account is None or not isinstance(record, Mapping):
+                continue
+            invalid = record.get("invalid")
+            if isinstance(invalid, str) and record.get("revision") == account.entry.revision:
+                account.invalid = invalid
+            rests = record.get("cooldowns")
+            for rest in rests if isinstance(rests, list) else ():
+                _restore_rest(account, rest, now, now_wall)
+
+    def _sweep(self, account: _Account, now: float) -> None:
+        """Forget records whose rest ended long ago (bounds memory per account)."""
+        for key in [k for k, c in account.cooldowns.items() if c.stale(now, self._backoff_max)]:
+            del account.cooldowns[key]
+
+
+def _rest(account: _Account, model: str, now: float) -> float:
+    """Seconds `account` still rests for `model` (≤ 0: ready)."""
+    until = now
+    for key in (model, ALL_MODELS):
+        cooldown = account.cooldowns.get(key)
+        if cooldown is not None and cooldown.until > until:
+            until = cooldown.until
+    return until - now
+
+
+def _restore_rest(account: _Account, rest: Any, now: float, now_wall: float) -> None:
+    if not isinstance(rest, Mapping):
+        return
+    key, until_wall = rest.get("model"), rest.get("until")
+    reason, streak = rest.get("reason", ""), rest.get("streak", 1)
+    if not isinstance(key, str) or not isinstance(until_wall, int | float):
+        return
+    if not math.isfinite(until_wall) or until_wall <= now_wall:
+        return
+    until = now + min(until_wall - now_wall, MAX_HINT)
+    current = account.cooldowns.get(key)
+    if current is None or current.until < until:
+        account.cooldowns[key] = Cooldown(
+            until,
+            reason if isinstance(reason, str) else "",
+            streak if isinstance(streak, int) and streak > 0 else 1,
+        )
