@@ -1,0 +1,239 @@
+"""A fake generativelanguage.googleapis.com: generateContent, streaming, models.
+
+Google's wire habits kept here: JSON with `": "` after keys but no space after
+commas in SSE events, two-space indented bodies, SSE events framed with CRLF
+(`data: {...}\\r\\n\\r\\n`), no event names and no terminator.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from aiohttp import web
+
+from .base import Call, Error, FakeUpstream, Reply, dumps, random_id, split_text
+
+STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+DEFAULT_MESSAGES = {
+    429: "You exceeded your current quota, please check your plan and billing details.",
+    503: "The model is overloaded. Please try again later.",
+    400: "API key not valid. Please pass a valid API key.",
+}
+
+MODEL_ROUTE = "/{version:v1beta|v1}/models/{target:[^/]+}"
+# Vertex AI serves the same dialect under a project path; handy for vertex accounts.
+VERTEX_ROUTE = (
+    "/{version:v1|v1beta1}/projects/{project}/locations/{location}"
+    "/publishers/google/models/{target:[^/]+}"
+)
+
+
+def thought_signature(thinking: str, name: str) -> str:
+    """A deterministic, opaque base64 thoughtSignature."""
+    digest = hashlib.sha256(f"gemini\0{name}\0{thinking}".encode()).digest()
+    return base64.b64encode(digest * 2).decode()
+
+
+def sse(response: dict) -> bytes:
+    """One Gemini SSE event, framed with CRLF as Google's front ends send it."""
+    return b"data: " + dumps(response, separators=(",", ": ")) + b"\r\n\r\n"
+
+
+class FakeGemini(FakeUpstream):
+    """Serves {v1beta,v1}/models/{model}:generateContent|streamGenerateContent|countTokens."""
+
+    kind = "gemini"
+    default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash")
+    json_content_type = "application/json; charset=UTF-8"
+    stream_content_type = "text/event-stream"
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(MODEL_ROUTE, self._model_method)
+        router.add_post(VERTEX_ROUTE, self._model_method)
+        router.add_get("/{version:v1beta|v1}/models", self._models)
+
+    async def _model_method(self, request: web.Request) -> web.StreamResponse:
+        recorded = await self.record(request)
+        model, _, method = request.match_info["target"].partition(":")
+        if method == "countTokens":
+            return self._count_tokens(recorded.json)
+        if method not in ("generateContent", "streamGenerateContent"):
+            return self.error_response(
+                Error(status=404, message=f"Method not found: {method}", headers={})
+            )
+        stream = method == "streamGenerateContent" and request.query.get("alt") == "sse"
+        return await self.answer(request, Call(model=model, stream=stream, request=recorded))
+
+    def _count_tokens(self, body: object) -> web.Response:
+        body = body if isinstance(body, dict) else {}
+        prompt = {k: body.get(k) for k in ("contents", "systemInstruction", "tools")}
+        tokens = max(1, len(json.dumps(prompt, separators=(",", ":"))) // 4)
+        answer = {"totalTokens": tokens, "promptTokensDetails": [_modality(tokens)]}
+        return web.Response(
+            body=dumps(answer, indent=2),
+            headers={**self.base_headers(None), "content-type": self.json_content_type},
+        )
+
+    async def _models(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        models = [
+            {
+                "name": f"models/{model}",
+                "version": "001",
+                "displayName": model.replace("-", " ").title(),
+                "inputTokenLimit": 1048576,
+                "outputTokenLimit": 65536,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+            }
+            for model in self.models
+        ]
+        return web.Response(
+            body=dumps({"models": models}, indent=2),
+            headers={**self.base_headers(None), "content-type": self.json_content_type},
+        )
+
+    def base_headers(self, call: Call | None) -> dict:
+        return {
+            "server": "scaffolding on HTTPServer2",
+            "vary": "Origin, X-Origin, Referer",
+            "x-xss-protection": "0",
+            "x-frame-options": "SAMEORIGIN",
+            "x-content-type-options": "nosniff",
+            "server-timing": "gfet4t7; dur=42",
+        }
+
+    # -- rendering ------------------------------------------------------------
+
+    def _text(self, reply: Reply) -> str:
+        return self.default_text if reply.text is None else reply.text
+
+    def _thought_parts(self, pieces: list[str], reply: Reply) -> list[dict]:
+        parts = [{"text": piece, "thought": True} for piece in pieces]
+        if parts:
+            parts[-1]["thoughtSignature"] = thought_signature(reply.thinking or "", self.name)
+        return parts
+
+    def _call_parts(self, reply: Reply) -> list[dict]:
+        parts = []
+        for tool in reply.tool_calls:
+            call: dict = {"name": tool.name, "args": tool.input}
+            if tool.id is not None:
+                call["id"] = tool.id
+            parts.append({"functionCall": call})
+        return parts
+
+    def _usage(self, reply: Reply, *, final: bool) -> dict:
+        usage = reply.usage
+        prompt = usage.input + usage.cache_read + usage.cache_creation
+        if not final:
+            return {
+                "promptTokenCount": prompt,
+                "totalTokenCount": prompt,
+                "promptTokensDetails": [_modality(prompt)],
+            }
+        data: dict = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": usage.output - usage.reasoning,
+            "totalTokenCount": prompt + usage.output,
+        }
+        if usage.cache_read:
+            data["cachedContentTokenCount"] = usage.cache_read
+        data["promptTokensDetails"] = [_modality(prompt)]
+        if usage.reasoning:
+            data["thoughtsTokenCount"] = usage.reasoning
+        return data
+
+    def _response(self, parts: list[dict], reply: Reply, call: Call, rid: str, final: bool):
+        candidate: dict = {"content": {"parts": parts, "role": "model"}}
+        if final:
+            candidate["finishReason"] = reply.stop or "STOP"
+        candidate["index"] = 0
+        return {
+            "candidates": [candidate],
+            "usageMetadata": self._usage(reply, final=final),
+            "modelVersion": call.model,
+            "responseId": rid,
+        }
+
+    def _chunks(self, reply: Reply, call: Call) -> list[dict]:
+        """The stream as GenerateContentResponse objects: thoughts, text, then calls."""
+        rid = random_id(22)
+        groups = [[part] for part in self._thought_parts(_pieces(reply.thinking, reply), reply)]
+        groups += [[{"text": piece}] for piece in split_text(self._text(reply), reply.chunks)]
+        if reply.tool_calls:
+            groups.append(self._call_parts(reply))
+        if not groups:
+            groups = [[{"text": ""}]]
+        last = len(groups) - 1
+        return [self._response(g, reply, call, rid, i == last) for i, g in enumerate(groups)]
+
+    def render_body(self, reply: Reply, call: Call) -> bytes:
+        if call.request.path.endswith(":streamGenerateContent"):
+            # Without alt=sse the API streams one JSON array of responses.
+            return dumps(self._chunks(reply, call), indent=2)
+        parts = self._thought_parts([reply.thinking] if reply.thinking else [], reply)
+        text = self._text(reply)
+        if text:
+            parts.append({"text": text})
+        parts += self._call_parts(reply)
+        response = self._response(parts, reply, call, random_id(22), final=True)
+        return dumps(response, indent=2)
+
+    def render_events(self, reply: Reply, call: Call) -> list[bytes]:
+        return [sse(chunk) for chunk in self._chunks(reply, call)]
+
+    def render_error(self, error: Error) -> tuple[bytes, dict]:
+        status = STATUSES.get(error.status, "UNKNOWN")
+        message = error.message or DEFAULT_MESSAGES.get(error.status, status)
+        body: dict = {"code": error.status, "message": message, "status": status}
+        if error.status == 429:
+            retry = (error.headers or {}).get("retry-after", "7")
+            quota_id = error.code or "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+            body["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [
+                        {
+                            "quotaMetric": "generativelanguage.googleapis.com/"
+                            "generate_content_free_tier_requests",
+                            "quotaId": quota_id,
+                            "quotaDimensions": {"location": "global", "model": "gemini"},
+                            "quotaValue": "10",
+                        }
+                    ],
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [
+                        {
+                            "description": "Learn more about Gemini API quotas",
+                            "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                        }
+                    ],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry}s"},
+            ]
+        return dumps({"error": body}, indent=2) + b"\n", {"content-type": self.json_content_type}
+
+
+def _modality(tokens: int) -> dict:
+    return {"modality": "TEXT", "tokenCount": tokens}
+
+
+def _pieces(thinking: str | None, reply: Reply) -> list[str]:
+    return split_text(thinking or "", reply.chunks)

@@ -1,0 +1,52 @@
+"""pytest fixtures serving the fake upstreams; load with `pytest_plugins`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest_asyncio
+
+from . import FAKES, FakeAnthropic, FakeGemini, FakeOpenAI, FakeUpstream
+
+
+@pytest_asyncio.fixture
+async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
+    """A started fake api.anthropic.com named "anthropic"."""
+    fake = FakeAnthropic(name="anthropic")
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest_asyncio.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    """A started fake api.openai.com named "openai" (`url` ends in /v1)."""
+    fake = FakeOpenAI(name="openai")
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest_asyncio.fixture
+async def fake_gemini() -> AsyncIterator[FakeGemini]:
+    """A started fake generativelanguage.googleapis.com named "gemini"."""
+    fake = FakeGemini(name="gemini")
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest_asyncio.fixture
+async def make_fake() -> AsyncIterator[Callable[[str, str], Awaitable[FakeUpstream]]]:
+    """A factory: `await make_fake("anthropic", "work")` → a started fake, closed after."""
+    started: list[FakeUpstream] = []
+
+    async def make(kind: str, name: str = "fake") -> FakeUpstream:
+        fake = FAKES[kind](name=name)
+        await fake.start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        await fake.close()
