@@ -419,10 +419,8 @@ class ConfigFile:
 
     def save(self) -> Config:
         """Validate, then write atomically: temp file in the same dir, fsync, replace."""
-        import tomli_w
-
         config = self.validate()
-        text = FILE_HEADER + tomli_w.dumps(self.data)
+        text = FILE_HEADER + dumps_toml(self.data)
         directory = self.path.parent
         if not directory.exists():
             directory.mkdir(parents=True, mode=0o700)
@@ -440,6 +438,39 @@ class ConfigFile:
             raise
         _fsync_dir(directory)
         return config
+
+
+def dumps_toml(data: Mapping[str, Any], notes: Mapping[str, str] | None = None) -> str:
+    """`data` as TOML, each account as an `[[accounts]]` table.
+
+    tomli-w would write short accounts as inline tables in an `accounts = [...]`
+    array; the `[[accounts]]` form is what people read and edit by hand.
+    `notes` maps an account name to a comment written under its header.
+    """
+    import tomli_w
+
+    # Accounts go between the settings and the aliases, as in config.example.toml.
+    head = {k: v for k, v in data.items() if k not in ("accounts", "aliases")}
+    parts = [tomli_w.dumps(head)] if head else []
+    for table in data.get("accounts", []):
+        nested = {k: v for k, v in table.items() if _is_table(v)}
+        flat = {k: v for k, v in table.items() if k not in nested}
+        note = (notes or {}).get(table.get("name"))
+        parts.append(
+            "[[accounts]]\n"
+            + (f"# {note}\n" if note else "")
+            + tomli_w.dumps(flat)
+            + (tomli_w.dumps({"accounts": nested}) if nested else "")
+        )
+    if "aliases" in data:
+        parts.append(tomli_w.dumps({"aliases": data["aliases"]}))
+    return "\n".join(part if part.endswith("\n") else part + "\n" for part in parts)
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, dict) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+    )
 
 
 def _fsync_dir(directory: Path) -> None:

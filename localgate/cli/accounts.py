@@ -220,7 +220,9 @@ def _print_table(rows: list[dict[str, Any]], daemon_running: bool) -> None:
 
     table = Table(title="accounts", title_justify="left")
     for column in ("name", "provider", "base URL", "models", "priority", "enabled", "state"):
-        table.add_column(column, overflow="fold")
+        # Names stay whole; URLs and model lists may wrap on a narrow terminal.
+        whole = column in ("name", "provider", "priority", "enabled")
+        table.add_column(column, no_wrap=whole, overflow="ellipsis" if whole else "fold")
     for row in rows:
         state = row["state"] or NO_STATE
         if row["reason"]:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from localgate.cli.context import CliContext, pass_cli
-from localgate.config import AccountConfig, Config
+from localgate.config import AccountConfig, Config, dumps_toml
 from localgate.providers import PROVIDERS
 
 
@@ -55,23 +55,20 @@ def show(cli: CliContext) -> None:
 
 def render_config(config: Config) -> str:
     """`config` as TOML with every default spelled out; loading it gives the same config."""
-    import tomli_w
-
-    exists = "" if config.path.exists() else " (the file does not exist: defaults)"
-    parts = [
-        f"# effective configuration of {config.path}{exists}\n",
-        tomli_w.dumps({"state_dir": str(config.state_dir)}),
-        "\n",
-        tomli_w.dumps({"server": asdict(config.server), "timeouts": asdict(config.timeouts)}),
-    ]
-    for account in config.accounts:
-        first, _, rest = tomli_w.dumps({"accounts": [_account_table(account)]}).partition("\n")
-        where = f"env {account.key_env}" if account.key_env else "keyring"
-        parts.append(f"\n{first}\n# key: {where}\n{rest}")
+    data: dict[str, Any] = {
+        "state_dir": str(config.state_dir),
+        "server": asdict(config.server),
+        "timeouts": asdict(config.timeouts),
+        "accounts": [_account_table(account) for account in config.accounts],
+    }
     if config.aliases:
-        aliases = {alias.pattern: list(alias.targets) for alias in config.aliases}
-        parts.append("\n" + tomli_w.dumps({"aliases": aliases}))
-    return "".join(parts)
+        data["aliases"] = {alias.pattern: list(alias.targets) for alias in config.aliases}
+    notes = {
+        account.name: f"key: env {account.key_env}" if account.key_env else "key: keyring"
+        for account in config.accounts
+    }
+    exists = "" if config.path.exists() else " (the file does not exist: defaults)"
+    return f"# effective configuration of {config.path}{exists}\n\n" + dumps_toml(data, notes)
 
 
 def _account_table(account: AccountConfig) -> dict[str, Any]:
