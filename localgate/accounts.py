@@ -35,7 +35,7 @@ class Account:
         return AccountEntry(
             name=self.name,
             priority=self.config.priority,
-            enabled=self.config.enabled and self.provider is not None,
+            enabled=self.config.enabled,
             revision=revision,
         )
 
