@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -138,8 +139,6 @@ def add(
     if key_env is not None:
         config_file.save()
         click.echo(f"{verb} account {name!r} ({provider}); its key comes from ${key_env}")
-        import os
-
         if not os.environ.get(key_env):
             click.echo(f"note: {key_env} is not set in this shell", err=True)
         return
