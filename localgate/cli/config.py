@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from localgate.cli.config_file import dumps_toml
 from localgate.cli.context import CliContext, pass_cli
-from localgate.config import AccountConfig, Config, dumps_toml
+from localgate.config import AccountConfig, Config
 from localgate.providers import PROVIDERS
 
 

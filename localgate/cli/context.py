@@ -7,13 +7,8 @@ from pathlib import Path
 
 import click
 
-from localgate.config import (
-    AccountConfig,
-    Config,
-    ConfigFile,
-    default_config_path,
-    load_config,
-)
+from localgate.cli.config_file import ConfigFile
+from localgate.config import AccountConfig, Config, default_config_path, load_config
 from localgate.errors import LocalgateError
 
 
