@@ -9,7 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from .base import Call, Error, FakeUpstream, Reply, Usage, dumps, random_id, split_text
+from .base import (
+    Call,
+    Error,
+    FakeUpstream,
+    Recorded,
+    Reply,
+    Usage,
+    dumps,
+    random_id,
+    split_text,
+)
 
 # Status -> error.type, as the API documents them.
 ERROR_TYPES = {
@@ -24,6 +34,12 @@ ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
+
+# Claude on Vertex AI: the Messages dialect behind rawPredict / streamRawPredict.
+VERTEX_ROUTE = (
+    "/{version:v1|v1beta1}/projects/{project}/locations/{location}"
+    "/publishers/anthropic/models/{target:[^/]+}"
+)
 
 DEFAULT_MESSAGES = {
     429: "Number of request tokens has exceeded your per-minute rate limit",
@@ -70,13 +86,26 @@ class FakeAnthropic(FakeUpstream):
         router.add_post("/v1/messages", self._messages)
         router.add_post("/v1/messages/count_tokens", self._count_tokens)
         router.add_get("/v1/models", self._models)
+        router.add_post(VERTEX_ROUTE, self._vertex)
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
         return await self.answer(request, Call.from_body(recorded))
 
-    async def _count_tokens(self, request: web.Request) -> web.Response:
+    async def _vertex(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
+        model, _, method = request.match_info["target"].partition(":")
+        if model == "count-tokens":
+            return self._tokens_counted(recorded)
+        if method not in ("rawPredict", "streamRawPredict"):
+            return self.error_response(Error(404, f"Method not found: {method}", headers={}))
+        body = recorded.json if isinstance(recorded.json, dict) else {}
+        return await self.answer(request, Call(model, body.get("stream") is True, recorded))
+
+    async def _count_tokens(self, request: web.Request) -> web.Response:
+        return self._tokens_counted(await self.record(request))
+
+    def _tokens_counted(self, recorded: Recorded) -> web.Response:
         body = recorded.json if isinstance(recorded.json, dict) else {}
         counted = {k: body.get(k) for k in ("system", "messages", "tools")}
         # ~4 bytes per token of the parts that are prompt, never zero.
@@ -245,6 +274,9 @@ class FakeAnthropic(FakeUpstream):
         if error.status == 429:
             headers["retry-after"] = "7"
         return dumps(body), headers
+
+    def render_stream_error(self, error: Error) -> bytes:
+        return sse("error", self.render_error(error)[0])
 
 
 def _empty(block: dict) -> dict:

@@ -75,10 +75,15 @@ class Error:
 @dataclass
 class Cut:
     """Drop the connection: stream after `after_events` events; non-stream before
-    headers (`after_events=0`) or mid-body. Streams `reply` (default Reply())."""
+    headers (`after_events=0`) or mid-body. Streams `reply` (default Reply()).
+
+    With `error`, a stream instead ends cleanly with the provider's in-stream
+    error event (Anthropic `event: error`, OpenAI/Gemini `data: {"error": …}`).
+    """
 
     after_events: int = 2
     reply: Reply | None = None
+    error: Error | None = None
 
 
 @dataclass
@@ -246,6 +251,10 @@ class FakeUpstream:
         """Body and provider-default headers of an error answer."""
         raise NotImplementedError
 
+    def render_stream_error(self, error: Error) -> bytes:
+        """The framed error event a provider sends after a 200 stream has begun."""
+        raise NotImplementedError
+
     # -- serving ------------------------------------------------------------
 
     async def record(self, request: web.Request) -> Recorded:
@@ -364,6 +373,10 @@ class FakeUpstream:
                 if i and reply.gap:
                     await asyncio.sleep(reply.gap)
                 await response.write(event)
+            if cut.error is not None:
+                await response.write(self.render_stream_error(cut.error))
+                await response.write_eof()
+                return response
         # Abort (RST), not close: a clean FIN could pass for a complete body.
         if request.transport is not None:
             request.transport.abort()

@@ -33,6 +33,8 @@ DEFAULT_MESSAGES = {
     429: "You exceeded your current quota, please check your plan and billing details.",
     503: "The model is overloaded. Please try again later.",
     400: "API key not valid. Please pass a valid API key.",
+    500: "An internal error has occurred. Please retry or report in "
+    "https://developers.generativeai.google/guide/troubleshooting",
 }
 
 MODEL_ROUTE = "/{version:v1beta|v1}/models/{target:[^/]+}"
@@ -229,6 +231,9 @@ class FakeGemini(FakeUpstream):
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry}s"},
             ]
         return dumps({"error": body}, indent=2) + b"\n", {"content-type": self.json_content_type}
+
+    def render_stream_error(self, error: Error) -> bytes:
+        return sse(json.loads(self.render_error(error)[0]))
 
 
 def _modality(tokens: int) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from aiohttp import web
@@ -188,3 +189,7 @@ class FakeOpenAI(FakeUpstream):
             headers["retry-after"] = "7"
         # The API pretty-prints its error bodies with four spaces.
         return dumps(body, indent=4) + b"\n", headers
+
+    def render_stream_error(self, error: Error) -> bytes:
+        body = json.loads(self.render_error(error)[0])
+        return sse(body)

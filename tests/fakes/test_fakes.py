@@ -199,6 +199,41 @@ async def test_anthropic_cut_stream_makes_the_sdk_raise(fake_anthropic):
     assert seen == ["message_start", "content_block_start"]
 
 
+async def test_anthropic_error_event_after_200(fake_anthropic):
+    fake_anthropic.script(Cut(after_events=1, error=Error(529)))
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        client = claude(fake_anthropic)
+        async with client.messages.stream(model="claude-x", max_tokens=9, messages=HI) as stream:
+            async for _ in stream:
+                pass
+    assert caught.value.body["error"]["type"] == "overloaded_error"
+    assert fake_anthropic.disconnects == 0
+
+
+async def test_claude_on_vertex(fake_anthropic):
+    vertex = anthropic.AsyncAnthropicVertex(
+        region="us-east5",
+        project_id="proj",
+        access_token="tok",
+        base_url=fake_anthropic.url + "/v1",
+        max_retries=0,
+    )
+    model = "claude-sonnet-4-5@20250929"
+    message = await vertex.messages.create(model=model, max_tokens=9, messages=HI)
+    async with vertex.messages.stream(model=model, max_tokens=9, messages=HI) as stream:
+        streamed = await stream.get_final_message()
+    counted = await vertex.messages.count_tokens(model=model, messages=HI)
+    assert message.content[0].text == streamed.content[0].text == "Hello from anthropic"
+    assert counted.input_tokens > 0
+    prefix = "/v1/projects/proj/locations/us-east5/publishers/anthropic/models/"
+    assert [r.path.removeprefix(prefix) for r in fake_anthropic.requests] == [
+        f"{model}:rawPredict",
+        f"{model}:streamRawPredict",
+        "count-tokens:rawPredict",
+    ]
+    assert fake_anthropic.requests[0].headers["authorization"] == "Bearer tok"
+
+
 @pytest.mark.parametrize("after", [0, 1])
 async def test_anthropic_cut_without_stream_is_a_connection_error(fake_anthropic, after):
     fake_anthropic.script(Cut(after_events=after))
@@ -373,6 +408,14 @@ async def test_openai_cut_stream_makes_the_sdk_raise(fake_openai):
     assert len(received) == 2
 
 
+async def test_openai_error_chunk_after_200(fake_openai):
+    fake_openai.script(Cut(after_events=1, error=Error(500, message="boom")))
+    stream = await gpt(fake_openai).chat.completions.create(model="m", messages=HI, stream=True)
+    with pytest.raises(openai.APIError, match="boom"):
+        async for _ in stream:
+            pass
+
+
 async def test_openai_models(fake_openai):
     page = await gpt(fake_openai).models.list()
     assert [m.id for m in page.data] == fake_openai.models
@@ -465,6 +508,25 @@ async def test_gemini_cut_stream_makes_the_sdk_raise(fake_gemini):
         async for chunk in stream:
             received.append(chunk)
     assert len(received) == 1
+
+
+async def test_gemini_error_event_after_200(fake_gemini):
+    fake_gemini.script(Cut(after_events=1, error=Error(500)))
+    received = []
+    with pytest.raises(genai_errors.ServerError):
+        stream = await gemini(fake_gemini).aio.models.generate_content_stream(
+            model="gemini-2.5-flash", contents="hi"
+        )
+        async for chunk in stream:
+            received.append(chunk.text)
+    assert len(received) == 1 and received[0].startswith("Hello")
+
+
+async def test_gemini_on_vertex_paths(fake_gemini):
+    path = "/v1/projects/p/locations/global/publishers/google/models/gemini-2.5-pro"
+    status, _, body = await raw_post(fake_gemini.url + path + ":generateContent", {})
+    assert status == 200
+    assert json.loads(body)["modelVersion"] == "gemini-2.5-pro"
 
 
 async def test_gemini_models_and_count_tokens(fake_gemini):
