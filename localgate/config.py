@@ -33,6 +33,8 @@ STRATEGIES = ("sticky", "round-robin", "least-used", "fill-first")
 DEFAULT_STRATEGY = "sticky"
 DEFAULT_MAX_WAIT = 30.0
 DEFAULT_MAX_BODY_MB = 32.0
+DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_FIRST_BYTE_TIMEOUT = 60.0
 DEFAULT_IDLE_TIMEOUT = 120.0
@@ -56,6 +58,8 @@ class ServerConfig:
     max_wait: float = DEFAULT_MAX_WAIT  # seconds a request may wait for a cooling account
     max_body_mb: float = DEFAULT_MAX_BODY_MB  # larger request bodies get 413
     allowed_origins: tuple[str, ...] = ()  # browser Origins allowed (CORS); none by default
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole request body
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds in-flight requests get on SIGTERM
 
 
 @dataclass(frozen=True)
@@ -246,7 +250,20 @@ def _toml_key(key: str) -> str:
 
 def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
     p = "server."
-    check.keys(raw, p, ("host", "port", "strategy", "max_wait", "max_body_mb", "allowed_origins"))
+    check.keys(
+        raw,
+        p,
+        (
+            "host",
+            "port",
+            "strategy",
+            "max_wait",
+            "max_body_mb",
+            "allowed_origins",
+            "body_timeout",
+            "shutdown_grace",
+        ),
+    )
     values: dict[str, Any] = {}
     if "host" in raw:
         values["host"] = check.typed(raw, "host", p, str)
@@ -269,6 +286,12 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
         values["max_body_mb"] = check.positive(raw, "max_body_mb", p)
     if "allowed_origins" in raw:
         values["allowed_origins"] = check.strings(raw, "allowed_origins", p)
+    if "body_timeout" in raw:
+        values["body_timeout"] = check.positive(raw, "body_timeout", p)
+    if "shutdown_grace" in raw:
+        values["shutdown_grace"] = check.typed(raw, "shutdown_grace", p, float)
+        if values["shutdown_grace"] < 0:
+            check.fail(p + "shutdown_grace", "must not be negative")
     return ServerConfig(**values)
 
 
