@@ -23,10 +23,19 @@ from types import ModuleType
 from localgate.errors import GatewayError, InvalidRequest, RelayedError
 from localgate.sse import Event
 from localgate.translate import ir
+from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
 
-__all__ = ["Translator", "StreamTranslator", "Usage", "translator", "error_message", "DIALECTS"]
+__all__ = [
+    "DIALECTS",
+    "StreamTranslator",
+    "Translator",
+    "Usage",
+    "drop_foreign_thinking",
+    "error_message",
+    "translator",
+]
 
 # dialect name → (module with requests/responses, module with stream decoder/encoder)
 DIALECTS: dict[str, tuple[str, str]] = {

@@ -343,3 +343,31 @@ def new_message_id() -> str:
 def error_message(body: dict) -> str | None:
     error = body.get("error")
     return error.get("message") if isinstance(error, dict) else None
+
+
+def drop_foreign_thinking(body: dict) -> dict:
+    """`body` without thinking blocks another dialect's upstream signed.
+
+    For Anthropic requests relayed untouched to an Anthropic upstream: after a
+    fallback, Claude Code's history may hold `localgate:`-wrapped signatures,
+    which Anthropic would refuse. Returns `body` itself when there are none.
+    """
+    messages = body.get("messages")
+    if not isinstance(messages, list) or SIGNATURE_PREFIX not in json.dumps(messages):
+        return body
+    cleaned = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            kept = [b for b in content if not _foreign_thinking(b)]
+            message = {**message, "content": kept or [{"type": "text", "text": "…"}]}
+        cleaned.append(message)
+    return {**body, "messages": cleaned}
+
+
+def _foreign_thinking(block) -> bool:
+    return (
+        isinstance(block, dict)
+        and block.get("type") == "thinking"
+        and str(block.get("signature", "")).startswith(SIGNATURE_PREFIX)
+    )

@@ -101,6 +101,7 @@ class StreamEncoder:
         self.index = -1  # index of the last block opened
         self.open: str | None = None  # kind of the open block
         self.open_key: object = None  # tool call key of the open tool_use block
+        self.signed = False  # the open thinking block has its signature
         self.usage = ir.Usage()
         self.stop_reason: str | None = None
         self.stop_sequence: str | None = None
@@ -124,6 +125,7 @@ class StreamEncoder:
             out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
             signature = wrap_signature(event.signature, event.origin)
             out += self._delta({"type": "signature_delta", "signature": signature})
+            self.signed = True
         elif isinstance(event, ir.RedactedThinkingBlock):
             out += self._close()
             out += self._open("redacted", {"type": "redacted_thinking", "data": event.data})
@@ -192,6 +194,7 @@ class StreamEncoder:
         out = self._close()
         self.index += 1
         self.open = kind
+        self.signed = False
         data = {"type": "content_block_start", "index": self.index, "content_block": block}
         return out + encode(data, "content_block_start")
 
@@ -202,7 +205,13 @@ class StreamEncoder:
     def _close(self) -> bytes:
         if self.open is None:
             return b""
+        out = b""
+        if self.open == "thinking" and not self.signed and self.ctx.upstream != "anthropic":
+            # Mark unsigned foreign thinking with its origin, so it is recognised
+            # when Claude Code sends it back (and never reaches Anthropic).
+            signature = wrap_signature(None, self.ctx.upstream)
+            out = self._delta({"type": "signature_delta", "signature": signature})
         self.open = None
         self.open_key = None
         data = {"type": "content_block_stop", "index": self.index}
-        return encode(data, "content_block_stop")
+        return out + encode(data, "content_block_stop")

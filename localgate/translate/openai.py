@@ -7,8 +7,7 @@ Choices worth knowing:
 - Reasoning text (`reasoning_content`, or `reasoning`) becomes thinking; it is
   sent back as `reasoning_content` only to OpenAI-compatible upstreams, which
   issued it. `reasoning_effort` goes only to models known to take it.
-- Tool results carrying images: the tool message gets a text placeholder and a
-  user message with the images follows the tool messages.
+- Tool results carrying images: see openai_parts.
 - Arguments that are not valid JSON arrive in the IR as `{}`.
 """
 
@@ -21,6 +20,7 @@ import uuid
 from localgate.errors import InvalidRequest
 from localgate.translate import ir
 from localgate.translate.models import clamp_max_tokens, is_openai_reasoning
+from localgate.translate.openai_parts import user_from_ir, user_part_to_ir
 
 FINISH_TO_IR = {
     "stop": "end_turn",
@@ -37,7 +37,6 @@ FINISH_FROM_IR = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-IMAGE_PLACEHOLDER = "[image content follows in the next user message]"
 
 
 # --- requests --------------------------------------------------------------
@@ -117,7 +116,7 @@ def _message_to_ir(req: ir.Request, message: dict, index: int) -> None:
         else:
             req.messages.append(ir.Message("system", texts))
     elif role == "user":
-        _append(req, "user", [_user_part(p, index) for p in _content_parts(content)])
+        _append(req, "user", [user_part_to_ir(p, index) for p in _content_parts(content)])
     elif role == "assistant":
         parts: list[ir.Part] = []
         reasoning = message.get("reasoning_content") or message.get("reasoning")
@@ -159,35 +158,6 @@ def _content_parts(content) -> list[dict]:
 
 def _texts(content) -> list[str]:
     return [p.get("text", "") for p in _content_parts(content) if p.get("type") == "text"]
-
-
-def _user_part(part: dict, index: int) -> ir.Part:
-    kind = part.get("type")
-    if kind == "text":
-        return ir.Text(part.get("text", ""))
-    if kind == "image_url":
-        url = (part.get("image_url") or {}).get("url", "")
-        media_type, data = _split_data_url(url)
-        return ir.Image(media_type, data) if data is not None else ir.Image(url=url)
-    if kind == "file":
-        file = part.get("file") or {}
-        if not file.get("file_data"):
-            raise InvalidRequest(
-                "file parts need file_data (file ids cannot be resolved)", param="messages"
-            )
-        media_type, data = _split_data_url(file["file_data"])
-        return ir.Document(media_type or "application/pdf", data, title=file.get("filename"))
-    raise InvalidRequest(
-        f"messages[{index}]: content parts of type {kind!r} are not supported for this model",
-        param="messages",
-    )
-
-
-def _split_data_url(url: str) -> tuple[str | None, str | None]:
-    if not url.startswith("data:") or ";base64," not in url:
-        return None, None
-    head, data = url[5:].split(";base64,", 1)
-    return head or None, data
 
 
 def _parse_arguments(arguments) -> dict:
@@ -266,7 +236,7 @@ def _messages_from_ir(req: ir.Request, ctx: ir.Context) -> list[dict]:
             if assistant:
                 out.append(assistant)
         else:
-            out.extend(_user_from_ir(message.parts))
+            out.extend(user_from_ir(message.parts))
     return out
 
 
@@ -293,48 +263,6 @@ def _assistant_from_ir(parts: list[ir.Part], ctx: ir.Context) -> dict | None:
     if reasoning:
         message["reasoning_content"] = reasoning
     return message
-
-
-def _user_from_ir(parts: list[ir.Part]) -> list[dict]:
-    out: list[dict] = []
-    images: list[dict] = []
-    for part in parts:
-        if isinstance(part, ir.ToolResult):
-            texts = [ir.text_of([p]) for p in part.content if not isinstance(p, ir.Image)]
-            content = "\n".join(t for t in texts if t)
-            result_images = [_media_part(p) for p in part.content if isinstance(p, ir.Image)]
-            images += [i for i in result_images if i]
-            if result_images:
-                content = f"{content}\n{IMAGE_PLACEHOLDER}" if content else IMAGE_PLACEHOLDER
-            if part.is_error and content:
-                content = f"Error: {content}"
-            out.append({"role": "tool", "tool_call_id": part.id, "content": content or "(empty)"})
-    rest = [p for p in (_media_part(p) for p in parts if not isinstance(p, ir.ToolResult)) if p]
-    rest = images + rest
-    if rest and all(p["type"] == "text" for p in rest):
-        out.append({"role": "user", "content": "\n".join(p["text"] for p in rest)})
-    elif rest:
-        out.append({"role": "user", "content": rest})
-    return out
-
-
-def _media_part(part: ir.Part) -> dict | None:
-    if isinstance(part, ir.Text):
-        return {"type": "text", "text": part.text} if part.text else None
-    if isinstance(part, ir.Image):
-        url = part.url or f"data:{part.media_type or 'image/png'};base64,{part.data}"
-        return {"type": "image_url", "image_url": {"url": url}}
-    if isinstance(part, ir.Document):
-        if part.text is not None:
-            return {"type": "text", "text": part.text}
-        if part.data is not None:
-            data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
-            return {
-                "type": "file",
-                "file": {"filename": part.title or "document.pdf", "file_data": data_url},
-            }
-        return {"type": "text", "text": part.url} if part.url else None
-    return None
 
 
 # --- responses -------------------------------------------------------------

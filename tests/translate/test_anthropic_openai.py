@@ -425,7 +425,7 @@ def test_deepseek_reasoning_stream_to_anthropic():
     message = check_anthropic(run_stream(t.stream(), load_events("deepseek_stream_reasoning.sse")))
     thinking, text = message["content"]
     assert thinking["thinking"] == "The user wants a greeting."
-    assert thinking["signature"] == ""  # no signature came; nothing invented
+    assert thinking["signature"] == "localgate:openai:"  # marks its origin, nothing invented
     assert text == {"type": "text", "text": "Hello!"}
     assert message["stop_reason"] == "end_turn"
     assert message["usage"]["output_tokens"] == 9

@@ -193,3 +193,92 @@ def test_anthropic_client_sees_message_start_before_any_content(segs):
     stream = t.stream()
     events = openai_events(segs, finish_with_content=False, usage=True)
     assert stream.feed(events[0]).startswith(b"event: message_start")
+
+
+def gemini_events(segs, *, signatures: bool) -> list[Event]:
+    chunks = []
+    for seg in segs:
+        if seg[0] == "tool":
+            call = {"functionCall": {"name": seg[1], "args": json.loads("".join(seg[2]))}}
+            if signatures:
+                call["thoughtSignature"] = "c2ln"
+            chunks.append([call])
+        else:
+            thought = {"thought": True} if seg[0] == "thinking" else {}
+            chunks += [[{"text": piece, **thought}] for piece in seg[1]]
+    bodies = [
+        {"candidates": [{"content": {"role": "model", "parts": p}, "index": 0}]} for p in chunks
+    ]
+    last = {
+        "candidates": [
+            {"content": {"role": "model", "parts": []}, "finishReason": "STOP", "index": 0}
+        ]
+    }
+    last["usageMetadata"] = {
+        "promptTokenCount": 10,
+        "candidatesTokenCount": 3,
+        "thoughtsTokenCount": 2,
+    }
+    return [Event(None, json.dumps(b)) for b in [*bodies, last]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments(), st.booleans())
+def test_gemini_upstream_to_anthropic_client(segs, signatures):
+    t = translator("anthropic", "gemini")
+    t.request(
+        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
+        model="gemini-2.5-pro",
+        stream=True,
+    )
+    segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
+    message = check_anthropic(run_stream(t.stream(), gemini_events(segs, signatures=signatures)))
+    text, thinking, calls = expected(segs)
+    assert assembled_anthropic(message) == (text, thinking, calls)
+    assert message["stop_reason"] == ("tool_use" if calls else "end_turn")
+    assert message["usage"]["output_tokens"] == 5
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments(), st.booleans())
+def test_gemini_upstream_to_openai_client(segs, signatures):
+    t = translator("openai", "gemini")
+    body = {
+        "model": "x",
+        "messages": [{"role": "user", "content": "go"}],
+        "stream_options": {"include_usage": True},
+    }
+    t.request(body, model="gemini-2.5-pro", stream=True)
+    segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
+    out = check_openai(
+        run_stream(t.stream(), gemini_events(segs, signatures=signatures)), usage=True
+    )
+    text, thinking, calls = expected(segs)
+    assert out["text"] == text and out["reasoning"] == thinking
+    assert [(c["name"], json.loads(c["arguments"])) for c in out["tool_calls"]] == calls
+
+
+@settings(max_examples=100, deadline=None)
+@given(segments())
+def test_openai_upstream_to_gemini_client(segs):
+    from google.genai import types
+
+    from .streams import parse
+
+    t = translator("gemini", "openai")
+    t.request(
+        {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}, model="gpt-4o", stream=True
+    )
+    segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
+    data = run_stream(t.stream(), openai_events(segs, finish_with_content=False, usage=True))
+    chunks = [
+        types.GenerateContentResponse._from_response(response=e.json(), kwargs={})
+        for e in parse(data)
+    ]
+    parts = [p for c in chunks for p in c.candidates[0].content.parts or []]
+    text, thinking, calls = expected(segs)
+    assert "".join(p.text for p in parts if p.text and not p.thought) == text
+    assert "".join(p.text for p in parts if p.text and p.thought) == thinking
+    assert [(p.function_call.name, p.function_call.args) for p in parts if p.function_call] == calls
+    assert chunks[-1].candidates[0].finish_reason is not None
+    assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])

@@ -1,0 +1,87 @@
+"""OpenAI content parts ⇄ the internal form: text, images, files, tool results.
+
+A `tool` message takes text only, so images inside a tool result become a
+placeholder in the tool message plus a user message with the images, sent
+right after the run of tool messages.
+"""
+
+from __future__ import annotations
+
+from localgate.errors import InvalidRequest
+from localgate.translate import ir
+
+IMAGE_PLACEHOLDER = "[image content follows in the next user message]"
+
+
+def user_part_to_ir(part: dict, index: int) -> ir.Part:
+    """One part of a user message; audio and file ids are refused (400)."""
+    kind = part.get("type")
+    if kind == "text":
+        return ir.Text(part.get("text", ""))
+    if kind == "image_url":
+        url = (part.get("image_url") or {}).get("url", "")
+        media_type, data = split_data_url(url)
+        return ir.Image(media_type, data) if data is not None else ir.Image(url=url)
+    if kind == "file":
+        file = part.get("file") or {}
+        if not file.get("file_data"):
+            raise InvalidRequest(
+                "file parts need file_data (file ids cannot be resolved)", param="messages"
+            )
+        media_type, data = split_data_url(file["file_data"])
+        return ir.Document(media_type or "application/pdf", data, title=file.get("filename"))
+    raise InvalidRequest(
+        f"messages[{index}]: content parts of type {kind!r} are not supported for this model",
+        param="messages",
+    )
+
+
+def split_data_url(url: str) -> tuple[str | None, str | None]:
+    """(media type, base64 data) of a data: URL; (None, None) for other URLs."""
+    if not url.startswith("data:") or ";base64," not in url:
+        return None, None
+    head, data = url[5:].split(";base64,", 1)
+    return head or None, data
+
+
+def user_from_ir(parts: list[ir.Part]) -> list[dict]:
+    """A user turn as OpenAI messages: tool messages first, then the user message."""
+    out: list[dict] = []
+    images: list[dict] = []
+    for part in parts:
+        if isinstance(part, ir.ToolResult):
+            texts = [ir.text_of([p]) for p in part.content if not isinstance(p, ir.Image)]
+            content = "\n".join(t for t in texts if t)
+            result_images = [_media_part(p) for p in part.content if isinstance(p, ir.Image)]
+            images += [i for i in result_images if i]
+            if result_images:
+                content = f"{content}\n{IMAGE_PLACEHOLDER}" if content else IMAGE_PLACEHOLDER
+            if part.is_error and content:
+                content = f"Error: {content}"
+            out.append({"role": "tool", "tool_call_id": part.id, "content": content or "(empty)"})
+    rest = [p for p in (_media_part(p) for p in parts if not isinstance(p, ir.ToolResult)) if p]
+    rest = images + rest
+    if rest and all(p["type"] == "text" for p in rest):
+        out.append({"role": "user", "content": "\n".join(p["text"] for p in rest)})
+    elif rest:
+        out.append({"role": "user", "content": rest})
+    return out
+
+
+def _media_part(part: ir.Part) -> dict | None:
+    if isinstance(part, ir.Text):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ir.Image):
+        url = part.url or f"data:{part.media_type or 'image/png'};base64,{part.data}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if isinstance(part, ir.Document):
+        if part.text is not None:
+            return {"type": "text", "text": part.text}
+        if part.data is not None:
+            data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
+            return {
+                "type": "file",
+                "file": {"filename": part.title or "document.pdf", "file_data": data_url},
+            }
+        return {"type": "text", "text": part.url} if part.url else None
+    return None
