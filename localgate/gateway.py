@@ -133,6 +133,8 @@ class Gateway:
                     continue
                 selection = self.pool.select(target.model, names, session=req.session)
                 for name in selection.ready:
+                    if self.accounts[name].provider is None:
+                        continue  # its key is missing; the pool already reports why
                     record.attempts += 1
                     outcome = await self._attempt(
                         req, target, self.accounts[name], record, http_request, candidates[0][0]

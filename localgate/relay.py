@@ -36,8 +36,8 @@ class Passthrough:
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._tail + chunk if self._tail else chunk
-        cut = max(data.rfind(b"\n\n") + 2, data.rfind(b"\r\n\r\n") + 4)
-        if cut <= 1:  # no complete event yet (rfind gave -1)
+        cut = _event_end(data)
+        if not cut:  # no complete event yet
             self._tail = data
             return b""
         self._tail = data[cut:]
@@ -87,6 +87,13 @@ class Translated:
 
     def fail(self, error: GatewayError) -> bytes:
         return self._stream.fail(error)
+
+
+def _event_end(data: bytes) -> int:
+    """The offset just past the last complete event (LF or CRLF framing), 0 if none."""
+    lf = data.rfind(b"\n\n")
+    crlf = data.rfind(b"\r\n\r\n")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
 
 
 async def relay_stream(

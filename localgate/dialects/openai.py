@@ -59,8 +59,18 @@ def read_usage(usage) -> Usage:
 
 
 def is_terminal(event: sse.Event) -> bool:
-    """True for `[DONE]` (or an error chunk, after which nothing follows)."""
-    return event.data == "[DONE]" or event.data.startswith('{"error"')
+    """True once the answer is whole: `[DONE]`, a finish chunk, or an error chunk.
+
+    Some OpenAI-compatible servers close the stream after the finish chunk (or
+    its usage chunk) without `[DONE]`; their answer is complete all the same.
+    """
+    data = event.data
+    return (
+        data == "[DONE]"
+        or data.startswith('{"error"')
+        or '"finish_reason":"' in data
+        or '"finish_reason": "' in data
+    )
 
 
 def usage_tap() -> UsageTap:
