@@ -20,7 +20,7 @@ from dataclasses import replace
 from importlib import import_module
 from types import ModuleType
 
-from localgate.errors import GatewayError, InvalidRequest, RelayedError
+from localgate.errors import GatewayError, InvalidRequest, RelayedError, UpstreamError
 from localgate.sse import Event
 from localgate.translate import ir
 from localgate.translate.anthropic import drop_foreign_thinking
@@ -84,8 +84,14 @@ class Translator:
         return self.upstream.request_from_ir(req, self.ctx)
 
     def response(self, body: dict) -> dict:
-        """The upstream's non-streaming response body → the client's."""
-        resp = self.upstream.response_to_ir(body)
+        """The upstream's non-streaming response body → the client's.
+
+        Raises UpstreamError (502) when the body cannot be read.
+        """
+        try:
+            resp = self.upstream.response_to_ir(body)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise UpstreamError(f"upstream answered with an unreadable body: {exc!r}") from exc
         for part in resp.parts:
             if isinstance(part, ir.ToolCall):
                 part.name = self.names.client(part.name)
@@ -126,7 +132,9 @@ class StreamTranslator:
             return b""
         try:
             events = self.decoder.feed(event)
-        except ValueError:  # not JSON: skip it rather than break the stream
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # An unreadable event (not JSON, odd shape): skip it rather than break
+            # a stream the client is already reading.
             return b""
         out = b""
         for item in events:

@@ -4,6 +4,8 @@ Choices worth knowing:
 - `n > 1`, audio input/output and `logprobs` cannot be served from another
   dialect: 400 naming the parameter. `seed`, penalties, `logit_bias`, `store`,
   `service_tier`, `prediction` and `top_k` are dropped.
+- Mid-conversation system messages (Claude Code's) become `<system>` user
+  text, since many OpenAI-compatible servers only take a leading system one.
 - Reasoning text (`reasoning_content`, or `reasoning`) becomes thinking; it is
   sent back as `reasoning_content` only to OpenAI-compatible upstreams, which
   issued it. `reasoning_effort` goes only to models known to take it.
@@ -228,9 +230,15 @@ def _messages_from_ir(req: ir.Request, ctx: ir.Context) -> list[dict]:
         out.append({"role": "system", "content": system})
     for message in req.messages:
         if message.role == "system":
+            # Many OpenAI-compatible chat templates refuse a system message after
+            # the first turn: it travels as user text, joined to a text user turn.
             text = ir.text_of(message.parts)
-            if text:
-                out.append({"role": "system", "content": text})
+            wrapped = f"<system>\n{text}\n</system>"
+            last = out[-1] if out else {}
+            if text and last.get("role") == "user" and isinstance(last.get("content"), str):
+                last["content"] += "\n\n" + wrapped
+            elif text:
+                out.append({"role": "user", "content": wrapped})
         elif message.role == "assistant":
             assistant = _assistant_from_ir(message.parts, ctx)
             if assistant:

@@ -36,13 +36,12 @@ def test_claude_code_request_to_openai():
     assert out["max_tokens"] == 16384  # 64000 clamped to gpt-4o's cap
     assert out["stream"] is True and out["stream_options"] == {"include_usage": True}
     roles = [m["role"] for m in out["messages"]]
-    assert roles == ["system", "user", "system"]  # mid-conversation system kept in place
+    assert roles == ["system", "user"]  # the mid-conversation system message joins the user turn
     system_texts = [b["text"] for b in body["system"]]
     assert out["messages"][0]["content"] == "\n\n".join(system_texts)
-    assert out["messages"][1]["content"] == "\n".join(
-        b["text"] for b in body["messages"][0]["content"]
-    )
-    assert out["messages"][2]["content"] == body["messages"][1]["content"]
+    user_text = "\n".join(b["text"] for b in body["messages"][0]["content"])
+    system_note = f"<system>\n{body['messages'][1]['content']}\n</system>"
+    assert out["messages"][1]["content"] == f"{user_text}\n\n{system_note}"
     assert [t["function"]["name"] for t in out["tools"]] == [t["name"] for t in body["tools"]]
     bash = next(t for t in out["tools"] if t["function"]["name"] == "Bash")
     assert bash["function"]["parameters"]["required"] == ["command"]
@@ -531,6 +530,47 @@ def test_openai_stream_with_content_and_finish_in_one_chunk():
     message = check_anthropic(run_stream(t.stream(), [Event(None, json.dumps(chunk))]))
     assert message["content"] == [{"type": "text", "text": "Hi"}]
     assert message["stop_reason"] == "end_turn"
+
+
+def test_unreadable_upstream_body_is_502():
+    from localgate.errors import UpstreamError
+
+    with pytest.raises(UpstreamError):
+        translator("anthropic", "openai").response({"choices": "garbage"})
+
+
+def test_unreadable_stream_events_are_skipped():
+    t = translator("anthropic", "openai")
+    t.request(claude_code_body(), model="gpt-4o", stream=True)
+    stream = t.stream()
+    assert stream.feed(Event(None, "not json")) == b""
+    assert stream.feed(Event(None, '{"choices": [{"delta": "odd"}]}')) == b""
+    message = check_anthropic(run_stream(stream, load_events("openai_stream_tool_calls.sse")))
+    assert message["content"][0]["text"] == "Let me check both files."
+
+
+def test_mid_conversation_system_between_tool_turns_to_openai():
+    body = {
+        "model": "x",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "go"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+            },
+            {"role": "system", "content": "reminder"},
+        ],
+    }
+    out = translator("anthropic", "openai").request(body, model="gpt-4o", stream=False)
+    assert out["messages"][-2:] == [
+        {"role": "tool", "tool_call_id": "t1", "content": "ok"},
+        {"role": "user", "content": "<system>\nreminder\n</system>"},
+    ]
 
 
 # --- errors -------------------------------------------------------------------
