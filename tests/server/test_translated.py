@@ -1,0 +1,590 @@
+"""Across dialects, end to end: each official SDK against fake upstreams of another dialect.
+
+Every SDK parses every answer and stream itself (that is the point: the SDKs are
+the clients we must satisfy), through a tool round trip — the model calls a tool,
+the client sends the result back, the model answers — and the upstream is checked
+to have received the conversation in its own wire format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import anthropic
+import openai
+import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from tests.fakes import Cut, Error, Reply, ToolCall
+from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.support import account
+
+WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "description": "City name"}},
+    "required": ["city"],
+    "additionalProperties": False,  # Gemini's OpenAPI subset rejects this: must be sanitized
+}
+QUESTION = "What is the weather in Paris?"
+TOOL_OUTPUT = "sunny, 24 degrees"
+FINAL = "It is sunny in Paris."
+# The model name each kind of upstream serves by default.
+MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
+# Ids as each upstream mints them; Gemini usually sends none.
+CALL_IDS = {"anthropic": "toolu_01A09q90qw90lq917835lq9", "openai": "call_Xy12Ab34", "gemini": None}
+
+
+def genai_sdk(client) -> genai.Client:
+    return genai.Client(
+        api_key="client-key-not-forwarded",
+        http_options=types.HttpOptions(
+            base_url=str(client.make_url("")),
+            api_version="v1beta",
+            retry_options=types.HttpRetryOptions(attempts=1),
+        ),
+    )
+
+
+def pool_status(client, name: str):
+    from localgate.server.app import GATEWAY
+
+    return {s.name: s for s in client.app[GATEWAY].pool.status()}[name]
+
+
+@dataclass
+class Trip:
+    """What the client saw of a tool round trip."""
+
+    tool_name: str
+    tool_input: dict
+    final_text: str
+
+
+# -- the clients ---------------------------------------------------------------
+
+
+async def anthropic_trip(client, model: str, stream: bool) -> Trip:
+    sdk = anthropic_sdk(client)
+    tools = [{"name": "get_weather", "description": "Weather now", "input_schema": WEATHER_SCHEMA}]
+    messages: list = [{"role": "user", "content": QUESTION}]
+
+    async def ask():
+        kwargs = dict(model=model, max_tokens=1024, tools=tools, messages=messages)
+        if not stream:
+            return await sdk.messages.create(**kwargs)
+        async with sdk.messages.stream(**kwargs) as events:
+            kinds = [event.type async for event in events]
+            message = await events.get_final_message()
+        assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+        return message
+
+    first = await ask()
+    assert first.stop_reason == "tool_use"
+    calls = [block for block in first.content if block.type == "tool_use"]
+    assert len(calls) == 1
+    assert all(block.text for block in first.content if block.type == "text"), first.content
+    messages += [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": calls[0].id, "content": TOOL_OUTPUT}
+            ],
+        },
+    ]
+    second = await ask()
+    assert second.stop_reason == "end_turn"
+    assert second.usage.output_tokens > 0
+    text = "".join(block.text for block in second.content if block.type == "text")
+    return Trip(calls[0].name, calls[0].input, text)
+
+
+async def openai_trip(client, model: str, stream: bool) -> Trip:
+    sdk = openai_sdk(client)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather now",
+                "parameters": WEATHER_SCHEMA,
+            },
+        }
+    ]
+    messages: list = [{"role": "user", "content": QUESTION}]
+
+    async def ask() -> tuple[str, list[dict], str]:
+        kwargs = dict(model=model, messages=messages, tools=tools)
+        if not stream:
+            completion = await sdk.chat.completions.create(**kwargs)
+            choice = completion.choices[0]
+            calls = [
+                {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+                for c in choice.message.tool_calls or []
+            ]
+            assert completion.usage.prompt_tokens > 0
+            return choice.message.content or "", calls, choice.finish_reason
+        return await read_openai_stream(
+            await sdk.chat.completions.create(
+                **kwargs, stream=True, stream_options={"include_usage": True}
+            )
+        )
+
+    _, calls, finish = await ask()
+    assert finish == "tool_calls" and len(calls) == 1
+    messages += [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": c["arguments"]},
+                }
+                for c in calls
+            ],
+        },
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": TOOL_OUTPUT},
+    ]
+    text, more, finish = await ask()
+    assert finish == "stop" and not more
+    return Trip(calls[0]["name"], json.loads(calls[0]["arguments"]), text)
+
+
+async def read_openai_stream(stream) -> tuple[str, list[dict], str]:
+    """Accumulate an OpenAI stream, checking the shape the SDK users rely on."""
+    text, calls, finish, usage, first = "", {}, None, None, True
+    async for chunk in stream:
+        if first:
+            assert chunk.choices and chunk.choices[0].delta.role == "assistant"
+            first = False
+        if chunk.usage is not None:
+            usage = chunk.usage
+        if not chunk.choices:
+            continue
+        assert finish is None, "a choice chunk after the finish chunk"
+        delta = chunk.choices[0].delta
+        text += delta.content or ""
+        for fragment in delta.tool_calls or []:
+            if fragment.index not in calls:
+                # The first fragment of a call names it; later ones only add arguments.
+                assert fragment.id and fragment.function.name, fragment
+                calls[fragment.index] = {
+                    "id": fragment.id,
+                    "name": fragment.function.name,
+                    "arguments": "",
+                }
+            calls[fragment.index]["arguments"] += fragment.function.arguments or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert usage is not None and usage.completion_tokens > 0, "no usage chunk"
+    return text, [calls[i] for i in sorted(calls)], finish
+
+
+async def genai_trip(client, model: str, stream: bool) -> Trip:
+    sdk = genai_sdk(client)
+    config = types.GenerateContentConfig(
+        tools=[
+            types.Tool(
+                function_declarations=[
+                    types.FunctionDeclaration(
+                        name="get_weather",
+                        description="Weather now",
+                        parameters_json_schema=WEATHER_SCHEMA,
+                    )
+                ]
+            )
+        ],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    contents: list = [types.Content(role="user", parts=[types.Part(text=QUESTION)])]
+
+    async def ask() -> tuple[str, list, list]:
+        if not stream:
+            response = await sdk.aio.models.generate_content(
+                model=model, contents=contents, config=config
+            )
+            return (
+                response.text or "",
+                response.function_calls or [],
+                response.candidates[0].content.parts,
+            )
+        text, calls, parts = "", [], []
+        async for chunk in await sdk.aio.models.generate_content_stream(
+            model=model, contents=contents, config=config
+        ):
+            content = chunk.candidates[0].content if chunk.candidates else None
+            new = (content.parts if content else None) or []
+            parts += new
+            text += "".join(p.text or "" for p in new if not p.thought)
+            calls += chunk.function_calls or []
+        return text, calls, parts
+
+    _, calls, parts = await ask()
+    assert len(calls) == 1
+    call = calls[0]
+    contents += [
+        types.Content(role="model", parts=parts),
+        types.Content(
+            role="user",
+            parts=[
+                types.Part(
+                    function_response=types.FunctionResponse(
+                        id=call.id, name=call.name, response={"output": TOOL_OUTPUT}
+                    )
+                )
+            ],
+        ),
+    ]
+    text, more, _ = await ask()
+    assert not more
+    return Trip(call.name, dict(call.args), text)
+
+
+CLIENTS = {"anthropic": anthropic_trip, "openai": openai_trip, "gemini": genai_trip}
+
+
+# -- what the upstream must have received ----------------------------------------
+
+
+def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
+    """The upstream got the tools, then the call and its result, in its own format."""
+    call_id = CALL_IDS[kind]
+    if kind == "anthropic":
+        assert first["tools"][0]["name"] == "get_weather"
+        assistant, result = second["messages"][-2], second["messages"][-1]
+        uses = [b for b in assistant["content"] if b["type"] == "tool_use"]
+        assert uses[0]["id"] == call_id and uses[0]["input"] == {"city": "Paris"}
+        results = [b for b in result["content"] if b["type"] == "tool_result"]
+        assert results[0]["tool_use_id"] == call_id
+        assert TOOL_OUTPUT in json.dumps(results[0]["content"])
+    elif kind == "openai":
+        assert first["tools"][0]["function"]["name"] == "get_weather"
+        assistant = next(m for m in second["messages"] if m["role"] == "assistant")
+        assert assistant["tool_calls"][0]["id"] == call_id
+        assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"city": "Paris"}
+        tool = next(m for m in second["messages"] if m["role"] == "tool")
+        assert tool["tool_call_id"] == call_id and TOOL_OUTPUT in json.dumps(tool["content"])
+    else:
+        declarations = first["tools"][0]["functionDeclarations"]
+        assert declarations[0]["name"] == "get_weather"
+        assert "additionalProperties" not in json.dumps(declarations[0].get("parameters", {}))
+        model_turn, user_turn = second["contents"][-2], second["contents"][-1]
+        assert model_turn["role"] == "model"
+        assert any(
+            p.get("functionCall", {}).get("name") == "get_weather" for p in model_turn["parts"]
+        )
+        responses = [p["functionResponse"] for p in user_turn["parts"] if "functionResponse" in p]
+        assert len(responses) == 1 and responses[0]["name"] == "get_weather"
+        assert TOOL_OUTPUT in json.dumps(responses[0]["response"])
+
+
+PAIRS = [
+    ("anthropic", "openai"),
+    ("anthropic", "gemini"),
+    ("openai", "anthropic"),
+    ("openai", "gemini"),
+    ("gemini", "anthropic"),
+    ("gemini", "openai"),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize(
+    ("client_kind", "upstream_kind"), PAIRS, ids=[f"{c}-sdk-to-{u}" for c, u in PAIRS]
+)
+async def test_tool_round_trip(localgate, make_fake, client_kind, upstream_kind, stream):
+    fake = await make_fake(upstream_kind, "up")
+    fake.script(
+        Reply(
+            text="",
+            tool_calls=[ToolCall("get_weather", {"city": "Paris"}, id=CALL_IDS[upstream_kind])],
+        ),
+        Reply(text=FINAL),
+    )
+    client = await localgate([account("up", upstream_kind, fake.url)])
+    trip = await CLIENTS[client_kind](client, MODELS[upstream_kind], stream)
+    assert trip == Trip("get_weather", {"city": "Paris"}, FINAL)
+    assert len(fake.requests) == 2
+    first, second = (r.json for r in fake.requests)
+    check_upstream_conversation(upstream_kind, first, second)
+    # The client's key never travels; the account's does.
+    assert "client-key-not-forwarded" not in json.dumps([r.headers for r in fake.requests])
+    # Both answers were booked as successes, with their tokens, for the account.
+    status = pool_status(client, "up")
+    assert status.state == "ok"
+    assert status.requests_last_minute == 2 and status.tokens_last_minute > 0
+
+
+async def test_openai_sdk_streams_parallel_tool_calls_from_anthropic(localgate, make_fake):
+    fake = await make_fake("anthropic", "claude")
+    fake.script(
+        Reply(
+            text="Let me look both up.",
+            thinking="two cities",
+            tool_calls=[
+                ToolCall("get_weather", {"city": "Paris"}),
+                ToolCall("get_weather", {"city": "Oslo"}),
+            ],
+        )
+    )
+    client = await localgate(
+        [account("claude", "anthropic", fake.url)], aliases={"gpt-4o": ["claude-sonnet-4-5"]}
+    )
+    text, calls, finish = await read_openai_stream(
+        await openai_sdk(client).chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Paris and Oslo?"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert text == "Let me look both up." and finish == "tool_calls"
+    assert [json.loads(c["arguments"]) for c in calls] == [{"city": "Paris"}, {"city": "Oslo"}]
+    assert len({c["id"] for c in calls}) == 2
+    sent = fake.requests[0].json
+    assert sent["model"] == "claude-sonnet-4-5" and sent["stream"] is True
+
+
+async def test_anthropic_sdk_through_alias_to_openai(localgate, make_fake):
+    """What Claude Code does: a claude-* name mapped onto an OpenAI-compatible account."""
+    fake = await make_fake("openai", "oai")
+    client = await localgate(
+        [account("oai", "openai", fake.url)], aliases={"claude-*": ["openai:gpt-4o"]}
+    )
+    response = await anthropic_sdk(client).messages.with_raw_response.create(
+        model="claude-sonnet-4-5",
+        max_tokens=8000,
+        system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"anthropic-beta": "context-management-2025-06-27"},
+    )
+    message = await response.parse()
+    assert message.content[0].text == "Hello from oai"
+    assert response.headers["x-model-used"] == "gpt-4o"
+    assert response.headers["x-localgate-account"] == "oai"
+    assert "x-fallback-from" not in response.headers
+    sent = fake.requests[0]
+    assert sent.json["model"] == "gpt-4o"
+    assert sent.json["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert "anthropic-beta" not in sent.headers and "cache_control" not in json.dumps(sent.json)
+
+
+# -- fallbacks across providers ------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_alias_falls_back_across_providers(localgate, make_fake, stream):
+    one = await make_fake("anthropic", "one")
+    two = await make_fake("anthropic", "two")
+    gem = await make_fake("gemini", "gem")
+    for fake in (one, two):
+        fake.script(Error(429, "rate limited", headers={"retry-after": "120"}))
+    client = await localgate(
+        [
+            account("one", "anthropic", one.url),
+            account("two", "anthropic", two.url),
+            account("gem", "gemini", gem.url),
+        ],
+        aliases={"claude-sonnet-*": ["anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash"]},
+    )
+    sdk = anthropic_sdk(client)
+    kwargs = dict(
+        model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    )
+    if stream:
+        async with sdk.messages.with_streaming_response.create(**kwargs, stream=True) as response:
+            headers = response.headers
+            events = await response.parse()
+            text = "".join(
+                [event.delta.text async for event in events if event.type == "content_block_delta"]
+            )
+    else:
+        response = await sdk.messages.with_raw_response.create(**kwargs)
+        headers, text = response.headers, (await response.parse()).content[0].text
+    assert text == "Hello from gem"
+    assert headers["x-localgate-account"] == "gem"
+    assert headers["x-model-used"] == "gemini-2.5-flash"
+    assert headers["x-fallback-from"] == "claude-sonnet-4-5"
+    assert headers["x-fallback-depth"] == "1"
+    assert len(one.requests) == len(two.requests) == 1
+    assert gem.requests[0].path == "/v1beta/models/gemini-2.5-flash:" + (
+        "streamGenerateContent" if stream else "generateContent"
+    )
+
+
+async def test_openai_alias_falls_back_from_openai_to_anthropic(localgate, make_fake):
+    oai = await make_fake("openai", "oai")
+    claude = await make_fake("anthropic", "claude")
+    oai.script(Error(429, headers={"retry-after": "60"}))
+    client = await localgate(
+        [account("oai", "openai", oai.url), account("claude", "anthropic", claude.url)],
+        aliases={"smart": ["openai:gpt-4o", "anthropic:claude-sonnet-4-5"]},
+    )
+    response = await openai_sdk(client).chat.completions.with_raw_response.create(
+        model="smart", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert response.parse().choices[0].message.content == "Hello from claude"
+    assert response.headers["x-fallback-from"] == "gpt-4o"
+    assert response.headers["x-fallback-depth"] == "1"
+
+
+# -- errors in the client's dialect ----------------------------------------------------
+
+ERROR_PAIRS = [
+    ("anthropic", "openai"),
+    ("anthropic", "gemini"),
+    ("openai", "anthropic"),
+    ("openai", "gemini"),
+    ("gemini", "anthropic"),
+    ("gemini", "openai"),
+]
+
+
+async def call_once(client_kind: str, client, model: str, stream: bool = False):
+    """One simple request from the client's SDK; returns the text, raises the SDK's error."""
+    if client_kind == "anthropic":
+        kwargs = dict(model=model, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+        if stream:
+            async with anthropic_sdk(client).messages.stream(**kwargs) as events:
+                return "".join([text async for text in events.text_stream])
+        return (await anthropic_sdk(client).messages.create(**kwargs)).content[0].text
+    if client_kind == "openai":
+        kwargs = dict(model=model, messages=[{"role": "user", "content": "hi"}])
+        if stream:
+            text, _, _ = await read_openai_stream(
+                await openai_sdk(client).chat.completions.create(
+                    **kwargs, stream=True, stream_options={"include_usage": True}
+                )
+            )
+            return text
+        return (
+            (await openai_sdk(client).chat.completions.create(**kwargs)).choices[0].message.content
+        )
+    sdk = genai_sdk(client)
+    if stream:
+        chunks = [
+            c
+            async for c in await sdk.aio.models.generate_content_stream(model=model, contents="hi")
+        ]
+        return "".join(c.text or "" for c in chunks)
+    return (await sdk.aio.models.generate_content(model=model, contents="hi")).text
+
+
+@pytest.mark.parametrize(
+    ("client_kind", "upstream_kind"), ERROR_PAIRS, ids=[f"{c}-to-{u}" for c, u in ERROR_PAIRS]
+)
+async def test_upstream_400_reaches_the_client_in_its_dialect(
+    localgate, make_fake, client_kind, upstream_kind
+):
+    fake = await make_fake(upstream_kind, "up")
+    fake.script(Error(400, "messages.0: the conversation is malformed"))
+    client = await localgate([account("up", upstream_kind, fake.url)])
+    if client_kind == "anthropic":
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            await call_once(client_kind, client, MODELS[upstream_kind])
+        assert caught.value.body["type"] == "error"
+        assert caught.value.body["error"]["type"] == "invalid_request_error"
+        message = caught.value.body["error"]["message"]
+    elif client_kind == "openai":
+        with pytest.raises(openai.BadRequestError) as caught:
+            await call_once(client_kind, client, MODELS[upstream_kind])
+        message = caught.value.body["message"]
+    else:
+        with pytest.raises(genai_errors.ClientError) as caught:
+            await call_once(client_kind, client, MODELS[upstream_kind])
+        assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+        message = caught.value.message
+    assert "the conversation is malformed" in message
+    assert len(fake.requests) == 1  # the request's own fault: no other account tried
+
+
+@pytest.mark.parametrize(
+    ("client_kind", "upstream_kind"), ERROR_PAIRS, ids=[f"{c}-to-{u}" for c, u in ERROR_PAIRS]
+)
+async def test_rate_limit_exhaustion_is_429_with_retry_after(
+    localgate, make_fake, client_kind, upstream_kind
+):
+    fake = await make_fake(upstream_kind, "up")
+    fake.script(Error(429, "slow down", headers={"retry-after": "120"}))
+    client = await localgate([account("up", upstream_kind, fake.url)], server={"max_wait": 1})
+    errors = {
+        "anthropic": anthropic.RateLimitError,
+        "openai": openai.RateLimitError,
+        "gemini": genai_errors.ClientError,
+    }
+    with pytest.raises(errors[client_kind]) as caught:
+        await call_once(client_kind, client, MODELS[upstream_kind])
+    if client_kind == "gemini":
+        assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
+        headers = caught.value.response.headers
+    else:
+        headers = caught.value.response.headers
+        assert caught.value.status_code == 429
+    assert 100 <= float(headers["retry-after"]) <= 120
+
+
+async def test_gemini_per_day_quota_cools_the_account_until_the_reset(localgate, make_fake):
+    gem = await make_fake("gemini", "gem")
+    gem.script(Error(429, code="GenerateRequestsPerDayPerProjectPerModel-FreeTier"))
+    client = await localgate([account("gem", "gemini", gem.url)], server={"max_wait": 1})
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        await call_once("anthropic", client, "gemini-2.5-flash")
+    # Not the 7 seconds of RetryInfo: until midnight in California (up to a day).
+    assert float(caught.value.response.headers["retry-after"]) > 60
+    assert len(gem.requests) == 1
+
+
+# -- streams that break off ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client_kind", "upstream_kind"), ERROR_PAIRS, ids=[f"{c}-to-{u}" for c, u in ERROR_PAIRS]
+)
+@pytest.mark.parametrize("how", ["cut", "error-event"])
+async def test_translated_stream_breaking_off_ends_with_the_clients_error_event(
+    localgate, make_fake, client_kind, upstream_kind, how
+):
+    fake = await make_fake(upstream_kind, "up")
+    reply = Reply(text="one two three four five six", chunks=6)
+    error = Error(500, "the model crashed") if how == "error-event" else None
+    # Two events in: the client has seen bytes, so there is no failover, only an error event.
+    fake.script(Cut(after_events=3, reply=reply, error=error))
+    client = await localgate([account("up", upstream_kind, fake.url)])
+    errors = {
+        "anthropic": anthropic.APIError,
+        "openai": openai.APIError,
+        "gemini": genai_errors.APIError,
+    }
+    with pytest.raises(errors[client_kind]) as caught:
+        await call_once(client_kind, client, MODELS[upstream_kind], stream=True)
+    text = str(caught.value)
+    if how == "error-event":
+        assert "the model crashed" in text
+    else:
+        assert "incomplete" in text or "ended" in text or "broke" in text
+    assert len(fake.requests) == 1
+
+
+async def test_raw_translated_cut_anthropic_events(localgate, make_fake):
+    """Byte level: message_start first, `event: error` last, no message_stop."""
+    fake = await make_fake("openai", "oai")
+    fake.script(Cut(after_events=3, reply=Reply(text="abcdef", chunks=6)))
+    client = await localgate([account("oai", "openai", fake.url)])
+    resp = await client.post(
+        "/v1/messages",
+        json={
+            "model": "gpt-4o",
+            "max_tokens": 10,
+            "stream": True,
+            "messages": [{"role": "user", "content": "x"}],
+        },
+    )
+    assert resp.status == 200
+    events = [line[7:] for line in (await resp.text()).splitlines() if line.startswith("event: ")]
+    assert events[0] == "message_start"
+    assert events[-1] == "error"
+    assert "message_stop" not in events
