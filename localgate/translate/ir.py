@@ -141,6 +141,11 @@ class Usage:
         """All input, cached or not (OpenAI's and Gemini's meaning)."""
         return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
 
+    @property
+    def total(self) -> int:
+        """Every token of the request, as dialects.usage.Usage.total counts them."""
+        return self.prompt_tokens + self.output_tokens
+
 
 @dataclass
 class Response:

@@ -407,6 +407,7 @@ def test_openai_stream_to_anthropic():
     assert message["usage"]["input_tokens"] == 1520 - 1024
     assert message["usage"]["cache_read_input_tokens"] == 1024
     assert message["usage"]["output_tokens"] == 58
+    assert stream.usage.total == 1520 + 58  # what the pool's usage accounting adds up
     assert (
         stream.usage.input_tokens,
         stream.usage.output_tokens,
