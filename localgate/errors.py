@@ -10,6 +10,7 @@
         ├── Forbidden           403   Host or Origin rejected
         ├── ModelNotFound       404   no account serves that model
         ├── NotFound            404   no such route
+        ├── RequestTimeout      408   the client sent its body too slowly
         ├── BodyTooLarge        413   request body over the configured limit
         ├── AllAccountsCooling  429   every candidate is cooling down (has retry_after)
         ├── UpstreamError       502   upstream answered with garbage or failed outright
@@ -133,6 +134,12 @@ class ModelNotFound(GatewayError):
 
 class NotFound(GatewayError):
     status, kind = 404, "not_found"
+
+
+class RequestTimeout(GatewayError):
+    """The request body did not arrive within [server] body_timeout (slow or stuck client)."""
+
+    status, kind = 408, "timeout"
 
 
 class BodyTooLarge(GatewayError):
