@@ -218,9 +218,12 @@ class Gateway:
             wire = translator.request(req.body, model=target.model, stream=req.stream)
             body = json.dumps(wire, ensure_ascii=False).encode()
         else:
-            op, body = req.op, req.raw
-            if target.model != req.model and dialects.get(upstream).MODEL_IN_BODY:
-                body = json.dumps({**req.body, "model": target.model}, ensure_ascii=False).encode()
+            op, dialect = req.op, dialects.get(upstream)
+            wire = dialect.outbound(req.body, req.raw)
+            if target.model != req.model and dialect.MODEL_IN_BODY:
+                wire = {**wire, "model": target.model}
+            # Forwarded as received unless something had to change.
+            body = req.raw if wire is req.body else json.dumps(wire, ensure_ascii=False).encode()
         call = await provider.call(
             op, target.model, body, stream=req.stream, client_headers=req.headers
         )

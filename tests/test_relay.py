@@ -11,16 +11,32 @@ from localgate import sse
 from localgate.relay import Passthrough
 
 ANTHROPIC = (
-    sse.encode({"type": "message_start", "message": {"usage": {
-        "input_tokens": 12, "output_tokens": 1, "cache_read_input_tokens": 3}}},
-        event="message_start")
-    + sse.encode({"type": "content_block_start", "index": 0,
-                  "content_block": {"type": "text", "text": ""}}, event="content_block_start")
-    + sse.encode({"type": "content_block_delta", "index": 0,
-                  "delta": {"type": "text_delta", "text": "hé"}}, event="content_block_delta")
+    sse.encode(
+        {
+            "type": "message_start",
+            "message": {
+                "usage": {"input_tokens": 12, "output_tokens": 1, "cache_read_input_tokens": 3}
+            },
+        },
+        event="message_start",
+    )
+    + sse.encode(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        event="content_block_start",
+    )
+    + sse.encode(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hé"}},
+        event="content_block_delta",
+    )
     + sse.encode({"type": "content_block_stop", "index": 0}, event="content_block_stop")
-    + sse.encode({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                  "usage": {"output_tokens": 7}}, event="message_delta")
+    + sse.encode(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 7},
+        },
+        event="message_delta",
+    )
     + sse.encode({"type": "message_stop"}, event="message_stop")
 )
 
@@ -64,8 +80,16 @@ def test_openai_finish_without_done_is_complete():
 def test_openai_usage_chunk_is_read():
     chunks = [
         sse.encode({"choices": [{"index": 0, "delta": {"content": "x"}}], "usage": None}),
-        sse.encode({"choices": [], "usage": {"prompt_tokens": 20, "completion_tokens": 4,
-                                             "prompt_tokens_details": {"cached_tokens": 5}}}),
+        sse.encode(
+            {
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": 20,
+                    "completion_tokens": 4,
+                    "prompt_tokens_details": {"cached_tokens": 5},
+                },
+            }
+        ),
         b"data: [DONE]\n\n",
     ]
     p, out, tail = relay(chunks, "openai")
@@ -74,6 +98,7 @@ def test_openai_usage_chunk_is_read():
 
 
 def test_openai_stream_cut_ends_with_error_chunk():
-    p, out, tail = relay([sse.encode({"choices": [{"index": 0, "delta": {"content": "x"}}]})],
-                         "openai")
-    assert json.loads(tail.decode()[len("data: "):])["error"]["type"] == "server_error"
+    p, out, tail = relay(
+        [sse.encode({"choices": [{"index": 0, "delta": {"content": "x"}}]})], "openai"
+    )
+    assert json.loads(tail.decode()[len("data: ") :])["error"]["type"] == "server_error"

@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 from localgate import sse
 
 STREAM = (
-    b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+    b'event: message_start\ndata: {"type":"message_start"}\n\n'
     b": a comment\n\n"
-    b"event: ping\ndata: {\"type\": \"ping\"}\n\n"
+    b'event: ping\ndata: {"type": "ping"}\n\n'
     b"data: line one\ndata: line two\n\n"
-    b"data: {\"unicode\":\"\xc3\xa9\xe2\x82\xac\"}\r\n\r\n"
+    b'data: {"unicode":"\xc3\xa9\xe2\x82\xac"}\r\n\r\n'
 )
 
 
@@ -41,7 +41,7 @@ def test_any_chunking_gives_the_same_events(cuts):
 
 def test_partial_tail_is_pending_until_flushed():
     parser = sse.SSEParser()
-    assert parser.feed(b"data: {\"a\":") == []
+    assert parser.feed(b'data: {"a":') == []
     assert parser.pending
     assert parser.flush() == [sse.Event(None, '{"a":')]
 

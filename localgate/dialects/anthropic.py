@@ -25,6 +25,24 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     return Inspected(model, stream and op == "messages", session_key(body, headers))
 
 
+# Thinking signed by another upstream, carried through Claude Code's history.
+FOREIGN_SIGNATURE = b'"localgate:'
+
+
+def outbound(body: dict, raw: bytes) -> dict:
+    """What a same-dialect relay must change before the body goes upstream.
+
+    Thinking blocks that another dialect's upstream signed (after a fallback)
+    would get a 400 "Invalid signature" from Anthropic: drop them. The byte
+    check keeps the common case free of any walk over the body.
+    """
+    if FOREIGN_SIGNATURE not in raw:
+        return body
+    from localgate.translate import drop_foreign_thinking
+
+    return drop_foreign_thinking(body)
+
+
 def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
     """The conversation a request belongs to, for sticky routing.
 

@@ -23,6 +23,11 @@ def inspect(model: str, stream: bool, body: dict) -> Inspected:
     return Inspected(model, stream, None)
 
 
+def outbound(body: dict, raw: bytes) -> dict:
+    """What a same-dialect relay must change before the body goes upstream: nothing."""
+    return body
+
+
 def error_payload(err: GatewayError) -> dict:
     return {
         "error": {

@@ -23,6 +23,11 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     return Inspected(model, stream, session if isinstance(session, str) and session else None)
 
 
+def outbound(body: dict, raw: bytes) -> dict:
+    """What a same-dialect relay must change before the body goes upstream: nothing."""
+    return body
+
+
 def error_payload(err: GatewayError) -> dict:
     kind = KINDS[err.kind]
     return {

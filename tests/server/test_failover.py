@@ -20,9 +20,12 @@ async def two_accounts(localgate, make_fake, **tables):
     first = await make_fake("anthropic", "first")
     second = await make_fake("anthropic", "second")
     client = await localgate(
-        [account("first", "anthropic", first.url, priority=10),
-         account("second", "anthropic", second.url)],
-        server=tables.pop("server", FILL_FIRST), **tables,
+        [
+            account("first", "anthropic", first.url, priority=10),
+            account("second", "anthropic", second.url),
+        ],
+        server=tables.pop("server", FILL_FIRST),
+        **tables,
     )
     return client, first, second
 
@@ -33,13 +36,16 @@ def cooldown_of(client, name):
     return {s.name: s for s in client.app[GATEWAY].pool.status()}[name]
 
 
-@pytest.mark.parametrize("failure", [
-    Error(429, "slow down", headers={"retry-after": "30"}),
-    Error(500, "boom"),
-    Error(529, "Overloaded"),
-    Error(503, "unavailable"),
-    Garbage(200, b"<html>proxy error</html>"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Error(429, "slow down", headers={"retry-after": "30"}),
+        Error(500, "boom"),
+        Error(529, "Overloaded"),
+        Error(503, "unavailable"),
+        Garbage(200, b"<html>proxy error</html>"),
+    ],
+)
 async def test_failure_moves_to_next_account_unseen(localgate, make_fake, failure):
     client, first, second = await two_accounts(localgate, make_fake)
     first.script(failure)
@@ -62,7 +68,7 @@ async def test_retry_after_sets_the_cooldown(localgate, make_fake):
     await anthropic_sdk(client).messages.create(**HI)
     status = cooldown_of(client, "first")
     assert status.state == "cooling"
-    (model, until, reason), = status.cooldowns
+    ((model, until, reason),) = status.cooldowns
     import time
 
     assert model == "claude-opus-4-8" and 38 < until - time.time() <= 42.5
@@ -76,14 +82,22 @@ async def test_openai_reset_header_sets_the_cooldown(localgate, make_fake):
 
     a = await make_fake("openai", "a")
     b = await make_fake("openai", "b")
-    client = await localgate([account("a", "openai", a.url, priority=1),
-                              account("b", "openai", b.url)], server=FILL_FIRST)
-    a.script(Error(429, "Rate limit reached", headers={
-        "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"}))
+    client = await localgate(
+        [account("a", "openai", a.url, priority=1), account("b", "openai", b.url)],
+        server=FILL_FIRST,
+    )
+    a.script(
+        Error(
+            429,
+            "Rate limit reached",
+            headers={"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"},
+        )
+    )
     done = await openai_sdk(client).chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+    )
     assert done.choices[0].message.content == "Hello from b"
-    (_, until, _), = cooldown_of(client, "a").cooldowns
+    ((_, until, _),) = cooldown_of(client, "a").cooldowns
     assert 350 < until - time.time() <= 360.5
 
 
@@ -119,8 +133,7 @@ async def test_no_retry_after_bytes_were_streamed(localgate, make_fake):
 
 
 async def test_slow_first_byte_times_out_and_fails_over(localgate, make_fake):
-    client, first, second = await two_accounts(
-        localgate, make_fake, timeouts={"first_byte": 0.3})
+    client, first, second = await two_accounts(localgate, make_fake, timeouts={"first_byte": 0.3})
     first.script(Delay(5, then=Reply()))
     async with anthropic_sdk(client).messages.stream(**HI) as stream:
         assert await stream.get_final_text() == "Hello from second"
@@ -129,8 +142,12 @@ async def test_slow_first_byte_times_out_and_fails_over(localgate, make_fake):
 async def test_connection_refused_fails_over(localgate, make_fake):
     second = await make_fake("anthropic", "second")
     client = await localgate(
-        [account("dead", "anthropic", "http://127.0.0.1:9", priority=5),
-         account("second", "anthropic", second.url)], server=FILL_FIRST)
+        [
+            account("dead", "anthropic", "http://127.0.0.1:9", priority=5),
+            account("second", "anthropic", second.url),
+        ],
+        server=FILL_FIRST,
+    )
     message = await anthropic_sdk(client).messages.create(**HI)
     assert message.content[0].text == "Hello from second"
     assert cooldown_of(client, "dead").state == "cooling"
@@ -138,7 +155,8 @@ async def test_connection_refused_fails_over(localgate, make_fake):
 
 async def test_all_cooling_beyond_max_wait_is_429_with_retry_after(localgate, make_fake):
     client, first, second = await two_accounts(
-        localgate, make_fake, server={"strategy": "fill-first", "max_wait": 1})
+        localgate, make_fake, server={"strategy": "fill-first", "max_wait": 1}
+    )
     first.script(Error(429, "slow", headers={"retry-after": "120"}))
     second.script(Error(429, "slow", headers={"retry-after": "60"}))
     resp = await client.post("/v1/messages", json=HI)
@@ -161,8 +179,10 @@ async def test_server_error_storm_gives_502_in_dialect(localgate, make_fake):
     a = await make_fake("openai", "a")
     client = await localgate([account("a", "openai", a.url)], server={"max_wait": 0.5})
     a.default = Error(500, "internal")
-    resp = await client.post("/v1/chat/completions",
-                             json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    resp = await client.post(
+        "/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert resp.status == 502
     body = await resp.json()
     assert body["error"]["type"] == "server_error" and "500 internal" in body["error"]["message"]

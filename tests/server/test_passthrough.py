@@ -37,15 +37,19 @@ async def test_anthropic_sdk_non_streaming(localgate, make_fake):
     assert sent.headers["x-api-key"] == "sk-test-work-secret"
     assert "client-key-not-forwarded" not in json.dumps(sent.headers)
     # The client's own API version goes upstream, not a default of ours.
-    assert sent.headers["anthropic-version"] == anthropic.AsyncAnthropic(
-        api_key="x"
-    ).default_headers["anthropic-version"]
+    assert (
+        sent.headers["anthropic-version"]
+        == anthropic.AsyncAnthropic(api_key="x").default_headers["anthropic-version"]
+    )
 
 
 async def test_body_is_forwarded_byte_for_byte(localgate, make_fake):
     work = await make_fake("anthropic", "work")
     client = await localgate([account("work", "anthropic", work.url)])
-    raw = b'{"model":"claude-opus-4-8", "max_tokens": 5,"messages":[{"role":"user","content":"x"}],"new_field_2027":{"a":1}}'
+    raw = (
+        b'{"model":"claude-opus-4-8", "max_tokens": 5,'
+        b'"messages":[{"role":"user","content":"x"}],"new_field_2027":{"a":1}}'
+    )
     resp = await client.post("/v1/messages", data=raw, headers={"content-type": "application/json"})
     assert resp.status == 200
     assert work.requests[-1].body == raw
@@ -59,11 +63,19 @@ async def test_claude_code_request_streams_through(localgate, make_fake):
     with open(CLAUDE_CODE_FIXTURE) as f:
         fixture = json.load(f)
     work = await make_fake("anthropic", "work")
-    work.script(Reply(text="pong", thinking="the user wants pong",
-                      tool_calls=[ToolCall("Bash", {"command": "echo hi"})]))
+    work.script(
+        Reply(
+            text="pong",
+            thinking="the user wants pong",
+            tool_calls=[ToolCall("Bash", {"command": "echo hi"})],
+        )
+    )
     client = await localgate([account("work", "anthropic", work.url)])
-    headers = {k: v for k, v in fixture["headers"].items()
-               if k.lower() not in ("connection", "accept-encoding")}
+    headers = {
+        k: v
+        for k, v in fixture["headers"].items()
+        if k.lower() not in ("connection", "accept-encoding")
+    }
     raw = json.dumps(fixture["body"]).encode()
     resp = await client.post(fixture["path"], data=raw, headers=headers)
     assert resp.status == 200
@@ -101,10 +113,15 @@ async def test_openai_sdk_non_streaming_and_streaming(localgate, make_fake):
     )
     assert completion.choices[0].message.content == "Hello from oai"
     assert oai.requests[-1].headers["authorization"] == "Bearer sk-test-oai-secret"
-    chunks = [c async for c in await sdk.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True,
-        stream_options={"include_usage": True},
-    )]
+    chunks = [
+        c
+        async for c in await sdk.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    ]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Hello from oai"
     assert chunks[-1].usage is not None
@@ -137,8 +154,9 @@ async def test_count_tokens_relayed(localgate, make_fake):
 @pytest.mark.parametrize("anthropic_shape", [True, False])
 async def test_models_listing(localgate, make_fake, anthropic_shape):
     work = await make_fake("anthropic", "work")
-    client = await localgate([account("work", "anthropic", work.url)],
-                             aliases={"fast": ["claude-haiku-4-5"]})
+    client = await localgate(
+        [account("work", "anthropic", work.url)], aliases={"fast": ["claude-haiku-4-5"]}
+    )
     headers = {"anthropic-version": "2023-06-01"} if anthropic_shape else {}
     resp = await client.get("/v1/models", headers=headers)
     body = await resp.json()
@@ -166,3 +184,28 @@ async def test_usage_read_from_passing_stream(localgate, make_fake):
         final = await stream.get_final_message()
     assert seen[-1].usage.output_tokens == final.usage.output_tokens > 0
     assert seen[-1].usage.input_tokens == final.usage.input_tokens
+
+
+async def test_thinking_signed_by_another_upstream_is_dropped_toward_anthropic(
+    localgate, make_fake
+):
+    """After a fallback through Gemini, Claude Code's history holds foreign signatures."""
+    work = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", work.url)])
+    history = [
+        {"role": "user", "content": "hi"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "t", "signature": "localgate:gemini:abc"},
+                {"type": "text", "text": "hello"},
+            ],
+        },
+        {"role": "user", "content": "again"},
+    ]
+    resp = await client.post(
+        "/v1/messages", json={"model": "claude-opus-4-8", "max_tokens": 10, "messages": history}
+    )
+    assert resp.status == 200
+    sent = work.requests[-1].json["messages"][1]["content"]
+    assert sent == [{"type": "text", "text": "hello"}]

@@ -56,15 +56,20 @@ async def test_missing_key_gives_503_naming_the_command(localgate, make_fake):
     assert not work.requests
 
 
-@pytest.mark.parametrize(("path", "body", "fragment"), [
-    ("/v1/messages", b"{not json", "not valid JSON"),
-    ("/v1/messages", b"[1, 2]", "JSON object"),
-    ("/v1/messages", b'{"model": "claude-x", "messages": []}', "max_tokens"),
-    ("/v1/messages", b'{"model": 5, "max_tokens": 1, "messages": []}', "model"),
-    ("/v1/chat/completions", b'{"model": "gpt-4o"}', "messages"),
-    ("/v1/chat/completions", b'{"model": "gpt-4o", "messages": [], "stream": "yes"}', "stream"),
-])
-async def test_malformed_requests_are_400_and_never_sent(localgate, make_fake, path, body, fragment):
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("/v1/messages", b"{not json", "not valid JSON"),
+        ("/v1/messages", b"[1, 2]", "JSON object"),
+        ("/v1/messages", b'{"model": "claude-x", "messages": []}', "max_tokens"),
+        ("/v1/messages", b'{"model": 5, "max_tokens": 1, "messages": []}', "model"),
+        ("/v1/chat/completions", b'{"model": "gpt-4o"}', "messages"),
+        ("/v1/chat/completions", b'{"model": "gpt-4o", "messages": [], "stream": "yes"}', "stream"),
+    ],
+)
+async def test_malformed_requests_are_400_and_never_sent(
+    localgate, make_fake, path, body, fragment
+):
     work = await make_fake("anthropic", "work")
     client = await localgate([account("work", "anthropic", work.url)])
     resp = await client.post(path, data=body, headers={"content-type": "application/json"})
