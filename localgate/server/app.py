@@ -14,8 +14,9 @@ from localgate.config import Config, load_config
 from localgate.errors import ConfigError
 from localgate.events import Events
 from localgate.gateway import Gateway
+from localgate.proxytoken import ProxyTokenSource
 from localgate.server import handlers
-from localgate.server.guard import GuardSettings, add_request_id, is_loopback_host, make_guard
+from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
 
 log = logging.getLogger("localgate")
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -24,21 +25,31 @@ STARTED = web.AppKey("started", float)
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
 
 
-def create_app(config: Config, *, bind_host: str | None = None, events: Events | None = None):
-    """The localgate app for `config`; `bind_host` is trusted as a Host when not loopback."""
+def create_app(
+    config: Config,
+    *,
+    bind_host: str | None = None,
+    events: Events | None = None,
+    proxy_token: ProxyTokenSource | None = None,
+):
+    """The localgate app for `config`; `bind_host` is trusted as a Host when not loopback.
+
+    `proxy_token` defaults to the token in the keyring, re-read while serving.
+    """
     state = {"config": config}
+    token = proxy_token or ProxyTokenSource()
     trusted = (
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
     )
 
     def settings() -> GuardSettings:
-        return GuardSettings(frozenset(state["config"].server.allowed_origins), trusted)
+        return GuardSettings.of(state["config"].server, trusted, token.value)
 
     app = web.Application(
         middlewares=[make_guard(settings)],
         client_max_size=int(config.server.max_body_mb * 1024 * 1024),
     )
-    app.on_response_prepare.append(add_request_id)
+    app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
     events = events or Events()
 
@@ -50,10 +61,14 @@ def create_app(config: Config, *, bind_host: str | None = None, events: Events |
         app[GATEWAY] = gateway
         app[CATALOG] = ModelCatalog(gateway)
         app[STARTED] = time.time()
-        watcher = asyncio.create_task(_watch_config(gateway, state))
+        watchers = [
+            asyncio.create_task(_watch_config(gateway, state)),
+            asyncio.create_task(token.watch()),
+        ]
         yield
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
         await http.close()
 
     app.cleanup_ctx.append(lifecycle)

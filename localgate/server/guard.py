@@ -1,14 +1,19 @@
-"""The one middleware: request id, Host/Origin guard, errors in the caller's dialect.
+"""The one middleware: request id, Host/Origin guard, proxy token, body limits, dialect errors.
 
-Every request gets an id; requests from browsers on other origins and
-DNS-rebinding attempts (a Host that is not a loopback name) are refused before
-any handler runs; every error leaves in the dialect of the route it hit.
+Every request gets an id. Before any handler runs, the guard refuses what a
+hostile web page or a hostile network peer could send: a Host that is not a
+loopback name (DNS rebinding), a browser Origin the config does not allow
+(CSRF; preflights from allowed origins are answered here), a missing or wrong
+proxy token (when one is set), and request bodies that are too large or that
+arrive too slowly. Every error leaves in the dialect of the route it hit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,10 +25,23 @@ from localgate.errors import (
     GatewayError,
     InvalidRequest,
     NotFound,
+    RequestTimeout,
+    Unauthorized,
 )
+from localgate.proxytoken import token_accepted
 
 log = logging.getLogger("localgate")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Paths a client may reach without the proxy token: the liveness probe Claude Code sends.
+OPEN_PATHS = frozenset({"/"})
+# Response headers a browser page allowed by CORS may read.
+EXPOSED_HEADERS = (
+    "x-request-id, x-localgate-account, x-model-used, x-fallback-from, x-fallback-depth, "
+    "retry-after"
+)
+CORS_METHODS = "GET, POST, HEAD, OPTIONS"
+CORS_MAX_AGE = "600"
 
 
 def dialect_for_path(path: str) -> str:
@@ -36,6 +54,7 @@ def dialect_for_path(path: str) -> str:
 
 
 def error_response(dialect: str, err: GatewayError, request_id: str | None) -> web.Response:
+    """`err` as a JSON response in `dialect`, with its status and headers."""
     body = dialects.get(dialect).error_body(err, request_id)
     return web.Response(
         body=body, status=err.status, headers=err.headers, content_type="application/json"
@@ -50,17 +69,39 @@ def host_name(host: str) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
+    """True for loopback names and addresses, with or without a port."""
     name = host_name(host).lower().rstrip(".")
     return name in LOOPBACK_HOSTS or name.endswith(".localhost") or name.startswith("127.")
 
 
+def normalize_origin(origin: str) -> str:
+    """Origins compare case-insensitively and without a trailing slash."""
+    return origin.strip().rstrip("/").lower()
+
+
 @dataclass(frozen=True)
 class GuardSettings:
-    allowed_origins: frozenset[str]
+    """What the guard enforces; `make_guard` asks for it on every request (hot reload)."""
+
+    allowed_origins: frozenset[str]  # normalized (see normalize_origin)
     trusted_hosts: frozenset[str]  # a non-loopback bind address, when one is configured
+    proxy_token: str | None = None
+    max_body: int | None = None  # bytes
+    body_timeout: float | None = None  # seconds to receive the whole body
+
+    @classmethod
+    def of(cls, server, trusted_hosts: frozenset[str], proxy_token: str | None) -> GuardSettings:
+        """The settings a `[server]` table (ServerConfig) and the current token amount to."""
+        return cls(
+            frozenset(normalize_origin(o) for o in server.allowed_origins),
+            trusted_hosts,
+            proxy_token,
+            int(server.max_body_mb * 1024 * 1024),
+            server.body_timeout,
+        )
 
 
-def make_guard(settings):
+def make_guard(settings: Callable[[], GuardSettings]):
     """The middleware; `settings()` returns the live GuardSettings (hot reload)."""
 
     @web.middleware
@@ -68,7 +109,12 @@ def make_guard(settings):
         request_id = "req_" + secrets.token_hex(12)
         request["request_id"] = request_id
         try:
-            check_origin(request, settings())
+            current = settings()
+            check_origin(request, current)
+            if is_preflight(request):
+                return preflight_response(request)
+            check_token(request, current)
+            await read_body(request, current)
             return await handler(request)
         except GatewayError as err:
             return error_response(dialect_for_path(request.path), err, request_id)
@@ -85,32 +131,112 @@ def make_guard(settings):
 
 
 def check_origin(request: web.Request, server: GuardSettings) -> None:
+    """Refuse DNS rebinding (odd Host) and browser pages from origins not allowed."""
     host = request.headers.get("Host", "")
     if not is_loopback_host(host) and host_name(host) not in server.trusted_hosts:
         raise Forbidden(
-            f"Host '{host}' is not a loopback name; localgate refuses it to stop DNS "
-            "rebinding. Use http://127.0.0.1 or http://localhost."
+            f"Host '{_printable(host)}' is not a loopback name; localgate refuses it to stop "
+            "DNS rebinding. Use http://127.0.0.1 or http://localhost."
         )
     origin = request.headers.get("Origin")
-    if origin is not None and origin not in server.allowed_origins:
-        raise Forbidden(
-            f"requests from the browser origin '{origin}' are refused; allow it with "
-            "[server] allowed_origins in localgate's config"
+    if origin is not None:
+        if normalize_origin(origin) not in server.allowed_origins:
+            raise Forbidden(
+                f"requests from the browser origin '{_printable(origin)}' are refused; allow it "
+                "with [server] allowed_origins in localgate's config"
+            )
+        request["cors_origin"] = origin
+    elif request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        # A browser request from another page that carries no Origin (a "no-cors"
+        # GET, an <img>): nothing a page may do with localgate.
+        raise Forbidden("requests from other browser pages are refused")
+
+
+def is_preflight(request: web.Request) -> bool:
+    return (
+        request.method == "OPTIONS"
+        and "cors_origin" in request
+        and "Access-Control-Request-Method" in request.headers
+    )
+
+
+def preflight_response(request: web.Request) -> web.Response:
+    """The answer to a CORS preflight from an allowed origin (checked by check_origin)."""
+    headers = {
+        "Access-Control-Allow-Methods": CORS_METHODS,
+        "Access-Control-Max-Age": CORS_MAX_AGE,
+    }
+    asked = request.headers.get("Access-Control-Request-Headers")
+    if asked:  # the origin is trusted by the user: it may send the headers its SDK needs
+        headers["Access-Control-Allow-Headers"] = asked
+    return web.Response(status=204, headers=headers)
+
+
+def check_token(request: web.Request, server: GuardSettings) -> None:
+    """With a proxy token set, every request but the `/` probe must present it."""
+    if server.proxy_token is None or request.path in OPEN_PATHS:
+        return
+    if not token_accepted(server.proxy_token, request.headers, request.query):
+        raise Unauthorized(
+            "this localgate requires its proxy token: send it as the API key "
+            "(Authorization: Bearer, x-api-key or x-goog-api-key); "
+            "`localgate token rotate` makes a new one"
         )
+
+
+async def read_body(request: web.Request, server: GuardSettings) -> None:
+    """Read the body now, bounded in size and time, so handlers get it from memory.
+
+    aiohttp caches what `read()` returned, so the handler's own `read()` is free.
+    """
+    if request.method not in BODY_METHODS or not request.body_exists:
+        return
+    limit = server.max_body
+    if limit is not None and request.content_length and request.content_length > limit:
+        raise _too_large(limit)
+    try:
+        async with asyncio.timeout(server.body_timeout):
+            await request.read()
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the request body did not arrive within {server.body_timeout:g}s "
+            "([server] body_timeout)"
+        ) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise _too_large(limit) from None
+
+
+def _too_large(limit: int | None) -> BodyTooLarge:
+    size = f" ({limit / 1024 / 1024:g} MB)" if limit else ""
+    return BodyTooLarge(
+        f"the request body is larger than [server] max_body_mb{size} allows; "
+        "raise max_body_mb in localgate's config if this request is legitimate"
+    )
 
 
 def _from_http(exc: web.HTTPException, request: web.Request) -> GatewayError:
     if exc.status == 413:
-        return BodyTooLarge("the request body is larger than [server] max_body_mb allows")
+        return _too_large(None)
     if exc.status == 404:
-        return NotFound(f"localgate has no route {request.method} {request.path}")
+        return NotFound(f"localgate has no route {request.method} {_printable(request.path)}")
     if exc.status == 405:
-        return InvalidRequest(f"{request.method} is not allowed on {request.path}")
+        return InvalidRequest(f"{request.method} is not allowed on {_printable(request.path)}")
     return InvalidRequest(exc.text or exc.reason)
 
 
-async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every response, streams included, names its request."""
+def _printable(text: str, limit: int = 200) -> str:
+    """Client-supplied text, shortened and stripped of control characters, for messages."""
+    text = text[:limit]
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+async def stamp_response(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response names its request; allowed origins get CORS headers."""
     request_id = request.get("request_id")
     if request_id:
         response.headers["x-request-id"] = request_id
+    origin = request.get("cors_origin")
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        response.headers["Vary"] = "Origin"
