@@ -7,10 +7,10 @@ pool turns it into a cooldown or an invalid mark. Nothing here touches sockets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     RATE_LIMITED = "rate_limited"  # 429: the provider said slow down
     QUOTA_EXHAUSTED = "quota_exhausted"  # 429 for billing/daily quota: retrying soon won't help
     OVERLOADED = "overloaded"  # 529 / 503: provider-side capacity

@@ -101,7 +101,10 @@ async def served_by(client, n, *, headers=None, body=HI):
 async def three(localgate, make_fake, strategy):
     fakes = [await make_fake("anthropic", n) for n in ("a", "b", "c")]
     client = await localgate(
-        [account(f.name, "anthropic", f.url, priority=p) for f, p in zip(fakes, (0, 5, 1))],
+        [
+            account(f.name, "anthropic", f.url, priority=p)
+            for f, p in zip(fakes, (0, 5, 1), strict=True)
+        ],
         server={"strategy": strategy},
     )
     return client, fakes
