@@ -1,0 +1,336 @@
+"""Claude Code itself, unchanged, against localgate backed by fake upstreams.
+
+`claude -p` runs as a subprocess (asyncio, so the in-process server keeps
+serving) with `ANTHROPIC_BASE_URL` pointing at localgate on 127.0.0.1, a
+throwaway HOME and everything non-essential switched off, so it never leaves
+the machine. Claude Code sends more than the one conversation (title or topic
+requests to the small model, quota probes, count_tokens): the fakes here decide
+each answer by reading the request instead of following a fixed script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.fakes import Error, FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
+from tests.support import account, write_config
+
+RUN_TIMEOUT = 240  # seconds for one `claude -p` session
+PROMPT = "Create out.txt containing hi using the Bash tool, then tell me you are done."
+COMMAND = "echo hi > out.txt"
+FINAL = "Done: out.txt now says hi."
+CHATTER = "ok"  # what side requests (titles, probes) get
+
+
+# -- fakes that answer like an agent ----------------------------------------------
+
+
+def _anthropic_view(body: dict) -> tuple[set[str], bool]:
+    tools = {t.get("name") for t in body.get("tools") or []}
+    blocks = [
+        block
+        for message in body.get("messages") or []
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+    ]
+    return tools, any(isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks)
+
+
+def _openai_view(body: dict) -> tuple[set[str], bool]:
+    tools = {t.get("function", {}).get("name") for t in body.get("tools") or []}
+    return tools, any(m.get("role") == "tool" for m in body.get("messages") or [])
+
+
+def _gemini_view(body: dict) -> tuple[set[str], bool]:
+    tools = {
+        declaration.get("name")
+        for tool in body.get("tools") or []
+        for declaration in tool.get("functionDeclarations") or []
+    }
+    parts = [part for content in body.get("contents") or [] for part in content.get("parts") or []]
+    return tools, any("functionResponse" in part for part in parts)
+
+
+class AgentMixin:
+    """Answers by looking at the request: Bash offered → call it; result back → finish.
+
+    Anything without the Bash tool (title generation, quota probes) gets a short
+    text. `seen` keeps a one-line summary of every model request, for reports.
+    """
+
+    view = staticmethod(_anthropic_view)
+
+    def setup_agent(self) -> None:
+        self.seen: list[str] = []
+        self.tool_calls_sent = 0
+        self.always = None  # a behavior every request gets instead (an account that is down)
+
+    def decide(self, body: dict):
+        tools, has_result = self.view(body)
+        if "Bash" in tools and has_result:
+            kind = "final"
+            behavior = Reply(text=FINAL)
+        elif "Bash" in tools:
+            kind = "tool_call"
+            self.tool_calls_sent += 1
+            behavior = Reply(
+                text="",
+                tool_calls=[
+                    ToolCall("Bash", {"command": COMMAND, "description": "Write hi to out.txt"})
+                ],
+            )
+        else:
+            kind = "chatter"
+            behavior = Reply(text=CHATTER)
+        self.seen.append(f"{kind} tools={len(tools)}")
+        return behavior
+
+    async def answer(self, request, call):
+        if self.always is not None:
+            self.seen.append("refused")
+            return await self.perform(request, self.always, call)
+        body = call.request.json if isinstance(call.request.json, dict) else {}
+        return await self.perform(request, self.decide(body), call)
+
+
+class AgentAnthropic(AgentMixin, FakeAnthropic):
+    view = staticmethod(_anthropic_view)
+
+
+class AgentOpenAI(AgentMixin, FakeOpenAI):
+    view = staticmethod(_openai_view)
+
+
+class AgentGemini(AgentMixin, FakeGemini):
+    view = staticmethod(_gemini_view)
+
+
+async def start(fake_cls, name: str, started: list):
+    fake = fake_cls(name=name)
+    fake.setup_agent()
+    await fake.start()
+    started.append(fake)
+    return fake
+
+
+# -- localgate, watched -------------------------------------------------------------
+
+CLIENT_HEADERS = ("user-agent", "anthropic-version", "anthropic-beta", "x-app", "accept")
+
+
+def _summary(request: web.Request, raw: bytes) -> dict:
+    """One client request, in brief: route, telling headers, the shape of the body."""
+    seen: dict = {"route": f"{request.method} {request.path_qs}"}
+    seen.update({h: request.headers[h] for h in CLIENT_HEADERS if h in request.headers})
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        messages = body.get("messages") or []
+        seen["body"] = {
+            "model": body.get("model"),
+            "stream": body.get("stream"),
+            "max_tokens": body.get("max_tokens"),
+            "tools": len(body.get("tools") or []),
+            "messages": len(messages),
+            "system_role_messages": sum(1 for m in messages if m.get("role") == "system"),
+            "fields": sorted(set(body) - {"messages", "tools", "system"}),
+        }
+    return seen
+
+
+@pytest.fixture
+async def watched(aiohttp_client, config_path):
+    """Like `localgate`, plus `(client, requests seen, gateway records)` for each start."""
+    from localgate.config import load_config
+    from localgate.server.app import GATEWAY, create_app
+
+    async def start(accounts: list[dict], **tables):
+        write_config(config_path, accounts, **tables)
+        app = create_app(load_config(config_path))
+        seen: list[dict] = []
+
+        @web.middleware
+        async def record(request: web.Request, handler):
+            # aiohttp keeps the body once read, so the handler reads it again for free.
+            seen.append(_summary(request, await request.read()))
+            return await handler(request)
+
+        app.middlewares.append(record)
+        client = await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
+        done: list = []
+        client.app[GATEWAY].events.subscribe(done.append)
+        return client, seen, done
+
+    return start
+
+
+def served_cleanly(done: list) -> list[str]:
+    """Problems the gateway recorded: requests that did not end 200 without error."""
+    from localgate.events import RequestDone
+
+    return [
+        f"{e.op} {e.model} → {e.status} {e.error or ''}"
+        for e in done
+        if isinstance(e, RequestDone) and (e.status != 200 or e.error)
+    ]
+
+
+# -- running Claude Code -------------------------------------------------------------
+
+
+def claude_env(base_url: str, home: Path) -> dict[str, str]:
+    """An environment that keeps Claude Code on localgate and off the network."""
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "SHELL", "TMPDIR", "USER")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        CLAUDE_CONFIG_DIR=str(home / ".claude"),
+        ANTHROPIC_BASE_URL=base_url.rstrip("/"),
+        ANTHROPIC_API_KEY="anything",
+        ANTHROPIC_MODEL="claude-sonnet-4-5",
+        ANTHROPIC_SMALL_FAST_MODEL="claude-haiku-4-5",
+        ANTHROPIC_DEFAULT_HAIKU_MODEL="claude-haiku-4-5",
+        DISABLE_AUTOUPDATER="1",
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+        DISABLE_TELEMETRY="1",
+        DISABLE_ERROR_REPORTING="1",
+        DISABLE_BUG_COMMAND="1",
+        DISABLE_NON_ESSENTIAL_MODEL_CALLS="1",
+        CLAUDE_CODE_IDE_SKIP_AUTO_INSTALL="1",
+        NO_PROXY="127.0.0.1,localhost",
+        SHELL=os.environ.get("SHELL", "/bin/bash"),
+    )
+    return env
+
+
+async def run_claude(claude_code: Path, client, tmp_path: Path) -> tuple[int, str, str, Path]:
+    """`claude -p PROMPT --allowedTools Bash` in a fresh cwd; (code, stdout, stderr, cwd)."""
+    home, cwd = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    cwd.mkdir()
+    proc = await asyncio.create_subprocess_exec(
+        str(claude_code),
+        "-p",
+        PROMPT,
+        "--allowedTools",
+        "Bash",
+        cwd=cwd,
+        env=claude_env(str(client.make_url("")), home),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        raise AssertionError(
+            f"claude did not finish in {RUN_TIMEOUT}s\n"
+            f"stdout: {out.decode()}\nstderr: {err.decode()}"
+        ) from None
+    return proc.returncode, out.decode(), err.decode(), cwd
+
+
+def describe(fakes, out: str, err: str, seen: list[dict]) -> str:
+    """What happened, for assertion messages (and the report)."""
+    lines = [f"stdout: {out!r}", f"stderr: {err[-2000:]!r}", "claude → localgate:"]
+    lines += [f"  {json.dumps(s)}" for s in seen]
+    for fake in fakes:
+        lines.append(f"{fake.name}: {getattr(fake, 'seen', [])}")
+        for r in fake.requests:
+            lines.append(f"  {r.method} {r.path} {json.dumps(r.query)} model={_model(r)}")
+    return "\n".join(lines)
+
+
+def _model(recorded) -> str:
+    body = recorded.json if isinstance(recorded.json, dict) else {}
+    return str(body.get("model", "-"))
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+
+async def test_rate_limited_first_account_is_invisible(claude_code, watched, tmp_path):
+    """(a) Two Anthropic accounts, the first answering 429: Claude Code never notices."""
+    started: list = []
+    try:
+        first = await start(AgentAnthropic, "first", started)
+        second = await start(AgentAnthropic, "second", started)
+        first.always = Error(429, "rate limited", headers={"retry-after": "60"})
+        client, seen, done = await watched(
+            [
+                account("first", "anthropic", first.url, priority=10),
+                account("second", "anthropic", second.url),
+            ],
+            server={"strategy": "fill-first"},
+        )
+        code, out, err, cwd = await run_claude(claude_code, client, tmp_path)
+        report = describe(started, out, err, seen)
+        print(report)  # shown with -s: what Claude Code sent
+        assert code == 0, report
+        assert not served_cleanly(done), served_cleanly(done)
+        assert FINAL in out, report
+        assert (cwd / "out.txt").read_text().strip() == "hi", report
+        assert len(first.requests) >= 1, report
+        # Cooled down after its 429: everything else went to the second account.
+        assert second.tool_calls_sent == 1 and "final tools" in " ".join(second.seen), report
+    finally:
+        for fake in started:
+            await fake.close()
+
+
+async def agent_session(claude_code, watched, tmp_path, fake_cls, provider: str, model: str):
+    """Claude Code on an account of another dialect, its claude-* names aliased to `model`."""
+    started: list = []
+    try:
+        fake = await start(fake_cls, provider, started)
+        client, seen, done = await watched(
+            [account(provider, provider, fake.url)], aliases={"claude-*": [f"{provider}:{model}"]}
+        )
+        code, out, err, cwd = await run_claude(claude_code, client, tmp_path)
+        report = describe(started, out, err, seen)
+        print(report)  # shown with -s: what Claude Code sent
+        assert code == 0, report
+        assert not served_cleanly(done), served_cleanly(done)
+        assert FINAL in out, report
+        assert (cwd / "out.txt").read_text().strip() == "hi", report
+        assert fake.tool_calls_sent >= 1 and any(s.startswith("final") for s in fake.seen), report
+        return fake
+    finally:
+        for fake in started:
+            await fake.close()
+
+
+async def test_tool_loop_through_an_openai_account(claude_code, watched, tmp_path):
+    """(b) Claude Code → localgate → an OpenAI-compatible upstream: Bash call, result, answer."""
+    fake = await agent_session(claude_code, watched, tmp_path, AgentOpenAI, "openai", "gpt-4o")
+    assert {r.path for r in fake.requests} == {"/v1/chat/completions"}
+    bodies = [r.json for r in fake.requests]
+    assert all(b["model"] == "gpt-4o" for b in bodies)
+    final = next(b for b in bodies if _openai_view(b)[1])
+    tool = next(m for m in final["messages"] if m["role"] == "tool")
+    assistant = next(m for m in final["messages"] if m.get("tool_calls"))
+    assert tool["tool_call_id"] == assistant["tool_calls"][0]["id"]
+
+
+async def test_tool_loop_through_a_gemini_account(claude_code, watched, tmp_path):
+    """(c) The same through a Gemini API-key account."""
+    fake = await agent_session(
+        claude_code, watched, tmp_path, AgentGemini, "gemini", "gemini-2.5-flash"
+    )
+    assert all(r.path.startswith("/v1beta/models/gemini-2.5-flash:") for r in fake.requests)
+    assert all(r.headers["x-goog-api-key"] == "sk-test-gemini-secret" for r in fake.requests)
+    final = next(r.json for r in fake.requests if _gemini_view(r.json)[1])
+    declarations = [d for t in final["tools"] for d in t["functionDeclarations"]]
+    # Claude Code's JSON Schemas reach Gemini in a form it accepts.
+    assert "$schema" not in json.dumps([d.get("parameters") for d in declarations])
