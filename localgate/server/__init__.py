@@ -6,36 +6,46 @@ from localgate.config import Config
 
 
 def run(config: Config, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve until SIGINT/SIGTERM. Refuses a non-loopback bind (no proxy token yet)."""
+    """Serve until SIGINT/SIGTERM, then drain in-flight requests for `shutdown_grace` seconds.
+
+    Refuses a non-loopback bind unless a proxy token is set (anyone on the
+    network could otherwise spend the user's accounts).
+    """
     import logging
 
     from aiohttp import web
 
     from localgate import __version__
-    from localgate.errors import ConfigError
     from localgate.events import Events
+    from localgate.proxytoken import ProxyTokenSource
     from localgate.requestlog import RequestLog
     from localgate.server.app import create_app
-    from localgate.server.guard import is_loopback_host
 
     host = host or config.server.host
-    port = port or config.server.port
-    if not is_loopback_host(host):
-        raise ConfigError(
-            f"refusing to listen on {host}: only loopback addresses are allowed until a proxy "
-            "token is configured (anyone on the network could spend your accounts)"
-        )
+    port = port if port is not None else config.server.port
+    token = ProxyTokenSource()
+    check_bind(host, token)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    log = logging.getLogger("localgate")
+    if token.problem:
+        log.warning("no proxy token in use: %s", token.problem)
     events = Events()
     events.subscribe(RequestLog())
-    app = create_app(config, bind_host=host, events=events)
+    app = create_app(config, bind_host=host, events=events, proxy_token=token)
+    grace = config.server.shutdown_grace
+
+    async def announce_shutdown(app: web.Application) -> None:
+        log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
+
+    app.on_shutdown.append(announce_shutdown)
     accounts = len(config.accounts)
+    guarded = ", proxy token required" if token.value else ""
     print(
-        f"localgate {__version__} listening on http://{host}:{port} "
-        f"({accounts} account{'s' if accounts != 1 else ''}; config {config.path})",
+        f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
+        f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})",
         flush=True,
     )
     if not accounts:
@@ -50,5 +60,26 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
         print=None,
         handler_cancellation=True,
         access_log=None,
-        shutdown_timeout=10,
+        # aiohttp reads 0 as "no limit"; a zero grace means: cut at once.
+        shutdown_timeout=max(grace, 0.01),
     )
+    print("localgate stopped", flush=True)
+
+
+def check_bind(host: str, token) -> None:
+    """Raise ConfigError for a non-loopback `host` when no proxy token is set."""
+    from localgate.errors import ConfigError
+    from localgate.server.guard import is_loopback_host
+
+    if is_loopback_host(host) or token.value:
+        return
+    why = f" (the keyring could not be read: {token.problem})" if token.problem else ""
+    raise ConfigError(
+        f"refusing to listen on {host}: anyone who can reach that address could spend your "
+        f"accounts. Set a proxy token first{why}: `localgate token rotate` prints one for your "
+        "clients to send as their API key; or bind 127.0.0.1"
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

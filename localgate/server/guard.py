@@ -11,6 +11,7 @@ arrive too slowly. Every error leaves in the dialect of the route it hit.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
@@ -69,9 +70,18 @@ def host_name(host: str) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for loopback names and addresses, with or without a port."""
+    """True for loopback names and addresses, with or without a port.
+
+    Addresses are parsed, not prefix-matched: `127.0.0.1.evil.example` is a
+    name an attacker's DNS can point anywhere.
+    """
     name = host_name(host).lower().rstrip(".")
-    return name in LOOPBACK_HOSTS or name.endswith(".localhost") or name.startswith("127.")
+    if name in LOOPBACK_HOSTS or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def normalize_origin(origin: str) -> str:

@@ -1,0 +1,79 @@
+"""Shared pieces of the hardening suites: routes, valid bodies, dialect error checks."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from tests.support import account
+
+ANTHROPIC_KEY = "sk-ant-api03-HARDENINGsecretANTHROPIC0123456789"
+OPENAI_KEY = "sk-proj-HARDENINGsecretOPENAI0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    dialect: str
+    body: dict  # a valid body (for a model some account serves)
+
+    @property
+    def stream_body(self) -> dict:
+        return {**self.body, "stream": True}
+
+
+CHAT = [{"role": "user", "content": "hi"}]
+MESSAGES = Route(
+    "/v1/messages", "anthropic", {"model": "claude-opus-4-8", "max_tokens": 10, "messages": CHAT}
+)
+COUNT = Route(
+    "/v1/messages/count_tokens", "anthropic", {"model": "claude-opus-4-8", "messages": CHAT}
+)
+COMPLETIONS = Route("/v1/chat/completions", "openai", {"model": "gpt-4o", "messages": CHAT})
+GENERATE = Route(
+    "/v1beta/models/gemini-2.5-flash:generateContent",
+    "gemini",
+    {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+)
+POST_ROUTES = (MESSAGES, COUNT, COMPLETIONS, GENERATE)
+GET_PATHS = ("/health", "/v1/models", "/account-limits", "/v1beta/models")
+
+
+async def start(localgate, make_fake, **tables):
+    """localgate with one Anthropic and one OpenAI account on fakes: (client, fakes)."""
+    anthropic = await make_fake("anthropic", "ant")
+    openai = await make_fake("openai", "oai")
+    client = await localgate(
+        [
+            account("ant", "anthropic", anthropic.url, key=ANTHROPIC_KEY),
+            account("oai", "openai", openai.url, key=OPENAI_KEY),
+        ],
+        **tables,
+    )
+    return client, (anthropic, openai)
+
+
+def upstream_calls(fakes) -> int:
+    return sum(len(fake.requests) for fake in fakes)
+
+
+def assert_dialect_error(dialect: str, status: int, raw: bytes) -> dict:
+    """`raw` is an error body in `dialect`'s shape; returns it parsed."""
+    body = json.loads(raw)
+    if dialect == "anthropic":
+        assert body["type"] == "error", body
+        assert isinstance(body["error"]["type"], str) and body["error"]["message"], body
+    elif dialect == "openai":
+        error = body["error"]
+        assert isinstance(error["message"], str) and error["message"], body
+        assert isinstance(error["type"], str) and "param" in error and "code" in error, body
+    else:
+        error = body["error"]
+        assert error["code"] == status and isinstance(error["status"], str), body
+        assert error["message"], body
+    return body
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
