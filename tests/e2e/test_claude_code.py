@@ -81,6 +81,8 @@ class AgentMixin:
             self.tool_calls_sent += 1
             behavior = Reply(
                 text="",
+                # Thinking too: Gemini's thoughtSignature must ride through Claude Code and back.
+                thinking="The user wants a file; Bash can write it.",
                 tool_calls=[
                     ToolCall("Bash", {"command": COMMAND, "description": "Write hi to out.txt"})
                 ],
@@ -142,8 +144,20 @@ def _summary(request: web.Request, raw: bytes) -> dict:
             "messages": len(messages),
             "system_role_messages": sum(1 for m in messages if m.get("role") == "system"),
             "fields": sorted(set(body) - {"messages", "tools", "system"}),
+            "thinking": body.get("thinking"),
+            "assistant_blocks": [
+                _block(b)
+                for m in messages
+                if m.get("role") == "assistant" and isinstance(m.get("content"), list)
+                for b in m["content"]
+            ],
         }
     return seen
+
+
+def _block(block: dict) -> str:
+    """`type` of a content block, `+sig` when it carries a non-empty signature."""
+    return block.get("type", "?") + ("+sig" if block.get("signature") else "")
 
 
 @pytest.fixture
@@ -212,8 +226,13 @@ def claude_env(base_url: str, home: Path) -> dict[str, str]:
     return env
 
 
-async def run_claude(claude_code: Path, client, tmp_path: Path) -> tuple[int, str, str, Path]:
+async def run_claude(
+    claude_code: Path, client, tmp_path: Path, *, model: str | None = None
+) -> tuple[int, str, str, Path]:
     """`claude -p PROMPT --allowedTools Bash` in a fresh cwd; (code, stdout, stderr, cwd)."""
+    env = claude_env(str(client.make_url("")), tmp_path / "home")
+    if model:
+        env["ANTHROPIC_MODEL"] = model
     home, cwd = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     cwd.mkdir()
@@ -224,7 +243,7 @@ async def run_claude(claude_code: Path, client, tmp_path: Path) -> tuple[int, st
         "--allowedTools",
         "Bash",
         cwd=cwd,
-        env=claude_env(str(client.make_url("")), home),
+        env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -289,15 +308,18 @@ async def test_rate_limited_first_account_is_invisible(claude_code, watched, tmp
             await fake.close()
 
 
-async def agent_session(claude_code, watched, tmp_path, fake_cls, provider: str, model: str):
-    """Claude Code on an account of another dialect, its claude-* names aliased to `model`."""
+async def agent_session(
+    claude_code, watched, tmp_path, fake_cls, provider: str, model: str, *, alias: bool = True
+):
+    """Claude Code on one account; its claude-* names aliased to `model`, or asking for it."""
     started: list = []
     try:
         fake = await start(fake_cls, provider, started)
-        client, seen, done = await watched(
-            [account(provider, provider, fake.url)], aliases={"claude-*": [f"{provider}:{model}"]}
+        aliases = {"claude-*": [f"{provider}:{model}"]} if alias else None
+        client, seen, done = await watched([account(provider, provider, fake.url)], aliases=aliases)
+        code, out, err, cwd = await run_claude(
+            claude_code, client, tmp_path, model=None if alias else model
         )
-        code, out, err, cwd = await run_claude(claude_code, client, tmp_path)
         report = describe(started, out, err, seen)
         print(report)  # shown with -s: what Claude Code sent
         assert code == 0, report
@@ -305,19 +327,28 @@ async def agent_session(claude_code, watched, tmp_path, fake_cls, provider: str,
         assert FINAL in out, report
         assert (cwd / "out.txt").read_text().strip() == "hi", report
         assert fake.tool_calls_sent >= 1 and any(s.startswith("final") for s in fake.seen), report
-        return fake
+        return fake, seen
     finally:
         for fake in started:
             await fake.close()
 
 
+def final_request(fake, view) -> dict:
+    """The upstream request that carried the tool's result."""
+    return next(r.json for r in fake.requests if view(r.json)[1])
+
+
+def echoed_blocks(seen: list[dict]) -> list[str]:
+    """The assistant blocks Claude Code sent back with the tool result."""
+    return [b for s in seen for b in s.get("body", {}).get("assistant_blocks", [])]
+
+
 async def test_tool_loop_through_an_openai_account(claude_code, watched, tmp_path):
     """(b) Claude Code → localgate → an OpenAI-compatible upstream: Bash call, result, answer."""
-    fake = await agent_session(claude_code, watched, tmp_path, AgentOpenAI, "openai", "gpt-4o")
+    fake, _ = await agent_session(claude_code, watched, tmp_path, AgentOpenAI, "openai", "gpt-4o")
     assert {r.path for r in fake.requests} == {"/v1/chat/completions"}
-    bodies = [r.json for r in fake.requests]
-    assert all(b["model"] == "gpt-4o" for b in bodies)
-    final = next(b for b in bodies if _openai_view(b)[1])
+    assert all(r.json["model"] == "gpt-4o" for r in fake.requests)
+    final = final_request(fake, _openai_view)
     tool = next(m for m in final["messages"] if m["role"] == "tool")
     assistant = next(m for m in final["messages"] if m.get("tool_calls"))
     assert tool["tool_call_id"] == assistant["tool_calls"][0]["id"]
@@ -325,12 +356,69 @@ async def test_tool_loop_through_an_openai_account(claude_code, watched, tmp_pat
 
 async def test_tool_loop_through_a_gemini_account(claude_code, watched, tmp_path):
     """(c) The same through a Gemini API-key account."""
-    fake = await agent_session(
+    fake, _ = await agent_session(
         claude_code, watched, tmp_path, AgentGemini, "gemini", "gemini-2.5-flash"
     )
     assert all(r.path.startswith("/v1beta/models/gemini-2.5-flash:") for r in fake.requests)
     assert all(r.headers["x-goog-api-key"] == "sk-test-gemini-secret" for r in fake.requests)
-    final = next(r.json for r in fake.requests if _gemini_view(r.json)[1])
+    final = final_request(fake, _gemini_view)
     declarations = [d for t in final["tools"] for d in t["functionDeclarations"]]
     # Claude Code's JSON Schemas reach Gemini in a form it accepts.
     assert "$schema" not in json.dumps([d.get("parameters") for d in declarations])
+    model_turn = next(c for c in final["contents"] if c["role"] == "model")
+    assert any("functionCall" in p for p in model_turn["parts"])
+
+
+async def test_gemini_model_named_directly(claude_code, watched, tmp_path):
+    """`ANTHROPIC_MODEL=gemini-2.5-flash`: Claude Code then sends adaptive thinking,
+    output_config and a mid-conversation system message; Gemini gets them its way,
+    and its thought signature comes back on the turn with the call."""
+    fake, seen = await agent_session(
+        claude_code, watched, tmp_path, AgentGemini, "gemini", "gemini-2.5-flash", alias=False
+    )
+    assert any(s.get("body", {}).get("system_role_messages") for s in seen)
+    final = final_request(fake, _gemini_view)
+    assert {c["role"] for c in final["contents"]} <= {"user", "model"}
+    model_turn = next(c for c in final["contents"] if c["role"] == "model")
+    assert any(p.get("thoughtSignature") for p in model_turn["parts"]), model_turn
+
+
+async def test_gemini_thought_signature_survives_an_alias(claude_code, watched, tmp_path):
+    """Under `claude-* → gemini:…` the signature must come back as well.
+
+    Claude Code drops thinking blocks from a turn whose `message.model` is not
+    the model it asked for, so a translated answer must name the client's model.
+    """
+    fake, seen = await agent_session(
+        claude_code, watched, tmp_path, AgentGemini, "gemini", "gemini-2.5-flash"
+    )
+    assert "thinking+sig" in echoed_blocks(seen), echoed_blocks(seen)
+    model_turn = next(
+        c for c in final_request(fake, _gemini_view)["contents"] if c["role"] == "model"
+    )
+    assert any(p.get("thoughtSignature") for p in model_turn["parts"]), model_turn
+
+
+async def test_thinking_survives_an_alias_between_claude_models(claude_code, watched, tmp_path):
+    """(d) `claude-sonnet-4-5 → claude-opus-4-1` on an Anthropic account.
+
+    With thinking enabled the real API refuses a tool loop whose last assistant
+    turn lacks its thinking block (400 "a final assistant message must start with
+    a thinking block"); Claude Code drops the block when the answer's `model` is
+    not the one it asked for, so the alias must not show through in the body.
+    """
+    started: list = []
+    try:
+        fake = await start(AgentAnthropic, "work", started)
+        client, seen, done = await watched(
+            [account("work", "anthropic", fake.url)],
+            aliases={"claude-sonnet-4-5": ["claude-opus-4-1"]},
+        )
+        code, out, err, cwd = await run_claude(claude_code, client, tmp_path)
+        report = describe(started, out, err, seen)
+        assert code == 0 and FINAL in out, report
+        assert all(r.json["model"] == "claude-opus-4-1" for r in fake.requests), report
+        assert "thinking+sig" in echoed_blocks(seen), report
+    finally:
+        for fake in started:
+            await fake.close()
