@@ -29,6 +29,7 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
     log = logging.getLogger("localgate")
     if token.problem:
         log.warning("no proxy token in use: %s", token.problem)
@@ -79,6 +80,21 @@ def check_bind(host: str, token) -> None:
         f"accounts. Set a proxy token first{why}: `localgate token rotate` prints one for your "
         "clients to send as their API key; or bind 127.0.0.1"
     )
+
+
+def quiet_bad_requests(record) -> bool:
+    """A logging filter: malformed HTTP from a client is one line, not a traceback.
+
+    aiohttp logs the offending bytes with the traceback; they may hold a header
+    value (a key), and a port scanner would fill the log with them.
+    """
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        record.msg, record.args = "refused a malformed HTTP request (%s)", (type(exc).__name__,)
+        record.exc_info = record.exc_text = None
+    return True
 
 
 def _url_host(host: str) -> str:
