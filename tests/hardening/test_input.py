@@ -55,6 +55,10 @@ def bad_bodies(route) -> list[tuple[str, bytes]]:
     return cases
 
 
+def _without(body: dict, key: str) -> dict:
+    return {k: v for k, v in body.items() if k != key}
+
+
 def _dump(body: dict) -> bytes:
     return json.dumps(body).encode()
 
