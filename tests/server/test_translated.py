@@ -588,3 +588,22 @@ async def test_raw_translated_cut_anthropic_events(localgate, make_fake):
     assert events[0] == "message_start"
     assert events[-1] == "error"
     assert "message_stop" not in events
+
+
+# -- count_tokens --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("upstream_kind", ["openai", "gemini"])
+async def test_count_tokens_without_a_native_counter_is_404(localgate, make_fake, upstream_kind):
+    """Claude Code falls back to its own estimate on a 404 (docs/translation.md)."""
+    fake = await make_fake(upstream_kind, "up")
+    client = await localgate(
+        [account("up", upstream_kind, fake.url)],
+        aliases={"claude-*": [f"{upstream_kind}:{MODELS[upstream_kind]}"]},
+    )
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        await anthropic_sdk(client).messages.count_tokens(
+            model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hello"}]
+        )
+    assert caught.value.body["error"]["type"] == "not_found_error"
+    assert fake.requests == []
