@@ -1,4 +1,6 @@
-"""The real Claude Code CLI, installed once with npm into a cache dir outside the repo.
+"""Fixtures for end-to-end runs: the real Claude Code CLI, and a watched localgate.
+
+Claude Code is installed once with npm into a cache dir outside the repo.
 
 Reused when present. Without npm, or when the install fails, the tests skip with
 the reason — except under CI (`CI` set), where Claude Code must run: a skip there
@@ -7,12 +9,16 @@ would hide a broken gateway behind a green build.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+
+from tests.support import write_config
 
 PACKAGE = "@anthropic-ai/claude-code"
 INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a ~200 MB native binary
@@ -66,3 +72,68 @@ def claude_code() -> Path:
     if not _works(binary):
         _unavailable(f"{binary} was installed but `claude --version` does not run")
     return binary
+
+
+# -- localgate, watched: what a client sent, in brief ------------------------------
+
+CLIENT_HEADERS = ("user-agent", "anthropic-version", "anthropic-beta", "x-app", "accept")
+
+
+def _summary(request: web.Request, raw: bytes) -> dict:
+    """One client request, in brief: route, telling headers, the shape of the body."""
+    seen: dict = {"route": f"{request.method} {request.path_qs}"}
+    seen.update({h: request.headers[h] for h in CLIENT_HEADERS if h in request.headers})
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        messages = body.get("messages") or []
+        seen["body"] = {
+            "model": body.get("model"),
+            "stream": body.get("stream"),
+            "max_tokens": body.get("max_tokens"),
+            "tools": len(body.get("tools") or []),
+            "messages": len(messages),
+            "system_role_messages": sum(1 for m in messages if m.get("role") == "system"),
+            "fields": sorted(set(body) - {"messages", "tools", "system"}),
+            "thinking": body.get("thinking"),
+            "assistant_blocks": [
+                _block(b)
+                for m in messages
+                if m.get("role") == "assistant" and isinstance(m.get("content"), list)
+                for b in m["content"]
+            ],
+        }
+    return seen
+
+
+def _block(block: dict) -> str:
+    """`type` of a content block, `+sig` when it carries a non-empty signature."""
+    return block.get("type", "?") + ("+sig" if block.get("signature") else "")
+
+
+@pytest.fixture
+async def watched(aiohttp_client, config_path):
+    """Like `localgate`, plus `(client, requests seen, gateway records)` for each start."""
+    from localgate.config import load_config
+    from localgate.server.app import GATEWAY, create_app
+
+    async def start(accounts: list[dict], **tables):
+        write_config(config_path, accounts, **tables)
+        app = create_app(load_config(config_path))
+        seen: list[dict] = []
+
+        @web.middleware
+        async def record(request: web.Request, handler):
+            # aiohttp keeps the body once read, so the handler reads it again for free.
+            seen.append(_summary(request, await request.read()))
+            return await handler(request)
+
+        app.middlewares.append(record)
+        client = await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
+        done: list = []
+        client.app[GATEWAY].events.subscribe(done.append)
+        return client, seen, done
+
+    return start
