@@ -93,12 +93,22 @@ def _tool_to_ir(tool: dict) -> ir.Tool:
     return ir.Tool(tool["name"], tool.get("description"), schema)
 
 
+# Claude Code opens its system prompt with a per-request attribution line
+# ("x-anthropic-billing-header: cc_version=…; cch=…"). It means nothing to other
+# providers and, changing on every request, would defeat their prefix caches.
+BILLING_HEADER = "x-anthropic-billing-header:"
+
+
 def _system_to_ir(system) -> list[ir.Text]:
     if not system:
         return []
     if isinstance(system, str):
-        return [ir.Text(system)]
-    return [ir.Text(b["text"]) for b in system if b.get("type") == "text" and b.get("text")]
+        system = [{"type": "text", "text": system}]
+    return [
+        ir.Text(b["text"])
+        for b in system
+        if b.get("type") == "text" and b.get("text") and not b["text"].startswith(BILLING_HEADER)
+    ]
 
 
 def _message_to_ir(message: dict, index: int) -> ir.Message:

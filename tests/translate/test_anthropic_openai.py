@@ -604,3 +604,22 @@ def test_mid_conversation_system_between_tool_turns_to_openai():
 )
 def test_error_message(dialect, body, message):
     assert error_message(dialect, body) == message
+
+
+def test_claude_code_billing_header_is_not_sent_to_other_providers():
+    """A per-request system line would break OpenAI/DeepSeek prefix caching."""
+    from localgate.translate import translator
+
+    body = {
+        "model": "claude-opus-4-8",
+        "max_tokens": 100,
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197; cch=1a2b;"},
+            {"type": "text", "text": "You are Claude.", "cache_control": {"type": "ephemeral"}},
+        ],
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    out = translator("anthropic", "openai").request(body, model="gpt-4o", stream=False)
+    system = [m for m in out["messages"] if m["role"] in ("system", "developer")]
+    assert "billing-header" not in json.dumps(system)
+    assert "You are Claude." in json.dumps(system)
