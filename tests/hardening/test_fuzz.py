@@ -225,7 +225,9 @@ def test_fuzz_get_routes_and_queries(server):
         from urllib.parse import quote
 
         target = path + "?" + quote(query, safe="=&")
-        dialect = "anthropic" if path.startswith("/v1/messages") else "openai"
+        from localgate.server.guard import dialect_for_path
+
+        dialect = dialect_for_path(path)
         check(server, dialect, "GET", target, None, extra)
 
     run()
