@@ -190,10 +190,12 @@ class Gateway:
         headers = self._proxy_headers(account, target, primary)
         if req.stream:
             response = await self._commit_stream(
-                req, resp, payload, translator, upstream, headers, record, http_request
+                req, target, resp, payload, translator, upstream, headers, record, http_request
             )
         else:
-            response = self._commit_body(resp, payload, translator, upstream, headers, record)
+            response = self._commit_body(
+                resp, payload, translator, upstream, headers, record, _echoed_model(req, target)
+            )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
                 return response
@@ -215,7 +217,12 @@ class Gateway:
         """
         if translator is not None:
             op = _translated_op(req.op, upstream)
-            wire = translator.request(req.body, model=target.model, stream=req.stream)
+            wire = translator.request(
+                req.body,
+                model=target.model,
+                stream=req.stream,
+                client_model=_echoed_model(req, target) or "",
+            )
             body = json.dumps(wire, ensure_ascii=False).encode()
         else:
             op, dialect = req.op, dialects.get(upstream)
@@ -274,9 +281,12 @@ class Gateway:
         return failure
 
     async def _commit_stream(
-        self, req, resp, first, translator, upstream, headers, record, http_request
+        self, req, target, resp, first, translator, upstream, headers, record, http_request
     ) -> web.StreamResponse:
-        relay = Translated(translator, upstream) if translator else Passthrough(upstream)
+        if translator:
+            relay = Translated(translator, upstream)
+        else:
+            relay = Passthrough(upstream, _echoed_model(req, target))
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -287,7 +297,7 @@ class Gateway:
         await relay_stream(resp, first, relay, response, http_request, record)
         return response
 
-    def _commit_body(self, resp, payload, translator, upstream, headers, record):
+    def _commit_body(self, resp, payload, translator, upstream, headers, record, renamed):
         """A whole answer: checked to be JSON, usage read, translated when needed."""
         resp.release()
         try:
@@ -297,6 +307,8 @@ class Gateway:
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
                 payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
+            elif renamed and "model" in data:
+                payload = json.dumps({**data, "model": renamed}, ensure_ascii=False).encode()
         except ValueError:
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -384,6 +396,13 @@ class Gateway:
         if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)
+
+
+def _echoed_model(req: ClientRequest, target: routing.Target) -> str | None:
+    """The client's model name, when an alias changed it and the dialect echoes it."""
+    if target.model != req.model and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
+        return req.model
+    return None
 
 
 def _translated_op(op: str, upstream: str) -> str | None:

@@ -23,12 +23,13 @@ class ClientGone(Exception):
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail")
+    __slots__ = ("_dialect", "_tap", "_tail", "_rename")
 
-    def __init__(self, dialect: str):
+    def __init__(self, dialect: str, client_model: str | None = None):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
         self._tail = b""
+        self._rename = client_model  # the model name the answer must carry (see gateway)
 
     @property
     def usage(self):
@@ -42,6 +43,10 @@ class Passthrough:
             return b""
         self._tail = data[cut:]
         whole = data[:cut]
+        if self._rename:
+            renamed = self._dialect.rename_stream_model(whole, self._rename)
+            if renamed is not None:
+                whole, self._rename = renamed, None
         self._tap.feed(whole)
         return whole
 

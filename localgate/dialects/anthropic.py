@@ -11,7 +11,12 @@ from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "anthropic"
-MODEL_IN_BODY = True  # the model is a body field
+MODEL_IN_BODY = True
+# Answers carry the model name the client asked for, even when an alias served
+# another: Claude Code drops the thinking blocks of an answer whose `model`
+# differs from its request, and the next tool-loop turn then lacks them (400).
+# `x-model-used` still says what served.
+ECHO_CLIENT_MODEL = True  # the model is a body field
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
@@ -64,6 +69,27 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
         if isinstance(inner, dict) and isinstance(inner.get("session_id"), str):
             return inner["session_id"] or user_id
     return user_id
+
+
+def rename_stream_model(events: bytes, model: str) -> bytes | None:
+    """`events` with their `message_start` naming `model`; None when they hold none."""
+    at = events.find(b'"message_start"')
+    if at < 0:
+        return None
+    start = events.rfind(b"\n", 0, at) + 1
+    end = events.find(b"\n", at)
+    end = len(events) if end < 0 else end
+    line = events[start:end]
+    if not line.startswith(b"data:"):
+        return None
+    try:
+        payload = json.loads(line[5:])
+        payload["message"]["model"] = model
+    except (ValueError, KeyError, TypeError):
+        return None
+    cr = b"\r" if line.endswith(b"\r") else b""
+    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return events[:start] + b"data: " + encoded + cr + events[end:]
 
 
 def error_payload(err: GatewayError, request_id: str | None = None) -> dict:

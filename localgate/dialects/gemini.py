@@ -14,6 +14,7 @@ from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "gemini"
+ECHO_CLIENT_MODEL = False  # answers keep the upstream's (often versioned) name
 MODEL_IN_BODY = False  # the model is in the URL
 STREAM_CONTENT_TYPE = "text/event-stream"
 

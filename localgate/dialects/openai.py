@@ -11,6 +11,7 @@ from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "openai"
+ECHO_CLIENT_MODEL = False  # answers keep the upstream's (often versioned) name
 MODEL_IN_BODY = True  # the model is a body field
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 

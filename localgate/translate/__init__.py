@@ -68,7 +68,7 @@ class Translator:
         self.ctx = ir.Context(client=client, upstream=upstream, model="")
         self.names = ToolNames()
 
-    def request(self, body: dict, *, model: str, stream: bool) -> dict:
+    def request(self, body: dict, *, model: str, stream: bool, client_model: str = "") -> dict:
         """The client's request body → the upstream's, for upstream `model`.
 
         Raises InvalidRequest for what cannot be translated.
@@ -79,7 +79,13 @@ class Translator:
             req = self.client.request_to_ir(body)
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidRequest(f"malformed request: {exc!r}") from exc
-        self.ctx = replace(self.ctx, model=model, stream=stream, include_usage=req.include_usage)
+        self.ctx = replace(
+            self.ctx,
+            model=model,
+            client_model=client_model,
+            stream=stream,
+            include_usage=req.include_usage,
+        )
         self._rename_for_upstream(req)
         return self.upstream.request_from_ir(req, self.ctx)
 

@@ -330,7 +330,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
         "id": resp.id if resp.id.startswith("msg_") else new_message_id(),
         "type": "message",
         "role": "assistant",
-        "model": resp.model or ctx.model,
+        "model": ctx.client_model or resp.model or ctx.model,
         "content": [b for b in (client_block(p) for p in resp.parts) if b],
         "stop_reason": resp.stop_reason or "end_turn",
         "stop_sequence": resp.stop_sequence,

@@ -180,7 +180,7 @@ class StreamEncoder:
             "id": message_id if message_id.startswith("msg_") else new_message_id(),
             "type": "message",
             "role": "assistant",
-            "model": model or self.ctx.model,
+            "model": self.ctx.client_model or model or self.ctx.model,
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,

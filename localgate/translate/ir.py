@@ -249,6 +249,7 @@ class Context:
     client: str
     upstream: str
     model: str  # the upstream model name
+    client_model: str = ""  # the name the client asked for; Anthropic answers repeat it
     stream: bool = False
     include_usage: bool = False
 
