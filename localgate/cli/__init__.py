@@ -15,6 +15,7 @@ from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.context import CliContext, LocalgateGroup
 from localgate.cli.serve import serve
+from localgate.cli.token import token_group
 
 
 @click.group(cls=LocalgateGroup)
@@ -49,3 +50,4 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 main.add_command(serve)
 main.add_command(accounts)
 main.add_command(config_group)
+main.add_command(token_group)
