@@ -3,7 +3,10 @@
     LocalgateError                    something went wrong; knows its HTTP status
     ├── ConfigError                   the config file is missing a key, has a bad value…
     ├── SecretError                   an account's secret cannot be found
-    │   └── KeyringUnavailable        no usable keyring backend on this machine
+    │   ├── KeyringUnavailable        no usable keyring backend on this machine
+    │   └── LoginExpired              an OAuth login was revoked or expired: log in again
+    ├── TokenRefreshFailed            the token endpoint could not be reached (transient)
+    ├── LoginFailed                   an interactive OAuth login did not complete
     └── GatewayError                  an error a client sees, rendered in its dialect
         ├── InvalidRequest      400   malformed JSON, wrong types, missing fields
         ├── Unauthorized        401   proxy token missing or wrong
@@ -101,6 +104,18 @@ class SecretError(LocalgateError):
 
 class KeyringUnavailable(SecretError):
     """No usable keyring backend exists on this machine."""
+
+
+class LoginExpired(SecretError):
+    """An OAuth refresh was refused (`invalid_grant`…); the message names the login command."""
+
+
+class TokenRefreshFailed(LocalgateError):
+    """An access token could not be refreshed for a reason that may pass (network, 5xx)."""
+
+
+class LoginFailed(LocalgateError):
+    """An interactive OAuth login did not complete (denied, timed out, wrong state…)."""
 
 
 class GatewayError(LocalgateError):
