@@ -25,10 +25,12 @@ from localgate.dialects.common import error_message
 from localgate.errors import (
     AllAccountsCooling,
     GatewayError,
+    LoginExpired,
     ModelNotFound,
     NoAccounts,
     NotFound,
     RelayedError,
+    TokenRefreshFailed,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -231,9 +233,14 @@ class Gateway:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
             body = req.raw if wire is req.body else json.dumps(wire, ensure_ascii=False).encode()
-        call = await provider.call(
-            op, target.model, body, stream=req.stream, client_headers=req.headers
-        )
+        try:
+            call = await provider.call(
+                op, target.model, body, stream=req.stream, client_headers=req.headers
+            )
+        except LoginExpired as exc:  # an OAuth login was refused: the account is invalid
+            return Failure(FailureKind.AUTH, str(exc), model_scoped=False)
+        except TokenRefreshFailed as exc:  # the token endpoint is away: try another account
+            return Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
         timeouts = self.config.timeouts
         if req.stream:
             client_timeout = aiohttp.ClientTimeout(
