@@ -11,6 +11,7 @@ from localgate.dialects.common import parse_object
 from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
+from localgate.server import admin
 
 
 def add_routes(app: web.Application) -> None:
@@ -22,6 +23,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/account-limits", account_limits)
+    app.router.add_post("/refresh-token", admin.refresh_token)
     app.router.add_get("/v1beta/models", models)
     # google-genai calls /v1beta/… by default and /v1/… with some base_url settings.
     for version in ("v1beta", "v1"):
