@@ -12,7 +12,6 @@ from localgate.cli.context import CliContext, no_such_account, pass_cli, require
 from localgate.config import ACCOUNT_NAME_RE, ENV_VAR_RE, AccountConfig, Config
 from localgate.providers import PROVIDERS
 
-VERTEX_NOT_YET = "not yet supported: vertex accounts arrive with issue 4"
 NO_STATE = "—"
 
 
@@ -63,6 +62,12 @@ def accounts() -> None:
     help="vertex: service-account or authorized-user JSON instead of a browser login.",
 )
 @click.option("--no-browser", is_flag=True, help="vertex: print the login URL, don't open it.")
+@click.option(
+    "--client-secrets",
+    type=click.Path(exists=True, dir_okay=False),
+    help="vertex: OAuth client JSON (Desktop app) for the browser login; remembered.",
+)
+@click.option("--adc", is_flag=True, help="vertex: import gcloud's application-default login.")
 @pass_cli
 def add(
     cli: CliContext,
@@ -77,6 +82,8 @@ def add(
     region: str | None,
     credentials_file: str | None,
     no_browser: bool,
+    client_secrets: str | None,
+    adc: bool,
 ) -> None:
     """Add account NAME, or update it when it exists (its key and the flags given).
 
@@ -94,20 +101,39 @@ def add(
       localgate accounts add ci --provider anthropic --key-env ANTHROPIC_API_KEY
       pass show anthropic | localgate accounts add work --provider anthropic --key-stdin
     """
-    if provider == "vertex":
-        raise click.ClickException(VERTEX_NOT_YET)
     vertex_only = {
         "--project": project,
         "--region": region,
         "--credentials-file": credentials_file,
         "--no-browser": no_browser or None,
+        "--client-secrets": client_secrets,
+        "--adc": adc or None,
     }
-    for flag, value in vertex_only.items():
-        if value is not None:
-            raise click.UsageError(f"{flag} applies only to --provider vertex")
+    if provider != "vertex":
+        for flag, value in vertex_only.items():
+            if value is not None:
+                raise click.UsageError(f"{flag} applies only to --provider vertex")
     if not ACCOUNT_NAME_RE.match(name):
         raise click.BadParameter(
             f"{name!r}: use letters, digits, '-', '_' and '.'", param_hint="NAME"
+        )
+    if provider == "vertex":
+        if key_stdin or key_env:
+            raise click.UsageError("vertex accounts log in with Google, not with a key")
+        from localgate.cli.vertex import add_vertex
+
+        return add_vertex(
+            cli,
+            name,
+            base_url=base_url,
+            models=models,
+            priority=priority,
+            project=project,
+            region=region,
+            credentials_file=credentials_file,
+            client_secrets=client_secrets,
+            adc=adc,
+            no_browser=no_browser,
         )
     if key_stdin and key_env:
         raise click.UsageError("give either --key-stdin or --key-env, not both")

@@ -111,7 +111,7 @@ def test_bad_flag_fails_before_the_key_is_stored(cli, config_path, keyring_file)
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["w", "--provider", "vertex", "--project", "p"], "not yet supported: vertex accounts"),
+        (["w", "--provider", "vertex", "--project", "p"], "a vertex account needs a Google login"),
         (["w", "--provider", "anthropic", "--project", "p"], "--project applies only to"),
         (["w", "--provider", "anthropic", "--no-browser"], "--no-browser applies only to"),
         (["my work", "--provider", "anthropic"], "use letters, digits"),
