@@ -1,0 +1,203 @@
+"""Vertex AI accounts: Gemini and Claude models in a Google Cloud project.
+
+One account serves two publishers behind one Bearer token: Google's Gemini
+models in the Gemini dialect (`:generateContent`, `:streamGenerateContent?alt=sse`)
+and Anthropic's Claude models in the Messages dialect (`:rawPredict`,
+`:streamRawPredict`, counted by `count-tokens:rawPredict`). Claude bodies go
+without `model` (it is in the URL) and with Vertex's `anthropic_version`; betas
+stay in the `anthropic-beta` header. Claude Code sends public names
+(`claude-sonnet-4-5`): `MODEL_IDS` maps them to Vertex ids
+(`claude-sonnet-4-5@20250929`), and the account's `model_ids` table overrides it.
+
+Errors are Google's: a 429 `RESOURCE_EXHAUSTED` is read exactly as the Gemini
+API's (RetryInfo, QuotaFailure, daily quotas).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from localgate.errors import ConfigError
+from localgate.pool.failures import Failure, FailureKind
+from localgate.providers.base import (
+    COUNT_TOKENS,
+    GENERATE,
+    MESSAGES,
+    Provider,
+    UpstreamCall,
+)
+from localgate.providers.gemini import GeminiProvider
+
+API_VERSION = "v1"
+DEFAULT_REGION = "global"
+ANTHROPIC_VERSION = "vertex-2023-10-16"
+CHECK_GEMINI_MODEL = "gemini-2.5-flash"  # countTokens on it is free: a cheap live check
+CHECK_CLAUDE_MODEL = "claude-haiku-4-5"
+# Public Claude names → Vertex model ids. Dated public names ("…-20250929")
+# are mapped by rule; names that already carry "@" pass through.
+MODEL_IDS: Mapping[str, str] = {
+    "claude-opus-4-5": "claude-opus-4-5@20251101",
+    "claude-haiku-4-5": "claude-haiku-4-5@20251001",
+    "claude-sonnet-4-5": "claude-sonnet-4-5@20250929",
+    "claude-opus-4-1": "claude-opus-4-1@20250805",
+    "claude-opus-4": "claude-opus-4@20250514",
+    "claude-sonnet-4": "claude-sonnet-4@20250514",
+    "claude-3-7-sonnet": "claude-3-7-sonnet@20250219",
+    "claude-3-5-haiku": "claude-3-5-haiku@20241022",
+    "claude-3-5-sonnet-v2": "claude-3-5-sonnet-v2@20241022",
+}
+_DATED = re.compile(r"^(claude-.+)-(\d{8})$")
+FORWARDED = ("anthropic-beta",)
+
+
+class VertexProvider(Provider):
+    name = "vertex"
+
+    @classmethod
+    def credential_for(cls, account):
+        """The account's Google login from the keyring, as a refreshing credential."""
+        from localgate.google.credential import GoogleCredential, google_credentials, parse_info
+        from localgate.secrets import resolve_secret
+
+        if not account.extra.get("project"):
+            raise ConfigError(
+                f"account {account.name!r} has no `project`: run localgate accounts add "
+                f"{account.name} --provider vertex --project P --region R"
+            )
+        where = f"the stored login of account {account.name!r}"
+        secret = resolve_secret(account)
+        info = parse_info(secret, where)
+        return GoogleCredential(
+            secret,
+            google_credentials(info, where),
+            account=account.name,
+            relogin=relogin_command(account),
+        )
+
+    @property
+    def project(self) -> str:
+        return str(self.account.extra["project"])
+
+    @property
+    def region(self) -> str:
+        return str(self.account.extra.get("region") or DEFAULT_REGION)
+
+    @property
+    def base_url(self) -> str:
+        if self.account.base_url:
+            return self.account.base_url.rstrip("/")
+        if self.region == "global":
+            return "https://aiplatform.googleapis.com"
+        return f"https://{self.region}-aiplatform.googleapis.com"
+
+    def model_id(self, model: str) -> str:
+        """The Vertex id of `model`: the account's `model_ids`, the built-in table, a rule."""
+        overrides = self.account.extra.get("model_ids") or {}
+        if model in overrides:
+            return str(overrides[model])
+        if model in MODEL_IDS:
+            return MODEL_IDS[model]
+        dated = _DATED.match(model)
+        return f"{dated.group(1)}@{dated.group(2)}" if dated else model
+
+    def publisher(self, model: str) -> str:
+        return "anthropic" if self.model_id(model).startswith("claude") else "google"
+
+    def dialect_for(self, model: str) -> str:
+        return "anthropic" if self.publisher(model) == "anthropic" else "gemini"
+
+    def operations(self, model: str) -> frozenset[str]:
+        if self.publisher(model) == "anthropic":
+            return frozenset((MESSAGES, COUNT_TOKENS))
+        return frozenset((GENERATE,))
+
+    def model_url(self, publisher: str, model_id: str, method: str) -> str:
+        """`{base}/v1/projects/P/locations/R/publishers/X/models/ID:METHOD`."""
+        return (
+            f"{self.base_url}/{API_VERSION}/projects/{quote(self.project, safe='')}"
+            f"/locations/{quote(self.region, safe='')}/publishers/{publisher}"
+            f"/models/{quote(model_id, safe='-._@')}:{method}"
+        )
+
+    async def call(self, op, model, body, *, stream, client_headers):
+        headers = {"content-type": "application/json"}
+        model_id = self.model_id(model)
+        if self.publisher(model) == "google":
+            method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            url = self.model_url("google", model_id.removeprefix("models/"), method)
+        else:
+            for name in FORWARDED:
+                value = client_headers.get(name)
+                if value:
+                    headers[name] = value
+            if op == COUNT_TOKENS:
+                url = self.model_url("anthropic", "count-tokens", "rawPredict")
+                body = _claude_body(body, model_id)
+            else:
+                method = "streamRawPredict" if stream else "rawPredict"
+                url = self.model_url("anthropic", model_id, method)
+                body = _claude_body(body, None)
+        if stream:
+            headers["accept"] = "text/event-stream"
+        headers["authorization"] = f"Bearer {await self.credential.token()}"
+        return UpstreamCall("POST", url, headers, body)
+
+    def check_call(self) -> UpstreamCall:
+        """A token count (free): proves the login, the project, the region and the API."""
+        from fnmatch import fnmatchcase
+
+        token = self.credential.blocking_token()
+        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+        patterns = self.account.model_patterns
+        if any(fnmatchcase(CHECK_GEMINI_MODEL, p) for p in patterns):
+            url = self.model_url("google", self.model_id(CHECK_GEMINI_MODEL), "countTokens")
+            body = {"contents": [{"role": "user", "parts": [{"text": "ping"}]}]}
+        else:
+            url = self.model_url("anthropic", "count-tokens", "rawPredict")
+            body = {
+                "anthropic_version": ANTHROPIC_VERSION,
+                "model": self.model_id(CHECK_CLAUDE_MODEL),
+                "messages": [{"role": "user", "content": "ping"}],
+            }
+        return UpstreamCall("POST", url, headers, json.dumps(body).encode())
+
+    def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
+        if status == 401:
+            # The access token was refused: the next attempt refreshes it, and a
+            # refresh refused for good marks the account invalid then.
+            self.credential.invalidate()
+            return Failure(
+                FailureKind.SERVER_ERROR,
+                "401 the access token was refused; refreshing it",
+                model_scoped=False,
+                status=status,
+            )
+        # Vertex speaks Google's error body for both publishers.
+        return GeminiProvider.classify(self, status, headers, body)
+
+
+def relogin_command(account) -> str:
+    """The command that logs account `account` in again, as the user first added it."""
+    extra = account.extra
+    command = f"localgate accounts add {account.name} --provider vertex"
+    kind = extra.get("credentials_type")
+    if kind == "adc":
+        return command + " --adc"
+    if kind in ("service_account", "authorized_user"):
+        return command + " --credentials-file FILE"
+    if extra.get("client_secrets"):
+        return command + f" --client-secrets {extra['client_secrets']}"
+    return command
+
+
+def _claude_body(body: bytes, model_id: str | None) -> bytes:
+    """A Messages body as Vertex takes it: its `anthropic_version`, `model` only when counting."""
+    data = json.loads(body)
+    data.pop("model", None)
+    if model_id is not None:
+        data = {"model": model_id, **data}
+    data["anthropic_version"] = ANTHROPIC_VERSION
+    return json.dumps(data, ensure_ascii=False).encode()
