@@ -26,7 +26,9 @@ from .base import (
     Usage,
 )
 from .gemini import FakeGemini
+from .google_token import FakeGoogleToken
 from .openai import FakeOpenAI
+from .vertex import FakeVertex
 
 # Read-only: the kinds `make_fake` knows.
 FAKES: Mapping[str, type[FakeUpstream]] = MappingProxyType(
@@ -45,8 +47,10 @@ __all__ = [
     "Error",
     "FakeAnthropic",
     "FakeGemini",
+    "FakeGoogleToken",
     "FakeOpenAI",
     "FakeUpstream",
+    "FakeVertex",
     "Garbage",
     "Hang",
     "Recorded",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+import pytest
 import pytest_asyncio
 
 from . import FAKES, FakeAnthropic, FakeGemini, FakeOpenAI, FakeUpstream
+from .google_token import FakeGoogleToken
+from .vertex import FakeVertex
 
 
 @pytest_asyncio.fixture
@@ -50,3 +53,20 @@ async def make_fake() -> AsyncIterator[Callable[[str, str], Awaitable[FakeUpstre
     yield make
     for fake in started:
         await fake.close()
+
+
+@pytest.fixture
+def fake_google_token() -> Iterator[FakeGoogleToken]:
+    """A started fake Google OAuth server (token + authorization endpoints), in a thread."""
+    fake = FakeGoogleToken().start()
+    yield fake
+    fake.close()
+
+
+@pytest_asyncio.fixture
+async def fake_vertex(fake_google_token) -> AsyncIterator[FakeVertex]:
+    """A started fake Vertex AI host that accepts only `fake_google_token`'s live tokens."""
+    fake = FakeVertex(name="vertex", tokens=fake_google_token)
+    await fake.start()
+    yield fake
+    await fake.close()
