@@ -31,6 +31,7 @@ KINDS = (SERVICE_ACCOUNT, AUTHORIZED_USER)
 REFRESH_MARGIN = 300.0  # refresh this long before expiry (at most) …
 MARGIN_SHARE = 0.1  # … or this share of the token's lifetime, whichever is shorter
 DEFAULT_LIFETIME = 3600.0  # when the token endpoint gives no expires_in
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 def parse_info(text: str, where: str) -> dict[str, Any]:
@@ -59,13 +60,32 @@ def google_credentials(info: dict[str, Any], where: str):
             return service_account.Credentials.from_service_account_info(
                 info, scopes=[CLOUD_PLATFORM]
             )
-        from google.oauth2 import credentials
-
-        # No scopes: a refresh token carries the scopes it was granted, and asking
-        # for a narrower set makes google-auth refuse the answer.
-        return credentials.Credentials.from_authorized_user_info(info)
+        return _authorized_user(info)
     except (ValueError, KeyError) as exc:
         raise SecretError(f"{where} cannot be used: {exc}") from exc
+
+
+def _authorized_user(info: dict[str, Any]):
+    """User credentials that refresh at the JSON's own `token_uri`.
+
+    google-auth's `from_authorized_user_info` always replaces token_uri with
+    Google's; private endpoints (and tests) need the one in the file.
+    """
+    from google.oauth2 import credentials
+
+    missing = [k for k in ("client_id", "client_secret", "refresh_token") if not info.get(k)]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    # No scopes: a refresh token carries the scopes it was granted, and asking
+    # for a narrower set makes google-auth refuse the answer.
+    return credentials.Credentials(
+        token=None,
+        refresh_token=info["refresh_token"],
+        token_uri=info.get("token_uri") or GOOGLE_TOKEN_URI,
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+        quota_project_id=info.get("quota_project_id"),
+    )
 
 
 def email_of(creds) -> str | None:

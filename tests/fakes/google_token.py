@@ -27,6 +27,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_ID = "1234-fake.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-fake-client-secret"
@@ -224,7 +225,9 @@ class FakeGoogleToken:
             )
         except Exception:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
-        if claims.get("aud") != self.token_uri or "cloud-platform" not in claims.get("scope", ""):
+        # google-auth always addresses its assertions to Google's endpoint, as Google expects.
+        audiences = (self.token_uri, GOOGLE_TOKEN_URI)
+        if claims.get("aud") not in audiences or "cloud-platform" not in claims.get("scope", ""):
             return 400, {"error": "invalid_scope", "error_description": "bad aud or scope"}
         self.refreshes += 1
         return 200, self._access()
