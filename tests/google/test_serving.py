@@ -1,0 +1,280 @@
+"""Vertex accounts behind localgate, end to end with the official SDKs and the fakes.
+
+Every upstream request must carry a live access token from the fake token
+endpoint (the fake Vertex refuses anything else), so these tests also prove
+that tokens are refreshed in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.fakes import Reply
+from tests.google.support import service_account_info, vertex_account
+from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.server.test_translated import read_openai_stream
+from tests.support import account
+
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+def gateway_of(client):
+    from localgate.server.app import GATEWAY
+
+    return client.app[GATEWAY]
+
+
+async def serve_vertex(localgate, fake_vertex, tokens, **extra):
+    return await localgate(
+        [vertex_account("gcp", fake_vertex.url, tokens.authorized_user(), **extra)]
+    )
+
+
+async def test_anthropic_sdk_claude_on_vertex(localgate, fake_vertex, fake_google_token):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    sdk = anthropic_sdk(client)
+    message = await sdk.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=HELLO)
+    assert message.content[0].text == "Hello from vertex"
+    sent = fake_vertex.claude.requests[-1]
+    assert sent.path == (
+        "/v1/projects/proj/locations/us-east5/publishers/anthropic/models/"
+        "claude-sonnet-4-5@20250929:rawPredict"
+    )
+    assert "model" not in sent.json and sent.json["anthropic_version"] == "vertex-2023-10-16"
+    assert "x-api-key" not in sent.headers  # the client's key never goes upstream
+
+    async with sdk.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=64, messages=HELLO
+    ) as stream:
+        text = "".join([chunk async for chunk in stream.text_stream])
+    assert text == "Hello from vertex"
+    assert fake_vertex.claude.requests[-1].path.endswith(":streamRawPredict")
+
+    count = await sdk.messages.count_tokens(model="claude-sonnet-4-5", messages=HELLO)
+    assert count.input_tokens > 0
+    counted = fake_vertex.claude.requests[-1]
+    assert counted.path.endswith("/publishers/anthropic/models/count-tokens:rawPredict")
+    assert counted.json["model"] == "claude-sonnet-4-5@20250929"
+    assert fake_vertex.rejected == 0 and fake_google_token.refreshes == 1
+
+
+async def test_claude_code_betas_reach_vertex_in_the_header(
+    localgate, fake_vertex, fake_google_token
+):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    answer = await client.post(
+        "/v1/messages?beta=true",
+        json={"model": "claude-opus-4-1-20250805", "max_tokens": 10, "messages": HELLO},
+        headers={"anthropic-version": "2023-06-01", "anthropic-beta": "context-1m-2025-08-07"},
+    )
+    assert answer.status == 200, await answer.text()
+    sent = fake_vertex.claude.requests[-1]
+    assert sent.headers["anthropic-beta"] == "context-1m-2025-08-07"
+    assert "claude-opus-4-1@20250805:rawPredict" in sent.path
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "claude-sonnet-4-5"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_openai_sdk_served_by_vertex(
+    localgate, fake_vertex, fake_google_token, model, stream
+):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    sdk = openai_sdk(client)
+    if stream:
+        text, _, finish = await read_openai_stream(
+            await sdk.chat.completions.create(
+                model=model, messages=HELLO, stream=True, stream_options={"include_usage": True}
+            )
+        )
+    else:
+        completion = await sdk.chat.completions.create(model=model, messages=HELLO)
+        text, finish = completion.choices[0].message.content, completion.choices[0].finish_reason
+    assert text == "Hello from vertex" and finish == "stop"
+    upstream = fake_vertex.gemini if model.startswith("gemini") else fake_vertex.claude
+    assert len(upstream.requests) == 1
+    assert "/publishers/google/" in upstream.requests[0].path or model.startswith("claude")
+
+
+async def test_hundred_concurrent_requests_one_refresh(localgate, fake_vertex, fake_google_token):
+    fake_google_token.delay = 0.3
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    sdk = openai_sdk(client)
+    answers = await asyncio.gather(
+        *(sdk.chat.completions.create(model="gemini-2.5-flash", messages=HELLO) for _ in range(100))
+    )
+    assert all(a.choices[0].message.content == "Hello from vertex" for a in answers)
+    assert fake_google_token.refreshes == 1
+    assert len(fake_vertex.gemini.requests) == 100 and fake_vertex.rejected == 0
+
+
+async def test_an_hour_long_session_with_short_lived_tokens(
+    localgate, fake_vertex, fake_google_token
+):
+    """Tokens live 2 s; 5 s of steady traffic from two SDKs needs ~3 unattended refreshes."""
+    fake_google_token.expires_in = 2
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    claude, openai = anthropic_sdk(client), openai_sdk(client)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 5
+    served = 0
+    while loop.time() < end:
+        burst = [
+            call
+            for _ in range(3)
+            for call in (
+                claude.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=HELLO),
+                openai.chat.completions.create(model="gemini-2.5-pro", messages=HELLO),
+            )
+        ]
+        await asyncio.gather(*burst)
+        served += len(burst)
+        await asyncio.sleep(0.05)
+    assert fake_vertex.rejected == 0  # never an expired token upstream
+    assert 3 <= fake_google_token.refreshes <= 5
+    tokens = {
+        r.headers["authorization"]
+        for r in fake_vertex.claude.requests + fake_vertex.gemini.requests
+    }
+    assert len(tokens) == fake_google_token.refreshes
+    assert served == len(fake_vertex.claude.requests) + len(fake_vertex.gemini.requests)
+
+
+async def test_revoked_login_invalidates_the_account_others_serve(
+    localgate, fake_vertex, fake_google_token, fake_anthropic
+):
+    fake_google_token.revoked.add("1//fake-refresh")
+    client = await localgate(
+        [
+            vertex_account("gcp", fake_vertex.url, fake_google_token.authorized_user(), priority=5),
+            account("backup", "anthropic", fake_anthropic.url),
+        ],
+        server={"strategy": "fill-first"},
+    )
+    message = await anthropic_sdk(client).messages.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+    )
+    assert message.content[0].text == "Hello from anthropic"
+    assert not fake_vertex.claude.requests
+    limits = await (await client.get("/account-limits")).json()
+    gcp = {a["name"]: a for a in limits["accounts"]}["gcp"]
+    assert gcp["state"] == "invalid"
+    assert "invalid_grant" in gcp["reason"]
+    assert "localgate accounts add gcp --provider vertex" in gcp["reason"]
+    assert "1//fake-refresh" not in str(limits)
+    # The backup keeps serving; the token endpoint is not asked again per request.
+    asked = len(fake_google_token.grants)
+    for _ in range(3):
+        await anthropic_sdk(client).messages.create(
+            model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+        )
+    assert len(fake_google_token.grants) == asked
+
+
+async def test_revoked_only_account_tells_the_client_how_to_log_in(
+    localgate, fake_vertex, fake_google_token
+):
+    fake_google_token.revoked.add("1//fake-refresh")
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    for _ in range(2):  # the failing attempt, then the account already marked invalid
+        answer = await client.post(
+            "/v1/chat/completions", json={"model": "gemini-2.5-flash", "messages": HELLO}
+        )
+        assert answer.status == 503
+        error = (await answer.json())["error"]
+        assert "localgate accounts add gcp --provider vertex" in error["message"]
+        assert "1//fake-refresh" not in error["message"]
+
+
+async def test_token_endpoint_down_fails_over_without_invalidating(
+    localgate, fake_vertex, fake_google_token, fake_anthropic
+):
+    fake_google_token.close()
+    client = await localgate(
+        [
+            vertex_account("gcp", fake_vertex.url, fake_google_token.authorized_user(), priority=5),
+            account("backup", "anthropic", fake_anthropic.url),
+        ],
+        server={"strategy": "fill-first"},
+    )
+    message = await anthropic_sdk(client).messages.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+    )
+    assert message.content[0].text == "Hello from anthropic"
+    gcp = {s.name: s for s in gateway_of(client).pool.status()}["gcp"]
+    assert (
+        gcp.state == "cooling" and "cannot reach the Google token endpoint" in gcp.cooldowns[0][2]
+    )
+
+
+async def test_refresh_token_route(localgate, fake_vertex, fake_google_token, fake_anthropic):
+    robot = service_account_info(fake_google_token)
+    client = await localgate(
+        [
+            vertex_account("gcp", fake_vertex.url, fake_google_token.authorized_user()),
+            vertex_account("robot", fake_vertex.url, robot),
+            account("work", "anthropic", fake_anthropic.url),
+        ]
+    )
+    answer = await client.post("/refresh-token")
+    assert answer.status == 200
+    data = await answer.json()
+    assert data["ok"] is True
+    assert [a["name"] for a in data["accounts"]] == ["gcp", "robot"]  # API keys have no token
+    for entry in data["accounts"]:
+        assert set(entry) == {"name", "ok", "expires_at"} and entry["ok"] is True
+        assert entry["expires_at"].endswith("Z")
+    assert fake_google_token.refreshes == 2
+    assert "ya29" not in await answer.text()
+
+    one = await (await client.post("/refresh-token?account=robot")).json()
+    assert [a["name"] for a in one["accounts"]] == ["robot"] and fake_google_token.refreshes == 3
+
+    missing = await client.post("/refresh-token?account=nope")
+    assert missing.status == 404 and "nope" in (await missing.json())["error"]["message"]
+    keyed = await client.post("/refresh-token?account=work")
+    assert keyed.status == 400 and "API key" in (await keyed.json())["error"]["message"]
+
+    fake_google_token.revoked.add("1//fake-refresh")
+    failed = await (await client.post("/refresh-token?account=gcp")).json()
+    assert failed["ok"] is False
+    (entry,) = failed["accounts"]
+    assert entry["ok"] is False and "localgate accounts add gcp" in entry["error"]
+    assert "expires_at" not in entry
+    states = {s.name: s.state for s in gateway_of(client).pool.status()}
+    assert states == {"gcp": "invalid", "robot": "ok", "work": "ok"}
+
+
+async def test_a_vertex_account_without_its_login(localgate, fake_vertex):
+    client = await localgate(
+        [{"name": "gcp", "provider": "vertex", "base_url": fake_vertex.url, "project": "p"}]
+    )
+    data = await (await client.post("/refresh-token")).json()
+    assert data["ok"] is False
+    assert "localgate accounts add gcp --provider vertex" in data["accounts"][0]["error"]
+
+
+async def test_global_region_and_rotation_on_resource_exhausted(
+    localgate, fake_vertex, fake_google_token
+):
+    from tests.fakes import Error
+
+    client = await localgate(
+        [
+            vertex_account(
+                "one", fake_vertex.url, fake_google_token.authorized_user(), region="global"
+            ),
+            vertex_account("two", fake_vertex.url, fake_google_token.authorized_user("1//two")),
+        ],
+        server={"strategy": "fill-first"},
+    )
+    fake_vertex.gemini.script(Error(429), Reply(text="from two"))
+    completion = await openai_sdk(client).chat.completions.create(
+        model="gemini-2.5-flash", messages=HELLO
+    )
+    assert completion.choices[0].message.content == "from two"
+    first, second = fake_vertex.gemini.requests
+    assert "/locations/global/" in first.path and "/locations/us-east5/" in second.path
+    cooling = {s.name: s for s in gateway_of(client).pool.status()}["one"]
+    assert cooling.state == "cooling"
