@@ -39,6 +39,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_FIRST_BYTE_TIMEOUT = 60.0
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_RESPONSE_TIMEOUT = 600.0
+DEFAULT_LEDGER_RETENTION_DAYS = 90
+LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
 
 ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,6 +62,7 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()  # browser Origins allowed (CORS); none by default
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole request body
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds in-flight requests get on SIGTERM
+    ledger_retention_days: int = DEFAULT_LEDGER_RETENTION_DAYS  # usage rows older are deleted
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class AccountConfig:
     key_env: str | None = None  # take the secret from this env var instead of the keyring
     priority: int = 0  # higher is preferred (fill-first order)
     enabled: bool = True
+    rpm: int | None = None  # requests per minute localgate lets through (None: no limit)
+    tpm: int | None = None  # tokens per minute
+    rpd: int | None = None  # requests per rolling day
+    tpd: int | None = None  # tokens per rolling day
     # Provider-specific keys (ProviderInfo.extra_keys), read-only. Left out of the
     # hash because its values (lists, tables) need not be hashable.
     extra: Mapping[str, Any] = field(default_factory=_empty_mapping, hash=False)
@@ -262,6 +269,7 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             "allowed_origins",
             "body_timeout",
             "shutdown_grace",
+            "ledger_retention_days",
         ),
     )
     values: dict[str, Any] = {}
@@ -292,6 +300,10 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
         values["shutdown_grace"] = check.typed(raw, "shutdown_grace", p, float)
         if values["shutdown_grace"] < 0:
             check.fail(p + "shutdown_grace", "must not be negative")
+    if "ledger_retention_days" in raw:
+        values["ledger_retention_days"] = check.typed(raw, "ledger_retention_days", p, int)
+        if values["ledger_retention_days"] < 1:
+            check.fail(p + "ledger_retention_days", "must be at least 1")
     return ServerConfig(**values)
 
 
@@ -302,7 +314,16 @@ def _timeouts(check: _Checker, raw: Mapping[str, Any]) -> Timeouts:
     return Timeouts(**{key: check.positive(raw, key, p) for key in names if key in raw})
 
 
-_ACCOUNT_KEYS = ("name", "provider", "base_url", "models", "key_env", "priority", "enabled")
+_ACCOUNT_KEYS = (
+    "name",
+    "provider",
+    "base_url",
+    "models",
+    "key_env",
+    "priority",
+    "enabled",
+    *LIMIT_KEYS,
+)
 
 
 def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
@@ -348,6 +369,11 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
         values["priority"] = check.typed(raw, "priority", p + ".", int)
     if "enabled" in raw:
         values["enabled"] = check.typed(raw, "enabled", p + ".", bool)
+    for key in LIMIT_KEYS:
+        if key in raw:
+            values[key] = check.typed(raw, key, p + ".", int)
+            if values[key] < 1:
+                check.fail(f"{p}.{key}", f"must be at least 1, not {values[key]}")
     extra = {key: raw[key] for key in extra_keys if key in raw}
     return AccountConfig(**values, extra=MappingProxyType(extra))
 
