@@ -38,7 +38,7 @@ from localgate.events import AttemptFailed, Events, RequestDone
 from localgate.pool import Pool
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
-from localgate.relay import Passthrough, Translated, relay_stream
+from localgate.relay import Passthrough, Translated, is_event_stream, relay_stream
 
 # The generation operation each dialect's upstreams speak.
 GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
@@ -328,6 +328,9 @@ class Gateway:
         if 200 <= status < 300:
             if stream and not payload:
                 return Failure(FailureKind.SERVER_ERROR, "the stream ended before any event")
+            if stream and not is_event_stream(resp.headers.get("content-type", ""), payload):
+                kind = resp.headers.get("content-type") or "no content type"
+                return Failure(FailureKind.SERVER_ERROR, f"answered a stream request with {kind}")
             return None
         if 300 <= status < 400:
             return Failure(

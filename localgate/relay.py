@@ -15,6 +15,24 @@ from aiohttp import web
 from localgate import dialects, sse
 from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
 
+# The fields an SSE stream can open with (a comment line starts with a colon).
+SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def is_event_stream(content_type: str, first: bytes) -> bool:
+    """Whether a 2xx answer to a stream request is a stream at all.
+
+    A captive portal or a misrouted proxy answers 200 with an HTML page or a
+    JSON body; committing to it would end the client's stream in an error that
+    another account could have spared it. The declared type settles it; without
+    it the first bytes must open an SSE field (or be a prefix of one).
+    """
+    if "event-stream" in content_type.lower():
+        return True
+    head = first.removeprefix(UTF8_BOM).lstrip(b"\r\n")[:8]
+    return bool(head) and any(f.startswith(head) or head.startswith(f) for f in SSE_FIELDS)
+
 
 class ClientGone(Exception):
     """The client closed its connection while we were writing to it."""

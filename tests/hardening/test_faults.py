@@ -240,10 +240,6 @@ async def test_client_disconnect_closes_upstream_within_a_second(
     assert time.monotonic() - started < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway._read_status commits any 2xx stream, SSE or not (fix proposed to the lead)",
-)
 @pytest.mark.parametrize("side", SIDES, ids=lambda s: s.kind)
 async def test_garbage_instead_of_a_stream_fails_over(localgate, make_fake, side):
     client, first, second = await pair(localgate, make_fake, side)
@@ -251,3 +247,35 @@ async def test_garbage_instead_of_a_stream_fails_over(localgate, make_fake, side
     resp = await client.post(side.route.path, json=side.body(True))
     assert resp.status == 200
     assert resp.headers["x-localgate-account"] == "second"
+    text = await resp.read()
+    assert text.count(side.first_event) == 1 and b"captive" not in text, text[-300:]
+    assert len(first.requests) == 1 and len(second.requests) == 1
+
+
+@pytest.mark.parametrize("side", SIDES, ids=lambda s: s.kind)
+async def test_json_instead_of_a_stream_with_no_other_account_is_502(localgate, make_fake, side):
+    client, fake = await solo(localgate, make_fake, side)
+    fake.script(Garbage(200, b'{"ok": true}', content_type="application/json"))
+    resp = await client.post(side.route.path, json=side.body(True))
+    assert resp.status == 502
+    body = assert_dialect_error(side.kind, 502, await resp.read())
+    assert "application/json" in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "first", "stream"),
+    [
+        ("text/event-stream; charset=utf-8", b"<html>", True),  # the declared type settles it
+        ("", b"data: {}\n\n", True),
+        ("application/octet-stream", b"event: ping\n", True),
+        ("", b"\xef\xbb\xbf: comment\n\n", True),
+        ("", b"da", True),  # a first chunk cut inside the field name
+        ("text/html", b"<html>oops</html>", False),
+        ("application/json", b'{"choices": []}', False),
+        ("", b"\r\n", False),
+    ],
+)
+def test_is_event_stream(content_type, first, stream):
+    from localgate.relay import is_event_stream
+
+    assert is_event_stream(content_type, first) is stream
