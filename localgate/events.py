@@ -25,6 +25,15 @@ class AttemptFailed:
 
 
 @dataclass(slots=True)
+class LimitsObserved:
+    """An upstream answer carried rate-limit figures (headers or a quota error)."""
+
+    account: str
+    model: str
+    snapshots: list  # of localgate.providers.ratelimit.LimitSnapshot
+
+
+@dataclass(slots=True)
 class RequestDone:
     """A client request finished (served, failed, or the client went away)."""
 
