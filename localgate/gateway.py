@@ -34,9 +34,10 @@ from localgate.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from localgate.events import AttemptFailed, Events, RequestDone
-from localgate.pool import Pool
+from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
+from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import Failure, FailureKind
+from localgate.pool.signals import read_limits
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
 from localgate.relay import Passthrough, Translated, is_event_stream, relay_stream
 
@@ -83,6 +84,7 @@ class Gateway:
         self._plans = {}
         self.pool.set_strategy(config.server.strategy)
         self.pool.sync([account.entry() for account in accounts.values()])
+        self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
         for account in accounts.values():
             if account.problem:
                 self.pool.record_failure(
@@ -281,6 +283,7 @@ class Gateway:
             )
         else:
             failure = self._read_status(provider, resp, payload, req.stream)
+            self._observe(provider, target.model, resp, payload, failure)
             if failure is None:
                 return resp, payload
         if resp is not None:
@@ -350,6 +353,14 @@ class Gateway:
                 content_type=resp.content_type or "application/json",
             )
         raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
+
+    def _observe(self, provider, model: str, resp, payload: bytes, failure) -> None:
+        """Count the answer against the account's quota and keep the provider's limit figures."""
+        body = payload if failure is not None else b""
+        snapshots = read_limits(provider.name, resp.headers, body, failure, time.time())
+        self.pool.observe(provider.account.name, model, snapshots)
+        if snapshots:
+            self.events.emit(LimitsObserved(provider.account.name, model, snapshots))
 
     def _failed(self, req: ClientRequest, account: Account, model: str, failure: Failure):
         cooldown = self.pool.record_failure(account.name, model, failure)
