@@ -3,6 +3,7 @@
 from localgate.pool.cooldown import ALL_MODELS
 from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.pool import AccountEntry, AccountStatus, CooldownInfo, Pool, Selection
+from localgate.pool.quota import LocalLimit, QuotaLimits
 from localgate.pool.strategies import STRATEGIES, make_strategy
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "CooldownInfo",
     "Failure",
     "FailureKind",
+    "LocalLimit",
     "Pool",
+    "QuotaLimits",
     "Selection",
     "make_strategy",
 ]

@@ -24,8 +24,10 @@ from localgate.pool.cooldown import (
     cooldown_seconds,
 )
 from localgate.pool.failures import Failure
+from localgate.pool.quota import LocalLimit, Quota, QuotaLimits
 from localgate.pool.strategies import Strategy, make_strategy
 from localgate.pool.usage import UsageWindow
+from localgate.providers.ratelimit import LimitSnapshot
 
 _SWEEP_AT = 32  # cooldown records per account before stale ones are swept
 
@@ -76,6 +78,10 @@ class AccountStatus:
     requests_last_minute: int
     tokens_last_minute: int
     last_used_wall: float | None
+    requests_today: int = 0  # sent upstream since local midnight
+    tokens_today: int = 0
+    local_limits: tuple[LocalLimit, ...] = ()  # configured rpm/tpm/rpd/tpd and their use
+    provider_limits: tuple[tuple[str, LimitSnapshot], ...] = ()  # (model, last figure)
 
 
 @dataclass
@@ -85,6 +91,7 @@ class _Account:
     cooldowns: dict[str, Cooldown] = field(default_factory=dict)  # model or ALL_MODELS
     usage: UsageWindow = field(default_factory=UsageWindow)
     last_used_wall: float | None = None
+    quota: Quota = field(default_factory=Quota)
 
 
 class _View:
@@ -92,6 +99,7 @@ class _View:
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+        self.model = ""  # set by `select` before the strategy orders (one thread only)
 
     def priority(self, name: str) -> int:
         account = self._pool._accounts.get(name)
@@ -100,6 +108,14 @@ class _View:
     def usage(self, name: str) -> tuple[int, int]:
         account = self._pool._accounts.get(name)
         return account.usage.totals(self._pool._clock()) if account else (0, 0)
+
+    def headroom(self, name: str) -> float:
+        """The share (0..1) left of the tightest known limit for the model being selected."""
+        account = self._pool._accounts.get(name)
+        if account is None:
+            return 1.0
+        pool = self._pool
+        return account.quota.headroom(self.model, pool._clock(), pool._wall())
 
 
 class Pool:
@@ -120,7 +136,10 @@ class Pool:
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._accounts: dict[str, _Account] = {}
+        self._limits: Mapping[str, QuotaLimits] = {}
         self._view = _View(self)
+        # Bumped whenever an invalid mark or a rest changes, so a saver knows to save.
+        self.changes = 0
 
     @property
     def strategy(self) -> str:
@@ -145,8 +164,39 @@ class Pool:
             elif account.entry.revision != entry.revision:
                 account.invalid = None
             account.entry = entry
+            account.quota.limits = self._limits.get(entry.name) or account.quota.limits
             fresh[entry.name] = account
         self._accounts = fresh
+
+    def configure_limits(self, limits: Mapping[str, QuotaLimits]) -> None:
+        """Adopt the configured rpm/tpm/rpd/tpd per account name (absent: unlimited)."""
+        self._limits = dict(limits)
+        for name, account in self._accounts.items():
+            account.quota.limits = self._limits.get(name) or QuotaLimits()
+
+    def observe(
+        self, name: str, model: str, snapshots: Sequence[LimitSnapshot] = (), *, count: bool = True
+    ) -> None:
+        """The upstream answered `name` for `model`: count the request, keep its figures.
+
+        `count=False` only takes the figures (restoring them after a restart).
+        """
+        account = self._accounts.get(name)
+        if account is None:
+            return
+        now = self._clock()
+        if count:
+            account.quota.count(now, self._wall(), requests=1)
+        if snapshots:
+            account.quota.observe(model, snapshots, now, self._wall())
+
+    def seed_usage(
+        self, name: str, buckets: Sequence[tuple[float, int, int]], today: tuple[int, int]
+    ) -> None:
+        """Counts from the ledger after a restart: (wall, requests, tokens) buckets, today."""
+        account = self._accounts.get(name)
+        if account is not None:
+            account.quota.seed(self._clock(), self._wall(), buckets, today)
 
     def select(self, model: str, names: Sequence[str], *, session: str | None = None) -> Selection:
         """Sort the candidates `names` (config order) for a request for `model`.
@@ -169,12 +219,16 @@ class Pool:
                 invalid.append(name)
             else:
                 rest = _rest(account, model, now)
+                quota = account.quota.rest(model, now)
+                if quota is not None and quota[0] > rest:
+                    rest = quota[0]
                 if rest > 0:
                     cooling.append(name)
                     wait = rest if wait is None else min(wait, rest)
                 else:
                     ready.append(name)
         if len(ready) > 1:
+            self._view.model = model
             ready = self._strategy.order(ready, self._view, session)
         return Selection(ready, wait, cooling, invalid, disabled)
 
@@ -188,6 +242,8 @@ class Pool:
         now = self._clock()
         account.usage.add(now, tokens)
         account.last_used_wall = self._wall()
+        if tokens > 0:
+            account.quota.count(now, account.last_used_wall, tokens=tokens)
         for key in (model, ALL_MODELS):
             cooldown = account.cooldowns.get(key)
             if cooldown is None:
@@ -208,6 +264,7 @@ class Pool:
         account = self._accounts.get(name)
         if account is None:
             return None
+        self.changes += 1
         if failure.invalidates:
             account.invalid = failure.reason or failure.kind.value
             return None
@@ -243,6 +300,7 @@ class Pool:
         if account is not None:
             account.invalid = None
             account.cooldowns.clear()
+            self.changes += 1
 
     def usage(self, name: str) -> tuple[int, int]:
         """(requests, tokens) `name` served in the last minute."""
@@ -253,14 +311,20 @@ class Pool:
         now, now_wall = self._clock(), self._wall()
         statuses = []
         for name, account in self._accounts.items():
-            active = sorted(
-                (
-                    (cooldown.until, key, cooldown.reason)
-                    for key, cooldown in account.cooldowns.items()
-                    if cooldown.active(now)
-                ),
-                key=lambda item: item[0],
-            )
+            rests = {
+                key: (cooldown.until, key, cooldown.reason)
+                for key, cooldown in account.cooldowns.items()
+                if cooldown.active(now)
+            }
+            quota = [(until, m, why) for m, until, why in account.quota.exhausted(now)]
+            local = account.quota.rest(ALL_MODELS, now)
+            if local is not None:
+                quota.append((now + local[0], ALL_MODELS, local[1]))
+            for until, key, why in quota:
+                # A 429 both cools and reports the figure: show the one rest, not two.
+                if key not in rests or rests[key][0] < until - 1.0:
+                    rests[key] = (until, key, why)
+            active = sorted(rests.values(), key=lambda item: item[0])
             cooldowns = [CooldownInfo(key, now_wall + (until - now), r) for until, key, r in active]
             if not account.entry.enabled:
                 state, reason = "disabled", None
@@ -271,9 +335,19 @@ class Pool:
             else:
                 state, reason = "ok", None
             requests, tokens = account.usage.totals(now)
+            quota = account.quota
             statuses.append(
                 AccountStatus(
-                    name, state, reason, cooldowns, requests, tokens, account.last_used_wall
+                    name,
+                    state,
+                    reason,
+                    cooldowns,
+                    requests,
+                    tokens,
+                    account.last_used_wall,
+                    *quota.today_totals(now_wall),
+                    tuple(quota.local(now)),
+                    tuple((m, s) for m, dims in quota.snapshots.items() for s in dims.values()),
                 )
             )
         return statuses
@@ -317,6 +391,7 @@ class Pool:
             invalid = record.get("invalid")
             if isinstance(invalid, str) and record.get("revision") == account.entry.revision:
                 account.invalid = invalid
+                self.changes += 1
             rests = record.get("cooldowns")
             for rest in rests if isinstance(rests, list) else ():
                 _restore_rest(account, rest, now, now_wall)

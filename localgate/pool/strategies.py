@@ -24,6 +24,10 @@ class AccountView(Protocol):
         """(requests, tokens) the account served in the last minute."""
         ...
 
+    def headroom(self, name: str) -> float:
+        """The share (0..1) left of the account's tightest known limit for the model."""
+        ...
+
 
 class Strategy(Protocol):
     name: str
@@ -109,14 +113,23 @@ class FillFirst:
 
 
 class LeastUsed:
-    """Fewest tokens in the last minute first, then fewest requests, then config order."""
+    """Most headroom first, then fewest tokens in the last minute, fewest requests, config order.
+
+    Headroom is the share left of the tightest limit known for the model (the
+    provider's figures, the configured rpm/tpm/rpd/tpd), rounded to 1% so that
+    near-equal accounts are told apart by their recent load.
+    """
 
     name = "least-used"
 
     def order(self, ready: Sequence[str], view: AccountView, session: str | None) -> list[str]:
-        def load(name: str) -> tuple[int, int]:
+        # Views that know nothing of quotas (tests, tools) have no `headroom`.
+        headroom = getattr(view, "headroom", None)
+
+        def load(name: str) -> tuple[float, int, int]:
             requests, tokens = view.usage(name)
-            return tokens, requests
+            left = round(headroom(name), 2) if headroom is not None else 1.0
+            return -left, tokens, requests
 
         return sorted(ready, key=load)
 

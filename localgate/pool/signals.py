@@ -1,0 +1,110 @@
+"""Every limit signal in one upstream answer, read into `LimitSnapshot`s.
+
+- Anthropic `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-*`
+  and OpenAI `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers
+  (parsed by `localgate.providers.ratelimit`);
+- Google's `QuotaFailure` violations in a 429 body (Gemini, Vertex), each one
+  a spent dimension named by its quota id, resetting when the provider's
+  reading of the answer (`Failure.until_wall`, RetryInfo, `retry-after`) says;
+- a bare `retry-after` on a 429 with nothing else: a `retry-after` dimension.
+
+This runs on every upstream answer, so the common case (no rate-limit
+headers, a 2xx) costs a few dictionary lookups. Nothing here raises on junk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+
+from localgate.pool.failures import Failure, FailureKind
+from localgate.providers.ratelimit import (
+    ANTHROPIC_DIMENSIONS,
+    OPENAI_DIMENSIONS,
+    LimitSnapshot,
+    limit_snapshots,
+)
+
+# A snapshot needs a limit or a remaining figure: if none of these is present
+# there is nothing to parse.
+_HEADER_KEYS = (
+    *(f"anthropic-ratelimit-{d}-{k}" for d in ANTHROPIC_DIMENSIONS for k in ("remaining", "limit")),
+    *(f"x-ratelimit-{k}-{d}" for d in OPENAI_DIMENSIONS for k in ("remaining", "limit")),
+)
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+_SPENT = (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED)
+
+
+def read_limits(
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    failure: Failure | None,
+    now_wall: float,
+) -> list[LimitSnapshot]:
+    """The limit figures of one answer (possibly none).
+
+    `headers` as aiohttp hands them over (case-insensitive); `body` is only
+    read for a rate-limit `failure`, as the provider's `classify` produced it.
+    """
+    try:
+        present = any(key in headers for key in _HEADER_KEYS)
+    except TypeError:
+        present = False
+    snapshots = limit_snapshots(headers, provider, now_wall) if present else []
+    if failure is None or failure.kind not in _SPENT:
+        return snapshots
+    reset = _reset_at(failure, now_wall)
+    for dimension, limit in google_quota_violations(body):
+        snapshots.append(LimitSnapshot(dimension, limit, 0, reset, now_wall))
+    if reset is not None and not any(s.remaining == 0 for s in snapshots):
+        snapshots.append(LimitSnapshot("retry-after", None, 0, reset, now_wall))
+    return snapshots
+
+
+def _reset_at(failure: Failure, now_wall: float) -> float | None:
+    if failure.until_wall is not None and failure.until_wall > now_wall:
+        return failure.until_wall
+    if failure.retry_after is not None and failure.retry_after > 0:
+        return now_wall + failure.retry_after
+    return None
+
+
+def google_quota_violations(body: bytes) -> list[tuple[str, int | None]]:
+    """(quota id, quota value) of each `QuotaFailure` violation in a Google error body."""
+    if not body or b"QuotaFailure" not in body:
+        return []
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    found: list[tuple[str, int | None]] = []
+    for detail in details if isinstance(details, list) else ():
+        if not isinstance(detail, dict) or detail.get("@type") != _QUOTA_FAILURE:
+            continue
+        violations = detail.get("violations")
+        for violation in violations if isinstance(violations, list) else ():
+            if not isinstance(violation, dict):
+                continue
+            name = violation.get("quotaId") or violation.get("quotaMetric") or "quota"
+            if isinstance(name, str):
+                found.append((name[:200], _count(violation.get("quotaValue"))))
+    return found
+
+
+def _count(value) -> int | None:
+    """A non-negative whole number from a JSON string or number, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    return int(number)
