@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from localgate import sse
 from localgate.dialects.usage import Usage
 from localgate.errors import InvalidRequest
+
+# A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_object(raw: bytes) -> dict:
@@ -23,7 +27,36 @@ def parse_object(raw: bytes) -> dict:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
+    # Paired escapes (an emoji as Python's json.dumps writes it) decode to one code
+    # point; a lone one stays a surrogate that no UTF-8 encoder accepts, so a
+    # translated request could not even be written. Only suspicious bodies are walked.
+    if (
+        SURROGATE_ESCAPE.search(raw) or json.detect_encoding(raw) != "utf-8"
+    ) and _has_lone_surrogate(body):
+        raise InvalidRequest(
+            "the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without "
+            "its pair), which is not valid Unicode"
+        )
     return body
+
+
+def _has_lone_surrogate(value) -> bool:
+    """True if any string (or key) in a parsed JSON value cannot be encoded as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def field(body: dict, name: str, kind: type | tuple[type, ...], *, required: bool = False):

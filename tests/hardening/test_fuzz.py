@@ -132,8 +132,8 @@ def check(server, route_dialect: str, method: str, path: str, body, headers) -> 
 
 # -- strategies ---------------------------------------------------------------------
 
-# Lone surrogates are left out here: test_lone_surrogate_is_not_a_500 covers them.
-text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+# Surrogates included: json.dumps escapes them, and a lone one must be a 400.
+text = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=30)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
@@ -233,14 +233,42 @@ def test_fuzz_get_routes_and_queries(server):
     run()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway._send encodes translated bodies with ensure_ascii=False; "
-    "a lone surrogate escape makes .encode() raise (fix proposed to the lead)",
+LONE = "\\ud800"  # a JSON escape of half a surrogate pair
+PAIR = "\\ud83d\\ude00"  # an emoji, as Python's json.dumps escapes it
+
+
+def with_text(route, text_escape: str, model: str | None = None) -> bytes:
+    """The route's valid body, its prompt replaced by a raw JSON string escape."""
+    body = dict(route.body)
+    if model is not None:
+        body["model"] = model
+    raw = json.dumps(body).replace('"hi"', f'"hi {text_escape}"')
+    assert text_escape in raw
+    return raw.encode()
+
+
+@pytest.mark.parametrize(
+    ("route", "model"),
+    [(r, None) for r in POST_ROUTES] + [(POST_ROUTES[2], "claude-opus-4-8")],
+    ids=lambda v: getattr(v, "path", v),
 )
-def test_lone_surrogate_is_not_a_500(server):
-    raw = b'{"model":"claude-opus-4-8","messages":[{"role":"user","content":"\\ud800"}]}'
+def test_lone_surrogate_is_a_400_in_dialect(server, route, model):
+    before = server.upstream_calls
     status, _, body = server.request(
-        "POST", "/v1/chat/completions", raw, {"Content-Type": "application/json"}
+        "POST", route.path, with_text(route, LONE, model), {"Content-Type": "application/json"}
     )
-    assert status != 500, body
+    assert status == 400, body
+    error = assert_dialect_error(route.dialect, status, body)
+    assert "surrogate" in json.dumps(error)
+    assert server.upstream_calls == before
+
+
+@pytest.mark.parametrize("model", ["claude-opus-4-8", "gpt-4o"], ids=["translated", "passthrough"])
+def test_paired_surrogate_escapes_are_served(server, model):
+    route = POST_ROUTES[2]  # /v1/chat/completions
+    status, _, body = server.request(
+        "POST", route.path, with_text(route, PAIR, model), {"Content-Type": "application/json"}
+    )
+    assert status == 200, body
+    sent = server.fakes[0 if model.startswith("claude") else 1].requests[-1].json
+    assert "hi \U0001f600" in json.dumps(sent, ensure_ascii=False)
