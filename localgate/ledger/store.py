@@ -1,0 +1,261 @@
+"""The usage ledger on disk: one SQLite file (WAL) in the state dir.
+
+Tables: `requests` (one row per client request), `limits` (the provider's
+last figures per account, model and dimension) and `state` (the pool's
+invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
+plain blocking object: the daemon uses it from one worker thread only
+(`localgate.ledger.writer`), the CLI directly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localgate.providers.ratelimit import LimitSnapshot
+
+LEDGER_FILENAME = "ledger.sqlite3"
+SCHEMA_VERSION = 1
+POOL_STATE = "pool"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,                -- wall time the request arrived (epoch seconds)
+    request_id TEXT,
+    account TEXT,                    -- the account that served; NULL when none did
+    provider TEXT,
+    model TEXT,                      -- as the client asked
+    model_used TEXT,                 -- as sent upstream
+    dialect TEXT,
+    op TEXT,
+    stream INTEGER,
+    status INTEGER,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+    latency REAL,                    -- seconds until the last byte
+    ttfb REAL,                       -- seconds until the first byte reached the client
+    attempts INTEGER,
+    fallback_depth INTEGER,
+    client_gone INTEGER,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
+CREATE TABLE IF NOT EXISTS limits (
+    account TEXT NOT NULL,
+    model TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    "limit" INTEGER,
+    remaining INTEGER,
+    reset_at REAL,
+    observed_at REAL NOT NULL,
+    PRIMARY KEY (account, model, dimension)
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
+"""
+
+REQUEST_COLUMNS = (
+    "ts",
+    "request_id",
+    "account",
+    "provider",
+    "model",
+    "model_used",
+    "dialect",
+    "op",
+    "stream",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "latency",
+    "ttfb",
+    "attempts",
+    "fallback_depth",
+    "client_gone",
+    "error",
+)
+_INSERT = (
+    f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
+)
+_TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens"
+# --by KEY -> the SQL expression rows are grouped on
+GROUPINGS = {
+    "account": "COALESCE(account, '-')",
+    "model": "COALESCE(model_used, model, '-')",
+    "day": "date(ts, 'unixepoch', 'localtime')",
+}
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Requests and tokens of one group (an account, a model, a day)."""
+
+    key: str
+    requests: int
+    errors: int  # requests that ended with status >= 400 or a client that went away
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_creation_tokens
+        )
+
+
+def ledger_path(state_dir: Path) -> Path:
+    """Where the ledger of a state dir lives."""
+    return Path(state_dir) / LEDGER_FILENAME
+
+
+class LedgerStore:
+    """One connection to the ledger file; use it from a single thread."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> LedgerStore:
+        """Open (creating it and its directory when missing) the ledger at `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a power cut may lose the last flush, never corrupt the file.
+            db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return cls(db, path)
+
+    @classmethod
+    def open_existing(cls, path: Path) -> LedgerStore | None:
+        """Open the ledger at `path` if there is one (for readers such as the CLI)."""
+        return cls.open(path) if Path(path).is_file() else None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing ------------------------------------------------------------
+
+    def write(
+        self,
+        requests: list[tuple],
+        limits: list[tuple] = (),
+        state: tuple[str, str, float] | None = None,
+    ) -> None:
+        """One transaction: request rows (REQUEST_COLUMNS order), limit rows, a state value."""
+        with self._transaction():
+            if requests:
+                self._db.executemany(_INSERT, requests)
+            if limits:
+                self._db.executemany(
+                    'INSERT OR REPLACE INTO limits (account, model, dimension, "limit", '
+                    "remaining, reset_at, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    limits,
+                )
+            if state is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO state (key, value, saved_at) VALUES (?, ?, ?)", state
+                )
+
+    def prune(self, before_wall: float) -> int:
+        """Delete request rows older than `before_wall`; how many went."""
+        with self._transaction():
+            return self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
+
+    def _transaction(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, kind, exc, tb):
+                db.execute("COMMIT" if kind is None else "ROLLBACK")
+                return False
+
+        return _Tx()
+
+    # -- reading ------------------------------------------------------------
+
+    def usage(self, since_wall: float, by: str = "account") -> list[UsageRow]:
+        """Requests and tokens since `since_wall`, grouped by account, model or day."""
+        group = GROUPINGS[by]  # KeyError for an unknown grouping: a programming error
+        rows = self._db.execute(
+            f"SELECT {group} AS key, COUNT(*), "
+            "SUM(CASE WHEN status >= 400 OR client_gone THEN 1 ELSE 0 END), "
+            "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
+            "SUM(cache_creation_tokens) "
+            "FROM requests WHERE ts >= ? GROUP BY key ORDER BY key",
+            (since_wall,),
+        ).fetchall()
+        return [UsageRow(str(key), *(int(v or 0) for v in rest)) for key, *rest in rows]
+
+    def count(self) -> int:
+        """How many request rows the ledger holds."""
+        return self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+
+    def minute_buckets(self, since_wall: float) -> dict[str, list[tuple[float, int, int]]]:
+        """Per account, (minute start, requests, tokens) since `since_wall`, oldest first."""
+        rows = self._db.execute(
+            f"SELECT account, CAST(ts / 60 AS INTEGER) * 60 AS minute, COUNT(*), SUM({_TOKENS}) "
+            "FROM requests WHERE ts >= ? AND account IS NOT NULL "
+            "GROUP BY account, minute ORDER BY minute",
+            (since_wall,),
+        ).fetchall()
+        buckets: dict[str, list[tuple[float, int, int]]] = {}
+        for account, minute, requests, tokens in rows:
+            buckets.setdefault(account, []).append((float(minute), requests, int(tokens or 0)))
+        return buckets
+
+    def totals_since(self, since_wall: float) -> dict[str, tuple[int, int]]:
+        """Per account, (requests, tokens) since `since_wall`."""
+        rows = self._db.execute(
+            f"SELECT account, COUNT(*), SUM({_TOKENS}) FROM requests "
+            "WHERE ts >= ? AND account IS NOT NULL GROUP BY account",
+            (since_wall,),
+        ).fetchall()
+        return {account: (requests, int(tokens or 0)) for account, requests, tokens in rows}
+
+    def limits(self) -> list[tuple[str, str, LimitSnapshot]]:
+        """(account, model, figure) of every provider figure kept."""
+        rows = self._db.execute(
+            'SELECT account, model, dimension, "limit", remaining, reset_at, observed_at '
+            "FROM limits ORDER BY account, model, dimension"
+        ).fetchall()
+        return [
+            (a, m, LimitSnapshot(d, lim, rem, reset, seen))
+            for a, m, d, lim, rem, reset, seen in rows
+        ]
+
+    def load_state(self, key: str = POOL_STATE) -> tuple[Any, float] | None:
+        """(value, saved_at) of a saved state, or None (also for unreadable JSON)."""
+        row = self._db.execute("SELECT value, saved_at FROM state WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0]), row[1]
+        except ValueError:
+            return None
