@@ -14,6 +14,7 @@ from localgate.config import Config, load_config
 from localgate.errors import ConfigError
 from localgate.events import Events
 from localgate.gateway import Gateway
+from localgate.ledger import Ledger, ledger_path
 from localgate.proxytoken import ProxyTokenSource
 from localgate.server import handlers
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
@@ -22,6 +23,7 @@ log = logging.getLogger("localgate")
 GATEWAY = web.AppKey("gateway", Gateway)
 CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
+LEDGER = web.AppKey("ledger", Ledger)
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
 
 
@@ -71,7 +73,23 @@ def create_app(
         await asyncio.gather(*watchers, return_exceptions=True)
         await http.close()
 
+    async def ledger(app: web.Application):
+        # After `lifecycle` (the gateway exists), cleaned up before it: graceful
+        # shutdown has drained the requests by then, so their rows are written.
+        gateway = app[GATEWAY]
+        ledger = Ledger(
+            ledger_path(config.state_dir), retention_days=config.server.ledger_retention_days
+        )
+        if await ledger.start():
+            await ledger.restore(gateway.pool)
+            ledger.watch(gateway.pool)
+            events.subscribe(ledger)
+        app[LEDGER] = ledger
+        yield
+        await ledger.close()
+
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(ledger)
     return app
 
 
