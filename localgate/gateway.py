@@ -21,7 +21,7 @@ from aiohttp import web
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
 from localgate.config import Config
-from localgate.dialects.common import error_message
+from localgate.dialects.common import error_message, redact
 from localgate.errors import (
     AllAccountsCooling,
     GatewayError,
@@ -341,10 +341,11 @@ class Gateway:
                 f"{status} redirect to {resp.headers.get('location', '?')} "
                 "(is the account's base_url right?)",
             )
-        return provider.classify(status, resp.headers, payload)
+        return provider.classify(status, resp.headers, redact(payload, provider.credential.secret))
 
     def _client_error(self, req, translator, resp, payload, account, target):
         """The request itself was refused (400, 404, 413…): the client hears it as is."""
+        payload = redact(payload, account.provider.credential.secret)
         if translator is None:
             return web.Response(
                 body=payload,

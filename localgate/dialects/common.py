@@ -11,6 +11,9 @@ from localgate import sse
 from localgate.dialects.usage import Usage
 from localgate.errors import InvalidRequest
 
+# A run of characters keys are made of; shorter pieces of a key betray little.
+KEYLIKE = re.compile(rb"[A-Za-z0-9_+/-]{8,}")
+REDACTED = b"[redacted]"
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -147,3 +150,26 @@ class UsageTap:
             if self._is_terminal(event):
                 self.complete = True
             self._read(event, self)
+
+
+def redact(body: bytes, secret: str | None) -> bytes:
+    """`body` with the account's secret, and every long piece of it, masked.
+
+    Some upstreams echo the key they were sent ("Incorrect API key provided:
+    sk-…"), and error text travels on into logs, /account-limits and the
+    client's error; the gateway knows the account's secret, so it masks every
+    run of key characters that shares eight in a row with the secret.
+    """
+    if not secret or not body:
+        return body
+    key = secret.encode()
+    size = min(8, len(key))
+    pieces = {key[i : i + size] for i in range(len(key) - size + 1)}
+
+    def mask(found: re.Match) -> bytes:
+        run = found[0]
+        if any(run[i : i + size] in pieces for i in range(len(run) - size + 1)):
+            return REDACTED
+        return run
+
+    return KEYLIKE.sub(mask, body)

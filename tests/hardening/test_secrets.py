@@ -76,17 +76,10 @@ async def run_traffic(aiohttp_client, config_path, make_fake, upstream_401_messa
     "upstream_401_message",
     [
         lambda key: "invalid x-api-key",
-        pytest.param(
-            lambda key: f"Incorrect API key provided: {key}.",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="upstream error messages are carried into logs, /account-limits and "
-                "client errors unredacted (redaction proposed to the lead)",
-            ),
-            id="upstream-echoes-the-key",
-        ),
+        lambda key: f"Incorrect API key provided: {key}.",
+        lambda key: f"Incorrect API key provided: {key[:12]}****{key[-16:]}.",
     ],
-    ids=["plain-401", "upstream-echoes-the-key"],
+    ids=["plain-401", "upstream-echoes-the-key", "upstream-echoes-pieces"],
 )
 async def test_secrets_never_appear(
     aiohttp_client, config_path, make_fake, caplog, capsys, isolated, upstream_401_message
@@ -126,3 +119,42 @@ def test_files_localgate_writes_are_private(config_path):
     config.save()
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"error":{"message":"bad key sk-ant-KEY0123456789xyz."}}', b"bad key [redacted]."),
+        (b"key sk-ant-KEY0****456789xyz!", b"key [redacted]****[redacted]!"),  # pieces
+        (b"key=sk-ant-KEY0123456789xyz-old", b"key=[redacted]"),  # the key inside a longer run
+        (b"in xx0123456789xyz.", b"in [redacted]."),  # a piece of it inside a longer run
+        (b"invalid x-api-key (sk-ant)", b"invalid x-api-key (sk-ant)"),  # short: nothing betrayed
+        (b"Please try again in 7s; authentication_error", None),
+    ],
+)
+def test_redact_masks_the_accounts_own_secret(body, expected):
+    from localgate.dialects.common import redact
+
+    out = redact(body, "sk-ant-KEY0123456789xyz")
+    assert (expected or body) in out
+    assert b"KEY0123456789xyz" not in out and b"456789xyz" not in out
+
+
+async def test_a_relayed_client_error_never_echoes_the_key(localgate, make_fake):
+    """A 400 goes back to the client as the upstream sent it, less the key."""
+    fake = await make_fake("anthropic", "ant")
+    client = await localgate([account("ant", "anthropic", fake.url, key=ANTHROPIC_KEY)])
+    fake.script(Error(400, f"your key {ANTHROPIC_KEY} may not ask for that"))
+    resp = await client.post(MESSAGES.path, json=MESSAGES.body)
+    text = await resp.text()
+    assert resp.status == 400 and "[redacted]" in text, text
+    for fragment in fragments(ANTHROPIC_KEY):
+        assert fragment not in text
+    # Translated: the message is carried into the client's dialect, masked too.
+    fake.script(Error(400, f"your key {ANTHROPIC_KEY} may not ask for that"))
+    resp = await client.post(
+        COMPLETIONS.path, json={**COMPLETIONS.body, "model": MESSAGES.body["model"]}
+    )
+    text = await resp.text()
+    assert resp.status == 400 and "[redacted]" in text, text
+    assert ANTHROPIC_KEY[-16:] not in text
