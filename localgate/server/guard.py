@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from localgate.errors import (
     RequestTimeout,
     Unauthorized,
 )
+from localgate.ids import new_id
 from localgate.proxytoken import token_accepted
 
 log = logging.getLogger("localgate")
@@ -116,7 +116,7 @@ def make_guard(settings: Callable[[], GuardSettings]):
 
     @web.middleware
     async def guard(request: web.Request, handler):
-        request_id = "req_" + secrets.token_hex(12)
+        request_id = new_id("req_")
         request["request_id"] = request_id
         try:
             current = settings()
