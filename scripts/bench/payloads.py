@@ -156,7 +156,11 @@ def anthropic_stream_event(index: int, total: int, sent_ns: int) -> bytes:
     elif index == 1:
         name, data = (
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
         )
     elif index == total - 3:
         name, data = "content_block_stop", {"type": "content_block_stop", "index": 0}

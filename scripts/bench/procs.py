@@ -149,7 +149,9 @@ def wait_listening(child: Child, timeout: float) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{child.name} did not listen on {child.port} in {timeout}s:\n{child.tail()}")
+    raise RuntimeError(
+        f"{child.name} did not listen on {child.port} in {timeout}s:\n{child.tail()}"
+    )
 
 
 def stop(child: Child, grace: float = 5.0) -> None:

@@ -23,6 +23,11 @@ def have_pyspy() -> bool:
     return shutil.which("py-spy") is not None
 
 
+# A thread-pool worker waiting for a job: py-spy counts its blocking queue.get as
+# running, but it costs no CPU (one running a job has deeper frames).
+IDLE_WORKER = "concurrent/futures/thread.py:_worker"
+
+
 def parse_collapsed(text: str) -> tuple[int, Counter, Counter]:
     """(total samples, own samples per frame, inclusive samples per frame) of raw py-spy output."""
     total = 0
@@ -34,7 +39,7 @@ def parse_collapsed(text: str) -> tuple[int, Counter, Counter]:
             continue
         samples = int(count)
         frames = [_short(f) for f in stack.split(";") if not f.startswith(("process ", "thread "))]
-        if not frames:
+        if not frames or frames[-1] == IDLE_WORKER:
             continue
         total += samples
         own[frames[-1]] += samples

@@ -59,9 +59,7 @@ def throughput_table(load: list[dict]) -> str:
         cells = []
         for system in systems:
             row = _find(load, scenario=scenario, concurrency=concurrency, system=system)
-            cells.append(
-                "–" if row is None else f"{row['rps']:.0f} ({row['error_count']} err)"
-            )
+            cells.append("–" if row is None else f"{row['rps']:.0f} ({row['error_count']} err)")
         lg = _find(load, scenario=scenario, concurrency=concurrency, system="localgate")
         relay = _find(load, scenario=scenario, concurrency=concurrency, system="relay")
         ll = _find(load, scenario=scenario, concurrency=concurrency, system="litellm")
@@ -82,7 +80,7 @@ def stream_table(streams: list[dict]) -> str:
             if row is None:
                 continue
 
-            def added(key, row=row):
+            def added(key, row=row, direct=direct):
                 return _ms(row[key] - direct[key]) if direct and row is not direct else "–"
 
             rows.append(
@@ -150,8 +148,14 @@ def memory_table(memory: dict) -> str:
 
 def cli_table(cli: list[dict]) -> str:
     rows = [
-        [c["command"], f"{c['median_s']:.3f}", f"{c['mean_s']:.3f}", f"{c['min_s']:.3f}",
-         f"{c['max_s']:.3f}", f"{c['runs']} ({c['tool']})"]
+        [
+            c["command"],
+            f"{c['median_s']:.3f}",
+            f"{c['mean_s']:.3f}",
+            f"{c['min_s']:.3f}",
+            f"{c['max_s']:.3f}",
+            f"{c['runs']} ({c['tool']})",
+        ]
         for c in cli
     ]
     return _table(["command", "median s", "mean s", "min s", "max s", "runs"], rows)
@@ -218,7 +222,9 @@ def targets(results: dict) -> list[dict]:
             gaps.append(row["gap_p99_us"] - direct["gap_p99_us"])
         problems += row["problems"]
         if row["events_delivered"] != row["events_expected"]:
-            problems.append(f"{row['scenario']}: {row['events_delivered']}/{row['events_expected']}")
+            problems.append(
+                f"{row['scenario']}: {row['events_delivered']}/{row['events_expected']}"
+            )
     if gaps:
         worst = max(gaps) / 1000
         add("stream added gap p99 ≤ 1 ms", f"{worst:.3f} ms", worst <= 1.0)

@@ -170,12 +170,15 @@ def main(argv: list[str] | None = None) -> None:
                         chunks=args.soak_chunks,
                         concurrency=32,
                         cores=load_cores,
-                        use_wrk=use_wrk,
                         progress=progress,
                     )
             if "cli" in args.phases:
                 command = clitime.localgate_command()
-                env = {**os.environ, **clean_env(out), "LOCALGATE_CONFIG": str(systems.localgate_config)}
+                env = {
+                    **os.environ,
+                    **clean_env(out),
+                    "LOCALGATE_CONFIG": str(systems.localgate_config),
+                }
                 results["cli"] = clitime.time_commands(
                     {
                         "localgate --help": [*command, "--help"],

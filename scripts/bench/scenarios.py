@@ -74,9 +74,7 @@ def fixed_scenarios(folder: Path) -> list[Scenario]:
             payloads.anthropic_request(size, model=payloads.OPENAI_MODEL),
         )
         found += [
-            Scenario(
-                f"openai-pass/{size}", "openai", size, CHAT_PATH, oai, CHAT_PATH, oai, False
-            ),
+            Scenario(f"openai-pass/{size}", "openai", size, CHAT_PATH, oai, CHAT_PATH, oai, False),
             Scenario(
                 f"anthropic-pass/{size}",
                 "anthropic",

@@ -204,7 +204,10 @@ def start_systems(
         conf = prefix / "nginx.conf"
         conf.write_text(nginx_config(prefix, port))
         children.start(
-            "upstream-nginx", [nginx, "-c", str(conf), "-p", str(prefix)], port=port, cores=server_cores
+            "upstream-nginx",
+            [nginx, "-c", str(conf), "-p", str(prefix)],
+            port=port,
+            cores=server_cores,
         )
         fixed, kind = f"http://{HOST}:{port}", "nginx"
 
