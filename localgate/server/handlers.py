@@ -132,7 +132,7 @@ async def account_limits(request: web.Request) -> web.Response:
     """Per-account state; `?format=table` for a terminal."""
     from localgate.limits import limits_json, limits_table
 
-    gw = gateway(request)
+    view = limits_json(gateway(request))
     if request.query.get("format") == "table":
-        return web.Response(text=limits_table(gw))
-    return web.json_response(limits_json(gw))
+        return web.Response(text=limits_table(view))
+    return web.json_response(view)
