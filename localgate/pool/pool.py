@@ -195,8 +195,13 @@ class Pool:
     ) -> None:
         """Counts from the ledger after a restart: (wall, requests, tokens) buckets, today."""
         account = self._accounts.get(name)
-        if account is not None:
-            account.quota.seed(self._clock(), self._wall(), buckets, today)
+        if account is None:
+            return
+        now, now_wall = self._clock(), self._wall()
+        account.quota.seed(now, now_wall, buckets, today)
+        for wall, requests, tokens in buckets:
+            if now_wall - wall < 60.0:  # the served-last-minute window too
+                account.usage.add(now - (now_wall - wall), tokens, requests)
 
     def select(self, model: str, names: Sequence[str], *, session: str | None = None) -> Selection:
         """Sort the candidates `names` (config order) for a request for `model`.
