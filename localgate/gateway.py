@@ -254,19 +254,16 @@ class Gateway:
             )
         resp = None
         try:
-            async with asyncio.timeout(timeouts.first_byte if req.stream else None):
-                resp = await self.http.request(
-                    call.method,
-                    call.url,
-                    headers=call.headers,
-                    data=call.body,
-                    timeout=client_timeout,
-                    allow_redirects=False,
-                )
-                if req.stream and 200 <= resp.status < 300:
-                    payload = await resp.content.readany()
-                else:
-                    payload = await resp.read()
+            if req.stream:  # the whole answer has `response`; a stream's first byte, this
+                async with asyncio.timeout(timeouts.first_byte):
+                    resp = await self._request(call, client_timeout)
+                    if 200 <= resp.status < 300:
+                        payload = await resp.content.readany()
+                    else:
+                        payload = await resp.read()
+            else:
+                resp = await self._request(call, client_timeout)
+                payload = await resp.read()
         except TimeoutError:
             failure = Failure(FailureKind.TIMEOUT, "no answer in time")
         except aiohttp.ClientConnectorError as exc:
@@ -289,6 +286,16 @@ class Gateway:
         if resp is not None:
             resp.close()
         return failure
+
+    def _request(self, call, timeout: aiohttp.ClientTimeout):
+        return self.http.request(
+            call.method,
+            call.url,
+            headers=call.headers,
+            data=call.body,
+            timeout=timeout,
+            allow_redirects=False,
+        )
 
     async def _commit_stream(
         self, req, target, resp, first, translator, upstream, headers, record, http_request
