@@ -118,6 +118,10 @@ class LoginFailed(LocalgateError):
     """An interactive OAuth login did not complete (denied, timed out, wrong state…)."""
 
 
+class CannotListen(LocalgateError):
+    """`serve` cannot bind its address (port taken, address not on this machine…)."""
+
+
 class GatewayError(LocalgateError):
     """An error a client sees, in its own dialect, with an HTTP status."""
 

@@ -42,6 +42,8 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
         log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
 
     app.on_shutdown.append(announce_shutdown)
+    sock = listen(host, port)
+    port = sock.getsockname()[1]  # the one picked, when asked for port 0
     accounts = len(config.accounts)
     guarded = ", proxy token required" if token.value else ""
     print(
@@ -56,8 +58,7 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
         )
     web.run_app(
         app,
-        host=host,
-        port=port,
+        sock=sock,
         print=None,
         handler_cancellation=True,
         access_log=None,
@@ -80,6 +81,26 @@ def check_bind(host: str, token) -> None:
         f"accounts. Set a proxy token first{why}: `localgate token rotate` prints one for your "
         "clients to send as their API key; or bind 127.0.0.1"
     )
+
+
+def listen(host: str, port: int):
+    """A listening socket on (host, port), or CannotListen saying what to do."""
+    import os
+    import socket
+
+    from localgate.errors import CannotListen
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CannotListen(
+            f"cannot listen on {_url_host(host)}:{port}: {why}. "
+            "Is another localgate (or another server) using that port? "
+            "Stop it, or pick another port with `localgate serve --port N` "
+            "(or [server] port in the config)"
+        ) from exc
 
 
 def quiet_bad_requests(record) -> bool:
