@@ -14,9 +14,9 @@ Choices worth knowing:
 from __future__ import annotations
 
 import json
-import uuid
 
 from localgate.errors import InvalidRequest
+from localgate.ids import new_id
 from localgate.translate import ir
 from localgate.translate.models import DEFAULT_MAX_TOKENS, clamp_max_tokens, output_cap
 from localgate.translate.names import decode_id, encode_id
@@ -347,7 +347,7 @@ def client_block(part: ir.Part) -> dict | None:
 
 
 def new_message_id() -> str:
-    return "msg_" + uuid.uuid4().hex[:24]
+    return new_id("msg_")
 
 
 def error_message(body: dict) -> str | None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import uuid
 
 from localgate.errors import InvalidRequest
+from localgate.ids import new_id
 from localgate.translate import ir
 from localgate.translate.models import clamp_max_tokens, is_gemini_3
 from localgate.translate.names import new_tool_id
@@ -359,7 +359,7 @@ def response_to_ir(body: dict) -> ir.Response:
         finish = "SAFETY"
     has_calls = any(isinstance(p, ir.ToolCall) for p in parts)
     return ir.Response(
-        id=body.get("responseId") or uuid.uuid4().hex[:24],
+        id=body.get("responseId") or new_id(""),
         model=body.get("modelVersion", ""),
         parts=parts,
         stop_reason=stop_to_ir(finish or "STOP", has_calls),

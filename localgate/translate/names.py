@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
+
+from localgate.ids import new_id
 
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 _ID_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
@@ -57,7 +58,7 @@ def _is_hex(pair: str) -> bool:
 
 def new_tool_id() -> str:
     """A fresh id for a tool call the upstream left without one (Gemini)."""
-    return "call_" + uuid.uuid4().hex[:24]
+    return new_id("call_")
 
 
 def safe_name(name: str) -> str:

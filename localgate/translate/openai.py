@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 from localgate.errors import InvalidRequest
+from localgate.ids import new_id
 from localgate.translate import ir
 from localgate.translate.models import clamp_max_tokens, is_openai_reasoning
+from localgate.translate.names import new_tool_id
 from localgate.translate.openai_parts import user_from_ir, user_part_to_ir
 
 FINISH_TO_IR = {
@@ -320,7 +321,7 @@ def response_to_ir(body: dict) -> ir.Response:
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         args = _parse_arguments(function.get("arguments"))
-        parts.append(ir.ToolCall(call.get("id") or _new_call_id(), function.get("name", ""), args))
+        parts.append(ir.ToolCall(call.get("id") or new_tool_id(), function.get("name", ""), args))
     finish = choices[0].get("finish_reason")
     stop = FINISH_TO_IR.get(finish, "end_turn" if finish else None)
     if stop == "end_turn" and any(isinstance(p, ir.ToolCall) for p in parts):
@@ -370,11 +371,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
 
 
 def new_completion_id() -> str:
-    return "chatcmpl-" + uuid.uuid4().hex[:24]
-
-
-def _new_call_id() -> str:
-    return "call_" + uuid.uuid4().hex[:24]
+    return new_id("chatcmpl-")
 
 
 def error_message(body) -> str | None:
