@@ -97,12 +97,12 @@ def _account(config, status) -> dict[str, Any]:
 
 
 def offline_view(config, store, *, now_wall: float | None = None) -> dict[str, Any]:
-    """The view the ledger (`LedgerStore`) supports when no daemon runs."""
+    """The view the ledger (`LedgerStore`, or None: no ledger yet) supports without a daemon."""
     from localgate.ledger import apply_known, read_back
     from localgate.pool import AccountEntry, Pool, QuotaLimits
 
     now_wall = time.time() if now_wall is None else now_wall
-    known = read_back(store, now_wall)
+    known = read_back(store, now_wall) if store is not None else {}
     saved = (known.get("state") or {}).get("accounts") or {}
     pool = Pool(wall=lambda: now_wall)
     pool.sync(
