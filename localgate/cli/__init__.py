@@ -14,8 +14,11 @@ from localgate import __version__
 from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.context import CliContext, LocalgateGroup
+from localgate.cli.limits import limits
+from localgate.cli.models import models
 from localgate.cli.serve import serve
 from localgate.cli.token import token_group
+from localgate.cli.usage import usage
 
 
 @click.group(cls=LocalgateGroup)
@@ -51,3 +54,6 @@ main.add_command(serve)
 main.add_command(accounts)
 main.add_command(config_group)
 main.add_command(token_group)
+main.add_command(limits)
+main.add_command(usage)
+main.add_command(models)
