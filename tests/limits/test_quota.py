@@ -29,7 +29,8 @@ def test_rpm_moves_work_before_the_provider_would_refuse(clock):
     assert (selection.ready, selection.cooling) == (["b"], ["a"])
     assert 59 <= pool.select(MODEL, ["a"]).wait <= 60
     (status, _) = pool.status()
-    assert status.state == "cooling" and status.reason == "rpm limit reached (2 requests per minute)"
+    assert status.state == "cooling"
+    assert status.reason == "rpm limit reached (2 requests per minute)"
     assert status.cooldowns[0].model == ALL_MODELS
     clock.advance(61)
     assert pool.select(MODEL, ["a", "b"]).ready == ["a", "b"]
