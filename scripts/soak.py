@@ -160,6 +160,18 @@ def sample(pid: int) -> tuple[float, int]:
     return rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_kinds(pid: int) -> dict[str, int]:
+    """Open fds of the daemon by what they point at (socket, pipe, a file's path)."""
+    kinds: Counter = Counter()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        kinds[target.split(":", 1)[0] if ":[" in target else target] += 1
+    return dict(kinds)
+
+
 # -- the clients -----------------------------------------------------------------
 
 
@@ -403,6 +415,8 @@ def print_table(result: dict) -> None:
         f"{mem['warmup_s']}s warm-up (limit {mem['limit_mb']} MiB)"
     )
     print(f"fds: before {fds['before']} max {fds['max']} after settling {fds['after']}")
+    if fds["after"] > fds["before"]:
+        print(f"  fds before: {fds['before_kinds']}\n  fds after:  {fds['after_kinds']}")
     print(f"daemon exit {result['exit_code']}, tracebacks {result['tracebacks']}, "
           f"secrets in its output {result['secrets_in_log']}")  # fmt: skip
     for example in result["examples"]:
@@ -453,6 +467,7 @@ async def soak(args, home: Path) -> dict:
           f"{args.minutes} min; log {log}", flush=True)  # fmt: skip
     tally = Tally()
     rss0, fds0 = sample(proc.pid)
+    kinds0 = fd_kinds(proc.pid)
     started = time.monotonic()
     samples = [(0.0, rss0, fds0)]
     deadline = started + args.minutes * 60
@@ -483,9 +498,11 @@ async def soak(args, home: Path) -> dict:
         for task in tasks:
             task.result()  # a crash in the soak itself must not pass silently
     seconds = time.monotonic() - started
-    # Idle keep-alive connections (15 s in aiohttp's client) must close by themselves.
+    # Idle keep-alive connections must close by themselves: aiohttp's client drops
+    # them after 15 s idle, checked every 15 s, so up to 30 s after the last use.
     await asyncio.sleep(args.settle)
     fds_after = sample(proc.pid)[1]
+    kinds_after = fd_kinds(proc.pid)
     proc.send_signal(signal.SIGTERM)
     try:
         exit_code = await asyncio.wait_for(proc.wait(), 20)
@@ -531,7 +548,13 @@ async def soak(args, home: Path) -> dict:
             )
         },
         "memory": memory,
-        "fds": {"before": fds0, "max": max(f for _, _, f in samples), "after": fds_after},
+        "fds": {
+            "before": fds0,
+            "max": max(f for _, _, f in samples),
+            "after": fds_after,
+            "before_kinds": kinds0,
+            "after_kinds": kinds_after,
+        },
         "samples": [(round(t, 1), round(r, 2), f) for t, r, f in samples],
         "exit_code": exit_code,
         "tracebacks": tracebacks,
@@ -546,7 +569,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long traffic runs")
     parser.add_argument("--workers", type=int, default=24, help="concurrent clients")
     parser.add_argument("--seed", type=int, default=6, help="seed of the traffic mix")
-    parser.add_argument("--settle", type=float, default=17.0,
+    parser.add_argument("--settle", type=float, default=35.0,
                         help="idle seconds before the final fd count")  # fmt: skip
     parser.add_argument("--json", type=Path, default=Path("soak.json"), help="where to write")
     args = parser.parse_args()
