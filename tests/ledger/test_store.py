@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
@@ -79,7 +80,7 @@ def test_buckets_and_totals_for_seeding(store):
 
 
 def test_a_failed_batch_writes_nothing(store):
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):
         store.write([row(NOW), ("too", "short")])
     assert store.count() == 0
 
