@@ -177,7 +177,9 @@ class Ledger:
         next_prune = time.monotonic() + PRUNE_INTERVAL
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                # Not wait_for: that would start a new task every interval.
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
