@@ -14,6 +14,7 @@ import time
 
 import aiohttp
 
+from localgate.errors import LocalgateError
 from localgate.routing import serves
 
 CACHE_SECONDS = 600.0
@@ -43,14 +44,16 @@ class ModelCatalog:
         literal = [p for p in account.config.model_patterns if not GLOB_CHARS & set(p)]
         try:
             listed = await self._fetch(account)
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+        except (aiohttp.ClientError, TimeoutError, ValueError, LocalgateError):
             return literal  # not cached: ask again next time
         ids = sorted({i for i in listed if serves(account.config, i)} | set(literal))
         self._cache[account.name] = (time.monotonic(), revision, ids)
         return ids
 
     async def _fetch(self, account) -> list[str]:
-        call = account.provider.check_call()
+        call = await account.provider.models_call()
+        if call is None:
+            return list(account.provider.known_models())
         timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
         async with self.gateway.http.request(
             call.method, call.url, headers=call.headers, timeout=timeout

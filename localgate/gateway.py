@@ -180,7 +180,8 @@ class Gateway:
             from localgate.translate import translator as make_translator
 
             translator = make_translator(req.dialect, upstream)
-        sent = await self._send(req, target, provider, upstream, translator)
+        echoed = _echoed_model(req, target, provider)
+        sent = await self._send(req, target, provider, upstream, translator, echoed)
         if isinstance(sent, Failure):
             self._failed(req, account, target.model, sent)
             return sent
@@ -194,11 +195,11 @@ class Gateway:
         headers = self._proxy_headers(account, target, primary)
         if req.stream:
             response = await self._commit_stream(
-                req, target, resp, payload, translator, upstream, headers, record, http_request
+                req, resp, payload, translator, upstream, headers, record, http_request, echoed
             )
         else:
             response = self._commit_body(
-                resp, payload, translator, upstream, headers, record, _echoed_model(req, target)
+                resp, payload, translator, upstream, headers, record, echoed
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
@@ -213,7 +214,7 @@ class Gateway:
             )
         return response
 
-    async def _send(self, req, target, provider, upstream, translator):
+    async def _send(self, req, target, provider, upstream, translator, echoed):
         """Send upstream and read up to the first byte: (response, first bytes) or a Failure.
 
         A 2xx stream yields its first chunk (so a silent upstream can still be left
@@ -225,7 +226,7 @@ class Gateway:
                 req.body,
                 model=target.model,
                 stream=req.stream,
-                client_model=_echoed_model(req, target) or "",
+                client_model=echoed or "",
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
         else:
@@ -298,12 +299,12 @@ class Gateway:
         )
 
     async def _commit_stream(
-        self, req, target, resp, first, translator, upstream, headers, record, http_request
+        self, req, resp, first, translator, upstream, headers, record, http_request, echoed
     ) -> web.StreamResponse:
         if translator:
             relay = Translated(translator, upstream)
         else:
-            relay = Passthrough(upstream, _echoed_model(req, target))
+            relay = Passthrough(upstream, echoed)
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -427,9 +428,14 @@ class Gateway:
         return UpstreamError(message)
 
 
-def _echoed_model(req: ClientRequest, target: routing.Target) -> str | None:
-    """The client's model name, when an alias changed it and the dialect echoes it."""
-    if target.model != req.model and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
+def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:
+    """The client's model name, when the answer would name another and the dialect echoes it.
+
+    Another name comes from an alias, or from an upstream with its own ids (Vertex
+    answers `claude-sonnet-4-5@20250929`); Claude Code drops thinking when it does.
+    """
+    renamed = target.model != req.model or provider.renames_models
+    if renamed and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
         return req.model
     return None
 

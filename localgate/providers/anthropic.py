@@ -33,7 +33,7 @@ class AnthropicProvider(Provider):
             headers["accept"] = "text/event-stream"
         return UpstreamCall("POST", self.base_url + path, headers, body)
 
-    def check_call(self) -> UpstreamCall:
+    async def check_call(self) -> UpstreamCall:
         headers = {"anthropic-version": DEFAULT_VERSION, "x-api-key": self.credential.secret}
         return UpstreamCall("GET", self.base_url + "/v1/models?limit=1000", headers)
 

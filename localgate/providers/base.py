@@ -63,6 +63,8 @@ class Provider:
     """Base of every provider; subclasses set `name` and implement `call`."""
 
     name: ClassVar[str]
+    # True when the upstream names models by ids of its own in its answers.
+    renames_models: ClassVar[bool] = False
 
     def __init__(self, account: AccountConfig, credential: Credential):
         self.account = account
@@ -103,9 +105,19 @@ class Provider:
         """The upstream request for `op` on `model` with `body` (already in our dialect)."""
         raise NotImplementedError
 
-    def check_call(self) -> UpstreamCall:
+    async def check_call(self) -> UpstreamCall:
         """One cheap request that proves the account works (for `accounts test`)."""
         raise NotImplementedError
+
+    async def models_call(self) -> UpstreamCall | None:
+        """The request listing the account's models, or None when there is no listing
+        (the account's `models` patterns then stand alone). API-key providers' checks
+        are their listings."""
+        return await self.check_call()
+
+    def known_models(self) -> tuple[str, ...]:
+        """Model names to list when there is no listing (see `models_call`)."""
+        return ()
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
         """Read a non-2xx upstream answer.

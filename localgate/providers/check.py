@@ -30,9 +30,9 @@ async def check_account(config: Config, account: AccountConfig) -> CheckResult:
     cls = providers.load(account.provider)
     try:
         provider = cls(account, cls.credential_for(account))
+        call = await provider.check_call()  # OAuth accounts refresh their token here
     except LocalgateError as exc:
         return result(False, str(exc))
-    call = provider.check_call()
     timeout = aiohttp.ClientTimeout(
         total=config.timeouts.connect + 20, sock_connect=config.timeouts.connect
     )

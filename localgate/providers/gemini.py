@@ -55,7 +55,7 @@ class GeminiProvider(Provider):
             headers["accept"] = "text/event-stream"
         return UpstreamCall("POST", f"{self.api_root}/models/{name}:{method}", headers, body)
 
-    def check_call(self) -> UpstreamCall:
+    async def check_call(self) -> UpstreamCall:
         headers = {"x-goog-api-key": self.credential.secret}
         return UpstreamCall("GET", f"{self.api_root}/models", headers)
 

@@ -26,7 +26,7 @@ class OpenAIProvider(Provider):
             headers["accept"] = "text/event-stream"
         return UpstreamCall("POST", self.base_url + "/chat/completions", headers, body)
 
-    def check_call(self) -> UpstreamCall:
+    async def check_call(self) -> UpstreamCall:
         headers = {"authorization": f"Bearer {self.credential.secret}"}
         return UpstreamCall("GET", self.base_url + "/models", headers)
 

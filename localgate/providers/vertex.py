@@ -55,6 +55,7 @@ FORWARDED = ("anthropic-beta",)
 
 class VertexProvider(Provider):
     name = "vertex"
+    renames_models = True  # Claude answers name `claude-…@date`; clients asked otherwise
 
     @classmethod
     def credential_for(cls, account):
@@ -145,11 +146,11 @@ class VertexProvider(Provider):
         headers["authorization"] = f"Bearer {await self.credential.token()}"
         return UpstreamCall("POST", url, headers, body)
 
-    def check_call(self) -> UpstreamCall:
+    async def check_call(self) -> UpstreamCall:
         """A token count (free): proves the login, the project, the region and the API."""
         from fnmatch import fnmatchcase
 
-        token = self.credential.blocking_token()
+        token = await self.credential.token()
         headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         patterns = self.account.model_patterns
         if any(fnmatchcase(CHECK_GEMINI_MODEL, p) for p in patterns):
@@ -163,6 +164,14 @@ class VertexProvider(Provider):
                 "messages": [{"role": "user", "content": "ping"}],
             }
         return UpstreamCall("POST", url, headers, json.dumps(body).encode())
+
+    async def models_call(self) -> None:
+        """Vertex lists publisher models per publisher and region, not what a project
+        may call: /v1/models shows the names the id table knows instead."""
+        return None
+
+    def known_models(self) -> tuple[str, ...]:
+        return tuple({**MODEL_IDS, **(self.account.extra.get("model_ids") or {})})
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
         if status == 401:

@@ -278,3 +278,33 @@ async def test_global_region_and_rotation_on_resource_exhausted(
     assert "/locations/global/" in first.path and "/locations/us-east5/" in second.path
     cooling = {s.name: s for s in gateway_of(client).pool.status()}["one"]
     assert cooling.state == "cooling"
+
+
+async def test_claude_answers_name_the_model_the_client_asked_for(
+    localgate, fake_vertex, fake_google_token
+):
+    """Vertex names its own ids (`…@20250929`); Claude Code drops thinking on another name."""
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    sdk = anthropic_sdk(client)
+    message = await sdk.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=HELLO)
+    assert message.model == "claude-sonnet-4-5"
+    async with sdk.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=64, messages=HELLO
+    ) as stream:
+        final = await stream.get_final_message()
+    assert final.model == "claude-sonnet-4-5"
+    assert fake_vertex.claude.requests[-1].path.endswith(
+        "claude-sonnet-4-5@20250929:streamRawPredict"
+    )
+
+
+async def test_models_lists_the_vertex_names_without_a_listing_call(
+    localgate, fake_vertex, fake_google_token
+):
+    client = await serve_vertex(
+        localgate, fake_vertex, fake_google_token, model_ids={"claude-custom": "x@1"}
+    )
+    listed = await (await client.get("/v1/models")).json()
+    ids = {m["id"] for m in listed["data"]}
+    assert {"claude-sonnet-4-5", "claude-haiku-4-5", "claude-custom"} <= ids
+    assert fake_google_token.refreshes == 0  # listing needs no token, and nothing blocked on one

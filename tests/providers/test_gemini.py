@@ -92,8 +92,8 @@ async def test_models_prefix_is_not_doubled():
     assert call.url.endswith("/v1beta/models/gemini-2.0-flash:generateContent")
 
 
-def test_check_call_lists_models():
-    call = provider("http://h").check_call()
+async def test_check_call_lists_models():
+    call = await provider("http://h").check_call()
     assert (call.method, call.url) == ("GET", "http://h/v1beta/models")
     assert call.headers == {"x-goog-api-key": "AIza-secret"}
 
