@@ -357,3 +357,64 @@ async def test_thinking_survives_an_alias_between_claude_models(claude_code, wat
     finally:
         for fake in started:
             await fake.close()
+
+
+async def vertex_session(claude_code, watched, tmp_path, fake_google_token, aliases=None):
+    """Claude Code on a Vertex account (Google login, 2-second access tokens)."""
+    from tests.fakes.vertex import FakeVertex
+    from tests.google.support import vertex_account
+
+    fake_google_token.expires_in = 2  # short-lived: a refresh may fall between turns
+    vertex = FakeVertex(name="vertex", tokens=fake_google_token)
+    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
+    vertex.claude.setup_agent()
+    vertex.gemini.setup_agent()
+    await vertex.start()
+    try:
+        login = fake_google_token.authorized_user()
+        client, seen, done = await watched(
+            [vertex_account("gcp", vertex.url, login)], aliases=aliases
+        )
+        code, out, err, cwd = await run_claude(claude_code, client, tmp_path)
+        report = describe([vertex.claude, vertex.gemini], out, err, seen)
+        print(report)  # shown with -s: what Claude Code sent
+        assert code == 0, report
+        assert not served_cleanly(done), served_cleanly(done)
+        assert FINAL in out, report
+        assert (cwd / "out.txt").read_text().strip() == "hi", report
+        assert vertex.rejected == 0, report  # no expired token ever reached Vertex
+        return vertex, seen
+    finally:
+        await vertex.close()
+
+
+async def test_claude_on_vertex_through_a_google_login(
+    claude_code, watched, tmp_path, fake_google_token
+):
+    """(e) Claude models on Vertex: rawPredict with Vertex ids, betas in the header,
+    thinking kept though Vertex names its own model ids."""
+    vertex, seen = await vertex_session(claude_code, watched, tmp_path, fake_google_token)
+    paths = {r.path.rsplit("/", 1)[-1] for r in vertex.claude.requests}
+    assert "claude-sonnet-4-5@20250929:streamRawPredict" in paths, paths
+    assert all(
+        "model" not in r.json for r in vertex.claude.requests if "count-tokens" not in r.path
+    )
+    assert vertex.claude.tool_calls_sent >= 1
+    assert "thinking+sig" in echoed_blocks(seen), echoed_blocks(seen)
+
+
+async def test_gemini_on_vertex_serves_claude_code(
+    claude_code, watched, tmp_path, fake_google_token
+):
+    """(f) `claude-* → vertex:gemini-2.5-flash`: the Bash loop through Gemini on Vertex."""
+    vertex, _ = await vertex_session(
+        claude_code,
+        watched,
+        tmp_path,
+        fake_google_token,
+        aliases={"claude-*": ["vertex:gemini-2.5-flash"]},
+    )
+    assert vertex.gemini.tool_calls_sent >= 1 and not vertex.claude.requests
+    assert all(
+        "/publishers/google/models/gemini-2.5-flash:" in r.path for r in vertex.gemini.requests
+    )
