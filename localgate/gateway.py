@@ -86,12 +86,18 @@ class Gateway:
         self.pool.sync([account.entry() for account in accounts.values()])
         self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
         for account in accounts.values():
-            if account.problem:
-                self.pool.record_failure(
-                    account.name,
-                    "*",
-                    Failure(FailureKind.AUTH, account.problem, model_scoped=False),
-                )
+            self._mark_problem(account)
+
+    def reset(self, name: str) -> None:
+        """Forget `name`'s invalid mark and cooldowns (a missing key stays reported)."""
+        self.pool.reset(name)
+        self._mark_problem(self.accounts[name])
+
+    def _mark_problem(self, account: Account) -> None:
+        if account.problem:
+            self.pool.record_failure(
+                account.name, "*", Failure(FailureKind.AUTH, account.problem, model_scoped=False)
+            )
 
     def plan(self, model: str) -> list[routing.Target]:
         plan = self._plans.get(model)

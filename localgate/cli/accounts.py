@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -304,11 +305,20 @@ def remove(cli: CliContext, name: str) -> None:
 def enable(cli: CliContext, name: str) -> None:
     """Let the daemon use account NAME again.
 
+    Also tells a running daemon to forget that the account was invalid (a 401
+    or 403) or cooling down, so it is tried on the next request.
+
     \b
     Example:
       localgate accounts enable work
     """
-    _set_enabled(cli, name, True)
+    config = _set_enabled(cli, name, True)
+    from localgate.cli.daemon import ask_daemon, daemon_url
+
+    url = daemon_url(config.server, f"/reset-account?account={quote(name)}")
+    answer, _ = ask_daemon(url, method="POST", timeout=2.0)
+    if isinstance(answer, dict) and "state" in answer:
+        click.echo(f"the running daemon forgot its marks on {name!r}: now {answer['state']}")
 
 
 @accounts.command("disable")
@@ -324,17 +334,20 @@ def disable(cli: CliContext, name: str) -> None:
     _set_enabled(cli, name, False)
 
 
-def _set_enabled(cli: CliContext, name: str, enabled: bool) -> None:
+def _set_enabled(cli: CliContext, name: str, enabled: bool) -> Config:
+    """Set the account's `enabled`; the config as it was (its [server] still holds)."""
     config_file = cli.config_file()
-    account = require_account(config_file.validate(), name)
+    config = config_file.validate()
+    account = require_account(config, name)
     word = "enabled" if enabled else "disabled"
     if account.enabled == enabled:
         click.echo(f"account {name!r} is already {word}")
-        return
+        return config
     # `enabled = true` is the default, so enabling just drops the key.
     config_file.update_account(name, enabled=None if enabled else False)
     config_file.save()
     click.echo(f"{word} account {name!r}")
+    return config
 
 
 @accounts.command("test")

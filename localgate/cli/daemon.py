@@ -27,22 +27,39 @@ def daemon_url(server: ServerConfig, path: str) -> str:
     return f"http://{host}:{server.port}{path}"
 
 
-def fetch_json(url: str, timeout: float = DEFAULT_PROBE_TIMEOUT) -> Any | None:
-    """GET `url` and decode JSON; None when nothing usable answers in time."""
+def ask_daemon(
+    url: str, *, method: str = "GET", timeout: float = DEFAULT_PROBE_TIMEOUT
+) -> tuple[Any | None, str | None]:
+    """Send `method url` to the daemon: (decoded JSON, None), or (None, why not).
+
+    Sends the proxy token when one is set, so a guarded daemon answers too.
+    """
+    from localgate.errors import LocalgateError
+    from localgate.proxytoken import auth_headers, load_proxy_token
+
+    try:
+        token = load_proxy_token()
+    except LocalgateError:  # no keyring: a guarded daemon will say 401
+        token = None
+    request = urllib.request.Request(url, method=method, headers=auth_headers(token))
     # No proxies: an HTTP_PROXY in the environment must not intercept loopback.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(url, timeout=timeout) as response:
-            return json.loads(response.read())
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
+        with opener.open(request, timeout=timeout) as response:
+            return json.loads(response.read()), None
+    except urllib.error.HTTPError as exc:
+        return None, f"it answered {exc.code}"
+    except (OSError, urllib.error.URLError) as exc:
+        return None, f"not running ({getattr(exc, 'reason', exc)})"
+    except ValueError:
+        return None, "it answered something that is not JSON"
 
 
 def account_states(
     server: ServerConfig, timeout: float = DEFAULT_PROBE_TIMEOUT
 ) -> dict[str, dict[str, Any]] | None:
     """Each account's entry of the daemon's /account-limits, by name; None if unreachable."""
-    body = fetch_json(daemon_url(server, "/account-limits"), timeout)
+    body, _ = ask_daemon(daemon_url(server, "/account-limits"), timeout=timeout)
     if not isinstance(body, dict) or not isinstance(body.get("accounts"), list):
         return None
     return {

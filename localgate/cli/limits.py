@@ -13,38 +13,6 @@ FETCH_TIMEOUT = 2.0
 _STATE_STYLES = {"ok": "green", "cooling": "yellow", "invalid": "red", "disabled": "dim"}
 
 
-def fetch_daemon(url: str, timeout: float = FETCH_TIMEOUT) -> tuple[Any | None, str | None]:
-    """GET `url` from the daemon: (decoded JSON, None), or (None, why not).
-
-    Sends the proxy token when one is set, so a guarded daemon answers too.
-    """
-    import urllib.error
-    import urllib.request
-
-    from localgate.errors import LocalgateError
-    from localgate.proxytoken import load_proxy_token
-
-    headers = {}
-    try:
-        token = load_proxy_token()
-    except LocalgateError:
-        token = None
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    # No proxies: an HTTP_PROXY in the environment must not intercept loopback.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
-            return json.loads(resp.read()), None
-    except urllib.error.HTTPError as exc:
-        return None, f"it answered {exc.code}"
-    except (OSError, urllib.error.URLError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"not running ({reason})"
-    except ValueError:
-        return None, "it answered something that is not JSON"
-
-
 @click.command("limits")
 @click.option("--json", "as_json", is_flag=True, help="The /account-limits JSON, for scripts.")
 @click.option(
@@ -66,11 +34,11 @@ def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
     """
     import time
 
-    from localgate.cli.daemon import daemon_url
+    from localgate.cli.daemon import ask_daemon, daemon_url
 
     config = cli.load_config()
     url = url or daemon_url(config.server, "/account-limits")
-    view, problem = fetch_daemon(url)
+    view, problem = ask_daemon(url, timeout=FETCH_TIMEOUT)
     if view is not None and not (isinstance(view, dict) and "accounts" in view):
         view, problem = None, "it answered something that is not a limits view"
     if view is None:

@@ -300,11 +300,12 @@ class Pool:
         return cooldown.until - now
 
     def reset(self, name: str) -> None:
-        """Clear the invalid mark and every rest of `name`."""
+        """Clear the invalid mark and every rest of `name`, spent quotas included."""
         account = self._accounts.get(name)
         if account is not None:
             account.invalid = None
             account.cooldowns.clear()
+            account.quota.forget_exhausted()
             self.changes += 1
 
     def usage(self, name: str) -> tuple[int, int]:

@@ -184,6 +184,10 @@ class Quota:
                 share = 0.0
         return share
 
+    def forget_exhausted(self) -> None:
+        """Take the user's word that the account may be tried again (its figures stay)."""
+        self._exhausted.clear()
+
     def exhausted(self, now: float) -> list[tuple[str, float, str]]:
         """(model, monotonic until, reason) of the models the provider reported spent."""
         return [(m, until, why) for m, (until, why) in self._exhausted.items() if until > now]

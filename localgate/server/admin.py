@@ -1,8 +1,12 @@
-"""Operator routes: POST /refresh-token refreshes OAuth access tokens now.
+"""Operator routes: POST /refresh-token and POST /reset-account.
 
-Answers say per account whether the refresh worked and until when the new
-token lives, never the token itself. A refresh the provider refuses for good
-marks the account invalid, as a refused refresh during a request would.
+/refresh-token refreshes OAuth access tokens now. Answers say per account
+whether the refresh worked and until when the new token lives, never the token
+itself. A refresh the provider refuses for good marks the account invalid, as a
+refused refresh during a request would.
+
+/reset-account forgets an account's invalid mark and cooldowns (what
+`localgate accounts enable NAME` asks of a running daemon).
 """
 
 from __future__ import annotations
@@ -59,6 +63,21 @@ async def _refresh(gw, account) -> dict:
     except LocalgateError as exc:
         return {"name": account.name, "ok": False, "error": str(exc)}
     return {"name": account.name, "ok": True, "expires_at": _iso(expires_at)}
+
+
+async def reset_account(request: web.Request) -> web.Response:
+    """`POST /reset-account?account=NAME` → `{"name", "state"}` after the reset."""
+    from localgate.server.handlers import gateway
+
+    gw = gateway(request)
+    name = request.query.get("account")
+    if not name:
+        raise InvalidRequest("say which account: POST /reset-account?account=NAME", param="account")
+    if name not in gw.accounts:
+        raise NotFound(f"no account named {name!r}")
+    gw.reset(name)
+    state = next(s.state for s in gw.pool.status() if s.name == name)
+    return web.json_response({"name": name, "state": state})
 
 
 def _iso(epoch: float) -> str:

@@ -24,6 +24,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/account-limits", account_limits)
     app.router.add_post("/refresh-token", admin.refresh_token)
+    app.router.add_post("/reset-account", admin.reset_account)
     app.router.add_get("/v1beta/models", models)
     # google-genai calls /v1beta/… by default and /v1/… with some base_url settings.
     for version in ("v1beta", "v1"):
