@@ -183,9 +183,7 @@ class Gateway:
         upstream = provider.dialect_for(target.model)
         translator = None
         if upstream != req.dialect:
-            from localgate.translate import translator as make_translator
-
-            translator = make_translator(req.dialect, upstream)
+            translator = _translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
         sent = await self._send(req, target, provider, upstream, translator, echoed)
         if isinstance(sent, Failure):
@@ -450,7 +448,20 @@ def _translated_op(op: str, upstream: str) -> str | None:
     """The upstream operation for a client operation in another dialect."""
     if op in (MESSAGES, CHAT, GENERATE):
         return GENERATION_OP[upstream]
-    return None  # count_tokens needs a native counter
+    if op == COUNT_TOKENS and upstream == "gemini":
+        return COUNT_TOKENS  # Gemini's own :countTokens; others have no counter (404)
+    return None
+
+
+def _translator(op: str, client: str, upstream: str):
+    """The translator of one request between dialects: a counter's, or a generation's."""
+    if op == COUNT_TOKENS:
+        from localgate.translate.count import counter
+
+        return counter(client, upstream)
+    from localgate.translate import translator
+
+    return translator(client, upstream)
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:
