@@ -18,7 +18,13 @@ from urllib.parse import quote
 
 from localgate.dialects.common import error_message
 from localgate.pool.failures import Failure, FailureKind
-from localgate.providers.base import GENERATE, Provider, UpstreamCall, classify_status
+from localgate.providers.base import (
+    COUNT_TOKENS,
+    GENERATE,
+    Provider,
+    UpstreamCall,
+    classify_status,
+)
 from localgate.providers.ratelimit import retry_after
 
 API_VERSION = "v1beta"
@@ -41,12 +47,17 @@ class GeminiProvider(Provider):
         return f"{base}/{API_VERSION}"
 
     def operations(self, model: str) -> frozenset[str]:
-        return frozenset((GENERATE,))
+        # COUNT_TOKENS: `:countTokens`, fed by localgate.translate.count.
+        return frozenset((GENERATE, COUNT_TOKENS))
 
     async def call(self, op, model, body, *, stream, client_headers):
         # The model may carry a "models/" prefix when a client copied it from a listing.
         name = quote(model.removeprefix("models/"), safe="-._@")
-        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        if op == COUNT_TOKENS:
+            method = "countTokens"
+            body = count_body(body, model)
+        else:
+            method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         headers = {
             "content-type": "application/json",
             "x-goog-api-key": await self.credential.token(),
@@ -83,6 +94,18 @@ class GeminiProvider(Provider):
             # Google answers a wrong key with 400 INVALID_ARGUMENT, not 401.
             return Failure(FailureKind.AUTH, f"400 {message}", model_scoped=False, status=status)
         return classify_status(status, headers, message)
+
+
+def count_body(prompt: bytes, model: str) -> bytes:
+    """A countTokens body for the prompt fields of a generateContent body.
+
+    The top-level form counts `contents` only; system instructions and tools are
+    counted when the prompt comes as a `generateContentRequest`, which names its
+    model (ai.google.dev/api/tokens: models.countTokens; the two forms are
+    mutually exclusive).
+    """
+    request = {"model": "models/" + model.removeprefix("models/"), **json.loads(prompt)}
+    return json.dumps({"generateContentRequest": request}, ensure_ascii=False).encode()
 
 
 def next_quota_reset(now_wall: float | None = None) -> float:

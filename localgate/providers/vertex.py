@@ -1,8 +1,8 @@
 """Vertex AI accounts: Gemini and Claude models in a Google Cloud project.
 
 One account serves two publishers behind one Bearer token: Google's Gemini
-models in the Gemini dialect (`:generateContent`, `:streamGenerateContent?alt=sse`)
-and Anthropic's Claude models in the Messages dialect (`:rawPredict`,
+models in the Gemini dialect (`:generateContent`, `:streamGenerateContent?alt=sse`,
+counted by `:countTokens`) and Anthropic's Claude models in the Messages dialect (`:rawPredict`,
 `:streamRawPredict`, counted by `count-tokens:rawPredict`). Claude bodies go
 without `model` (it is in the URL) and with Vertex's `anthropic_version`; betas
 stay in the `anthropic-beta` header. Claude Code sends public names
@@ -111,9 +111,10 @@ class VertexProvider(Provider):
         return "anthropic" if self.publisher(model) == "anthropic" else "gemini"
 
     def operations(self, model: str) -> frozenset[str]:
+        # Both publishers count: Claude's count-tokens:rawPredict, Gemini's :countTokens.
         if self.publisher(model) == "anthropic":
             return frozenset((MESSAGES, COUNT_TOKENS))
-        return frozenset((GENERATE,))
+        return frozenset((GENERATE, COUNT_TOKENS))
 
     def model_url(self, publisher: str, model_id: str, method: str) -> str:
         """`{base}/v1/projects/P/locations/R/publishers/X/models/ID:METHOD`."""
@@ -127,7 +128,12 @@ class VertexProvider(Provider):
         headers = {"content-type": "application/json"}
         model_id = self.model_id(model)
         if self.publisher(model) == "google":
-            method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+            if op == COUNT_TOKENS:
+                # CountTokensRequest takes contents, systemInstruction and tools at the
+                # top level, as localgate.translate.count writes them: sent as is.
+                method = "countTokens"
+            else:
+                method = "streamGenerateContent?alt=sse" if stream else "generateContent"
             url = self.model_url("google", model_id.removeprefix("models/"), method)
         else:
             for name in FORWARDED:

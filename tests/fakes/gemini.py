@@ -7,13 +7,14 @@ commas in SSE events, two-space indented bodies, SSE events framed with CRLF
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 
 from aiohttp import web
 
-from .base import Call, Error, FakeUpstream, Reply, dumps, random_id, split_text
+from .base import Call, Delay, Error, FakeUpstream, Reply, dumps, random_id, split_text
 
 STATUSES = {
     400: "INVALID_ARGUMENT",
@@ -73,7 +74,14 @@ class FakeGemini(FakeUpstream):
         recorded = await self.record(request)
         model, _, method = request.match_info["target"].partition(":")
         if method == "countTokens":
-            return self._count_tokens(recorded.json)
+            # Scripted failures (429, Cut, Hang…) apply to counting too; a Reply counts.
+            behavior = self.next_behavior()
+            while isinstance(behavior, Delay):
+                await asyncio.sleep(behavior.seconds)
+                behavior = behavior.then
+            if isinstance(behavior, Reply):
+                return self._count_tokens(recorded.json)
+            return await self.perform(request, behavior, Call(model, False, recorded))
         if method not in ("generateContent", "streamGenerateContent"):
             return self.error_response(
                 Error(status=404, message=f"Method not found: {method}", headers={})
@@ -82,7 +90,13 @@ class FakeGemini(FakeUpstream):
         return await self.answer(request, Call(model=model, stream=stream, request=recorded))
 
     def _count_tokens(self, body: object) -> web.Response:
+        """~4 bytes per token of the prompt, never zero. The Gemini API also takes the
+        prompt as `generateContentRequest` (then top-level `contents` is ignored);
+        Vertex takes `contents`, `systemInstruction`, `tools` at the top level."""
         body = body if isinstance(body, dict) else {}
+        wrapped = body.get("generateContentRequest")
+        if isinstance(wrapped, dict):
+            body = wrapped
         prompt = {k: body.get(k) for k in ("contents", "systemInstruction", "tools")}
         tokens = max(1, len(json.dumps(prompt, separators=(",", ":"))) // 4)
         answer = {"totalTokens": tokens, "promptTokensDetails": [_modality(tokens)]}
