@@ -82,7 +82,7 @@ async def test_claude_count_tokens_keeps_the_vertex_model_in_the_body():
 async def test_gemini_generate(stream, method):
     provider = vertex("http://127.0.0.1:9/")
     assert provider.dialect_for("gemini-2.5-pro") == "gemini"
-    assert provider.operations("gemini-2.5-pro") == {GENERATE}
+    assert provider.operations("gemini-2.5-pro") == {GENERATE, COUNT_TOKENS}
     body = b'{"contents": []}'
     call = await provider.call(GENERATE, "gemini-2.5-pro", body, stream=stream, client_headers={})
     assert call.url == (

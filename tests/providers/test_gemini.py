@@ -11,7 +11,7 @@ import pytest
 from localgate.config import AccountConfig
 from localgate.pool.failures import FailureKind
 from localgate.providers import load
-from localgate.providers.base import GENERATE, Credential
+from localgate.providers.base import COUNT_TOKENS, GENERATE, Credential
 from localgate.providers.gemini import GeminiProvider, next_quota_reset
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -44,7 +44,7 @@ def quota_failure(*quota_ids: str) -> dict:
 
 def test_registry_loads_it():
     assert load("gemini") is GeminiProvider
-    assert provider().operations("gemini-2.5-flash") == frozenset({GENERATE})
+    assert provider().operations("gemini-2.5-flash") == frozenset({GENERATE, COUNT_TOKENS})
     assert provider().dialect_for("gemini-2.5-flash") == "gemini"
 
 

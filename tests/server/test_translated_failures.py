@@ -1,6 +1,6 @@
 """Across dialects, when things go wrong: fallbacks to other providers, upstream
-errors and rate limits in the client's dialect, streams that break off, and
-count_tokens where no counter exists. Each official SDK is the judge.
+errors and rate limits in the client's dialect, streams that break off. Each official
+SDK is the judge. (count_tokens has its own file: test_count_tokens.py.)
 """
 
 from __future__ import annotations
@@ -218,22 +218,3 @@ async def test_raw_translated_cut_anthropic_events(localgate, make_fake):
     assert events[0] == "message_start"
     assert events[-1] == "error"
     assert "message_stop" not in events
-
-
-# -- count_tokens --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("upstream_kind", ["openai", "gemini"])
-async def test_count_tokens_without_a_native_counter_is_404(localgate, make_fake, upstream_kind):
-    """Claude Code falls back to its own estimate on a 404 (docs/translation.md)."""
-    fake = await make_fake(upstream_kind, "up")
-    client = await localgate(
-        [account("up", upstream_kind, fake.url)],
-        aliases={"claude-*": [f"{upstream_kind}:{MODELS[upstream_kind]}"]},
-    )
-    with pytest.raises(anthropic.NotFoundError) as caught:
-        await anthropic_sdk(client).messages.count_tokens(
-            model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hello"}]
-        )
-    assert caught.value.body["error"]["type"] == "not_found_error"
-    assert fake.requests == []
