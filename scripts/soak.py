@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import re
@@ -170,6 +171,17 @@ def fd_kinds(pid: int) -> dict[str, int]:
             continue
         kinds[target.split(":", 1)[0] if ":[" in target else target] += 1
     return dict(kinds)
+
+
+def not_private(home: Path) -> list[str]:
+    """What localgate wrote under its own dirs that is not 0600 (files) or 0700 (dirs)."""
+    found = []
+    for root in sorted(home.glob("*/localgate")):
+        for path in [root, *sorted(root.rglob("*"))]:
+            mode = path.stat().st_mode & 0o777
+            if mode & ~(0o700 if path.is_dir() else 0o600):
+                found.append(f"{path.relative_to(home)} {mode:o}")
+    return found
 
 
 # -- the clients -----------------------------------------------------------------
@@ -419,6 +431,8 @@ def print_table(result: dict) -> None:
         print(f"  fds before: {fds['before_kinds']}\n  fds after:  {fds['after_kinds']}")
     print(f"daemon exit {result['exit_code']}, tracebacks {result['tracebacks']}, "
           f"secrets in its output {result['secrets_in_log']}")  # fmt: skip
+    for path in result["not_private"]:
+        print(f"  not private: {path}")
     for example in result["examples"]:
         print("  " + example)
     print(
@@ -447,6 +461,9 @@ async def soak(args, home: Path) -> dict:
     from localgate.secrets import store_secret
 
     isolate(home)
+    # The fakes' server logs a traceback each time the daemon drops an upstream
+    # request it no longer needs (its client left): expected here, and not the daemon's.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     keyring.set_keyring(PlaintextKeyring())
     board: Counter = Counter()
     classes = soak_fakes(board)
@@ -510,6 +527,8 @@ async def soak(args, home: Path) -> dict:
         proc.kill()
         exit_code = await proc.wait()
     output = log.read_text("utf-8", "replace")
+    args.json.with_suffix(".log").write_text(output)  # kept: the temp dir is not
+    exposed = not_private(home)
     drops = sum(fake.disconnects for fake in fakes.values())
     for fake in fakes.values():
         await fake.close()
@@ -526,6 +545,7 @@ async def soak(args, home: Path) -> dict:
     problems += [f"{tracebacks} tracebacks"] * bool(tracebacks)
     problems += [f"{leaked} secrets in the daemon's output"] * bool(leaked)
     problems += [f"daemon exit code {exit_code}"] * bool(exit_code)
+    problems += [f"{len(exposed)} files or dirs not private"] * bool(exposed)
     names = ["ok", "stream-error", "error-429", "error-502", "error-504", "left", *FAILURES]
     names += sorted(set(tally.outcomes) - set(names))
     return {
@@ -559,6 +579,7 @@ async def soak(args, home: Path) -> dict:
         "exit_code": exit_code,
         "tracebacks": tracebacks,
         "secrets_in_log": leaked,
+        "not_private": exposed,
         "examples": tally.examples,
         "problems": problems,
     }
@@ -578,7 +599,7 @@ def main() -> int:
         result = asyncio.run(soak(args, Path(tmp)))
     args.json.write_text(json.dumps(result, indent=1))
     print_table(result)
-    print(f"figures written to {args.json}")
+    print(f"figures written to {args.json}, the daemon's output to {args.json.with_suffix('.log')}")
     return 1 if result["problems"] else 0
 
 
