@@ -134,7 +134,10 @@ async def relay_stream(
     """
     finished = False
     try:
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionResetError as exc:  # gone before the headers: not our error
+            raise ClientGone from exc
         await _write(response, relay.feed(first))
         try:
             async for chunk in upstream.content.iter_any():

@@ -279,3 +279,30 @@ def test_is_event_stream(content_type, first, stream):
     from localgate.relay import is_event_stream
 
     assert is_event_stream(content_type, first) is stream
+
+
+async def test_client_gone_before_the_stream_headers_is_not_an_error():
+    """The soak found it: a client leaving just as the stream is committed was a 500."""
+    from aiohttp.client_exceptions import ClientConnectionResetError
+
+    from localgate.events import RequestDone
+    from localgate.relay import Passthrough, relay_stream
+
+    class Upstream:
+        closed = released = False
+
+        def close(self):
+            self.closed = True
+
+        def release(self):
+            self.released = True
+
+    class Response:
+        async def prepare(self, request):
+            raise ClientConnectionResetError("Cannot write to closing transport")
+
+    upstream = Upstream()
+    record = RequestDone("r", "anthropic", "messages", "m", True, 0, 0.0, 0.0)
+    await relay_stream(upstream, b"event: ping\ndata: {}\n\n", Passthrough("anthropic"),
+                       Response(), None, record)  # fmt: skip
+    assert record.client_gone and upstream.closed and not upstream.released
