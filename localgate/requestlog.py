@@ -20,7 +20,7 @@ class RequestLog:
         self.stream = stream or sys.stderr
         self.color = self.stream.isatty() if color is None else color
         self._console = None
-        self._flush_due = False
+        self._pending: list[str] = []  # lines waiting for the next write
         if self.color:
             from rich.console import Console
 
@@ -60,19 +60,20 @@ class RequestLog:
         if self._console is not None:
             self._console.print(line, style=style, markup=False)
             return
-        self.stream.write(line + "\n")
-        # A flush per line is a syscall per request (it showed in the benchmark's
-        # profile); under load, lines written in one tick of the loop share one.
-        if not self._flush_due:
-            try:
-                asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush)
-                self._flush_due = True
-            except RuntimeError:  # no loop (a CLI or a test): flush now
-                self.stream.flush()
+        # stderr writes through at every line, a syscall per request (it showed in
+        # the benchmark's profile): lines of one loop tick go out in one write.
+        self._pending.append(line)
+        if len(self._pending) > 1:
+            return  # a flush is already due
+        try:
+            asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush)
+        except RuntimeError:  # no loop (a CLI or a test): write now
+            self._flush()
 
     def _flush(self) -> None:
-        self._flush_due = False
+        lines, self._pending = self._pending, []
         try:
+            self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
         except (OSError, ValueError):  # the log's reader went away; keep serving
             pass

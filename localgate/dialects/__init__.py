@@ -8,11 +8,13 @@ response. Translation between dialects lives in `localgate.translate`.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import import_module
 
 NAMES = ("anthropic", "openai", "gemini")
 
 
+@cache  # called several times per request; import_module's lookup showed in profiles
 def get(name: str):
     """The dialect module for `name` ("anthropic", "openai" or "gemini")."""
     if name not in NAMES:

@@ -44,8 +44,14 @@ def create_app(
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
     )
 
+    built: list = [None, None, None]  # [server config, token, GuardSettings]
+
     def settings() -> GuardSettings:
-        return GuardSettings.of(state["config"].server, trusted, token.value)
+        # Asked on every request; rebuilt only after a reload or a token change.
+        server, value = state["config"].server, token.value
+        if built[0] is not server or built[1] != value:
+            built[:] = [server, value, GuardSettings.of(server, trusted, value)]
+        return built[2]
 
     app = web.Application(
         middlewares=[make_guard(settings)],

@@ -205,8 +205,11 @@ async def read_body(request: web.Request, server: GuardSettings) -> None:
     if limit is not None and request.content_length and request.content_length > limit:
         raise _too_large(limit)
     try:
-        async with asyncio.timeout(server.body_timeout):
-            await request.read()
+        if request.content.is_eof() and request.content_length is not None:
+            await request.read()  # it came with the headers: no timer to arm
+        else:
+            async with asyncio.timeout(server.body_timeout):
+                await request.read()
     except TimeoutError:
         raise RequestTimeout(
             f"the request body did not arrive within {server.body_timeout:g}s "

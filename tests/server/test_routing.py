@@ -170,6 +170,11 @@ async def test_request_log_line(localgate, make_fake):
     out = io.StringIO()
     client.app[GATEWAY].events.subscribe(RequestLog(out, color=False))
     await client.post("/v1/messages", json=HI)
+    for _ in range(100):  # lines of one tick share a write, within FLUSH_DELAY
+        if out.getvalue():
+            break
+        await asyncio.sleep(0.01)
     line = out.getvalue()
+    assert line.count("\n") == 1
     assert "anthropic" in line and "claude-opus-4-8 → work 200" in line and "in=" in line
     assert "sk-test" not in line
