@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from localgate.pool.usage import UsageWindow
 from localgate.providers.ratelimit import LimitSnapshot
@@ -43,14 +43,17 @@ class QuotaLimits:
     @classmethod
     def of(cls, account: object) -> QuotaLimits:
         """The limits an account config (anything with rpm/tpm/rpd/tpd attributes) sets."""
-        return cls(*(getattr(account, f.name, None) for f in fields(cls)))
+        limits = cls(*(getattr(account, name, None) for name in LIMIT_NAMES))
+        # The shared NO_LIMITS lets selection skip every check by identity.
+        return NO_LIMITS if limits == NO_LIMITS else limits
 
     def items(self) -> list[tuple[str, int]]:
         """The limits that are set, as (name, limit)."""
-        return [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
+        return [(name, value) for name in LIMIT_NAMES if (value := getattr(self, name))]
 
 
 NO_LIMITS = QuotaLimits()
+LIMIT_NAMES = ("rpm", "tpm", "rpd", "tpd")  # QuotaLimits' fields, without a fields() call each time
 
 
 @dataclass(frozen=True)
