@@ -308,7 +308,8 @@ class Gateway:
         if translator:
             relay = Translated(translator, upstream)
         else:
-            relay = Passthrough(upstream, echoed)
+            hidden = dialects.get(upstream).hides_usage(req.body)
+            relay = Passthrough(upstream, echoed, hide_usage=hidden)
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE

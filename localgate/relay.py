@@ -41,13 +41,14 @@ class ClientGone(Exception):
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail", "_rename")
+    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage")
 
-    def __init__(self, dialect: str, client_model: str | None = None):
+    def __init__(self, dialect: str, client_model: str | None = None, hide_usage: bool = False):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
         self._tail = b""
         self._rename = client_model  # the model name the answer must carry (see gateway)
+        self._hide_usage = hide_usage  # asked for our accounting, not by the client
 
     @property
     def usage(self):
@@ -66,6 +67,8 @@ class Passthrough:
             if renamed is not None:
                 whole, self._rename = renamed, None
         self._tap.feed(whole)
+        if self._hide_usage:
+            whole = self._dialect.drop_usage_chunks(whole)
         return whole
 
     def finish(self) -> bytes:

@@ -92,6 +92,11 @@ def rename_stream_model(events: bytes, model: str) -> bytes | None:
     return events[:start] + b"data: " + encoded + cr + events[end:]
 
 
+def hides_usage(body: dict) -> bool:
+    """Streams of this dialect always carry their usage: nothing to hide."""
+    return False
+
+
 def error_payload(err: GatewayError, request_id: str | None = None) -> dict:
     payload = {
         "type": "error",

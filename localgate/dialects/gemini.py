@@ -29,6 +29,11 @@ def outbound(body: dict, raw: bytes) -> dict:
     return body
 
 
+def hides_usage(body: dict) -> bool:
+    """Streams of this dialect always carry their usage: nothing to hide."""
+    return False
+
+
 def error_payload(err: GatewayError) -> dict:
     return {
         "error": {

@@ -25,8 +25,43 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
 
 
 def outbound(body: dict, raw: bytes) -> dict:
-    """What a same-dialect relay must change before the body goes upstream: nothing."""
-    return body
+    """What a same-dialect relay must change before the body goes upstream.
+
+    A stream is asked for its usage chunk, or its tokens could not be counted
+    (most clients don't ask); the relay keeps that chunk from a client that did
+    not ask (`hides_usage`). Translated requests to OpenAI upstreams ask too.
+    """
+    if not hides_usage(body):
+        return body
+    options = body.get("stream_options")
+    options = options if isinstance(options, dict) else {}
+    return {**body, "stream_options": {**options, "include_usage": True}}
+
+
+def hides_usage(body: dict) -> bool:
+    """True for a stream whose client did not ask for the usage chunk."""
+    if body.get("stream") is not True:
+        return False
+    options = body.get("stream_options")
+    return not (isinstance(options, dict) and options.get("include_usage") is True)
+
+
+def drop_usage_chunks(events: bytes) -> bytes:
+    """`events` (whole SSE events) without the usage-only chunk (`choices: []`)."""
+    if b'"usage"' not in events:
+        return events
+    kept = []
+    for event in events.split(b"\n\n"):
+        data = event.partition(b"data:")[2].strip()
+        if data.startswith(b"{") and b'"usage"' in data:
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                chunk = None
+            if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
+                continue
+        kept.append(event)
+    return b"\n\n".join(kept)
 
 
 def error_payload(err: GatewayError) -> dict:

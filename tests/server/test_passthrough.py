@@ -209,3 +209,57 @@ async def test_thinking_signed_by_another_upstream_is_dropped_toward_anthropic(
     assert resp.status == 200
     sent = work.requests[-1].json["messages"][1]["content"]
     assert sent == [{"type": "text", "text": "hello"}]
+
+
+async def test_openai_streams_are_counted_though_the_client_asks_no_usage(localgate, make_fake):
+    """The upstream is asked for its usage chunk; the client, who did not ask, never sees it."""
+    from localgate.events import RequestDone
+    from localgate.server.app import GATEWAY
+
+    oai = await make_fake("openai", "oai")
+    client = await localgate([account("oai", "openai", oai.url)])
+    seen = []
+    client.app[GATEWAY].events.subscribe(
+        lambda e: seen.append(e) if isinstance(e, RequestDone) else None
+    )
+    hi = [{"role": "user", "content": "hi"}]
+    stream = await openai_sdk(client).chat.completions.create(
+        model="gpt-4o-mini", messages=hi, stream=True
+    )
+    chunks = [c async for c in stream]
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from oai"
+    )
+    assert all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
+    assert oai.requests[-1].json["stream_options"] == {"include_usage": True}
+    assert seen[-1].usage.output_tokens > 0 and seen[-1].usage.input_tokens > 0
+
+    # A client that asks gets the chunk, and its body goes upstream byte for byte.
+    raw = json.dumps(
+        {
+            "model": "gpt-4o-mini",
+            "messages": hi,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+    ).encode()
+    resp = await client.post(
+        "/v1/chat/completions", data=raw, headers={"content-type": "application/json"}
+    )
+    text = await resp.text()
+    assert oai.requests[-1].body == raw
+    assert '"choices":[]' in text.replace(" ", "") and '"usage"' in text
+    assert seen[-1].usage.output_tokens > 0
+
+
+def test_drop_usage_chunks_keeps_everything_else():
+    from localgate.dialects.openai import drop_usage_chunks
+
+    content = b'data: {"choices":[{"index":0,"delta":{"content":"usage"}}]}\n\n'
+    usage = b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n'
+    both = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"x":1}}\n\n'
+    done = b"data: [DONE]\n\n"
+    assert drop_usage_chunks(content + usage + done) == content + done
+    assert drop_usage_chunks(usage) == b""
+    assert drop_usage_chunks(both + done) == both + done  # usage beside choices stays
+    assert drop_usage_chunks(b'data: {"usage": broken\n\n') == b'data: {"usage": broken\n\n'
