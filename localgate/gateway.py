@@ -284,6 +284,8 @@ class Gateway:
                 model_scoped=False,
             )
         else:
+            if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
+                payload = redact(payload, provider.credential.masked())
             failure = self._read_status(provider, resp, payload, req.stream)
             self._observe(provider, target.model, resp, payload, failure)
             if failure is None:
@@ -354,11 +356,10 @@ class Gateway:
                 f"{status} redirect to {resp.headers.get('location', '?')} "
                 "(is the account's base_url right?)",
             )
-        return provider.classify(status, resp.headers, redact(payload, provider.credential.secret))
+        return provider.classify(status, resp.headers, payload)
 
     def _client_error(self, req, translator, resp, payload, account, target):
         """The request itself was refused (400, 404, 413…): the client hears it as is."""
-        payload = redact(payload, account.provider.credential.secret)
         if translator is None:
             return web.Response(
                 body=payload,

@@ -16,6 +16,7 @@ from typing import Any
 
 from localgate.config import Config, parse_config, read_toml
 from localgate.errors import ConfigError
+from localgate.files import private_dir
 
 # Written at the top of every file localgate saves: tomli-w cannot keep comments.
 FILE_HEADER = """\
@@ -97,10 +98,7 @@ class ConfigFile:
 
         config = self.validate()
         text = FILE_HEADER + dumps_toml(self.data)
-        directory = self.path.parent
-        if not directory.exists():
-            directory.mkdir(parents=True, mode=0o700)
-            os.chmod(directory, 0o700)  # mkdir's mode is filtered through the umask
+        directory = private_dir(self.path.parent)
         # mkstemp creates the file with mode 0600 whatever the umask.
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from localgate import sse
@@ -152,19 +152,21 @@ class UsageTap:
             self._read(event, self)
 
 
-def redact(body: bytes, secret: str | None) -> bytes:
-    """`body` with the account's secret, and every long piece of it, masked.
+def redact(body: bytes, secrets: str | Iterable[str] | None) -> bytes:
+    """`body` with the account's secrets, and every long piece of them, masked.
 
     Some upstreams echo the key they were sent ("Incorrect API key provided:
     sk-…"), and error text travels on into logs, /account-limits and the
-    client's error; the gateway knows the account's secret, so it masks every
-    run of key characters that shares eight in a row with the secret.
+    client's error; the gateway knows the account's secrets, so it masks every
+    run of key characters that shares eight in a row with one of them.
     """
-    if not secret or not body:
+    if isinstance(secrets, str):
+        secrets = (secrets,)
+    keys = [s.encode() for s in secrets or () if s]
+    if not keys or not body:
         return body
-    key = secret.encode()
-    size = min(8, len(key))
-    pieces = {key[i : i + size] for i in range(len(key) - size + 1)}
+    size = min(8, *(len(key) for key in keys))
+    pieces = {key[i : i + size] for key in keys for i in range(len(key) - size + 1)}
 
     def mask(found: re.Match) -> bytes:
         run = found[0]

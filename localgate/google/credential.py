@@ -211,6 +211,17 @@ class GoogleCredential(Credential):
         self._adopt(token, expires_at)
         return token
 
+    def masked(self) -> tuple[str, ...]:
+        """The stored login's secret fields and the access token in use (not the
+        whole JSON: its field names would mask ordinary words of Google's errors)."""
+        try:
+            info = json.loads(self.secret)
+        except ValueError:
+            return (self.secret,)
+        fields = ("refresh_token", "client_secret", "private_key", "private_key_id")
+        stored = [str(info[f]) for f in fields if isinstance(info, dict) and info.get(f)]
+        return (*stored, *([self._access] if self._access else []))
+
     def _adopt(self, token: str, expires_at: float) -> None:
         self._access, self._expires_at, self._revoked = token, expires_at, None
         self._lifetime = max(0.0, expires_at - self._clock())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localgate.files import private_file
 from localgate.providers.ratelimit import LimitSnapshot
 
 LEDGER_FILENAME = "ledger.sqlite3"
@@ -135,8 +136,8 @@ class LedgerStore:
     @classmethod
     def open(cls, path: Path) -> LedgerStore:
         """Open (creating it and its directory when missing) the ledger at `path`."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite gives its -wal and -shm files the database file's mode.
+        path = private_file(Path(path))
         db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")

@@ -51,6 +51,10 @@ class Credential:
     async def token(self) -> str:
         return self.secret
 
+    def masked(self) -> tuple[str, ...]:
+        """What must never leave in relayed errors or logs, should an upstream echo it."""
+        return (self.secret,)
+
     @property
     def fingerprint(self) -> str:
         """A stable, non-reversible tag of the secret, to notice when it changes."""

@@ -308,3 +308,22 @@ async def test_models_lists_the_vertex_names_without_a_listing_call(
     ids = {m["id"] for m in listed["data"]}
     assert {"claude-sonnet-4-5", "claude-haiku-4-5", "claude-custom"} <= ids
     assert fake_google_token.refreshes == 0  # listing needs no token, and nothing blocked on one
+
+
+async def test_an_echoed_access_token_never_reaches_the_client(
+    localgate, fake_vertex, fake_google_token
+):
+    from tests.fakes import Error
+
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    sdk = anthropic_sdk(client)
+    await sdk.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=HELLO)
+    (token,) = fake_google_token.issued
+    fake_vertex.claude.script(Error(400, f"malformed request sent with Bearer {token}"))
+    async with client.post(
+        "/v1/messages",
+        json={"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": HELLO},
+    ) as resp:
+        text = await resp.text()
+    assert resp.status == 400
+    assert token not in text and token[:12] not in text and "[redacted]" in text

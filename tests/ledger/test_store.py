@@ -88,3 +88,23 @@ def test_a_failed_batch_writes_nothing(store):
 def test_open_existing_does_not_create(tmp_path):
     assert LedgerStore.open_existing(tmp_path / "none" / "ledger.sqlite3") is None
     assert not (tmp_path / "none").exists()
+
+
+def test_the_ledger_is_private(tmp_path):
+    import os
+    import stat
+
+    state = tmp_path / "state" / "localgate"
+    path = ledger_path(state)
+    old = os.umask(0o022)  # the usual umask would leave 0755 dirs and 0644 files
+    try:
+        store = LedgerStore.open(path)
+        store.write([row(NOW)], [], None)
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(state) == 0o700
+    files = [p for p in state.iterdir() if p.name.startswith(path.name)]
+    assert {p.name for p in files} >= {path.name, path.name + "-wal"}
+    assert all(mode(p) == 0o600 for p in files), {p.name: oct(mode(p)) for p in files}
+    store.close()

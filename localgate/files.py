@@ -1,0 +1,27 @@
+"""Files localgate writes are the user's alone: 0600 files in 0700 directories.
+
+They hold account names, usage and the config; nothing in them is a secret,
+but none of it is anybody else's business on a shared machine either.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def private_dir(directory: Path) -> Path:
+    """`directory`, created 0700 (with its parents) when missing."""
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered through the umask
+    return directory
+
+
+def private_file(path: Path) -> Path:
+    """`path`, created empty with mode 0600 when missing, made 0600 when it exists."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)  # an older file, or a umask that let more through
+    return path
