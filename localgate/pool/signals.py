@@ -14,7 +14,6 @@ headers, a 2xx) costs a few dictionary lookups. Nothing here raises on junk.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 
@@ -75,17 +74,11 @@ def google_quota_violations(body: bytes) -> list[tuple[str, int | None]]:
     """(quota id, quota value) of each `QuotaFailure` violation in a Google error body."""
     if not body or b"QuotaFailure" not in body:
         return []
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return []
-    if isinstance(parsed, list) and parsed:
-        parsed = parsed[0]
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
+    from localgate.providers.gemini import error_details
+
     found: list[tuple[str, int | None]] = []
-    for detail in details if isinstance(details, list) else ():
-        if not isinstance(detail, dict) or detail.get("@type") != _QUOTA_FAILURE:
+    for detail in error_details(body):
+        if detail.get("@type") != _QUOTA_FAILURE:
             continue
         violations = detail.get("violations")
         for violation in violations if isinstance(violations, list) else ():

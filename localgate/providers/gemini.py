@@ -72,7 +72,7 @@ class GeminiProvider(Provider):
 
     def classify(self, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
         message = error_message(body)
-        details = _details(body)
+        details = error_details(body)
         if status == 429:
             reason = f"429 {message}"
             wait = _retry_delay(details)
@@ -130,7 +130,7 @@ def _quota_zone():
         return timezone(timedelta(hours=-8), "PST")
 
 
-def _details(body: bytes) -> list[dict]:
+def error_details(body: bytes) -> list[dict]:
     """The `error.details` entries of a Google error body (also when wrapped in a list)."""
     try:
         parsed = json.loads(body)
