@@ -145,8 +145,7 @@ class Gateway:
                 for name in selection.ready:
                     if self.accounts[name].provider is None:
                         continue  # its key is missing; the pool already reports why
-                    record.attempts += 1
-                    outcome = await self._attempt(
+                    outcome = await self._try(
                         req, target, self.accounts[name], record, http_request, candidates[0][0]
                     )
                     if not isinstance(outcome, Failure):
@@ -160,6 +159,15 @@ class Gateway:
             if wait is None or wait > deadline - time.monotonic():
                 raise self._give_up(req, last, wait)
             await asyncio.sleep(wait + 0.01)
+
+    async def _try(self, req, target, account, record, http_request, primary):
+        """`_attempt`, and once more at once when the account asks for a resend."""
+        for _ in range(2):
+            record.attempts += 1
+            outcome = await self._attempt(req, target, account, record, http_request, primary)
+            if not (isinstance(outcome, Failure) and outcome.kind is FailureKind.RESEND):
+                break
+        return outcome
 
     def _candidates(self, req: ClientRequest, target: routing.Target) -> list[str]:
         """Accounts of the target that can serve this operation (natively or translated)."""

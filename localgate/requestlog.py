@@ -30,11 +30,14 @@ class RequestLog:
         if isinstance(event, RequestDone):
             self._print(self._request_line(event), _status_style(event.status))
         elif isinstance(event, AttemptFailed):
-            wait = "invalid" if event.cooldown is None else f"cooling {event.cooldown:.0f}s"
-            line = (
-                f"{_clock()}   ↳ {event.account} failed on {event.model}: "
-                f"{event.reason} ({wait}); moving on"
-            )
+            if event.kind == "resend":
+                line = f"{_clock()}   ↳ {event.account} on {event.model}: {event.reason}"
+            else:
+                wait = "invalid" if event.cooldown is None else f"cooling {event.cooldown:.0f}s"
+                line = (
+                    f"{_clock()}   ↳ {event.account} failed on {event.model}: "
+                    f"{event.reason} ({wait}); moving on"
+                )
             self._print(line, "yellow")
 
     def _request_line(self, e: RequestDone) -> str:

@@ -18,6 +18,10 @@ class FailureKind(StrEnum):
     TIMEOUT = "timeout"  # no first byte / stalled before anything reached the client
     CONNECTION = "connection"  # refused, reset, DNS, TLS: the host is unreachable
     AUTH = "auth"  # 401/403: the key is wrong or revoked; the account is invalid
+    FORBIDDEN_MODEL = "forbidden_model"  # 403 for one model only (not enabled in the project)
+    # The upstream refused a part the provider can leave out (Vertex: a beta); the
+    # provider has learned it, so the same account gets the request again at once.
+    RESEND = "resend"
 
 
 @dataclass(frozen=True)

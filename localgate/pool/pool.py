@@ -23,7 +23,7 @@ from localgate.pool.cooldown import (
     Cooldown,
     cooldown_seconds,
 )
-from localgate.pool.failures import Failure
+from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.quota import LocalLimit, Quota, QuotaLimits
 from localgate.pool.strategies import Strategy, make_strategy
 from localgate.pool.usage import UsageWindow
@@ -269,6 +269,8 @@ class Pool:
         account = self._accounts.get(name)
         if account is None:
             return None
+        if failure.kind is FailureKind.RESEND:
+            return 0.0  # nothing wrong with the account: it is asked again at once
         self.changes += 1
         if failure.invalidates:
             account.invalid = failure.reason or failure.kind.value

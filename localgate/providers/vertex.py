@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from localgate.dialects.common import error_message
 from localgate.errors import ConfigError
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.base import (
@@ -32,6 +33,7 @@ from localgate.providers.base import (
 from localgate.providers.gemini import GeminiProvider
 
 API_VERSION = "v1"
+FORBIDDEN_MODEL_REST = 3600.0  # seconds a model the project may not call rests
 DEFAULT_REGION = "global"
 ANTHROPIC_VERSION = "vertex-2023-10-16"
 CHECK_GEMINI_MODEL = "gemini-2.5-flash"  # countTokens on it is free: a cheap live check
@@ -48,14 +50,34 @@ MODEL_IDS: Mapping[str, str] = {
     "claude-3-7-sonnet": "claude-3-7-sonnet@20250219",
     "claude-3-5-haiku": "claude-3-5-haiku@20241022",
     "claude-3-5-sonnet-v2": "claude-3-5-sonnet-v2@20241022",
+    "claude-3-5-sonnet-20241022": "claude-3-5-sonnet-v2@20241022",  # the rule would drop v2
 }
 _DATED = re.compile(r"^(claude-.+)-(\d{8})$")
-FORWARDED = ("anthropic-beta",)
+# Betas Anthropic's API takes but Vertex answers with a 400 "Unexpected value(s)
+# `…` for the `anthropic-beta` header" — Claude Code sends several (reported in
+# anthropics/claude-code#12429 and #34802, claude-agent-sdk-typescript#307,
+# BerriAI/litellm#19984, vercel/ai#10981). Left out from the start; any other
+# beta Vertex refuses is learned from its 400 and the request resent without it.
+REFUSED_BETAS = frozenset(
+    {
+        "prompt-caching-scope-2026-01-05",
+        "effort-2025-11-24",
+        "adaptive-thinking-2026-01-28",
+        "web-search-2025-03-05",
+        "tool-search-tool-2025-10-19",
+        "structured-outputs-2025-11-13",
+    }
+)
+_REFUSED_BETA_MESSAGE = re.compile(r"Unexpected value\(s\) (.+?) for the `anthropic-beta` header")
 
 
 class VertexProvider(Provider):
     name = "vertex"
     renames_models = True  # Claude answers name `claude-…@date`; clients asked otherwise
+
+    def __init__(self, account, credential):
+        super().__init__(account, credential)
+        self.refused_betas = set(REFUSED_BETAS)  # grows with what this project refuses
 
     @classmethod
     def credential_for(cls, account):
@@ -135,22 +157,27 @@ class VertexProvider(Provider):
             else:
                 method = "streamGenerateContent?alt=sse" if stream else "generateContent"
             url = self.model_url("google", model_id.removeprefix("models/"), method)
+        elif op == COUNT_TOKENS:
+            # No betas: the counter refuses some the model routes take, and none
+            # changes a count.
+            url = self.model_url("anthropic", "count-tokens", "rawPredict")
+            body = _claude_body(body, model_id)
         else:
-            for name in FORWARDED:
-                value = client_headers.get(name)
-                if value:
-                    headers[name] = value
-            if op == COUNT_TOKENS:
-                url = self.model_url("anthropic", "count-tokens", "rawPredict")
-                body = _claude_body(body, model_id)
-            else:
-                method = "streamRawPredict" if stream else "rawPredict"
-                url = self.model_url("anthropic", model_id, method)
-                body = _claude_body(body, None)
+            betas = self.betas(client_headers.get("anthropic-beta", ""))
+            if betas:
+                headers["anthropic-beta"] = betas
+            method = "streamRawPredict" if stream else "rawPredict"
+            url = self.model_url("anthropic", model_id, method)
+            body = _claude_body(body, None)
         if stream:
             headers["accept"] = "text/event-stream"
         headers["authorization"] = f"Bearer {await self.credential.token()}"
         return UpstreamCall("POST", url, headers, body)
+
+    def betas(self, header: str) -> str:
+        """The client's `anthropic-beta` values that Vertex takes, comma-separated."""
+        kept = [b.strip() for b in header.split(",") if b.strip()]
+        return ",".join(b for b in kept if b not in self.refused_betas)
 
     async def check_call(self) -> UpstreamCall:
         """A token count (free): proves the login, the project, the region and the API."""
@@ -164,9 +191,12 @@ class VertexProvider(Provider):
             body = {"contents": [{"role": "user", "parts": [{"text": "ping"}]}]}
         else:
             url = self.model_url("anthropic", "count-tokens", "rawPredict")
+            # A model the account names, when it names one: the project may have
+            # enabled only those.
+            named = [p for p in patterns if p.startswith("claude-") and "*" not in p]
             body = {
                 "anthropic_version": ANTHROPIC_VERSION,
-                "model": self.model_id(CHECK_CLAUDE_MODEL),
+                "model": self.model_id(named[0] if named else CHECK_CLAUDE_MODEL),
                 "messages": [{"role": "user", "content": "ping"}],
             }
         return UpstreamCall("POST", url, headers, json.dumps(body).encode())
@@ -190,8 +220,36 @@ class VertexProvider(Provider):
                 model_scoped=False,
                 status=status,
             )
+        if status == 400 and b"anthropic-beta" in body:
+            refused = self._learn_refused_betas(body)
+            if refused:
+                return Failure(
+                    FailureKind.RESEND,
+                    f"Vertex refuses the betas {', '.join(refused)}; resending without them",
+                    status=status,
+                )
+        if status == 403 and b"/models/" in body:
+            # Denied on one model's resource (not enabled for the project, not in
+            # this region): the account's other models may well work.
+            return Failure(
+                FailureKind.FORBIDDEN_MODEL,
+                f"403 {error_message(body)} (enable the model for the project in Vertex "
+                "Model Garden, or leave it out of the account's models)",
+                retry_after=FORBIDDEN_MODEL_REST,
+                status=status,
+            )
         # Vertex speaks Google's error body for both publishers.
         return GeminiProvider.classify(self, status, headers, body)
+
+    def _learn_refused_betas(self, body: bytes) -> list[str]:
+        """The betas a 400 names as refused that were not known yet (now remembered)."""
+        found = _REFUSED_BETA_MESSAGE.search(body.decode("utf-8", "replace"))
+        if found is None:
+            return []
+        named = re.findall(r"`([^`]+)`", found.group(1))
+        new = [b for b in named if b not in self.refused_betas]
+        self.refused_betas.update(new)
+        return new
 
 
 def relogin_command(account) -> str:

@@ -8,10 +8,11 @@ that tokens are refreshed in time.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from tests.fakes import Reply
+from tests.fakes import Error, Reply
 from tests.google.support import service_account_info, vertex_account
 from tests.server.test_passthrough import anthropic_sdk, openai_sdk
 from tests.server.test_translated import read_openai_stream
@@ -73,6 +74,113 @@ async def test_claude_code_betas_reach_vertex_in_the_header(
     sent = fake_vertex.claude.requests[-1]
     assert sent.headers["anthropic-beta"] == "context-1m-2025-08-07"
     assert "claude-opus-4-1@20250805:rawPredict" in sent.path
+
+
+# What Claude Code 2.1.197 sends (tests/translate/fixtures/claude-code-…-request.json).
+CLAUDE_CODE_BETAS = (
+    "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,"
+    "prompt-caching-scope-2026-01-05,effort-2025-11-24"
+)
+
+
+def refused(*betas: str) -> Error:
+    """Vertex's 400 for betas it does not take (as quoted in anthropics/claude-code#34802)."""
+    named = ", ".join(f"`{b}`" for b in betas)
+    return Error(
+        400,
+        body=json.dumps(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": f"Unexpected value(s) {named} for the `anthropic-beta` header. "
+                    "Please consult our documentation at docs.anthropic.com or try again "
+                    "without the header.",
+                },
+            }
+        ).encode(),
+    )
+
+
+async def test_betas_vertex_refuses_are_left_out_or_learned(
+    localgate, fake_vertex, fake_google_token
+):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    headers = {"anthropic-version": "2023-06-01", "anthropic-beta": CLAUDE_CODE_BETAS}
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": HELLO}
+    # Known refusals never go out.
+    answer = await client.post("/v1/messages?beta=true", json=body, headers=headers)
+    assert answer.status == 200, await answer.text()
+    sent = fake_vertex.claude.requests[-1].headers["anthropic-beta"]
+    assert (
+        sent == "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27"
+    )
+    # A new refusal is learned from Vertex's 400: resent at once, left out from then on.
+    fake_vertex.claude.script(refused("claude-code-20250219", "context-management-2025-06-27"))
+    answer = await client.post("/v1/messages?beta=true", json=body, headers=headers)
+    assert answer.status == 200, await answer.text()
+    first, resent = fake_vertex.claude.requests[-2:]
+    assert "claude-code-20250219" in first.headers["anthropic-beta"]
+    assert resent.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
+    await client.post("/v1/messages?beta=true", json=body, headers=headers)
+    assert fake_vertex.claude.requests[-1].headers["anthropic-beta"] == (
+        "interleaved-thinking-2025-05-14"
+    )
+    # The account was never rested for it.
+    limits = await (await client.get("/account-limits")).json()
+    assert limits["accounts"][0]["state"] == "ok"
+
+
+async def test_a_refusal_of_nothing_new_goes_back_to_the_client(
+    localgate, fake_vertex, fake_google_token
+):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    fake_vertex.claude.script(refused("effort-2025-11-24"))  # already left out: not ours
+    answer = await client.post(
+        "/v1/messages",
+        json={"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": HELLO},
+        headers={"anthropic-beta": "effort-2025-11-24"},
+    )
+    assert answer.status == 400 and len(fake_vertex.claude.requests) == 1
+
+
+async def test_count_tokens_sends_no_betas(localgate, fake_vertex, fake_google_token):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    answer = await client.post(
+        "/v1/messages/count_tokens",
+        json={"model": "claude-sonnet-4-5", "messages": HELLO},
+        headers={"anthropic-beta": CLAUDE_CODE_BETAS},
+    )
+    assert answer.status == 200, await answer.text()
+    assert "anthropic-beta" not in fake_vertex.claude.requests[-1].headers
+
+
+async def test_a_model_the_project_may_not_call_rests_alone(
+    localgate, fake_vertex, fake_google_token
+):
+    client = await serve_vertex(localgate, fake_vertex, fake_google_token)
+    fake_vertex.claude.script(
+        Error(
+            403,
+            "Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform."
+            "googleapis.com/projects/proj/locations/us-east5/publishers/anthropic/models/"
+            "claude-opus-4-1' (or it may not exist).",
+        )
+    )
+    answer = await client.post(
+        "/v1/messages", json={"model": "claude-opus-4-1", "max_tokens": 10, "messages": HELLO}
+    )
+    assert answer.status == 502
+    assert "Model Garden" in (await answer.json())["error"]["message"]
+    served = await client.post(
+        "/v1/messages", json={"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": HELLO}
+    )
+    assert served.status == 200, await served.text()
+    limits = await (await client.get("/account-limits")).json()
+    gcp = limits["accounts"][0]
+    assert gcp["state"] == "cooling" and [c["model"] for c in gcp["cooldowns"]] == [
+        "claude-opus-4-1"
+    ]
 
 
 @pytest.mark.parametrize("model", ["gemini-2.5-flash", "claude-sonnet-4-5"])
