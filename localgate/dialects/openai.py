@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from localgate import sse
@@ -46,12 +47,17 @@ def hides_usage(body: dict) -> bool:
     return not (isinstance(options, dict) and options.get("include_usage") is True)
 
 
+_EVENT = re.compile(rb".*?(?:\r?\n\r?\n|\Z)", re.DOTALL)
+
+
 def drop_usage_chunks(events: bytes) -> bytes:
     """`events` (whole SSE events) without the usage-only chunk (`choices: []`)."""
     if b'"usage"' not in events:
         return events
+    # Events with their blank-line ending (LF or CRLF framing), so what stays is
+    # written back byte for byte.
     kept = []
-    for event in events.split(b"\n\n"):
+    for event in _EVENT.findall(events):
         data = event.partition(b"data:")[2].strip()
         if data.startswith(b"{") and b'"usage"' in data:
             try:
@@ -61,7 +67,7 @@ def drop_usage_chunks(events: bytes) -> bytes:
             if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
                 continue
         kept.append(event)
-    return b"\n\n".join(kept)
+    return b"".join(kept)
 
 
 def error_payload(err: GatewayError) -> dict:

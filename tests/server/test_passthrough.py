@@ -263,3 +263,5 @@ def test_drop_usage_chunks_keeps_everything_else():
     assert drop_usage_chunks(usage) == b""
     assert drop_usage_chunks(both + done) == both + done  # usage beside choices stays
     assert drop_usage_chunks(b'data: {"usage": broken\n\n') == b'data: {"usage": broken\n\n'
+    crlf = [e.replace(b"\n", b"\r\n") for e in (content, usage, done)]
+    assert drop_usage_chunks(b"".join(crlf)) == crlf[0] + crlf[2]
