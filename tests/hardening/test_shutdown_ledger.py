@@ -1,10 +1,10 @@
 """A real `localgate serve` stopped by SIGTERM/SIGINT keeps every ledger row.
 
 Rows reach the disk in batches (about once a second), so the rows of the
-requests served just before the signal are still in memory when it arrives;
-the in-flight stream's row only exists once the drain let it finish. Both must
-be in the ledger file after the process exited 0, and `localgate usage` must
-read the same figures from it.
+requests answered just before the signal are still in memory when it lands,
+and only the cleanup's flush can write them; the in-flight stream's row only
+exists once the drain let the stream finish. Both must be in the ledger file
+after the process exited 0, and `localgate usage` must read the same figures.
 """
 
 from __future__ import annotations
@@ -61,12 +61,12 @@ async def serve_on_any_port(config_path: Path) -> tuple[asyncio.subprocess.Proce
     try:
         first = await asyncio.wait_for(proc.stdout.readline(), STARTUP_TIMEOUT)
     except TimeoutError:
-        proc.kill()
+        await killed(proc)
         raise
     found = LISTENING.search(first)
     if found is None:
-        proc.kill()
-        raise AssertionError(first + await proc.stdout.read())
+        await killed(proc)
+        raise AssertionError((first + await proc.stdout.read()).decode())
     return proc, int(found.group(1))
 
 
@@ -134,14 +134,19 @@ async def send_before_signal(http: aiohttp.ClientSession, port: int) -> None:
             assert resp.status == status, body
 
 
+async def killed(proc: asyncio.subprocess.Process) -> None:
+    """Kill the daemon unless it already exited."""
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
 async def exit_code(proc: asyncio.subprocess.Process) -> int:
     """The daemon's exit code once it stopped; its output must be clean."""
     try:
         code = await asyncio.wait_for(proc.wait(), EXIT_TIMEOUT)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await killed(proc)
     output = (await proc.stdout.read()).decode()
     assert "Traceback" not in output and "usage ledger" not in output, output
     assert "localgate stopped" in output, output
@@ -205,8 +210,10 @@ async def test_rows_of_earlier_requests_and_the_in_flight_stream_are_on_disk(
                 await asyncio.sleep(0.3)
                 assert await refused(port)  # draining: the stream goes on, no one new gets in
                 rest = await resp.read()
-    finally:
-        assert await exit_code(proc) == 0
+    except BaseException:
+        await killed(proc)  # and the original failure is the one reported
+        raise
+    assert await exit_code(proc) == 0
     text = first + rest
     assert text.rstrip().endswith(LAST_EVENT[in_flight.dialect]), text[-300:]
     expected = expected_before_signal()
@@ -224,6 +231,8 @@ async def test_rows_still_queued_when_the_signal_lands_are_on_disk(config_path, 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             await send_before_signal(http, port)
         proc.send_signal(sig)
-    finally:
-        assert await exit_code(proc) == 0
+    except BaseException:
+        await killed(proc)
+        raise
+    assert await exit_code(proc) == 0
     await assert_ledger_holds(config_path, expected_before_signal())
