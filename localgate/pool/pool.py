@@ -301,6 +301,13 @@ class Pool:
             self._sweep(account, now)
         return cooldown.until - now
 
+    def clear_invalid(self, name: str) -> None:
+        """Forget `name`'s invalid mark (its login works again); its rests stay."""
+        account = self._accounts.get(name)
+        if account is not None and account.invalid is not None:
+            account.invalid = None
+            self.changes += 1
+
     def reset(self, name: str) -> None:
         """Clear the invalid mark and every rest of `name`, spent quotas included."""
         account = self._accounts.get(name)

@@ -62,6 +62,8 @@ async def _refresh(gw, account) -> dict:
         return {"name": account.name, "ok": False, "error": str(exc)}
     except LocalgateError as exc:
         return {"name": account.name, "ok": False, "error": str(exc)}
+    if account.problem is None:  # the login works: an earlier refusal no longer holds
+        gw.pool.clear_invalid(account.name)
     return {"name": account.name, "ok": True, "expires_at": _iso(expires_at)}
 
 

@@ -353,6 +353,13 @@ async def test_refresh_token_route(localgate, fake_vertex, fake_google_token, fa
     states = {s.name: s.state for s in gateway_of(client).pool.status()}
     assert states == {"gcp": "invalid", "robot": "ok", "work": "ok"}
 
+    # The user fixed the login at Google's end: a refresh that works clears the mark.
+    fake_google_token.revoked.clear()
+    fixed = await (await client.post("/refresh-token?account=gcp")).json()
+    assert fixed["ok"] is True
+    states = {s.name: s.state for s in gateway_of(client).pool.status()}
+    assert states["gcp"] == "ok"
+
 
 async def test_a_vertex_account_without_its_login(localgate, fake_vertex):
     client = await localgate(
