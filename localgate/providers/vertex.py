@@ -78,6 +78,13 @@ class VertexProvider(Provider):
     def __init__(self, account, credential):
         super().__init__(account, credential)
         self.refused_betas = set(REFUSED_BETAS)  # grows with what this project refuses
+        self.quota_project = _quota_project(credential.secret)
+
+    def _auth_headers(self, token: str) -> dict[str, str]:
+        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+        if self.quota_project:  # `gcloud auth application-default set-quota-project`
+            headers["x-goog-user-project"] = self.quota_project
+        return headers
 
     @classmethod
     def credential_for(cls, account):
@@ -147,7 +154,7 @@ class VertexProvider(Provider):
         )
 
     async def call(self, op, model, body, *, stream, client_headers):
-        headers = {"content-type": "application/json"}
+        headers = self._auth_headers(await self.credential.token())
         model_id = self.model_id(model)
         if self.publisher(model) == "google":
             if op == COUNT_TOKENS:
@@ -171,7 +178,6 @@ class VertexProvider(Provider):
             body = _claude_body(body, None)
         if stream:
             headers["accept"] = "text/event-stream"
-        headers["authorization"] = f"Bearer {await self.credential.token()}"
         return UpstreamCall("POST", url, headers, body)
 
     def betas(self, header: str) -> str:
@@ -183,8 +189,7 @@ class VertexProvider(Provider):
         """A token count (free): proves the login, the project, the region and the API."""
         from fnmatch import fnmatchcase
 
-        token = await self.credential.token()
-        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+        headers = self._auth_headers(await self.credential.token())
         patterns = self.account.model_patterns
         if any(fnmatchcase(CHECK_GEMINI_MODEL, p) for p in patterns):
             url = self.model_url("google", self.model_id(CHECK_GEMINI_MODEL), "countTokens")
@@ -274,3 +279,13 @@ def _claude_body(body: bytes, model_id: str | None) -> bytes:
         data = {"model": model_id, **data}
     data["anthropic_version"] = ANTHROPIC_VERSION
     return json.dumps(data, ensure_ascii=False).encode()
+
+
+def _quota_project(secret: str) -> str | None:
+    """The `quota_project_id` a stored login names (ADC and key files may), else None."""
+    try:
+        info = json.loads(secret)
+    except ValueError:
+        return None
+    project = info.get("quota_project_id") if isinstance(info, dict) else None
+    return project if isinstance(project, str) and project else None

@@ -442,3 +442,13 @@ async def test_an_echoed_access_token_never_reaches_the_client(
         text = await resp.text()
     assert resp.status == 400
     assert token not in text and token[:12] not in text and "[redacted]" in text
+
+
+async def test_the_logins_quota_project_is_billed(localgate, fake_vertex, fake_google_token):
+    login = {**fake_google_token.authorized_user(), "quota_project_id": "billing-proj"}
+    client = await localgate([vertex_account("gcp", fake_vertex.url, login)])
+    answer = await client.post(
+        "/v1/messages", json={"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": HELLO}
+    )
+    assert answer.status == 200, await answer.text()
+    assert fake_vertex.claude.requests[-1].headers["x-goog-user-project"] == "billing-proj"
