@@ -203,6 +203,20 @@ def test_add_with_the_browser(run, tmp_path, monkeypatch, fake_google_token):
         ),
         (("accounts", "add", "g", "--provider", "vertex", "--key-stdin"), "not with a key"),
         (("accounts", "add", "g", "--provider", "openai", "--adc"), "--adc applies only to"),
+        (
+            (
+                "accounts",
+                "add",
+                "g",
+                "--provider",
+                "vertex",
+                "--project",
+                "p",
+                "--credentials-file",
+                "/nonexistent/key.json",
+            ),
+            "--credentials-file /nonexistent/key.json: no such file",
+        ),
     ],
 )
 def test_add_refuses(run, args, message):
