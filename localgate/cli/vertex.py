@@ -100,11 +100,6 @@ def _login(
 
     if credentials_file or adc:
         path = Path(credentials_file) if credentials_file else login.adc_path()
-        if not path.is_file() and credentials_file:
-            raise click.ClickException(
-                f"--credentials-file {path}: no such file (a service-account key or an "
-                "authorized-user JSON, e.g. from `gcloud iam service-accounts keys create`)"
-            )
         if not path.is_file():
             raise click.ClickException(
                 f"no application-default login at {path}: run "

@@ -215,7 +215,7 @@ def test_add_with_the_browser(run, tmp_path, monkeypatch, fake_google_token):
                 "--credentials-file",
                 "/nonexistent/key.json",
             ),
-            "--credentials-file /nonexistent/key.json: no such file",
+            "File '/nonexistent/key.json' does not exist",
         ),
     ],
 )
