@@ -8,13 +8,16 @@ both schemes and logs nothing.
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
+import threading
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from google.auth import exceptions, transport
 
-DEFAULT_TIMEOUT = 30.0  # seconds for one token-endpoint exchange
+DEFAULT_TIMEOUT = 10.0  # seconds for connecting, and for each read of the answer
+TOTAL_TIMEOUT = 20.0  # seconds for one whole token-endpoint exchange, however it trickles
 
 
 class Response(transport.Response):
@@ -37,30 +40,84 @@ class Response(transport.Response):
 
 
 class Request(transport.Request):
-    """Blocking HTTP(S) request; raises google.auth TransportError on network trouble."""
+    """Blocking HTTP(S) request; raises google.auth TransportError on network trouble.
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+    `timeout` bounds connecting and each read; `total` bounds the whole
+    exchange, so an endpoint (or proxy) that drips its answer a byte at a time
+    cannot hold a refresh for longer.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, total: float = TOTAL_TIMEOUT):
         self.timeout = timeout
+        self.total = total
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
         parts = urlsplit(url)
         path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        timeout = timeout or self.timeout
+        total = min(timeout, self.total) if timeout else self.total
+        step = min(self.timeout, total)
         if parts.scheme == "https":
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.netloc, timeout=timeout, context=ssl.create_default_context()
+                parts.netloc, timeout=step, context=ssl.create_default_context()
             )
         elif parts.scheme == "http":
-            connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+            connection = http.client.HTTPConnection(parts.netloc, timeout=step)
         else:
             raise exceptions.TransportError(f"unsupported URL scheme in {parts.scheme}://…")
+        watchdog = _Watchdog(connection, total)
         try:
+            connection.connect()
+            watchdog.check()  # it may have fired while the socket was still being made
             connection.request(method, path, body=body, headers=dict(headers or {}))
             answer = connection.getresponse()
             data = answer.read()
+            watchdog.check()
             headers_read = {k.lower(): v for k, v in answer.getheaders()}
             return Response(answer.status, headers_read, data)
         except (http.client.HTTPException, OSError) as exc:  # OSError covers timeouts
+            if watchdog.fired:
+                raise exceptions.TransportError(f"no whole answer within {total:g}s") from exc
             raise exceptions.TransportError(f"{type(exc).__name__}: {exc}") from exc
         finally:
+            watchdog.cancel()
             connection.close()
+
+
+class Recorder(transport.Request):
+    """Another transport, remembering the last answer (google-auth's errors drop the status)."""
+
+    def __init__(self, inner: transport.Request):
+        self.inner = inner
+        self.last: transport.Response | None = None
+
+    def __call__(self, *args, **kwargs):
+        self.last = self.inner(*args, **kwargs)
+        return self.last
+
+
+class _Watchdog:
+    """Shuts the connection's socket down once `total` seconds pass: that wakes a
+    blocked read at once, which closing it from another thread does not."""
+
+    def __init__(self, connection: http.client.HTTPConnection, total: float):
+        self.fired = False
+        self._connection = connection
+        self._timer = threading.Timer(total, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def check(self) -> None:
+        if self.fired:
+            raise TimeoutError("the exchange ran out of time")
+
+    def cancel(self) -> None:
+        self._timer.cancel()

@@ -9,6 +9,7 @@ and from the test's own thread when a CLI command runs under CliRunner.
     tokens.expires_in = 2             # short-lived access tokens
     tokens.revoked.add("1//refresh")  # that refresh token now gets invalid_grant
     tokens.refreshes                  # refresh_token + jwt-bearer grants answered
+    tokens.answer = (502, "text/html", b"<h1>Bad Gateway</h1>")  # every token answer, as is
 
 Grants: refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer (RS256
 assertions checked against keys registered in `public_keys`), and
@@ -66,6 +67,7 @@ class FakeGoogleToken:
         self.revoked: set[str] = set()  # refresh tokens or service-account emails refused
         self.public_keys: dict[str, object] = {}  # service-account email -> RSA public key
         self.down = False  # answer every token request with a 503
+        self.answer: tuple[int, str, bytes] | None = None  # (status, content type, body) canned
         self.refreshes = 0
         self.grants: list[dict[str, str]] = []  # every token request's form, in order
         self.authorizations: list[dict[str, str]] = []  # every /auth query
@@ -163,9 +165,11 @@ class FakeGoogleToken:
         with self._lock:
             self.grants.append(form)
             status, body = self._grant(form)
-        data = json.dumps(body).encode()
+        kind, data = "application/json; charset=utf-8", json.dumps(body).encode()
+        if self.answer is not None:  # a proxy's page, a broken endpoint…
+            status, kind, data = self.answer
         handler.send_response(status)
-        handler.send_header("content-type", "application/json; charset=utf-8")
+        handler.send_header("content-type", kind)
         handler.send_header("content-length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
