@@ -16,10 +16,10 @@ import os
 import secrets
 import socket
 import sys
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -33,6 +33,7 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 # openid + email only to show whose login it is; cloud-platform is what Vertex needs.
 LOGIN_SCOPES = (CLOUD_PLATFORM, "openid", "https://www.googleapis.com/auth/userinfo.email")
 LOGIN_TIMEOUT = 300.0  # seconds the browser login may take
+CONNECTION_TIMEOUT = 10.0  # seconds one connection to the loopback listener may sit idle
 CLIENT_SECRETS_HELP = (
     "create an OAuth client of type 'Desktop app' in the Google Cloud console "
     "(APIs & Services → Credentials), download its JSON and pass it with --client-secrets FILE"
@@ -40,6 +41,14 @@ CLIENT_SECRETS_HELP = (
 DONE_PAGE = (
     b"<!doctype html><title>localgate</title>"
     b"<p>Login complete. You can close this tab and return to the terminal.</p>"
+)
+FAILED_PAGE = (
+    b"<!doctype html><title>localgate</title>"
+    b"<p>The login did not complete. The terminal says why.</p>"
+)
+FOREIGN_PAGE = (
+    b"<!doctype html><title>localgate</title>"
+    b"<p>This is not the redirect of the login localgate is waiting for.</p>"
 )
 
 
@@ -108,12 +117,16 @@ class LoginAttempt:
         separator = "&" if "?" in self.client.auth_uri else "?"
         return self.client.auth_uri + separator + urlencode(query)
 
+    def ours(self, query: dict[str, list[str]]) -> bool:
+        """True when the redirect carries this login's state (RFC 6749 §10.12: CSRF)."""
+        return query.get("state", [""])[0] == self.state
+
     def code_from(self, query: dict[str, list[str]]) -> str:
         """The code in the redirect's query, after checking its state and error."""
+        if not self.ours(query):
+            raise LoginFailed("the redirect does not belong to this login (state mismatch)")
         if "error" in query:
             raise LoginFailed(f"Google refused the login: {query['error'][0]}")
-        if query.get("state", [self.state])[0] != self.state:
-            raise LoginFailed("the redirect does not belong to this login (state mismatch)")
         code = query.get("code", [""])[0]
         if not code:
             raise LoginFailed("the redirect carries no authorization code")
@@ -169,37 +182,59 @@ def browser_login(
     announce: Callable[[str], object],
     timeout: float = LOGIN_TIMEOUT,
 ) -> tuple[dict[str, Any], str | None]:
-    """Log in through the browser; the redirect lands on a listener on 127.0.0.1."""
+    """Log in through the browser; the redirect lands on a listener on 127.0.0.1.
+
+    The listener serves each connection in its own thread, each with an idle
+    timeout: a browser's preconnect (or any idle socket) cannot hold it up.
+    Hits that are not this login's redirect (no or another state) get a 400
+    and the listener keeps waiting for the real one.
+    """
     received: dict[str, list[str]] = {}
+    landed = threading.Event()
+    first = threading.Lock()  # connections are served in threads
+    attempt: LoginAttempt | None = None
 
     class Redirect(BaseHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT  # StreamRequestHandler: the connection's socket timeout
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             query = parse_qs(urlsplit(self.path).query)
-            if "code" in query or "error" in query:
-                received.update(query)
-            self.send_response(200)
+            if not ("code" in query or "error" in query) or attempt is None:
+                return self._page(404, FOREIGN_PAGE)
+            if not attempt.ours(query):
+                return self._page(400, FOREIGN_PAGE)
+            self._page(200, FAILED_PAGE if "error" in query else DONE_PAGE)
+            with first:  # the first redirect of this login wins
+                if not landed.is_set():
+                    received.update(query)
+                    landed.set()
+
+        def _page(self, status: int, page: bytes) -> None:
+            self.send_response(status)
             self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(page)))
             self.end_headers()
-            self.wfile.write(DONE_PAGE)
+            self.wfile.write(page)
 
         def log_message(self, *args) -> None:  # the query holds the code: never log it
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    server.daemon_threads = True  # an idle connection's thread must not delay the exit
+    serving = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True)
     try:
         attempt = LoginAttempt.start(client, server.server_address[1])
+        serving.start()
         announce(attempt.url)
         open_url(attempt.url)
-        deadline = time.monotonic() + timeout
-        server.timeout = 0.5
-        while not received:
-            if time.monotonic() > deadline:
-                raise LoginFailed(
-                    f"no login within {timeout:.0f}s; run the command again "
-                    "(or add --no-browser to paste the URL instead)"
-                )
-            server.handle_request()
+        if not landed.wait(timeout):
+            raise LoginFailed(
+                f"no login within {timeout:.0f}s; run the command again "
+                "(or add --no-browser to paste the URL instead)"
+            )
     finally:
+        if serving.is_alive():
+            server.shutdown()
         server.server_close()
     return attempt.exchange(attempt.code_from(received))
 

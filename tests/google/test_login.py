@@ -91,10 +91,22 @@ def test_pasted_url_of_another_login_is_refused(fake_google_token):
 
 
 def test_denied_consent(fake_google_token):
+    printed = []
+
+    def ask(_prompt: str) -> str:
+        state = parse_qs(urlsplit(printed[0]).query)["state"][0]
+        return f"http://127.0.0.1:1/?error=access_denied&state={state}"
+
     with pytest.raises(LoginFailed, match="access_denied"):
+        paste_login(client_of(fake_google_token), ask=ask, announce=printed.append)
+
+
+@pytest.mark.parametrize("query", ["code=4/abc", "error=access_denied"])
+def test_pasted_url_without_state_is_refused(fake_google_token, query):
+    with pytest.raises(LoginFailed, match="state mismatch"):
         paste_login(
             client_of(fake_google_token),
-            ask=lambda _: "http://127.0.0.1:1/?error=access_denied",
+            ask=lambda _: f"http://127.0.0.1:1/?{query}",
             announce=lambda _: None,
         )
 
