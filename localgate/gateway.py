@@ -198,12 +198,12 @@ class Gateway:
             self._failed(req, account, target.model, sent)
             return sent
         resp, payload = sent
+        # This account answers the client, with a refusal (400, 404…) or the answer.
+        record.account, record.provider = account.name, provider.name
+        record.model_used, record.fallback_depth = target.model, target.depth
         if not 200 <= resp.status < 300:
             resp.release()
             return self._client_error(req, translator, resp, payload, account, target)
-
-        record.account, record.provider = account.name, provider.name
-        record.model_used, record.fallback_depth = target.model, target.depth
         headers = self._proxy_headers(account, target, primary)
         if req.stream:
             response = await self._commit_stream(
