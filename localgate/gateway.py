@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,9 +90,13 @@ class Gateway:
             self._mark_problem(account)
 
     def reset(self, name: str) -> None:
-        """Forget `name`'s invalid mark and cooldowns (a missing key stays reported)."""
+        """Forget `name`'s invalid mark and cooldowns (a missing key stays reported);
+        an OAuth login that was refused is asked again on the next request."""
         self.pool.reset(name)
-        self._mark_problem(self.accounts[name])
+        account = self.accounts[name]
+        if account.provider is not None:
+            account.provider.credential.forget_refusal()
+        self._mark_problem(account)
 
     def _mark_problem(self, account: Account) -> None:
         if account.problem:
@@ -256,6 +261,9 @@ class Gateway:
             return Failure(FailureKind.AUTH, str(exc), model_scoped=False)
         except TokenRefreshFailed as exc:  # the token endpoint is away: try another account
             return Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
+        # Counted as it leaves, so requests still in flight hold their place under
+        # the account's configured rpm/rpd (a burst would all land on one account).
+        self.pool.observe(provider.account.name, target.model)
         timeouts = self.config.timeouts
         if req.stream:
             client_timeout = aiohttp.ClientTimeout(
@@ -378,10 +386,14 @@ class Gateway:
         raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
 
     def _observe(self, provider, model: str, resp, payload: bytes, failure) -> None:
-        """Count the answer against the account's quota and keep the provider's limit figures."""
-        body = payload if failure is not None else b""
-        snapshots = read_limits(provider.name, resp.headers, body, failure, time.time())
-        self.pool.observe(provider.account.name, model, snapshots)
+        """Keep the provider's limit figures from its answer (never failing the request)."""
+        try:
+            body = payload if failure is not None else b""
+            snapshots = read_limits(provider.name, resp.headers, body, failure, time.time())
+            self.pool.observe(provider.account.name, model, snapshots, count=False)
+        except Exception:  # a figure we cannot read must not cost the user the answer
+            logging.getLogger("localgate").exception("could not read %s's limits", provider.name)
+            return
         if snapshots:
             self.events.emit(LimitsObserved(provider.account.name, model, snapshots))
 

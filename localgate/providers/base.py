@@ -51,6 +51,9 @@ class Credential:
     async def token(self) -> str:
         return self.secret
 
+    def forget_refusal(self) -> None:
+        """Ask again next time though the provider refused before (OAuth logins)."""
+
     def masked(self) -> tuple[str, ...]:
         """What must never leave in relayed errors or logs, should an upstream echo it."""
         return (self.secret,)

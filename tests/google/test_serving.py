@@ -279,6 +279,16 @@ async def test_revoked_login_invalidates_the_account_others_serve(
         )
     assert len(fake_google_token.grants) == asked
 
+    # Access restored at Google's end: `accounts enable` (POST /reset-account) asks again.
+    fake_google_token.revoked.clear()
+    reset = await (await client.post("/reset-account?account=gcp")).json()
+    assert reset == {"name": "gcp", "state": "ok"}
+    message = await anthropic_sdk(client).messages.create(
+        model="claude-sonnet-4-5", max_tokens=8, messages=HELLO
+    )
+    assert message.content[0].text == "Hello from vertex"
+    assert len(fake_google_token.grants) == asked + 1
+
 
 async def test_revoked_only_account_tells_the_client_how_to_log_in(
     localgate, fake_vertex, fake_google_token

@@ -26,6 +26,30 @@ async def test_rpm_sends_the_third_request_to_the_other_account(localgate, make_
     assert (len(a.requests), len(b.requests)) == (2, 1)  # a never saw the third
 
 
+async def test_rpm_holds_under_a_burst(localgate, make_fake):
+    """Requests count as they leave: six at once put two on `a` (rpm=2), four on `b`."""
+    import asyncio
+
+    from tests.fakes import Delay
+
+    a = await make_fake("anthropic", "a")
+    b = await make_fake("anthropic", "b")
+    a.default = b.default = Delay(0.5)
+    client = await localgate(
+        [account("a", "anthropic", a.url, priority=1, rpm=2), account("b", "anthropic", b.url)],
+        server=FILL_FIRST,
+    )
+
+    async def one() -> str:
+        async with client.post("/v1/messages", json=HI) as resp:
+            assert resp.status == 200
+            return resp.headers["x-localgate-account"]
+
+    served = await asyncio.gather(*(one() for _ in range(6)))
+    assert sorted(served) == ["a", "a", "b", "b", "b", "b"]
+    assert len(a.requests) == 2
+
+
 async def test_all_accounts_at_their_limit_is_a_429_with_retry_after(localgate, make_fake):
     a = await make_fake("anthropic", "a")
     client = await localgate([account("a", "anthropic", a.url, rpm=1)], server={"max_wait": 0})
