@@ -17,6 +17,12 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 STATES = ("ok", "cooling", "invalid", "disabled")
+# What usage.requests_today / tokens_today count: the ledger's rows, so the
+# figure is the same before and after a restart (upstream attempts that failed
+# over to another account are not in it; the configured rpm/rpd limits count those).
+TODAY_MEANS = (
+    "client requests each account answered since local midnight, as the ledger counts them"
+)
 _DIMENSION_WORDS = {
     "requests": "req",
     "tokens": "tok",
@@ -26,10 +32,18 @@ _DIMENSION_WORDS = {
 
 
 def iso(wall: float | None) -> str | None:
-    """Epoch seconds as `2025-01-02T03:04:05Z`."""
+    """Epoch seconds as `2025-01-02T03:04:05Z`; None for None and for what no date can show.
+
+    Total on purpose: one garbled figure (kept in the ledger across restarts)
+    must not turn every /account-limits into a 500.
+    """
     if wall is None:
         return None
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(wall, UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def from_iso(text: str | None) -> float | None:
@@ -37,7 +51,7 @@ def from_iso(text: str | None) -> float | None:
         return None
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -49,7 +63,12 @@ def limits_view(accounts: Sequence, pool, *, now_wall: float | None = None) -> d
     summary = {"accounts": len(entries), **{state: 0 for state in STATES}}
     for entry in entries:
         summary[entry["state"]] = summary.get(entry["state"], 0) + 1
-    return {"generated_at": iso(now_wall), "summary": summary, "accounts": entries}
+    return {
+        "generated_at": iso(now_wall),
+        "today": TODAY_MEANS,
+        "summary": summary,
+        "accounts": entries,
+    }
 
 
 def limits_json(gateway) -> dict[str, Any]:

@@ -24,9 +24,18 @@ class Usage:
         )
 
 
+MAX_TOKENS = 2**63 - 1  # the most SQLite (the usage ledger) can store in a column
+
+
 def as_int(value) -> int:
-    """Providers sometimes send null or floats; count them as whole tokens."""
+    """A token count from JSON: whole, finite and within 0 … 2^63-1.
+
+    Providers sometimes send null or floats; a junk figure (1e19, -5, a
+    string that is no number, inf) must not become a count the ledger cannot
+    store, so it is clamped (too big) or counted as 0 (negative, not a number).
+    """
     try:
-        return int(value or 0)
-    except (TypeError, ValueError):
+        number = int(value or 0)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         return 0
+    return min(max(number, 0), MAX_TOKENS)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from localgate.files import private_file
-from localgate.providers.ratelimit import LimitSnapshot
+from localgate.providers.ratelimit import FIGURE_LIFETIME, LimitSnapshot
 
 LEDGER_FILENAME = "ledger.sqlite3"
 SCHEMA_VERSION = 1
@@ -90,6 +90,8 @@ _INSERT = (
     f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
 )
+# When a `limits` row stops meaning anything (LimitSnapshot.expires_at, in SQL).
+_EXPIRES = "COALESCE(reset_at, observed_at + ?)"
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens"
 # --by KEY -> the SQL expression rows are grouped on
 GROUPINGS = {
@@ -181,10 +183,19 @@ class LedgerStore:
                     "INSERT OR REPLACE INTO state (key, value, saved_at) VALUES (?, ?, ?)", state
                 )
 
-    def prune(self, before_wall: float) -> int:
-        """Delete request rows older than `before_wall`; how many went."""
+    def prune(self, before_wall: float, now_wall: float | None = None) -> int:
+        """Delete request rows older than `before_wall`; how many went.
+
+        With `now_wall`, also the provider figures that expired by then (their
+        reset passed, or, without one, their short lifetime did).
+        """
         with self._transaction():
-            return self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
+            gone = self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
+            if now_wall is not None:
+                self._db.execute(
+                    f"DELETE FROM limits WHERE {_EXPIRES} <= ?", (FIGURE_LIFETIME, now_wall)
+                )
+            return gone
 
     def _transaction(self):
         db = self._db
@@ -240,11 +251,13 @@ class LedgerStore:
         ).fetchall()
         return {account: (requests, int(tokens or 0)) for account, requests, tokens in rows}
 
-    def limits(self) -> list[tuple[str, str, LimitSnapshot]]:
-        """(account, model, figure) of every provider figure kept."""
+    def limits(self, now_wall: float | None = None) -> list[tuple[str, str, LimitSnapshot]]:
+        """(account, model, figure) of every provider figure kept; with `now_wall`, unexpired."""
+        where, args = ("", ()) if now_wall is None else (f"WHERE {_EXPIRES} > ? ", (now_wall,))
         rows = self._db.execute(
             'SELECT account, model, dimension, "limit", remaining, reset_at, observed_at '
-            "FROM limits ORDER BY account, model, dimension"
+            f"FROM limits {where}ORDER BY account, model, dimension",
+            (FIGURE_LIFETIME, *args) if where else (),
         ).fetchall()
         return [
             (a, m, LimitSnapshot(d, lim, rem, reset, seen))

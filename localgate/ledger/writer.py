@@ -15,20 +15,41 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localgate.events import LimitsObserved, RequestDone
 from localgate.ledger.store import POOL_STATE, LedgerStore
 from localgate.pool.quota import DAY, local_midnight
+from localgate.providers.ratelimit import MAX_COUNT
 
 log = logging.getLogger("localgate")
 FLUSH_INTERVAL = 1.0  # seconds: at most this much usage is lost to a crash
 FLUSH_BATCH = 512  # rows that make the writer flush before the interval is up
 PRUNE_INTERVAL = 3600.0  # seconds between retention sweeps
 MAX_PENDING = 200_000  # rows kept in memory while the disk refuses them
+# Errors that belong to one row (a value SQLite cannot hold, a missing column),
+# not to the disk: that row is dropped, the rest of its batch written.
+_ROW_ERRORS = (
+    OverflowError,
+    ValueError,  # UnicodeEncodeError among them
+    TypeError,
+    sqlite3.InterfaceError,
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.DataError,
+)
+
+
+def _stored(value):
+    """An integer SQLite can hold (0 … 2^63-1); anything else as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return min(max(value, 0), MAX_COUNT)
+    return value
 
 
 def request_row(event: RequestDone) -> tuple:
@@ -44,15 +65,15 @@ def request_row(event: RequestDone) -> tuple:
         event.dialect,
         event.op,
         int(event.stream),
-        event.status,
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_read_tokens,
-        usage.cache_creation_tokens,
+        _stored(event.status),
+        _stored(usage.input_tokens),
+        _stored(usage.output_tokens),
+        _stored(usage.cache_read_tokens),
+        _stored(usage.cache_creation_tokens),
         event.latency,
         event.ttfb,
-        event.attempts,
-        event.fallback_depth,
+        _stored(event.attempts),
+        _stored(event.fallback_depth),
         int(event.client_gone),
         event.error,
     )
@@ -83,6 +104,7 @@ class Ledger:
         self._pool = None
         self._pool_changes = -1
         self._open = False
+        self._failing = False  # the last write failed: its log line is out
         self.written = 0  # rows written since start, for tests and logs
 
     @property
@@ -98,10 +120,14 @@ class Ledger:
             self._rows.append(request_row(event))
             if len(self._rows) >= self.batch and self._wake is not None:
                 self._wake.set()
+            if event.account is not None and self._pool is not None:
+                # "today" counts what this row counts, so a restart does not change it.
+                self._pool.served(event.account, event.usage.total)
         elif isinstance(event, LimitsObserved):
             for s in event.snapshots:
                 key = (event.account, event.model, s.dimension)
-                self._limits[key] = (*key, s.limit, s.remaining, s.reset_at, s.observed_at)
+                figures = (_stored(s.limit), _stored(s.remaining), s.reset_at, s.observed_at)
+                self._limits[key] = (*key, *figures)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -110,9 +136,11 @@ class Ledger:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="localgate-ledger")
         try:
             self._store = await self._run(LedgerStore.open, self.path)
-            await self._run(self._store.prune, time.time() - self.retention)
+            now = time.time()
+            await self._run(self._store.prune, now - self.retention, now)
         except Exception as exc:  # sqlite3.Error, OSError: serve on without a ledger
             log.error("usage ledger disabled: cannot open %s: %s", self.path, exc)
+            await self._close_store()  # opened, then the prune failed: nothing half-open
             self._executor.shutdown(wait=False)
             self._executor = None
             return False
@@ -134,27 +162,60 @@ class Ledger:
         self._pool_changes = pool.changes
 
     async def flush(self) -> None:
-        """Write everything queued now (rows, figures, a changed pool state)."""
+        """Write everything queued now (rows, figures, a changed pool state).
+
+        A row SQLite cannot hold is dropped (logged) and the rest written; when
+        the disk refuses, everything not written is queued again.
+        """
         if self._store is None or self._lock is None:
             return
         async with self._lock:
+            state = self._pool_state()
             rows, self._rows = self._rows, []
             limits, self._limits = list(self._limits.values()), {}
-            state = None
-            if self._pool is not None and self._pool.changes != self._pool_changes:
-                self._pool_changes = self._pool.changes
-                state = (POOL_STATE, json.dumps(self._pool.export()), time.time())
             if not (rows or limits or state):
                 return
             try:
-                await self._run(self._store.write, rows, limits, state)
-            except Exception as exc:
-                log.error("usage ledger: cannot write %d row(s), will retry: %s", len(rows), exc)
-                if len(rows) + len(self._rows) <= MAX_PENDING:
-                    self._rows[:0] = rows
-                self._pool_changes = -1
+                outcome = await self._run(write_batch, self._store, rows, limits, state)
+            except Exception as exc:  # the executor itself failed: keep everything
+                outcome = Outcome(rows_left=rows, limits_left=limits, state_left=bool(state))
+                outcome.error = exc
+            self.written += outcome.written
+            if outcome.dropped:
+                log.error(
+                    "usage ledger: dropped %d row(s) it cannot store (first: %s)",
+                    len(outcome.dropped),
+                    outcome.dropped[0],
+                )
+            if outcome.error is None:
+                self._failing = False
                 return
-            self.written += len(rows)
+            if not self._failing:  # once per outage, not every second
+                log.error(
+                    "usage ledger: cannot write %d row(s), will retry: %s",
+                    len(outcome.rows_left),
+                    outcome.error,
+                )
+                self._failing = True
+            if len(outcome.rows_left) + len(self._rows) <= MAX_PENDING:
+                self._rows[:0] = outcome.rows_left
+            for figure in outcome.limits_left:
+                self._limits.setdefault(tuple(figure[:3]), figure)  # a newer figure wins
+            if outcome.state_left:
+                self._pool_changes = -1
+
+    def _pool_state(self) -> tuple[str, str, float] | None:
+        """The watched pool's state to save when it changed; None when not (or on a bug)."""
+        pool = self._pool
+        if pool is None or pool.changes == self._pool_changes:
+            return None
+        self._pool_changes = pool.changes
+        try:
+            value = json.dumps(pool.export())
+        except Exception:  # a bug here must not cost the usage rows their write
+            log.exception("usage ledger: cannot save the pool's state")
+            return None
+        return (POOL_STATE, value, time.time())
 
     async def close(self) -> None:
         """Stop the loop, write what is left, close the file and the thread."""
@@ -165,12 +226,19 @@ class Ledger:
         if self._open:
             await self.flush()
             self._open = False
-        if self._store is not None:
-            await self._run(self._store.close)
-            self._store = None
+        await self._close_store()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+    async def _close_store(self) -> None:
+        store, self._store = self._store, None
+        if store is None:
+            return
+        try:
+            await self._run(store.close)
+        except Exception as exc:  # at shutdown: say so, do not raise into the app's cleanup
+            log.error("usage ledger: cannot close %s: %s", self.path, exc)
 
     async def _loop(self) -> None:
         assert self._wake is not None
@@ -187,12 +255,66 @@ class Ledger:
                 await self.flush()
                 if time.monotonic() >= next_prune and self._store is not None:
                     next_prune = time.monotonic() + PRUNE_INTERVAL
-                    await self._run(self._store.prune, time.time() - self.retention)
+                    now = time.time()
+                    await self._run(self._store.prune, now - self.retention, now)
             except Exception:  # keep the loop alive whatever the disk does
                 log.exception("usage ledger: writer error")
 
     def _run(self, fn, *args):
         return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+
+@dataclass
+class Outcome:
+    """What `write_batch` did: rows written, rows dropped, and what is left to retry."""
+
+    written: int = 0
+    dropped: list[str] = field(default_factory=list)  # why, per dropped row
+    rows_left: list[tuple] = field(default_factory=list)
+    limits_left: list[tuple] = field(default_factory=list)
+    state_left: bool = False
+    error: Exception | None = None  # the disk's refusal; what is left waits for a retry
+
+
+def write_batch(
+    store: LedgerStore, rows: list[tuple], limits: list[tuple], state: tuple | None
+) -> Outcome:
+    """Write a batch in one transaction; if a row in it cannot be stored, row by row.
+
+    Row by row, a row SQLite refuses (`_ROW_ERRORS`) is dropped; any other
+    error (disk full, locked) stops there and leaves the rest for a retry.
+    Runs on the writer thread.
+    """
+    try:
+        store.write(rows, limits, state)
+        return Outcome(written=len(rows))
+    except _ROW_ERRORS:
+        pass  # find the bad rows below
+    except Exception as exc:  # nothing was written: all of it waits
+        return Outcome(rows_left=rows, limits_left=limits, state_left=bool(state), error=exc)
+    items = [("request", r) for r in rows] + [("figure", f) for f in limits]
+    items += [("state", state)] if state else []
+    outcome = Outcome()
+    for index, (kind, item) in enumerate(items):
+        try:
+            if kind == "request":
+                store.write([item])
+            elif kind == "figure":
+                store.write([], [item])
+            else:
+                store.write([], [], item)
+        except _ROW_ERRORS as exc:
+            outcome.dropped.append(f"{kind}: {type(exc).__name__}: {exc}"[:200])
+        except Exception as exc:
+            outcome.error = exc
+            rest = items[index:]
+            outcome.rows_left = [x for k, x in rest if k == "request"]
+            outcome.limits_left = [x for k, x in rest if k == "figure"]
+            outcome.state_left = any(k == "state" for k, _ in rest)
+            break
+        else:
+            outcome.written += kind == "request"
+    return outcome
 
 
 def _read_back(store: LedgerStore, now_wall: float) -> dict[str, Any]:
@@ -201,7 +323,7 @@ def _read_back(store: LedgerStore, now_wall: float) -> dict[str, Any]:
     return {
         "state": saved[0] if saved else None,
         "saved_at": saved[1] if saved else None,
-        "limits": store.limits(),
+        "limits": store.limits(now_wall),
         "buckets": store.minute_buckets(now_wall - DAY),
         "today": store.totals_since(local_midnight(now_wall)),
     }

@@ -78,7 +78,7 @@ class AccountStatus:
     requests_last_minute: int
     tokens_last_minute: int
     last_used_wall: float | None
-    requests_today: int = 0  # sent upstream since local midnight
+    requests_today: int = 0  # client requests it answered since local midnight (as the ledger)
     tokens_today: int = 0
     local_limits: tuple[LocalLimit, ...] = ()  # configured rpm/tpm/rpd/tpd and their use
     provider_limits: tuple[tuple[str, LimitSnapshot], ...] = ()  # (model, last figure)
@@ -189,6 +189,12 @@ class Pool:
             account.quota.count(now, self._wall(), requests=1)
         if snapshots:
             account.quota.observe(model, snapshots, now, self._wall())
+
+    def served(self, name: str, tokens: int = 0) -> None:
+        """`name` answered one client request (a ledger row): counts toward `today`."""
+        account = self._accounts.get(name)
+        if account is not None:
+            account.quota.served(self._wall(), tokens)
 
     def seed_usage(
         self, name: str, buckets: Sequence[tuple[float, int, int]], today: tuple[int, int]
@@ -362,7 +368,7 @@ class Pool:
                     account.last_used_wall,
                     *quota.today_totals(now_wall),
                     tuple(quota.local(now)),
-                    tuple((m, s) for m, dims in quota.snapshots.items() for s in dims.values()),
+                    tuple(quota.figures(now_wall)),
                 )
             )
         return statuses

@@ -83,9 +83,17 @@ class Quota:
         """Count `requests` and `tokens` spent at `now` (monotonic) / `now_wall`."""
         self.minute.add(now, tokens, requests)
         self.day.add(now, tokens, requests)
+
+    def served(self, now_wall: float, tokens: int = 0) -> None:
+        """Count one client request this account answered, for `today`.
+
+        `today` counts what the ledger counts (one row per client request,
+        filed under the account that answered), not upstream attempts as
+        `count` does, so the figure is the same before and after a restart.
+        """
         self._roll(now_wall)
-        self.today[0] += requests
-        self.today[1] += tokens
+        self.today[0] += 1
+        self.today[1] += max(0, tokens)
 
     def seed(
         self,
@@ -130,6 +138,8 @@ class Quota:
             known = self.snapshots[model] = {}
         for snapshot in snapshots:
             known[snapshot.dimension] = snapshot
+        # Only a reset the provider named rests the model; a figure without one
+        # merely ranks the account last until it expires (`headroom`).
         spent = [
             s
             for s in known.values()
@@ -179,13 +189,25 @@ class Quota:
         for local in self.local(now):
             share = min(share, max(0.0, 1.0 - local.used / local.limit))
         for snapshot in self.snapshots.get(model, {}).values():
-            if snapshot.reset_at is not None and snapshot.reset_at <= now_wall:
-                continue  # reset since: full again
+            if snapshot.expires_at <= now_wall:
+                continue  # reset (or too old to mean anything) since: full again
             if snapshot.limit and snapshot.remaining is not None:
                 share = min(share, max(0.0, snapshot.remaining / snapshot.limit))
             elif snapshot.remaining == 0:
                 share = 0.0
         return share
+
+    def figures(self, now_wall: float) -> list[tuple[str, LimitSnapshot]]:
+        """(model, figure) of every figure still meaningful; expired ones are forgotten."""
+        live = []
+        for model in list(self.snapshots):
+            dims = self.snapshots[model]
+            for dimension in [d for d, s in dims.items() if s.expires_at <= now_wall]:
+                del dims[dimension]
+            if not dims:
+                del self.snapshots[model]
+            live += [(model, s) for s in dims.values()]
+        return live
 
     def forget_exhausted(self) -> None:
         """Take the user's word that the account may be tried again (its figures stay)."""

@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.ratelimit import (
     ANTHROPIC_DIMENSIONS,
+    MAX_COUNT,
     OPENAI_DIMENSIONS,
     LimitSnapshot,
     limit_snapshots,
+    sane_reset,
 )
 
 # A snapshot needs a limit or a remaining figure: if none of these is present
@@ -56,7 +58,9 @@ def read_limits(
         return snapshots
     reset = _reset_at(failure, now_wall)
     for dimension, limit in google_quota_violations(body):
-        snapshots.append(LimitSnapshot(dimension, limit, 0, reset, now_wall))
+        # Without RetryInfo the quota id still says which window was spent.
+        at = reset if reset is not None else quota_reset(dimension, now_wall)
+        snapshots.append(LimitSnapshot(dimension, limit, 0, at, now_wall))
     if reset is not None and not any(s.remaining == 0 for s in snapshots):
         snapshots.append(LimitSnapshot("retry-after", None, 0, reset, now_wall))
     return snapshots
@@ -64,10 +68,37 @@ def read_limits(
 
 def _reset_at(failure: Failure, now_wall: float) -> float | None:
     if failure.until_wall is not None and failure.until_wall > now_wall:
-        return failure.until_wall
+        return sane_reset(failure.until_wall, now_wall)
     if failure.retry_after is not None and failure.retry_after > 0:
-        return now_wall + failure.retry_after
+        return sane_reset(now_wall + failure.retry_after, now_wall)
     return None
+
+
+def quota_reset(quota_id: str, now_wall: float) -> float | None:
+    """When a Google quota named `quota_id` (`…PerMinute…`, `…PerDay…`) refills, or None.
+
+    Google's daily quotas reset at midnight Pacific time; per-minute ones
+    within the minute (counted from now: the window's start is unknown).
+    """
+    if "PerMinute" in quota_id:
+        return now_wall + 60.0
+    if "PerDay" in quota_id:
+        return _next_pacific_midnight(now_wall)
+    return None
+
+
+def _next_pacific_midnight(now_wall: float) -> float:
+    from datetime import datetime, timedelta
+
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo("America/Los_Angeles")
+    except Exception:  # no tz database (some Windows installs): a day from now
+        return now_wall + 86400.0
+    local = datetime.fromtimestamp(now_wall, zone)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.timestamp()
 
 
 def google_quota_violations(body: bytes) -> list[tuple[str, int | None]]:
@@ -100,4 +131,4 @@ def _count(value) -> int | None:
         return None
     if not math.isfinite(number) or number < 0:
         return None
-    return int(number)
+    return min(int(number), MAX_COUNT)

@@ -17,6 +17,15 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 ANTHROPIC_DIMENSIONS = ("requests", "tokens", "input-tokens", "output-tokens")
+MAX_COUNT = 2**63 - 1  # what SQLite (and so the ledger) can store
+# A figure with no reset time is trusted this long after it was observed: a
+# server that never says when its budget returns must not hold an account
+# "exhausted" (or last in least-used) forever.
+FIGURE_LIFETIME = 60.0
+# Reset times outside [now - RESET_PAST, now + RESET_FUTURE] are garbled (a
+# year-1 date, 1e20 seconds) and dropped: they could not even be printed.
+RESET_PAST = 86400.0
+RESET_FUTURE = 400 * 86400.0
 OPENAI_DIMENSIONS = ("requests", "tokens")
 
 _GO_UNITS = {
@@ -45,6 +54,22 @@ class LimitSnapshot:
     remaining: int | None
     reset_at: float | None
     observed_at: float
+
+    @property
+    def expires_at(self) -> float:
+        """Wall time the figure stops meaning anything: its reset, or a short lifetime."""
+        if self.reset_at is not None:
+            return self.reset_at
+        return self.observed_at + FIGURE_LIFETIME
+
+
+def sane_reset(reset_at: float | None, now_wall: float) -> float | None:
+    """`reset_at` when it lies within a plausible window around `now_wall`, else None."""
+    if reset_at is None or not math.isfinite(reset_at):
+        return None
+    if not now_wall - RESET_PAST <= reset_at <= now_wall + RESET_FUTURE:
+        return None
+    return reset_at
 
 
 def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
@@ -75,7 +100,7 @@ def _number(value: str | None) -> float | None:
 
 def _count(value: str | None) -> int | None:
     number = _number(value)
-    return None if number is None else int(number)
+    return None if number is None else min(int(number), MAX_COUNT)
 
 
 def parse_http_date(value: str) -> float | None:
@@ -192,7 +217,7 @@ def anthropic_reset_wait(headers: Mapping[str, str], now_wall: float) -> float |
         prefix = f"anthropic-ratelimit-{dimension}-"
         remaining = _count(lowered.get(prefix + "remaining"))
         reset = lowered.get(prefix + "reset")
-        reset_at = parse_rfc3339(reset) if reset is not None else None
+        reset_at = sane_reset(parse_rfc3339(reset) if reset is not None else None, now_wall)
         waits.append((remaining, None if reset_at is None else reset_at - now_wall))
     return _exhausted_wait(waits)
 
@@ -207,7 +232,8 @@ def openai_reset_wait(headers: Mapping[str, str]) -> float | None:
     waits = []
     for dimension in OPENAI_DIMENSIONS:
         remaining = _count(lowered.get(f"x-ratelimit-remaining-{dimension}"))
-        waits.append((remaining, _seconds_or_go(lowered.get(f"x-ratelimit-reset-{dimension}"))))
+        wait = _seconds_or_go(lowered.get(f"x-ratelimit-reset-{dimension}"))
+        waits.append((remaining, None if wait is None or wait > RESET_FUTURE else wait))
     return _exhausted_wait(waits)
 
 
@@ -220,7 +246,7 @@ def _anthropic_snapshots(lowered: dict[str, str], now_wall: float) -> list[Limit
         if limit is None and remaining is None:
             continue
         reset = lowered.get(prefix + "reset")
-        reset_at = parse_rfc3339(reset) if reset is not None else None
+        reset_at = sane_reset(parse_rfc3339(reset) if reset is not None else None, now_wall)
         snapshots.append(LimitSnapshot(dimension, limit, remaining, reset_at, now_wall))
     return snapshots
 
@@ -233,7 +259,7 @@ def _openai_snapshots(lowered: dict[str, str], now_wall: float) -> list[LimitSna
         if limit is None and remaining is None:
             continue
         wait = _seconds_or_go(lowered.get(f"x-ratelimit-reset-{dimension}"))
-        reset_at = None if wait is None else now_wall + wait
+        reset_at = None if wait is None else sane_reset(now_wall + wait, now_wall)
         snapshots.append(LimitSnapshot(dimension, limit, remaining, reset_at, now_wall))
     return snapshots
 

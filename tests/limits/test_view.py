@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from localgate.config import AccountConfig
-from localgate.limits import limits_table, limits_view
+from localgate.limits import TODAY_MEANS, limits_table, limits_view
 from localgate.pool import AccountEntry, Failure, FailureKind, Pool, QuotaLimits
 from localgate.providers.ratelimit import LimitSnapshot
 from tests.pool.test_pool import Clock
@@ -33,6 +33,7 @@ def scene() -> tuple[Pool, Clock]:
     for answer in ([], [], figures):
         pool.observe("work", OPUS, answer)
         pool.record_success("work", OPUS, tokens=1500)
+        pool.served("work", 1500)  # the client got its answer (the ledger's row)
     pool.observe("personal", SONNET, [LimitSnapshot("requests", 50, 0, wall + 90, wall)])
     pool.record_failure(
         "personal", OPUS, Failure(FailureKind.RATE_LIMITED, "429 rate limited", retry_after=42)
@@ -46,6 +47,7 @@ def scene() -> tuple[Pool, Clock]:
 
 EXPECTED_JSON = {
     "generated_at": "2023-11-14T22:13:22Z",
+    "today": TODAY_MEANS,
     "summary": {"accounts": 4, "ok": 1, "cooling": 1, "invalid": 1, "disabled": 1},
     "accounts": [
         {
@@ -57,14 +59,6 @@ EXPECTED_JSON = {
             "reason": None,
             "cooldowns": [],
             "limits": [
-                {
-                    "model": OPUS,
-                    "dimension": "requests",
-                    "limit": 4000,
-                    "remaining": 3997,
-                    "reset": "2023-11-14T22:13:21Z",
-                    "observed": "2023-11-14T22:13:20Z",
-                },
                 {
                     "model": OPUS,
                     "dimension": "input-tokens",
@@ -111,7 +105,7 @@ EXPECTED_JSON = {
             "usage": {
                 "requests_last_minute": 0,
                 "tokens_last_minute": 0,
-                "requests_today": 1,
+                "requests_today": 0,  # an upstream attempt, not a served request
                 "tokens_today": 0,
                 "last_used": None,
             },
@@ -161,7 +155,7 @@ EXPECTED_TABLE = """\
 
 ACCOUNT   PROVIDER   STATE     REQ/MIN  TOK/MIN  TODAY            LIMITS    DETAIL
 work      anthropic  ok        3        4.5k     3 req, 4.5k tok  rpm 3/50
-personal  anthropic  cooling   0        0        1 req, 0 tok     -         claude-opus-4-8 back in 40s: 429 rate limited; claude-sonnet-4-5 back in 1m28s: provider reports requests exhausted (0 of 50 left)
+personal  anthropic  cooling   0        0        0 req, 0 tok     -         claude-opus-4-8 back in 40s: 429 rate limited; claude-sonnet-4-5 back in 1m28s: provider reports requests exhausted (0 of 50 left)
 broken    anthropic  invalid   0        0        0 req, 0 tok     -         401 invalid x-api-key
 oa        openai     disabled  0        0        0 req, 0 tok     -
 
@@ -186,7 +180,8 @@ def test_text_table():
 
 def test_the_work_account_reset_since_shows_full_again():
     pool, clock = scene()
-    clock.advance(60)  # both of work's figures have reset
+    clock.advance(60)  # both of work's figures have reset, personal's opus rest is over
     view = limits_view(ACCOUNTS, pool, now_wall=clock.wall())
+    assert view["accounts"][0]["limits"] == []  # figures past their reset are forgotten
     text = limits_table(view, now_wall=clock.wall())
-    assert text.splitlines()[-2].split()[:2] == ["claude-opus-4-8", "50/50"]
+    assert text.splitlines()[-1].split()[:2] == ["claude-sonnet-4-5", "50/50"]
