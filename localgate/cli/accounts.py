@@ -210,7 +210,7 @@ def list_accounts(cli: CliContext, as_json: bool) -> None:
     from localgate.cli.daemon import account_states
 
     config = cli.load_config()
-    states = account_states(config.server)
+    states, problem = account_states(config.server)
     rows = [_account_row(account, states) for account in config.accounts]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -220,7 +220,7 @@ def list_accounts(cli: CliContext, as_json: bool) -> None:
             "no accounts yet: add one with  localgate accounts add NAME --provider anthropic"
         )
         return
-    _print_table(rows, daemon_running=states is not None)
+    _print_table(rows, problem)
 
 
 def _account_row(
@@ -240,7 +240,8 @@ def _account_row(
     }
 
 
-def _print_table(rows: list[dict[str, Any]], daemon_running: bool) -> None:
+def _print_table(rows: list[dict[str, Any]], problem: str | None) -> None:
+    """The accounts table; `problem` is why the daemon gave no states (None: it did)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -264,8 +265,12 @@ def _print_table(rows: list[dict[str, Any]], daemon_running: bool) -> None:
         )
     console = Console(highlight=False)
     console.print(table)
-    if not daemon_running:
+    if problem is None:
+        return
+    if problem.startswith("not running"):
         console.print(f"{NO_STATE} daemon not running (start it with: localgate serve)")
+    else:
+        console.print(f"{NO_STATE} no state: the daemon {problem}")
 
 
 @accounts.command("remove")

@@ -1,12 +1,17 @@
 """Asking a running daemon about itself, with the standard library only.
 
 The CLI must answer quickly whether or not the daemon runs, so the timeout is
-short and any failure reads as "not running" rather than as an error.
+short and no failure raises; the reason says what happened, in words a
+person can act on: "not running (…)" only when nothing listens on the port,
+"not answering (timed out)", "answered 401 (…)", "answered something that
+is not HTTP"…
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -48,22 +53,46 @@ def ask_daemon(
         with opener.open(request, timeout=timeout) as response:
             return json.loads(response.read()), None
     except urllib.error.HTTPError as exc:
-        return None, f"it answered {exc.code}"
+        return None, answered(exc.code)
     except (OSError, urllib.error.URLError) as exc:
-        return None, f"not running ({getattr(exc, 'reason', exc)})"
+        return None, _unreachable(getattr(exc, "reason", exc))
+    except http.client.HTTPException:  # something else listens on the port
+        return None, "answered something that is not HTTP"
     except ValueError:
-        return None, "it answered something that is not JSON"
+        return None, "answered something that is not JSON"
+
+
+def answered(status: int) -> str:
+    """Words for an HTTP error status from the daemon."""
+    if status == 401:
+        return "answered 401 (is a proxy token set? `localgate token status`)"
+    return f"answered {status}"
+
+
+def _unreachable(reason: object) -> str:
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "not answering (timed out)"
+    if isinstance(reason, http.client.RemoteDisconnected):
+        return "not answering (it closed the connection)"
+    if isinstance(reason, ConnectionRefusedError):
+        return "not running (connection refused)"
+    if isinstance(reason, http.client.HTTPException):
+        return "answered something that is not HTTP"
+    if isinstance(reason, ConnectionError):  # reset, aborted: it hung up on us
+        return f"not answering ({reason})"
+    return f"not running ({reason})"
 
 
 def account_states(
     server: ServerConfig, timeout: float = DEFAULT_PROBE_TIMEOUT
-) -> dict[str, dict[str, Any]] | None:
-    """Each account's entry of the daemon's /account-limits, by name; None if unreachable."""
-    body, _ = ask_daemon(daemon_url(server, "/account-limits"), timeout=timeout)
+) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
+    """(each account's entry of the daemon's /account-limits by name, None) or (None, why not)."""
+    body, problem = ask_daemon(daemon_url(server, "/account-limits"), timeout=timeout)
     if not isinstance(body, dict) or not isinstance(body.get("accounts"), list):
-        return None
-    return {
+        return None, problem or "answered something that is not a limits view"
+    states = {
         entry["name"]: entry
         for entry in body["accounts"]
         if isinstance(entry, dict) and isinstance(entry.get("name"), str)
     }
+    return states, None

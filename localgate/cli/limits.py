@@ -30,7 +30,8 @@ def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
       localgate limits --json | jq '.accounts[] | select(.state != "ok") | .name'
       curl '127.0.0.1:8080/account-limits?format=table'     # the same, without localgate
 
-    When the daemon is not running, shows what the usage ledger remembers.
+    When the daemon is not running (or answers an error, or not in time),
+    says so and shows what the usage ledger remembers.
     """
     import time
 
@@ -42,9 +43,9 @@ def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
     if view is not None and not (isinstance(view, dict) and "accounts" in view):
         view, problem = None, "it answered something that is not a limits view"
     if view is None:
-        if problem and not problem.startswith("not running"):
-            raise click.ClickException(f"localgate at {url}: {problem}")
-        view = _from_ledger(config, url, problem)
+        # Whatever went wrong (not running, an error, a timeout), say it, then
+        # show what the ledger knows rather than nothing.
+        view = _from_ledger(config, url, problem or "not answering")
     if as_json:
         click.echo(json.dumps(view, indent=2))
         return
@@ -58,12 +59,18 @@ def _from_ledger(config, url: str, problem: str | None) -> dict[str, Any]:
     path = ledger_path(config.state_dir)
     store = LedgerStore.open_existing(path)
     where = f"the ledger at {path}" if store else f"no ledger yet at {path}"
-    click.echo(f"localgate is {problem} at {url}; showing what {where} knows.", err=True)
+    click.echo(f"{_what_happened(url, problem)}; showing what {where} knows.", err=True)
     try:
-        return offline_view(config, store)
+        return {**offline_view(config, store), "daemon_problem": problem}
     finally:
         if store is not None:
             store.close()
+
+
+def _what_happened(url: str, problem: str) -> str:
+    if problem.startswith("not running"):
+        return f"localgate is {problem} at {url}"
+    return f"localgate at {url} {problem}"
 
 
 def render(view: dict[str, Any], now_wall: float) -> None:
@@ -78,11 +85,15 @@ def render(view: dict[str, Any], now_wall: float) -> None:
     console.print(summary_line(view), style="bold")
     if not view.get("daemon", True):
         saved = view.get("ledger_saved_at") or "never"
-        console.print(f"not running: last known state (saved {saved})", style="dim")
+        problem = view.get("daemon_problem") or "not running"
+        said = "not running" if problem.startswith("not running") else f"the daemon {problem}"
+        console.print(f"{said}: last known state from the ledger (saved {saved})", style="dim")
     table = Table(show_edge=False, header_style="bold")
-    for column in ACCOUNT_HEADER:
-        table.add_column(column.lower(), overflow="fold", no_wrap=column != "DETAIL")
-    for row in account_rows(view, now_wall):
+    rows = account_rows(view, now_wall)
+    for index, column in enumerate(ACCOUNT_HEADER):
+        cells = [column, *(r[index] for r in rows)]
+        table.add_column(column.lower(), **_fit(column, cells, console.width))
+    for row in rows:
         style = _STATE_STYLES.get(row[2])
         table.add_row(*row[:2], Text(row[2], style=style or ""), *row[3:])
     console.print(table)
@@ -91,12 +102,39 @@ def render(view: dict[str, Any], now_wall: float) -> None:
         console.print("no provider figures or rests yet", style="dim")
         return
     grid = Table(show_edge=False, header_style="bold", title="left / wait, by model")
-    grid.add_column("model", no_wrap=True)
-    for name in names:
-        grid.add_column(name, no_wrap=True)
+    grid.add_column("model", overflow="fold", min_width=min(24, _longest(["model", *rows[0][:1]])))
+    for index, name in enumerate(names, start=1):
+        # A figure or a wait is read whole or not at all; the account name may wrap.
+        grid.add_column(name, no_wrap=True, min_width=_longest([r[index] for r in rows]))
     for model, *cells in rows:
         grid.add_row(model, *(Text(c, style=_cell_style(c)) for c in cells))
     console.print(grid)
+
+
+# Columns of the accounts table that never shrink (states and numbers), and
+# those that may wrap between figures but never inside one.
+_WHOLE = {"PROVIDER", "STATE", "REQ/MIN", "TOK/MIN"}
+_WORDS = {"TODAY", "LIMITS"}
+
+
+def _fit(column: str, cells: list[str], width: int) -> dict[str, Any]:
+    """Rich column options so a narrow terminal wraps names and detail, never a figure.
+
+    Rich measures a column's minimum as its longest word, so a long account
+    name is capped (`max_width`) to let it fold rather than push the table
+    past the terminal's edge, where rich would crop the last columns.
+    """
+    if column in _WHOLE:
+        return {"no_wrap": True, "min_width": _longest(cells)}
+    if column in _WORDS:
+        return {"overflow": "fold"}
+    if column == "ACCOUNT":
+        return {"overflow": "fold", "max_width": max(8, width // 5)}
+    return {"overflow": "fold", "min_width": min(12, _longest(cells))}  # DETAIL
+
+
+def _longest(texts: list[str]) -> int:
+    return max((len(t) for t in texts), default=1)
 
 
 def _cell_style(text: str) -> str:

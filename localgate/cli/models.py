@@ -39,7 +39,8 @@ def models(cli: CliContext, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"localgate is {problem or 'not answering'} at {url}; from the config:", err=True)
+    problem = problem or "answered something that is not a model list"
+    click.echo(f"localgate at {url} {problem}; from the config:", err=True)
     _render(report)
 
 

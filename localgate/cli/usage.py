@@ -26,11 +26,13 @@ _COUNTS = (
 def parse_since(text: str, now_wall: float) -> float:
     """`30m`, `24h`, `7d`, `2w` back from `now_wall`, or a date/time (`2025-01-31`), as epoch.
 
+    A start before 1970 (`0001-01-01`, `99999999999w`) is 0: everything.
     Raises click.BadParameter for anything else.
     """
     match = _SPAN.match(text)
     if match:
-        return now_wall - float(match.group(1)) * _UNITS[match.group(2)]
+        # A span longer than the epoch is old (99999999999w): start at the beginning.
+        return max(0.0, now_wall - float(match.group(1)) * _UNITS[match.group(2)])
     from datetime import datetime
 
     try:
@@ -40,7 +42,10 @@ def parse_since(text: str, now_wall: float) -> float:
             f"{text!r}: use a span like 30m, 24h, 7d, 2w or a date like 2025-01-31",
             param_hint="--since",
         ) from None
-    return moment.timestamp()  # a naive date is local time, as a person means it
+    try:
+        return max(0.0, moment.timestamp())  # a naive date is local time, as a person means it
+    except (OverflowError, ValueError, OSError):  # year 1 and the like: before any usage
+        return 0.0
 
 
 @click.command("usage")
@@ -104,15 +109,23 @@ def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since
     from localgate.limits import compact
 
     table = Table(title=f"usage since {since}", title_justify="left", show_edge=False)
-    headers = (by, "requests", "errors", "input", "output", "cache read", "cache write", "tokens")
-    for index, header in enumerate(headers):
-        table.add_column(header, justify="left" if index == 0 else "right", no_wrap=True)
+    # Short headers: eight columns of figures must fit 80 columns whole.
+    headers = (by, "requests", "errors", "input", "output", "cache rd", "cache wr", "tokens")
 
     def cells(entry: dict[str, Any]) -> list[str]:
         counts = [str(entry["requests"]), str(entry["errors"])]
         return [*counts, *(compact(entry[k]) for k in _COUNTS[2:])]
 
-    for index, entry in enumerate(entries):
-        table.add_row(str(entry[by]), *cells(entry), end_section=index == len(entries) - 1)
-    table.add_row("total", *cells(total), style="bold")
+    rows = [[str(entry[by]), *cells(entry)] for entry in entries]
+    rows.append(["total", *cells(total)])
+    for index, header in enumerate(headers):
+        if index == 0:  # names may wrap on a narrow terminal
+            table.add_column(header, overflow="fold", max_width=24)
+            continue
+        # A figure never shrinks: rich would cut it to "3…".
+        width = max(len(header), *(len(row[index]) for row in rows))
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
+    for index, row in enumerate(rows[:-1]):
+        table.add_row(*row, end_section=index == len(rows) - 2)
+    table.add_row(*rows[-1], style="bold")
     Console(highlight=False).print(table)
