@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from localgate.files import private_file
-from localgate.providers.ratelimit import FIGURE_LIFETIME, LimitSnapshot
+from localgate.providers.ratelimit import (
+    FIGURE_LIFETIME,
+    RESET_FUTURE,
+    LimitSnapshot,
+    sane_reset,
+)
 
 LEDGER_FILENAME = "ledger.sqlite3"
 SCHEMA_VERSION = 1
@@ -187,13 +192,15 @@ class LedgerStore:
         """Delete request rows older than `before_wall`; how many went.
 
         With `now_wall`, also the provider figures that expired by then (their
-        reset passed, or, without one, their short lifetime did).
+        reset passed, or, without one, their short lifetime did) or were
+        observed before `before_wall`.
         """
         with self._transaction():
             gone = self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
             if now_wall is not None:
                 self._db.execute(
-                    f"DELETE FROM limits WHERE {_EXPIRES} <= ?", (FIGURE_LIFETIME, now_wall)
+                    f"DELETE FROM limits WHERE {_EXPIRES} <= ? OR observed_at < ? OR reset_at > ?",
+                    (FIGURE_LIFETIME, now_wall, before_wall, now_wall + RESET_FUTURE),
                 )
             return gone
 
@@ -259,10 +266,14 @@ class LedgerStore:
             f"FROM limits {where}ORDER BY account, model, dimension",
             (FIGURE_LIFETIME, *args) if where else (),
         ).fetchall()
-        return [
-            (a, m, LimitSnapshot(d, lim, rem, reset, seen))
+        figures = [
+            # A reset no date can show (stored before readers dropped them) is no reset.
+            (a, m, LimitSnapshot(d, lim, rem, sane_reset(reset, seen), seen))
             for a, m, d, lim, rem, reset, seen in rows
         ]
+        if now_wall is None:
+            return figures
+        return [(a, m, s) for a, m, s in figures if s.expires_at > now_wall]
 
     def load_state(self, key: str = POOL_STATE) -> tuple[Any, float] | None:
         """(value, saved_at) of a saved state, or None (also for unreadable JSON)."""

@@ -147,6 +147,7 @@ def test_the_ledger_forgets_expired_figures(tmp_path):
                 ("a", MODEL, "input-tokens", 10, 4, now + 600, now - 10),  # still good
             ],
         )
+        store.write([], [("b", MODEL, "requests", 10, 0, 1e20, now - 120)])  # pre-fix junk
         assert [s.dimension for _, _, s in store.limits(now)] == ["input-tokens"]
         store.prune(now - 86400, now)
         count = store._db.execute("SELECT COUNT(*) FROM limits").fetchone()[0]
