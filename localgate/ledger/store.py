@@ -237,16 +237,21 @@ class LedgerStore:
         return self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
 
     def minute_buckets(self, since_wall: float) -> dict[str, list[tuple[float, int, int]]]:
-        """Per account, (minute start, requests, tokens) since `since_wall`, oldest first."""
+        """Per account, (time, requests, tokens) of each minute since `since_wall`, oldest first.
+
+        The time is the minute's last request, not its start: a restored count
+        must not leave the rpm window before the requests in it would have
+        (up to a minute early, letting a burst through after a restart).
+        """
         rows = self._db.execute(
-            f"SELECT account, CAST(ts / 60 AS INTEGER) * 60 AS minute, COUNT(*), SUM({_TOKENS}) "
-            "FROM requests WHERE ts >= ? AND account IS NOT NULL "
+            f"SELECT account, CAST(ts / 60 AS INTEGER) AS minute, MAX(ts), COUNT(*), "
+            f"SUM({_TOKENS}) FROM requests WHERE ts >= ? AND account IS NOT NULL "
             "GROUP BY account, minute ORDER BY minute",
             (since_wall,),
         ).fetchall()
         buckets: dict[str, list[tuple[float, int, int]]] = {}
-        for account, minute, requests, tokens in rows:
-            buckets.setdefault(account, []).append((float(minute), requests, int(tokens or 0)))
+        for account, _, last, requests, tokens in rows:
+            buckets.setdefault(account, []).append((float(last), requests, int(tokens or 0)))
         return buckets
 
     def totals_since(self, since_wall: float) -> dict[str, tuple[int, int]]:

@@ -76,6 +76,8 @@ def test_buckets_and_totals_for_seeding(store):
     store.write([row(NOW - 30), row(NOW - 25), row(NOW - 7200, account="other"), row(NOW, None)])
     buckets = store.minute_buckets(NOW - 86400)
     assert sum(b[1] for b in buckets["work"]) == 2 and set(buckets) == {"work", "other"}
+    # Each minute is dated by its last request, so a restored count never leaves early.
+    assert max(b[0] for b in buckets["work"]) == NOW - 25
     assert store.totals_since(NOW - 3600) == {"work": (2, 30)}
 
 
