@@ -94,7 +94,9 @@ class Ledger:
         self.retention = retention_days * DAY
         self.interval = interval
         self.batch = batch
-        self._rows: list[tuple] = []
+        # RequestDone events (made rows on the writer thread, off the request
+        # path) and rows a failed write gave back.
+        self._rows: list[RequestDone | tuple] = []
         self._limits: dict[tuple[str, str, str], tuple] = {}
         self._store: LedgerStore | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -117,7 +119,7 @@ class Ledger:
         if not self._open:
             return
         if isinstance(event, RequestDone):
-            self._rows.append(request_row(event))
+            self._rows.append(event)
             if len(self._rows) >= self.batch and self._wake is not None:
                 self._wake.set()
             if event.account is not None and self._pool is not None:
@@ -277,7 +279,7 @@ class Outcome:
 
 
 def write_batch(
-    store: LedgerStore, rows: list[tuple], limits: list[tuple], state: tuple | None
+    store: LedgerStore, rows: list[RequestDone | tuple], limits: list[tuple], state: tuple | None
 ) -> Outcome:
     """Write a batch in one transaction; if a row in it cannot be stored, row by row.
 
@@ -285,6 +287,7 @@ def write_batch(
     error (disk full, locked) stops there and leaves the rest for a retry.
     Runs on the writer thread.
     """
+    rows = [row if isinstance(row, tuple) else request_row(row) for row in rows]
     try:
         store.write(rows, limits, state)
         return Outcome(written=len(rows))

@@ -80,7 +80,13 @@ class Quota:
     # -- counting ---------------------------------------------------------
 
     def count(self, now: float, now_wall: float, *, requests: int = 0, tokens: int = 0) -> None:
-        """Count `requests` and `tokens` spent at `now` (monotonic) / `now_wall`."""
+        """Count `requests` and `tokens` spent at `now` (monotonic) / `now_wall`.
+
+        The windows serve configured limits only: without any, nothing is counted
+        (per request, on the hot path). A limit configured later counts from then.
+        """
+        if self.limits is NO_LIMITS:
+            return
         self.minute.add(now, tokens, requests)
         self.day.add(now, tokens, requests)
 
