@@ -18,12 +18,11 @@ from localgate.ledger import Ledger, ledger_path
 from localgate.proxytoken import ProxyTokenSource
 from localgate.server import handlers
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
+from localgate.server.keys import CATALOG, GATEWAY, LEDGER, STARTED
+
+__all__ = ["CATALOG", "GATEWAY", "LEDGER", "STARTED", "create_app"]
 
 log = logging.getLogger("localgate")
-GATEWAY = web.AppKey("gateway", Gateway)
-CATALOG = web.AppKey("catalog", ModelCatalog)
-STARTED = web.AppKey("started", float)
-LEDGER = web.AppKey("ledger", Ledger)
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
 
 

@@ -12,6 +12,7 @@ from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
 from localgate.server import admin
+from localgate.server.keys import CATALOG, GATEWAY, STARTED
 
 
 def add_routes(app: web.Application) -> None:
@@ -32,8 +33,6 @@ def add_routes(app: web.Application) -> None:
 
 
 def gateway(request: web.Request):
-    from localgate.server.app import GATEWAY
-
     return request.app[GATEWAY]
 
 
@@ -43,8 +42,6 @@ async def root(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    from localgate.server.app import STARTED
-
     gw = gateway(request)
     states = [s.state for s in gw.pool.status()]
     return web.json_response(
@@ -117,8 +114,6 @@ async def generate(request: web.Request):
 
 async def models(request: web.Request) -> web.Response:
     """The models the accounts serve, in the caller's shape."""
-    from localgate.server.app import CATALOG
-
     ids = await request.app[CATALOG].ids()
     if request.path.startswith("/v1beta/"):
         shape = "gemini"
