@@ -11,8 +11,23 @@ CHAT_PATH = "/v1/chat/completions"
 MESSAGES_PATH = "/v1/messages"
 
 
+class Routed:
+    """What a scenario sends where: "direct" goes to the upstream's own path and body."""
+
+    path: str
+    body: Path
+    direct_path: str
+    direct_body: Path
+
+    def url(self, system: str, base: str) -> str:
+        return base + (self.direct_path if system == "direct" else self.path)
+
+    def body_for(self, system: str) -> Path:
+        return self.direct_body if system == "direct" else self.body
+
+
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(Routed):
     """One kind of request: what a client sends and what the upstream itself would get.
 
     `direct_*` is the request measured against the upstream directly: for a
@@ -28,15 +43,9 @@ class Scenario:
     direct_body: Path
     translated: bool
 
-    def url(self, system: str, base: str) -> str:
-        return base + (self.direct_path if system == "direct" else self.path)
-
-    def body_for(self, system: str) -> Path:
-        return self.direct_body if system == "direct" else self.body
-
 
 @dataclass(frozen=True)
-class StreamScenario:
+class StreamScenario(Routed):
     """A streaming request: the client's dialect and the upstream's."""
 
     name: str
@@ -47,12 +56,6 @@ class StreamScenario:
     direct_path: str
     direct_body: Path
     translated: bool
-
-    def url(self, system: str, base: str) -> str:
-        return base + (self.direct_path if system == "direct" else self.path)
-
-    def body_for(self, system: str) -> Path:
-        return self.direct_body if system == "direct" else self.body
 
 
 def _write(folder: Path, name: str, data: bytes) -> Path:
