@@ -23,30 +23,35 @@ def _find(rows: list[dict], **match) -> dict | None:
     return None
 
 
+def _by_scenario(results: list[dict]):
+    """(scenario, system, row, the direct row or None) in report order."""
+    for scenario in dict.fromkeys(r["scenario"] for r in results):
+        direct = _find(results, scenario=scenario, system="direct")
+        for system in SYSTEM_ORDER:
+            row = _find(results, scenario=scenario, system=system)
+            if row is not None:
+                yield scenario, system, row, direct
+
+
 def latency_table(latency: list[dict]) -> str:
     """c=1 latency per scenario and system, and what each adds over direct."""
     rows = []
-    for scenario in dict.fromkeys(r["scenario"] for r in latency):
-        direct = _find(latency, scenario=scenario, system="direct")
-        for system in SYSTEM_ORDER:
-            row = _find(latency, scenario=scenario, system=system)
-            if row is None:
-                continue
-            added50 = added99 = None
-            if direct and system != "direct":
-                added50 = row["p50_us"] - direct["p50_us"]
-                added99 = row["p99_us"] - direct["p99_us"]
-            rows.append(
-                [
-                    scenario,
-                    system,
-                    _ms(row["p50_us"]),
-                    _ms(row["p99_us"]),
-                    _ms(added50),
-                    _ms(added99),
-                    row["error_count"],
-                ]
-            )
+    for scenario, system, row, direct in _by_scenario(latency):
+        added50 = added99 = None
+        if direct and system != "direct":
+            added50 = row["p50_us"] - direct["p50_us"]
+            added99 = row["p99_us"] - direct["p99_us"]
+        rows.append(
+            [
+                scenario,
+                system,
+                _ms(row["p50_us"]),
+                _ms(row["p99_us"]),
+                _ms(added50),
+                _ms(added99),
+                row["error_count"],
+            ]
+        )
     header = ["scenario", "system", "p50 ms", "p99 ms", "added p50 ms", "added p99 ms", "errors"]
     return _table(header, rows)
 
@@ -73,32 +78,27 @@ def throughput_table(load: list[dict]) -> str:
 def stream_table(streams: list[dict]) -> str:
     """Streams: first event, per-event delay and gaps, added over direct; delivery check."""
     rows = []
-    for scenario in dict.fromkeys(r["scenario"] for r in streams):
-        direct = _find(streams, scenario=scenario, system="direct")
-        for system in SYSTEM_ORDER:
-            row = _find(streams, scenario=scenario, system=system)
-            if row is None:
-                continue
+    for scenario, system, row, direct in _by_scenario(streams):
 
-            def added(key, row=row, direct=direct):
-                return _ms(row[key] - direct[key]) if direct and row is not direct else "–"
+        def added(key, row=row, direct=direct):
+            return _ms(row[key] - direct[key]) if direct and row is not direct else "–"
 
-            rows.append(
-                [
-                    scenario,
-                    system,
-                    _ms(row["ttfb_p50_us"]),
-                    added("ttfb_p50_us"),
-                    _ms(row["delay_p50_us"]),
-                    _ms(row["delay_p99_us"]),
-                    added("delay_p99_us"),
-                    _ms(row["gap_p50_us"]),
-                    _ms(row["gap_p99_us"]),
-                    added("gap_p99_us"),
-                    f"{row['events_delivered']}/{row['events_expected']}",
-                    "; ".join(row["problems"][:2]) or "ok",
-                ]
-            )
+        rows.append(
+            [
+                scenario,
+                system,
+                _ms(row["ttfb_p50_us"]),
+                added("ttfb_p50_us"),
+                _ms(row["delay_p50_us"]),
+                _ms(row["delay_p99_us"]),
+                added("delay_p99_us"),
+                _ms(row["gap_p50_us"]),
+                _ms(row["gap_p99_us"]),
+                added("gap_p99_us"),
+                f"{row['events_delivered']}/{row['events_expected']}",
+                "; ".join(row["problems"][:2]) or "ok",
+            ]
+        )
     header = [
         "stream",
         "system",
