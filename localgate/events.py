@@ -54,6 +54,7 @@ class RequestDone:
     usage: Usage = field(default_factory=Usage)
     error: str | None = None  # what went wrong, for the log; never a secret
     client_gone: bool = False
+    dropped: tuple[str, ...] = ()  # request fields the serving account could not honour
 
 
 Observer = Callable[[object], None]

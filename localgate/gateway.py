@@ -210,6 +210,9 @@ class Gateway:
             resp.release()
             return self._client_error(req, translator, resp, payload, account, target)
         headers = self._proxy_headers(account, target, primary)
+        if translator is not None and translator.dropped:
+            record.dropped = translator.dropped
+            headers["x-localgate-dropped"] = ",".join(record.dropped)
         if req.stream:
             response = await self._commit_stream(
                 req, resp, payload, translator, upstream, headers, record, http_request, echoed

@@ -55,6 +55,8 @@ class RequestLog:
         )
         if e.stream:
             line += " stream"
+        if e.dropped:
+            line += f" dropped={','.join(e.dropped)}"
         if e.error:
             line += f" | {e.error}"
         return line

@@ -85,9 +85,15 @@ class Translator:
             client_model=client_model,
             stream=stream,
             include_usage=req.include_usage,
+            dropped=list(req.dropped),
         )
         self._rename_for_upstream(req)
         return self.upstream.request_from_ir(req, self.ctx)
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """The client's request fields this upstream could not honour (left out)."""
+        return tuple(self.ctx.dropped)
 
     def response(self, body: dict) -> dict:
         """The upstream's non-streaming response body → the client's.

@@ -53,6 +53,10 @@ class TokenCounter:
         wire = self.messages.request(body, model=model, stream=False, client_model=client_model)
         return {key: wire[key] for key in PROMPT_FIELDS if key in wire}
 
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        return self.messages.dropped
+
     def response(self, body: dict) -> dict:
         """Gemini's `{"totalTokens": N, …}` → Anthropic's `{"input_tokens": N}`.
 

@@ -124,6 +124,9 @@ class Request:
     reasoning: Reasoning | None = None
     user: str | None = None
     include_usage: bool = False  # OpenAI clients: stream_options.include_usage
+    # Client fields the internal form cannot hold, noted by the reader; the
+    # translator reports them with what the writer drops (Context.dropped).
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -252,6 +255,14 @@ class Context:
     client_model: str = ""  # the name the client asked for; Anthropic answers repeat it
     stream: bool = False
     include_usage: bool = False
+    # Request fields the upstream could not honour and that were left out, in the
+    # client's own names: the response says so in `x-localgate-dropped`.
+    dropped: list[str] = field(default_factory=list)
+
+    def drop(self, name: str) -> None:
+        """Note that the client's field `name` was left out (once, in order)."""
+        if name not in self.dropped:
+            self.dropped.append(name)
 
 
 def resolve_tool_names(request: Request) -> None:
