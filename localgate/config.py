@@ -42,8 +42,10 @@ DEFAULT_RESPONSE_TIMEOUT = 600.0
 DEFAULT_LEDGER_RETENTION_DAYS = 90
 LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
 
-ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Matched with fullmatch: `$` would also accept a trailing newline, which then
+# reaches response headers (x-localgate-account) and splits them.
+ACCOUNT_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+ENV_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _empty_mapping() -> Mapping[str, Any]:
@@ -333,7 +335,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
         if required not in raw:
             check.fail(f"{p}.{required}", "is required")
     name = check.typed(raw, "name", p + ".", str)
-    if not ACCOUNT_NAME_RE.match(name):
+    if not ACCOUNT_NAME_RE.fullmatch(name):
         check.fail(f"{p}.name", f"{name!r} may only use letters, digits, '-', '_' and '.'")
     provider = check.typed(raw, "provider", p + ".", str)
     if provider not in PROVIDERS:
@@ -363,7 +365,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             )
     if "key_env" in raw:
         values["key_env"] = check.typed(raw, "key_env", p + ".", str)
-        if not ENV_VAR_RE.match(values["key_env"]):
+        if not ENV_VAR_RE.fullmatch(values["key_env"]):
             check.fail(f"{p}.key_env", f"{values['key_env']!r} is not an environment variable")
     if "priority" in raw:
         values["priority"] = check.typed(raw, "priority", p + ".", int)
@@ -374,6 +376,11 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             values[key] = check.typed(raw, key, p + ".", int)
             if values[key] < 1:
                 check.fail(f"{p}.{key}", f"must be at least 1, not {values[key]}")
+    for key, pattern, allowed in PROVIDERS[provider].extra_formats:
+        if key in raw:
+            value = check.typed(raw, key, p + ".", str)
+            if not re.fullmatch(pattern, value):
+                check.fail(f"{p}.{key}", f"{value!r} is not {allowed}")
     extra = {key: raw[key] for key in extra_keys if key in raw}
     return AccountConfig(**values, extra=MappingProxyType(extra))
 
