@@ -22,7 +22,7 @@ from aiohttp import web
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
 from localgate.config import Config
-from localgate.dialects.common import error_message, redact
+from localgate.dialects.common import check_model, error_message, redact
 from localgate.errors import (
     AllAccountsCooling,
     GatewayError,
@@ -75,14 +75,14 @@ class Gateway:
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
-        self._plans: dict[str, list[routing.Target]] = {}
+        self._plans = routing.PlanCache()
 
     async def apply(self, config: Config) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
         accounts = await build_accounts(config.accounts)
         self.config = config
         self.accounts = accounts
-        self._plans = {}
+        self._plans = routing.PlanCache()
         self.pool.set_strategy(config.server.strategy)
         self.pool.sync([account.entry() for account in accounts.values()])
         self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
@@ -105,16 +105,12 @@ class Gateway:
             )
 
     def plan(self, model: str) -> list[routing.Target]:
-        plan = self._plans.get(model)
-        if plan is None:
-            if len(self._plans) > 4096:  # clients send few names; bound it anyway
-                self._plans.clear()
-            plan = routing.plan(model, self.config.aliases, self.config.accounts)
-            self._plans[model] = plan
-        return plan
+        config = self.config
+        return self._plans.get(model, lambda: routing.plan(model, config.aliases, config.accounts))
 
     async def serve(self, req: ClientRequest, http_request: web.Request) -> web.StreamResponse:
         """Serve one request; raises GatewayError for the middleware to render."""
+        check_model(req.model)  # before it reaches a log line, a header or an upstream
         record = RequestDone(
             req.id, req.dialect, req.op, req.model, req.stream, 0, time.time(), 0.0
         )

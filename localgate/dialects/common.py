@@ -14,6 +14,9 @@ from localgate.errors import InvalidRequest
 # A run of characters keys are made of; shorter pieces of a key betray little.
 KEYLIKE = re.compile(rb"[A-Za-z0-9_+/-]{8,}")
 REDACTED = b"[redacted]"
+# Longer than any real model id (Bedrock ARNs stay under 200); it travels into
+# upstream URLs, response headers, the routing cache and every log line.
+MAX_MODEL_NAME = 256
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -41,6 +44,27 @@ def parse_object(raw: bytes) -> dict:
             "its pair), which is not valid Unicode"
         )
     return body
+
+
+def check_model(model: str) -> str:
+    """`model` when it may travel on (URLs, headers, log lines); a 400 naming the field if not.
+
+    A CR/LF in a name would split the response (it is echoed in x-model-used)
+    and forge log lines; a megabyte name would fill the routing cache and the log.
+    """
+    if not model:
+        raise InvalidRequest("model: must not be empty", param="model")
+    if len(model) > MAX_MODEL_NAME:
+        raise InvalidRequest(
+            f"model: a name of {len(model)} characters is longer than the "
+            f"{MAX_MODEL_NAME} localgate accepts",
+            param="model",
+        )
+    if not model.isprintable():
+        raise InvalidRequest(
+            "model: the name holds control or other unprintable characters", param="model"
+        )
+    return model
 
 
 def _has_lone_surrogate(value) -> bool:
