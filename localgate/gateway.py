@@ -211,8 +211,9 @@ class Gateway:
             headers["x-localgate-dropped"] = ",".join(record.dropped)
         if req.stream:
             response = await self._commit_stream(
-                req, resp, payload, translator, upstream, headers, record, http_request, echoed
-            )
+                req, resp, payload, translator, upstream, headers, record, http_request, echoed,
+                provider.credential.masked(),
+            )  # fmt: skip
         else:
             response = self._commit_body(
                 resp, payload, translator, upstream, headers, record, echoed
@@ -320,13 +321,13 @@ class Gateway:
         )
 
     async def _commit_stream(
-        self, req, resp, first, translator, upstream, headers, record, http_request, echoed
+        self, req, resp, first, translator, upstream, headers, record, http_request, echoed, masked
     ) -> web.StreamResponse:
         if translator:
-            relay = Translated(translator, upstream)
+            relay = Translated(translator, upstream, masked=masked)
         else:
             hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(upstream, echoed, hide_usage=hidden)
+            relay = Passthrough(upstream, echoed, hide_usage=hidden, masked=masked)
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE

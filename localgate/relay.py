@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from localgate import dialects, sse
+from localgate.dialects.common import redact
 from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
@@ -41,14 +42,21 @@ class ClientGone(Exception):
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage")
+    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage", "_masked")
 
-    def __init__(self, dialect: str, client_model: str | None = None, hide_usage: bool = False):
+    def __init__(
+        self,
+        dialect: str,
+        client_model: str | None = None,
+        hide_usage: bool = False,
+        masked: tuple[str, ...] = (),
+    ):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
         self._tail = b""
         self._rename = client_model  # the model name the answer must carry (see gateway)
         self._hide_usage = hide_usage  # asked for our accounting, not by the client
+        self._masked = masked  # the account's secrets, should an error event echo one
 
     @property
     def usage(self):
@@ -67,6 +75,8 @@ class Passthrough:
             if renamed is not None:
                 whole, self._rename = renamed, None
         self._tap.feed(whole)
+        if self._tap.error is not None:  # an error event went by: its text may echo the key
+            whole = redact(whole, self._masked)
         if self._hide_usage:
             whole = self._dialect.drop_usage_chunks(whole)
         return whole
@@ -83,13 +93,14 @@ class Passthrough:
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
-    __slots__ = ("_parser", "_stream", "_upstream", "_complete")
+    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "_masked")
 
-    def __init__(self, translator, upstream_dialect: str):
+    def __init__(self, translator, upstream_dialect: str, masked: tuple[str, ...] = ()):
         self._parser = sse.SSEParser()
         self._stream = translator.stream()
         self._upstream = dialects.get(upstream_dialect)
         self._complete = False
+        self._masked = masked  # the account's secrets, should an error event echo one
 
     @property
     def usage(self):
@@ -101,6 +112,8 @@ class Translated:
             if self._upstream.is_terminal(event):
                 self._complete = True
             out.append(self._stream.feed(event))
+        if self._stream.failed:  # the upstream's error became ours: its text may echo the key
+            return redact(b"".join(out), self._masked)
         return b"".join(out)
 
     def finish(self) -> bytes:
