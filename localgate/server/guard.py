@@ -63,9 +63,16 @@ def error_response(dialect: str, err: GatewayError, request_id: str | None) -> w
 
 
 def host_name(host: str) -> str:
-    """`[::1]:8080` → `::1`, `localhost:8080` → `localhost`."""
+    """`[::1]:8080` → `::1`, `localhost:8080` → `localhost`.
+
+    Anything after `]` but a port keeps the brackets, so `[::1]evil.com` is no loopback.
+    """
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
+        end = host.find("]")
+        rest = host[end + 1 :] if end > 0 else ""
+        if end > 0 and (not rest or (rest[0] == ":" and rest[1:].isdigit())):
+            return host[1:end]
+        return host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
@@ -156,7 +163,7 @@ def check_origin(request: web.Request, server: GuardSettings) -> None:
                 "with [server] allowed_origins in localgate's config"
             )
         request["cors_origin"] = origin
-    elif request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+    elif request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
         # A browser request from another page that carries no Origin (a "no-cors"
         # GET, an <img>): nothing a page may do with localgate.
         raise Forbidden("requests from other browser pages are refused")
@@ -186,7 +193,10 @@ def check_token(request: web.Request, server: GuardSettings) -> None:
     """With a proxy token set, every request but the `/` probe must present it."""
     if server.proxy_token is None or request.path in OPEN_PATHS:
         return
-    if not token_accepted(server.proxy_token, request.headers, request.query):
+    # `?key=` only where a dialect sends it (Google clients); elsewhere a token in
+    # the URL would only end up in someone's history or proxy log.
+    query = request.query if dialect_for_path(request.path) == "gemini" else {}
+    if not token_accepted(server.proxy_token, request.headers, query):
         raise Unauthorized(
             "this localgate requires its proxy token: send it as the API key "
             "(Authorization: Bearer, x-api-key or x-goog-api-key); "
