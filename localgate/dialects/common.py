@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from localgate import sse
 from localgate.dialects.usage import Usage
@@ -17,33 +19,93 @@ REDACTED = b"[redacted]"
 # Longer than any real model id (Bedrock ARNs stay under 200); it travels into
 # upstream URLs, response headers, the routing cache and every log line.
 MAX_MODEL_NAME = 256
+# Levels of arrays and objects a request may nest: real ones (tool schemas
+# included) stay under 30; translators and json.dumps recurse once per level.
+MAX_DEPTH = 128
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_object(raw: bytes) -> dict:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    """The request body as a JSON object, or a 400 that says what is wrong with it.
+
+    The one door for every client body: what passes is JSON any API takes.
+    Python's parser is laxer than the APIs (NaN, Infinity, duplicate keys,
+    UTF-16 and UTF-32 bodies, any depth); the raw body may be forwarded as
+    received, so an upstream must never see what localgate read differently.
+    """
     if not raw:
         raise InvalidRequest("the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw)
+        text = raw.decode("utf-8")  # strict: json.loads(bytes) would take UTF-16 too
     except UnicodeDecodeError:
         raise InvalidRequest("the request body is not valid UTF-8") from None
+    try:
+        body = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError as exc:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
+    if _deeper_than(body, MAX_DEPTH):
+        raise _too_deep()
     # Paired escapes (an emoji as Python's json.dumps writes it) decode to one code
     # point; a lone one stays a surrogate that no UTF-8 encoder accepts, so a
     # translated request could not even be written. Only suspicious bodies are walked.
-    if (
-        SURROGATE_ESCAPE.search(raw) or json.detect_encoding(raw) != "utf-8"
-    ) and _has_lone_surrogate(body):
+    if SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
         raise InvalidRequest(
             "the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without "
             "its pair), which is not valid Unicode"
         )
     return body
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    # The gateway would route on one value while the raw body forwards both.
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise InvalidRequest(f"the request body repeats the key {key[:100]!r} in one object")
+    return body
+
+
+def _no_constant(name: str):
+    raise InvalidRequest(f"the request body holds {name}, which is not JSON; send a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise InvalidRequest(f"the request body holds the number {text[:40]}, too large for JSON")
+    return value
+
+
+def _too_deep() -> InvalidRequest:
+    return InvalidRequest(
+        f"the request body is nested too deeply (more than {MAX_DEPTH} levels of arrays "
+        "and objects)"
+    )
+
+
+def _deeper_than(value: dict, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` levels (one level at a time)."""
+    level: list = [value]
+    for _ in range(limit):
+        below = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([c for c in children if isinstance(c, dict | list)])
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def check_model(model: str) -> str:

@@ -17,7 +17,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("index,path,model,key", CASES, ids=[c[1] + ":" + c[2] for c in CASES])
-async def test_key_echoed_in_a_stream_error_is_masked(localgate, make_fake, index, path, model, key):
+async def test_key_echoed_in_a_stream_error_is_masked(
+    localgate, make_fake, index, path, model, key
+):
     client, fakes = await start(localgate, make_fake)
     echo = Error(status=401, message=f"Incorrect API key provided: {key}. Check it.")
     fakes[index].script(Cut(after_events=2, error=echo))
