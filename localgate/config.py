@@ -40,6 +40,8 @@ DEFAULT_FIRST_BYTE_TIMEOUT = 60.0
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_RESPONSE_TIMEOUT = 600.0
 DEFAULT_LEDGER_RETENTION_DAYS = 90
+DEFAULT_MAX_EVENT_MB = 32.0
+DEFAULT_MAX_RESPONSE_MB = 64.0
 LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
 
 # Matched with fullmatch: `$` would also accept a trailing newline, which then
@@ -65,6 +67,8 @@ class ServerConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole request body
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds in-flight requests get on SIGTERM
     ledger_retention_days: int = DEFAULT_LEDGER_RETENTION_DAYS  # usage rows older are deleted
+    max_event_mb: float = DEFAULT_MAX_EVENT_MB  # one upstream stream event, at most
+    max_response_mb: float = DEFAULT_MAX_RESPONSE_MB  # one non-stream upstream answer, at most
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,8 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             "body_timeout",
             "shutdown_grace",
             "ledger_retention_days",
+            "max_event_mb",
+            "max_response_mb",
         ),
     )
     values: dict[str, Any] = {}
@@ -294,6 +300,9 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             check.fail(p + "max_wait", "must not be negative")
     if "max_body_mb" in raw:
         values["max_body_mb"] = check.positive(raw, "max_body_mb", p)
+    for key in ("max_event_mb", "max_response_mb"):
+        if key in raw:
+            values[key] = check.positive(raw, key, p)
     if "allowed_origins" in raw:
         values["allowed_origins"] = check.strings(raw, "allowed_origins", p)
     if "body_timeout" in raw:

@@ -17,6 +17,8 @@
         ├── BodyTooLarge        413   request body over the configured limit
         ├── AllAccountsCooling  429   every candidate is cooling down (has retry_after)
         ├── UpstreamError       502   upstream answered with garbage or failed outright
+        │   ├── EventTooLarge           one stream event past [server] max_event_mb
+        │   └── ResponseTooLarge        a whole answer past [server] max_response_mb
         ├── NoAccounts          503   nothing configured or enabled for the request
         └── UpstreamTimeout     504   upstream did not answer in time
 
@@ -178,6 +180,14 @@ class AllAccountsCooling(GatewayError):
 
 class UpstreamError(GatewayError):
     status, kind = 502, "api_error"
+
+
+class EventTooLarge(UpstreamError):
+    """One upstream stream event went past [server] max_event_mb: garbage, not an answer."""
+
+
+class ResponseTooLarge(UpstreamError):
+    """A whole upstream answer went past [server] max_response_mb."""
 
 
 class NoAccounts(GatewayError):

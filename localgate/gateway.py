@@ -31,6 +31,7 @@ from localgate.errors import (
     NoAccounts,
     NotFound,
     RelayedError,
+    ResponseTooLarge,
     TokenRefreshFailed,
     UpstreamError,
     UpstreamTimeout,
@@ -275,16 +276,19 @@ class Gateway:
             )
         resp = None
         try:
+            limit = int(self.config.server.max_response_mb * 1048576)
             if req.stream:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
                     resp = await self._request(call, client_timeout)
                     if 200 <= resp.status < 300:
                         payload = await resp.content.readany()
                     else:
-                        payload = await resp.read()
+                        payload = await read_bounded(resp, limit)
             else:
                 resp = await self._request(call, client_timeout)
-                payload = await resp.read()
+                payload = await read_bounded(resp, limit)
+        except ResponseTooLarge as exc:  # garbage: another account may answer properly
+            failure = Failure(FailureKind.SERVER_ERROR, exc.message)
         except TimeoutError:
             failure = Failure(FailureKind.TIMEOUT, "no answer in time")
         except aiohttp.ClientConnectorError as exc:
@@ -323,11 +327,14 @@ class Gateway:
     async def _commit_stream(
         self, req, resp, first, translator, upstream, headers, record, http_request, echoed, masked
     ) -> web.StreamResponse:
+        max_event = int(self.config.server.max_event_mb * 1048576)
         if translator:
-            relay = Translated(translator, upstream, masked=masked)
+            relay = Translated(translator, upstream, masked=masked, max_event=max_event)
         else:
             hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(upstream, echoed, hide_usage=hidden, masked=masked)
+            relay = Passthrough(
+                upstream, echoed, hide_usage=hidden, masked=masked, max_event=max_event
+            )
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -339,10 +346,19 @@ class Gateway:
         return response
 
     def _commit_body(self, resp, payload, translator, upstream, headers, record, renamed):
-        """A whole answer: checked to be JSON, usage read, translated when needed."""
+        """A whole answer: checked to be JSON, usage read, translated when needed.
+
+        `payload` (a bytearray from read_bounded) is emptied once read when the
+        answer is rewritten, so a large one is not held three times over.
+        """
         resp.release()
+        rewrite = translator is not None or renamed
         try:
-            data = json.loads(payload)
+            text = payload.decode()
+            if rewrite:
+                payload.clear()
+            data = json.loads(text)
+            del text
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             record.usage = dialects.get(upstream).response_usage(data)
@@ -350,7 +366,9 @@ class Gateway:
                 payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
             elif renamed and "model" in data:
                 payload = json.dumps({**data, "model": renamed}, ensure_ascii=False).encode()
-        except ValueError:
+            elif rewrite:  # nothing to rename after all: the answer as it came
+                payload = json.dumps(data, ensure_ascii=False).encode()
+        except ValueError:  # UnicodeDecodeError included
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
             body=payload, status=200, headers=headers, content_type="application/json"
@@ -452,6 +470,31 @@ class Gateway:
         if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)
+
+
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytearray:
+    """The whole body of `resp`, or ResponseTooLarge once it passes `limit` bytes.
+
+    Chunks are appended to one bytearray (aiohttp's `read()` keeps the chunks
+    and joins them: two copies at the peak), and a declared length past the
+    limit is refused before anything is read.
+    """
+    declared = resp.content_length
+    if declared is not None and declared > limit:
+        raise ResponseTooLarge(_too_large(declared, limit))
+    body = bytearray()
+    async for chunk in resp.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise ResponseTooLarge(_too_large(len(body), limit))
+    return body
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"answered with a body of more than {size / 1048576:.0f} MB "
+        f"([server] max_response_mb allows {limit / 1048576:g})"
+    )
 
 
 def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:

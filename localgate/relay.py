@@ -14,7 +14,7 @@ from aiohttp import web
 
 from localgate import dialects, sse
 from localgate.dialects.common import redact
-from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
+from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
@@ -42,7 +42,7 @@ class ClientGone(Exception):
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage", "_masked")
+    __slots__ = ("_dialect", "_tap", "_cutter", "_rename", "_hide_usage", "_masked")
 
     def __init__(
         self,
@@ -50,10 +50,11 @@ class Passthrough:
         client_model: str | None = None,
         hide_usage: bool = False,
         masked: tuple[str, ...] = (),
+        max_event: int | None = None,
     ):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
-        self._tail = b""
+        self._cutter = sse.EventCutter(max_event)  # bytes of one event, at most
         self._rename = client_model  # the model name the answer must carry (see gateway)
         self._hide_usage = hide_usage  # asked for our accounting, not by the client
         self._masked = masked  # the account's secrets, should an error event echo one
@@ -63,13 +64,10 @@ class Passthrough:
         return self._tap.usage
 
     def feed(self, chunk: bytes) -> bytes:
-        data = self._tail + chunk if self._tail else chunk
-        cut = _event_end(data)
-        if not cut:  # no complete event yet
-            self._tail = data
+        """The whole events `chunk` completes (raises EventTooLarge past the limit)."""
+        whole = self._cutter.feed(chunk)
+        if not whole:  # no complete event yet
             return b""
-        self._tail = data[cut:]
-        whole = data[:cut]
         if self._rename:
             renamed = self._dialect.rename_stream_model(whole, self._rename)
             if renamed is not None:
@@ -83,7 +81,7 @@ class Passthrough:
 
     def finish(self) -> bytes:
         if self._tap.complete:
-            return self._tail
+            return self._cutter.take_tail()
         return self.fail(UpstreamError("the upstream ended the stream before it was complete"))
 
     def fail(self, error: GatewayError) -> bytes:
@@ -95,8 +93,14 @@ class Translated:
 
     __slots__ = ("_parser", "_stream", "_upstream", "_complete", "_masked")
 
-    def __init__(self, translator, upstream_dialect: str, masked: tuple[str, ...] = ()):
-        self._parser = sse.SSEParser()
+    def __init__(
+        self,
+        translator,
+        upstream_dialect: str,
+        masked: tuple[str, ...] = (),
+        max_event: int | None = None,
+    ):
+        self._parser = sse.SSEParser(max_event)  # bytes of one event, at most
         self._stream = translator.stream()
         self._upstream = dialects.get(upstream_dialect)
         self._complete = False
@@ -128,13 +132,6 @@ class Translated:
         return self._stream.fail(error)
 
 
-def _event_end(data: bytes) -> int:
-    """The offset just past the last complete event (LF or CRLF framing), 0 if none."""
-    lf = data.rfind(b"\n\n")
-    crlf = data.rfind(b"\r\n\r\n")
-    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
-
-
 async def relay_stream(
     upstream: aiohttp.ClientResponse,
     first: bytes,
@@ -154,8 +151,8 @@ async def relay_stream(
             await response.prepare(request)
         except ConnectionResetError as exc:  # gone before the headers: not our error
             raise ClientGone from exc
-        await _write(response, relay.feed(first))
         try:
+            await _write(response, relay.feed(first))
             async for chunk in upstream.content.iter_any():
                 await _write(response, relay.feed(chunk))
             tail = relay.finish()
@@ -165,6 +162,9 @@ async def relay_stream(
             tail = relay.fail(UpstreamTimeout(record.error + "; the answer is incomplete"))
         except aiohttp.ClientError as exc:
             record.error = f"the upstream stream broke: {type(exc).__name__}"
+            tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
+        except EventTooLarge as exc:  # garbage: stop reading it, say so
+            record.error = exc.message
             tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
         await _write(response, tail)
         await response.write_eof()

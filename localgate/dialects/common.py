@@ -217,22 +217,22 @@ class UsageTap:
     dialect's terminal event goes by, so a cut stream can be told from a whole one.
     """
 
-    __slots__ = ("_parser", "_read", "_is_terminal", "usage", "error", "complete")
+    __slots__ = ("_read", "_is_terminal", "usage", "error", "complete")
 
     def __init__(
         self,
         read: Callable[[sse.Event, UsageTap], None],
         is_terminal: Callable[[sse.Event], bool],
     ) -> None:
-        self._parser = sse.SSEParser()
         self._read = read
         self._is_terminal = is_terminal
         self.usage = Usage()
         self.error: str | None = None  # an error the upstream sent after its 200
         self.complete = False
 
-    def feed(self, chunk: bytes) -> None:
-        for event in self._parser.feed(chunk):
+    def feed(self, whole: bytes) -> None:
+        """Read the events in `whole`, which holds whole events only (the relay cuts them)."""
+        for event in sse.parse_whole(whole):
             if self._is_terminal(event):
                 self.complete = True
             self._read(event, self)

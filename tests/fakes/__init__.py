@@ -18,6 +18,7 @@ from .base import (
     Delay,
     Error,
     FakeUpstream,
+    Flood,
     Garbage,
     Hang,
     Recorded,
