@@ -52,6 +52,7 @@ __all__ = [
     "FakeOpenAI",
     "FakeUpstream",
     "FakeVertex",
+    "Flood",
     "Garbage",
     "Hang",
     "Recorded",
