@@ -154,6 +154,25 @@ def load_config(path: Path) -> Config:
     return parse_config(read_toml(path), path)
 
 
+def reload_config(current: Config) -> Config:
+    """The config file again, for a daemon serving `current`.
+
+    A file that is gone, empty, or cut short before its accounts would drop
+    every account: that raises ConfigError (the daemon keeps `current`). A file
+    without accounts is adopted when it says so (`accounts = []`, as
+    `localgate accounts remove` writes it for the last one).
+    """
+    path = current.path
+    data = read_toml(path)
+    if current.accounts and "accounts" not in data:
+        what = "is gone" if not path.exists() else "holds no accounts (emptied or cut short?)"
+        raise ConfigError(
+            f"{path} {what}; restore it. To remove every account on purpose, use "
+            "`localgate accounts remove NAME` (or write `accounts = []`)"
+        )
+    return parse_config(data, path)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """The raw TOML tables of `path` ({} when it does not exist)."""
     path = Path(path)

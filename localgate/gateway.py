@@ -79,8 +79,12 @@ class Gateway:
         self._plans = routing.PlanCache()
 
     async def apply(self, config: Config) -> None:
-        """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
-        accounts = await build_accounts(config.accounts)
+        """Adopt a (re)loaded config: rebuild accounts, keep pool state by name.
+
+        Secrets are read again; where the keyring fails, the ones held are kept
+        (`keyring_failed` then says to call this again soon).
+        """
+        accounts = await build_accounts(config.accounts, self.accounts)
         self.config = config
         self.accounts = accounts
         self._plans = routing.PlanCache()
@@ -89,6 +93,11 @@ class Gateway:
         self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
         for account in accounts.values():
             self._mark_problem(account)
+
+    @property
+    def keyring_failed(self) -> bool:
+        """True when the keyring failed for some account at the last `apply`."""
+        return any(account.keyring_failed for account in self.accounts.values())
 
     def reset(self, name: str) -> None:
         """Forget `name`'s invalid mark and cooldowns (a missing key stays reported);

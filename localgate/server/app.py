@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from localgate.catalog import ModelCatalog
-from localgate.config import Config, load_config
+from localgate.config import Config, reload_config
 from localgate.errors import ConfigError
 from localgate.events import Events
 from localgate.gateway import Gateway
@@ -18,12 +18,13 @@ from localgate.ledger import Ledger, ledger_path
 from localgate.proxytoken import ProxyTokenSource
 from localgate.server import handlers
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
-from localgate.server.keys import CATALOG, GATEWAY, LEDGER, STARTED
+from localgate.server.keys import BEYOND_LOOPBACK, CATALOG, GATEWAY, LEDGER, STARTED
 
 __all__ = ["CATALOG", "GATEWAY", "LEDGER", "STARTED", "create_app"]
 
 log = logging.getLogger("localgate")
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
+KEYRING_RETRY = 5.0  # seconds between reads of a failing keyring
 
 
 def create_app(
@@ -42,6 +43,7 @@ def create_app(
     trusted = (
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
     )
+    token.required = bool(trusted)  # beyond loopback a lost token means refuse, never serve
 
     built: list = [None, None, None]  # [server config, token, GuardSettings]
 
@@ -56,6 +58,7 @@ def create_app(
         middlewares=[make_guard(settings)],
         client_max_size=int(config.server.max_body_mb * 1024 * 1024),
     )
+    app[BEYOND_LOOPBACK] = bool(trusted)
     app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
     events = events or Events()
@@ -107,20 +110,34 @@ def _stamp(config: Config):
 
 
 async def _watch_config(gateway: Gateway, state: dict) -> None:
-    """Poll the config file; adopt a valid change, keep serving on an invalid one."""
-    config = state["config"]
-    stamp = _stamp(config)
+    """Poll the config file; adopt a valid change, keep serving on an invalid one.
+
+    A broken, emptied or deleted file is reported once per change and the last
+    good config stays; the file is adopted again as soon as it is valid. While
+    the keyring fails, the accounts are rebuilt every KEYRING_RETRY seconds.
+    """
+    stamp = _stamp(state["config"])
+    retry_at = time.monotonic() + KEYRING_RETRY
     while True:
         await asyncio.sleep(RELOAD_INTERVAL)
-        current = _stamp(config)
+        current = _stamp(state["config"])
         if current == stamp:
+            if gateway.keyring_failed and time.monotonic() >= retry_at:
+                retry_at = time.monotonic() + KEYRING_RETRY
+                await gateway.apply(state["config"])
             continue
         stamp = current
         try:
-            new = load_config(config.path)
+            new = reload_config(state["config"])
         except ConfigError as exc:
-            log.error("config not reloaded, still serving the previous one: %s", exc)
+            log.error(
+                "config not reloaded, still serving the previous one (%d account(s)): %s. "
+                "The file is adopted as soon as it is valid, without a restart",
+                len(state["config"].accounts),
+                exc,
+            )
             continue
         await gateway.apply(new)
         state["config"] = new
+        retry_at = time.monotonic() + KEYRING_RETRY
         log.info("config reloaded: %d account(s)", len(new.accounts))

@@ -25,11 +25,12 @@ from localgate.errors import (
     GatewayError,
     InvalidRequest,
     NotFound,
+    ProxyTokenMissing,
     RequestTimeout,
     Unauthorized,
 )
 from localgate.ids import new_id
-from localgate.proxytoken import token_accepted
+from localgate.proxytoken import TOKEN_GONE, token_accepted
 
 log = logging.getLogger("localgate")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -103,16 +104,21 @@ class GuardSettings:
     allowed_origins: frozenset[str]  # normalized (see normalize_origin)
     trusted_hosts: frozenset[str]  # a non-loopback bind address, when one is configured
     proxy_token: str | None = None
+    token_required: bool = False  # bound beyond loopback: no token means refuse, never serve
     max_body: int | None = None  # bytes
     body_timeout: float | None = None  # seconds to receive the whole body
 
     @classmethod
     def of(cls, server, trusted_hosts: frozenset[str], proxy_token: str | None) -> GuardSettings:
-        """The settings a `[server]` table (ServerConfig) and the current token amount to."""
+        """The settings a `[server]` table (ServerConfig) and the current token amount to.
+
+        A daemon trusting a non-loopback Host is bound beyond loopback: it needs a token.
+        """
         return cls(
             frozenset(normalize_origin(o) for o in server.allowed_origins),
             trusted_hosts,
             proxy_token,
+            bool(trusted_hosts),
             int(server.max_body_mb * 1024 * 1024),
             server.body_timeout,
         )
@@ -191,7 +197,11 @@ def preflight_response(request: web.Request) -> web.Response:
 
 def check_token(request: web.Request, server: GuardSettings) -> None:
     """With a proxy token set, every request but the `/` probe must present it."""
-    if server.proxy_token is None or request.path in OPEN_PATHS:
+    if request.path in OPEN_PATHS:
+        return
+    if server.proxy_token is None:
+        if server.token_required:
+            raise ProxyTokenMissing(TOKEN_GONE)
         return
     # `?key=` only where a dialect sends it (Google clients); elsewhere a token in
     # the URL would only end up in someone's history or proxy log.

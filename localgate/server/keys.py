@@ -13,3 +13,5 @@ GATEWAY = web.AppKey("gateway", Gateway)
 CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
 LEDGER = web.AppKey("ledger", Ledger)
+# The daemon listens beyond loopback (so it needs its proxy token): /health says so.
+BEYOND_LOOPBACK = web.AppKey("beyond_loopback", bool)

@@ -119,10 +119,13 @@ async def test_non_loopback_bind_host_is_trusted(aiohttp_client, config_path):
     from localgate.config import load_config
     from localgate.server.app import create_app
 
+    token = {"x-api-key": rotate_proxy_token()}  # beyond loopback, a token is required
     app = create_app(load_config(config_path), bind_host="192.0.2.7")
     client = await aiohttp_client(app)
-    assert (await client.get("/health", headers={"Host": "192.0.2.7:8080"})).status == 200
-    assert (await client.get("/health", headers={"Host": "192.0.2.8:8080"})).status == 403
+    ok = await client.get("/health", headers={"Host": "192.0.2.7:8080", **token})
+    assert ok.status == 200
+    other = await client.get("/health", headers={"Host": "192.0.2.8:8080", **token})
+    assert other.status == 403
 
 
 # -- the proxy token ------------------------------------------------------------
