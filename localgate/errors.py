@@ -22,6 +22,7 @@
         │   └── ResponseTooLarge        a whole answer past [server] max_response_mb
         ├── NoAccounts          503   nothing configured or enabled for the request
         ├── ProxyTokenMissing   503   bound beyond loopback, but the proxy token is gone
+        ├── ShuttingDown        503   the daemon stopped before the answer was whole
         └── UpstreamTimeout     504   upstream did not answer in time
 
 A GatewayError carries a dialect-neutral `kind`; `KINDS` says how each kind
@@ -207,6 +208,12 @@ class NoAccounts(GatewayError):
 
 class ProxyTokenMissing(GatewayError):
     """A daemon bound beyond loopback lost its proxy token: it refuses, never serves openly."""
+
+    status, kind = 503, "unavailable"
+
+
+class ShuttingDown(GatewayError):
+    """The daemon's shutdown grace ran out while this answer was still streaming."""
 
     status, kind = 503, "unavailable"
 

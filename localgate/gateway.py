@@ -22,6 +22,7 @@ from aiohttp import web
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
 from localgate.config import Config
+from localgate.drain import Drain
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.errors import (
     AllAccountsCooling,
@@ -77,6 +78,7 @@ class Gateway:
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
         self._plans = routing.PlanCache()
+        self.drain = Drain()  # what a shutdown waits for, and the streams it may end
 
     async def apply(self, config: Config) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name.
@@ -125,7 +127,8 @@ class Gateway:
             req.id, req.dialect, req.op, req.model, req.stream, 0, time.time(), 0.0
         )
         try:
-            response = await self._serve(req, http_request, record)
+            with self.drain.request():
+                response = await self._serve(req, http_request, record)
             record.status = response.status
             return response
         except GatewayError as err:
@@ -351,7 +354,8 @@ class Gateway:
             else resp.content_type or "text/event-stream"
         )
         record.ttfb = time.monotonic() - req.received
-        await relay_stream(resp, first, relay, response, http_request, record)
+        with self.drain.stream(resp):
+            await relay_stream(resp, first, relay, response, http_request, record)
         return response
 
     def _commit_body(self, resp, payload, translator, upstream, headers, record, renamed):

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from localgate import dialects, sse
 from localgate.dialects.common import redact
-from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
+from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
@@ -163,9 +163,9 @@ async def relay_stream(
         except aiohttp.ClientError as exc:
             record.error = f"the upstream stream broke: {type(exc).__name__}"
             tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
-        except EventTooLarge as exc:  # garbage: stop reading it, say so
+        except GatewayError as exc:  # an event past max_event_mb, a shutdown: say so
             record.error = exc.message
-            tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
+            tail = relay.fail(exc)
         await _write(response, tail)
         await response.write_eof()
     except ClientGone:

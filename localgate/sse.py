@@ -57,7 +57,8 @@ class EventCutter:
             held.clear()
             raise EventTooLarge(
                 f"the upstream sent a stream event of more than {size / 1048576:.0f} MB "
-                f"([server] max_event_mb allows {self._limit / 1048576:g})"
+                f"([server] max_event_mb allows {self._limit / 1048576:g}); "
+                "the answer is incomplete"
             )
         return whole
 
