@@ -22,8 +22,8 @@ from aiohttp import web
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
 from localgate.config import Config
-from localgate.drain import Drain
 from localgate.dialects.common import check_model, error_message, redact
+from localgate.drain import Drain
 from localgate.errors import (
     AllAccountsCooling,
     GatewayError,
