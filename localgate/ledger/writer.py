@@ -28,7 +28,11 @@ from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
 
 log = logging.getLogger("localgate")
-FLUSH_INTERVAL = 1.0  # seconds: at most this much usage is lost to a crash
+# Seconds between flushes: a kill -9 loses the rows of requests that ended in the
+# last FLUSH_INTERVAL (plus the write under way). Was 1.0; 0.25 measured no
+# different in daemon CPU per request (0.66-0.70 ms vs 0.64-0.68 at 240 req/s),
+# since the write runs on the writer thread and an idle daemon skips the flush.
+FLUSH_INTERVAL = 0.25
 FLUSH_BATCH = 512  # rows that make the writer flush before the interval is up
 PRUNE_INTERVAL = 3600.0  # seconds between retention sweeps
 MAX_PENDING = 200_000  # rows kept in memory while the disk refuses them
