@@ -107,3 +107,42 @@ async def test_a_translated_answer_near_the_cap_is_served(localgate, make_fake):
     assert resp.status == 200
     body = await resp.json()
     assert body["choices"][0]["message"]["content"] == "y" * (MB + MB // 2)
+
+
+async def test_a_huge_model_listing_is_not_read_whole(localgate, make_fake):
+    # GET /v1/models asks each upstream for its list: the same cap holds there.
+    from aiohttp import web
+
+    from tests.support import account
+
+    async def listing(request):
+        response = web.StreamResponse(headers={"content-type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"data": [{"id": "claude-opus-4-8", "pad": "')
+        try:
+            for _ in range(80):
+                await response.write(b"x" * 65536)
+        except ConnectionError:
+            return response
+        await response.write(b'"}]}')
+        return response
+
+    fake = await make_fake("anthropic", "ant")
+    fake.models = []  # unused: the route below answers instead
+    app = web.Application()
+    app.router.add_get("/v1/models", listing)
+    from aiohttp.test_utils import TestServer
+
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        client = await localgate(
+            [account("ant", "anthropic", str(server.make_url("")).rstrip("/"))],
+            server={"max_response_mb": 1},
+        )
+        resp = await client.get("/v1/models")
+        assert resp.status == 200
+        ids = [m["id"] for m in (await resp.json())["data"]]
+        assert "claude-opus-4-8" not in ids  # the 5 MB listing was refused, not parsed
+    finally:
+        await server.close()
