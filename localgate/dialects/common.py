@@ -168,16 +168,20 @@ def _as_tuple(kind) -> tuple:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
+# How the type of a parsed JSON value reads in an error message.
+JSON_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
 def _names(kind) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "a boolean",
-        list: "an array",
-        dict: "an object",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+    return " or ".join(JSON_TYPE_NAMES.get(k, k.__name__) for k in _as_tuple(kind))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,15 +15,7 @@ import typing
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin
 
-_NAMES = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    list: "an array",
-    dict: "an object",
-    type(None): "null",
-}
+from localgate.dialects.common import JSON_TYPE_NAMES as _NAMES
 
 
 def mistyped(value: Any) -> str | None:

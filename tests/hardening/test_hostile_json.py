@@ -13,14 +13,13 @@ from tests.hardening.helpers import (
     CHAT,
     COMPLETIONS,
     GENERATE,
+    JSON,
     MESSAGES,
     POST_ROUTES,
     assert_dialect_error,
     start,
     upstream_calls,
 )
-
-JSON = {"content-type": "application/json"}
 
 
 def nested(depth: int) -> str:

@@ -11,14 +11,13 @@ from tests.hardening.helpers import (
     COMPLETIONS,
     COUNT,
     GENERATE,
+    JSON,
     MESSAGES,
     POST_ROUTES,
     assert_dialect_error,
     start,
     upstream_calls,
 )
-
-JSON = {"content-type": "application/json"}
 
 
 def bad_bodies(route) -> list[tuple[str, bytes]]:
