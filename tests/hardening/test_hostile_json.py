@@ -1,5 +1,7 @@
 """Hostile JSON: refused at the door (parse_object) or by the translator, always 400 in dialect.
 
+The door's cases (`door_cases`) run in test_input's malformed-body test.
+
 Nothing here may reach an upstream, and nothing may come back as a 500.
 """
 
@@ -13,9 +15,7 @@ from tests.hardening.helpers import (
     CHAT,
     COMPLETIONS,
     GENERATE,
-    JSON,
     MESSAGES,
-    POST_ROUTES,
     assert_dialect_error,
     start,
     upstream_calls,
@@ -27,7 +27,10 @@ def nested(depth: int) -> str:
 
 
 def door_cases(route) -> list[tuple[str, bytes]]:
-    """Bodies that parse in Python's json but are not JSON any API takes."""
+    """Bodies that parse in Python's json but are not JSON any API takes.
+
+    test_input's malformed-body test sends them on every route.
+    """
     good = json.dumps(route.body)
     inner = good[1:-1]
     first = next(iter(route.body))
@@ -46,16 +49,6 @@ def door_cases(route) -> list[tuple[str, bytes]]:
         ("deep 1000", ('{"metadata": ' + nested(1000) + ", " + inner + "}").encode()),
         ("deep 100000", ('{"metadata": ' + nested(100_000) + ", " + inner + "}").encode()),
     ]
-
-
-@pytest.mark.parametrize("route", POST_ROUTES, ids=lambda r: r.path)
-async def test_input_that_is_not_api_json_is_refused_at_the_door(localgate, make_fake, route):
-    client, fakes = await start(localgate, make_fake)
-    for what, raw in door_cases(route):
-        resp = await client.post(route.path, data=raw, headers=JSON)
-        assert resp.status == 400, what
-        assert_dialect_error(route.dialect, 400, await resp.read())
-    assert upstream_calls(fakes) == 0
 
 
 # (route, model that makes the request translated, field, value)
