@@ -39,13 +39,20 @@ def seed_ledger(state_dir, rows) -> None:
         store.close()
 
 
-def generated_rows(count: int, now: float, days: float, seed: int = 16):
-    """`count` plausible requests spread over the last `days` days (busier by day)."""
+ACCOUNTS = ("work", "personal", "oa", None)
+MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o")
+
+
+def generated_rows(count, now, days, *, seed=16, accounts=ACCOUNTS, models=MODELS):
+    """`count` plausible requests over the last `days` days, more of them in working hours."""
     rnd = random.Random(seed)
-    accounts = ["work", "personal", "oa", None]
-    models = ["claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o"]
-    for _ in range(count):
+    made = 0
+    while made < count:
         ts = now - rnd.random() * days * 86400
+        hour = (ts % 86400) / 3600
+        if not 7 <= hour <= 21 and rnd.random() < 0.7:
+            continue  # fewer at night
+        made += 1
         status = 200 if rnd.random() > 0.04 else rnd.choice((429, 500, 529))
         prompt = rnd.randint(200, 4000)
         yield row(

@@ -120,7 +120,7 @@ function accountCard(a) {
     h("span", {}, h("b", {}, compact(u.requests_last_minute)), " req/min"),
     h("span", {}, h("b", {}, compact(u.tokens_last_minute)), " tok/min"),
     h("span", {}, "today ", h("b", {}, compact(u.requests_today)), " req · ", h("b", {}, compact(u.tokens_today)), " tok"),
-    h("span", { "data-ago": u.last_used || "" }, `last ${ago(u.last_used)}`));
+    u.last_used ? h("span", { "data-ago": u.last_used }, `last ${ago(u.last_used)}`) : null);
   const buttons = [];
   const act = (action, label, cls) => buttons.push(h("button", {
     type: "button", class: cls, "data-action": action, "data-account": a.name,
