@@ -122,8 +122,8 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
         saved = tomllib.loads(config_path.read_text())["accounts"]
         assert next(a for a in saved if a["name"] == "spare")["enabled"] is False
 
-        for _ in range(3):  # a little more live traffic for the picture
-            await ask(client, "/v1/messages", claude("more"))
+        for stream in (True, False, True):  # a little more live traffic for the picture
+            await ask(client, "/v1/messages", {**claude("more"), "stream": stream})
         await page.wait_for("document.querySelectorAll('#traffic tbody tr').length >= 7")
         await page.eval("document.getElementById('toast').hidden = true")
         shots = Path(os.environ.get("LOCALGATE_SCREENSHOTS") or tmp_path)
