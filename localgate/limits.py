@@ -248,7 +248,11 @@ def cell_info(account: dict[str, Any], model: str, now_wall: float) -> dict[str,
     ]
     if waits and max(waits) > now_wall:
         until = max(waits)
-        return {"state": "cooling", "text": f"wait {duration(until - now_wall)}", "until": iso(until)}
+        return {
+            "state": "cooling",
+            "text": f"wait {duration(until - now_wall)}",
+            "until": iso(until),
+        }
     tightest: tuple[float, str] | None = None
     for entry in account["limits"]:
         reset = from_iso(entry["reset"])

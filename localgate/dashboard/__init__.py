@@ -57,8 +57,9 @@ async def stamp_page(request: web.Request, response: web.StreamResponse) -> None
         return
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith(PREFIX + "/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Data is never cached; the page's files are revalidated, so an upgrade shows at once.
+    api = request.path.startswith(PREFIX + "/api/")
+    response.headers.setdefault("Cache-Control", "no-store" if api else "no-cache")
 
 
 def add_routes(app: web.Application) -> None:

@@ -27,7 +27,7 @@ _COMMAND = re.compile(r"`(localgate [^`]+)`")
 
 async def page(request: web.Request) -> web.FileResponse:
     """GET /ui: the page itself (it holds no data; the API does)."""
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(STATIC / "index.html")
 
 
 async def login(request: web.Request) -> web.Response:

@@ -25,7 +25,7 @@ class LedgerReader:
         self._store: LedgerStore | None = None
 
     async def run(self, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
-        """`query(store, *args, **kwargs)` on the reader thread; None while no ledger file exists."""
+        """`query(store, *args, **kwargs)` on the reader thread; None while there is no ledger."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="localgate-ledger-reader")
         loop = asyncio.get_running_loop()

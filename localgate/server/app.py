@@ -9,17 +9,16 @@ import time
 import aiohttp
 from aiohttp import web
 
+from localgate import dashboard
 from localgate.catalog import ModelCatalog
 from localgate.config import Config, load_config
+from localgate.dashboard.feed import LiveFeed
+from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
 from localgate.events import Events
 from localgate.gateway import Gateway
-from localgate.ledger import Ledger, ledger_path
+from localgate.ledger import Ledger, LedgerReader, ledger_path
 from localgate.proxytoken import ProxyTokenSource
-from localgate import dashboard
-from localgate.dashboard.feed import LiveFeed
-from localgate.dashboard.session import PageSessions
-from localgate.ledger import LedgerReader
 from localgate.server import handlers
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
 from localgate.server.keys import (

@@ -6,6 +6,10 @@ loopback name (DNS rebinding), a browser Origin the config does not allow
 (CSRF; preflights from allowed origins are answered here), a missing or wrong
 proxy token (when one is set), and request bodies that are too large or that
 arrive too slowly. Every error leaves in the dialect of the route it hit.
+
+The dashboard (/ui) adapts two rules: its own page's same-origin requests are
+allowed there (and only there), and `page_access` lets its files and its
+session cookie stand in for the proxy token (see localgate.dashboard).
 """
 
 from __future__ import annotations

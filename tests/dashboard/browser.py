@@ -62,7 +62,9 @@ class Page:
                 future.set_result(data)
             elif data.get("method") == "Runtime.consoleAPICalled":
                 args = data["params"]["args"]
-                self.console.append(" ".join(str(a.get("value", a.get("description"))) for a in args))
+                self.console.append(
+                    " ".join(str(a.get("value", a.get("description"))) for a in args)
+                )
             elif data.get("method") == "Runtime.exceptionThrown":
                 self.console.append("exception: " + json.dumps(data["params"]["exceptionDetails"]))
             elif data.get("method") == "Log.entryAdded":

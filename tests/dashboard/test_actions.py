@@ -28,8 +28,13 @@ async def test_disable_then_enable(dashboard, make_fake, config_path):
         server={"strategy": "fill-first"},
     )
     answer = await act(client, "work", "disable")
-    assert answer == {"name": "work", "action": "disable", "state": "disabled", "ok": True,
-                      "detail": None}
+    assert answer == {
+        "name": "work",
+        "action": "disable",
+        "state": "disabled",
+        "ok": True,
+        "detail": None,
+    }
     saved = tomllib.loads(config_path.read_text())
     assert saved["accounts"][0] == {**saved["accounts"][0], "name": "work", "enabled": False}
     await post_messages(client)
@@ -40,7 +45,9 @@ async def test_disable_then_enable(dashboard, make_fake, config_path):
     assert answer["state"] == "ok"
     assert "enabled" not in tomllib.loads(config_path.read_text())["accounts"][0]
     await post_messages(client)  # work is tried again: 401, so invalid; spare serves
-    states = {a["name"]: a for a in (await (await client.get("/ui/api/accounts")).json())["accounts"]}
+    states = {
+        a["name"]: a for a in (await (await client.get("/ui/api/accounts")).json())["accounts"]
+    }
     assert states["work"]["state"] == "invalid"
     assert (await act(client, "work", "enable"))["state"] == "ok"  # enable also resets marks
 

@@ -56,7 +56,11 @@ async def test_accounts_show_state_reason_fix_and_limits(dashboard, make_fake):
     await post_messages(client)  # work cools, spare serves
     view = await get_json(client, "/ui/api/accounts")
     assert view["summary"] == {
-        "accounts": 2, "ok": 1, "cooling": 1, "invalid": 0, "disabled": 0,
+        "accounts": 2,
+        "ok": 1,
+        "cooling": 1,
+        "invalid": 0,
+        "disabled": 0,
     }
     work, spare = view["accounts"]
     assert (work["name"], work["state"], work["fix"]) == ("work", "cooling", None)
@@ -99,7 +103,10 @@ async def test_traffic_history_filters_and_failover_chain(dashboard, make_fake):
     assert len(items) == 2
     first = items[0]
     assert (first["account"], first["status"], first["dialect"], first["op"]) == (
-        "spare", 200, "anthropic", "messages",
+        "spare",
+        200,
+        "anthropic",
+        "messages",
     )
     assert first["failovers"] == [
         {
@@ -135,8 +142,13 @@ async def test_traffic_stream_delivers_requests_as_they_finish(dashboard, make_f
 
 async def test_usage_on_an_empty_ledger(dashboard, make_fake):
     client, _, _ = await two_accounts(dashboard, make_fake)
-    for span, step, count in (("24h", None, 24), ("7d", None, 7), ("30d", "day", 30),
-                              ("90d", "day", 90), ("7d", "hour", 168)):
+    for span, step, count in (
+        ("24h", None, 24),
+        ("7d", None, 7),
+        ("30d", "day", 30),
+        ("90d", "day", 90),
+        ("7d", "hour", 168),
+    ):
         query = f"range={span}" + (f"&step={step}" if step else "")
         answer = await get_json(client, f"/ui/api/usage?{query}")
         assert len(answer["buckets"]) == len(answer["labels"]) == count

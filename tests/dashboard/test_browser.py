@@ -43,17 +43,29 @@ async def ask(client, path: str, body: dict, headers=None) -> str:
 
 
 def claude(text: str) -> dict:
-    return {"model": "claude-sonnet-4-5", "max_tokens": 50,
-            "messages": [{"role": "user", "content": text}]}
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": text}],
+    }
 
 
 async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path, tmp_path):
-    fakes = {name: await make_fake(kind, name) for name, kind in (
-        ("work", "anthropic"), ("personal", "anthropic"), ("team-openai", "openai"),
-        ("backup", "anthropic"), ("spare", "anthropic"))}
+    fakes = {
+        name: await make_fake(kind, name)
+        for name, kind in (
+            ("work", "anthropic"),
+            ("personal", "anthropic"),
+            ("team-openai", "openai"),
+            ("backup", "anthropic"),
+            ("spare", "anthropic"),
+        )
+    }
     now = time.time()
     history = generated_rows(
-        6000, now - 600, days=7,
+        6000,
+        now - 600,
+        days=7,
         accounts=("work", "personal", "team-openai", "spare"),
         models=("claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o"),
     )
@@ -74,8 +86,11 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
     usage = Usage(input=1200, output=320, cache_read=5400)
     fakes["work"].default = Reply(usage=usage)
     await ask(client, "/v1/messages", claude("warm up"))  # personal cools, backup invalid
-    await ask(client, "/v1/chat/completions",
-              {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    await ask(
+        client,
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     await client.app[LEDGER].flush()  # so the chart's first total holds them
 
     async with await Browser.launch(chromium, tmp_path) as browser:
@@ -89,14 +104,20 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
             "Object.fromEntries([...document.querySelectorAll('.card')]"
             ".map(c => [c.dataset.account, c.dataset.state]))"
         )
-        assert states == {"personal": "cooling", "backup": "invalid", "work": "ok",
-                          "team-openai": "ok", "spare": "ok"}
+        assert states == {
+            "personal": "cooling",
+            "backup": "invalid",
+            "work": "ok",
+            "team-openai": "ok",
+            "spare": "ok",
+        }
         cooling = await page.eval(
             "document.querySelector('.card[data-account=personal] [data-until]').textContent"
         )
         assert cooling.startswith(("13m", "14m")), cooling
-        fix = await page.eval("document.querySelector('.card[data-account=backup] .fix code')"
-                              ".textContent")
+        fix = await page.eval(
+            "document.querySelector('.card[data-account=backup] .fix code').textContent"
+        )
         assert fix.startswith("localgate accounts add backup")
         chart_total = int(await page.eval("document.querySelector('#chart svg').dataset.total"))
 

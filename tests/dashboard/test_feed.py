@@ -14,7 +14,14 @@ from tests.support import account
 
 def done(request_id: str, account: str = "work", status: int = 200) -> RequestDone:
     return RequestDone(
-        request_id, "anthropic", "messages", "claude-x", False, status, time.time(), 0.25,
+        request_id,
+        "anthropic",
+        "messages",
+        "claude-x",
+        False,
+        status,
+        time.time(),
+        0.25,
         account=account,
     )
 
@@ -26,8 +33,13 @@ def test_failed_attempts_become_the_requests_failover_chain():
     feed(done("r2"))
     first, second = feed.history({})
     assert first["failovers"] == [
-        {"account": "work", "model": "claude-x", "kind": "rate_limited",
-         "reason": "429 slow down", "cooldown": 30.0}
+        {
+            "account": "work",
+            "model": "claude-x",
+            "kind": "rate_limited",
+            "reason": "429 slow down",
+            "cooldown": 30.0,
+        }
     ]
     assert second["failovers"] == [] and feed._chains == {}
 
@@ -66,10 +78,8 @@ async def test_a_stalled_browser_does_not_slow_requests(dashboard, make_fake):
     client = await dashboard([account("work", "anthropic", fake.url)])
     feed = client.app[FEED]
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    writer.write(
-        f"GET /ui/api/traffic/stream HTTP/1.1\r\nHost: 127.0.0.1:{client.server.port}\r\n\r\n"
-        .encode()
-    )
+    host = f"127.0.0.1:{client.server.port}"
+    writer.write(f"GET /ui/api/traffic/stream HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     await writer.drain()
     while not feed.viewers:
         await asyncio.sleep(0.01)

@@ -7,6 +7,7 @@ import pytest
 from localgate.dashboard import SECURITY_HEADERS
 from localgate.dashboard.session import PageSessions
 from tests.dashboard.helpers import own_origin, page_headers
+from tests.limits.live import HI
 from tests.support import account
 
 TOKEN = "lg-test-proxy-token"
@@ -67,7 +68,11 @@ async def test_actions_need_the_same_origin_and_the_csrf_token(dashboard, make_f
     async with client.post(path, headers=page_headers(client, csrf)) as resp:
         assert resp.status == 200
         assert await resp.json() == {
-            "name": "work", "action": "reset", "state": "ok", "ok": True, "detail": None,
+            "name": "work",
+            "action": "reset",
+            "state": "ok",
+            "ok": True,
+            "detail": None,
         }
 
 
@@ -102,14 +107,16 @@ async def test_no_secret_is_rendered(dashboard, make_fake):
         [account("work", "anthropic", fake.url, key="sk-ant-very-secret-key")], token=TOKEN
     )
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with client.post(
-        "/v1/messages",
-        headers=headers,
-        json={"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
-    ) as resp:
+    async with client.post("/v1/messages", headers=headers, json=HI) as resp:
         assert resp.status == 200
-    for path in ("/ui/api/accounts", "/ui/api/matrix", "/ui/api/traffic", "/ui/api/session",
-                 "/ui/api/usage", "/ui/api/usage.csv"):
+    for path in (
+        "/ui/api/accounts",
+        "/ui/api/matrix",
+        "/ui/api/traffic",
+        "/ui/api/session",
+        "/ui/api/usage",
+        "/ui/api/usage.csv",
+    ):
         async with client.get(path, headers=headers) as resp:
             text = await resp.text()
             assert resp.status == 200, path
