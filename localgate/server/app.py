@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 import aiohttp
@@ -16,10 +17,12 @@ from localgate.dashboard.feed import LiveFeed
 from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
 from localgate.events import Events
+from localgate.files import private_key
 from localgate.gateway import Gateway
 from localgate.ledger import Ledger, LedgerReader, ledger_path
 from localgate.proxytoken import ProxyTokenSource
-from localgate.server import handlers
+from localgate.response_store import ResponseStore
+from localgate.server import handlers, responses
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
 from localgate.server.keys import (
     CATALOG,
@@ -29,11 +32,13 @@ from localgate.server.keys import (
     LEDGER,
     READER,
     RELOAD,
+    RESPONSE_STORE,
     SESSIONS,
     STARTED,
 )
 
-__all__ = ["CATALOG", "GATEWAY", "LEDGER", "STARTED", "create_app"]
+__all__ = ["CATALOG", "GATEWAY", "LEDGER", "RESPONSE_STORE", "STARTED", "create_app"]
+SEAL_KEY_FILENAME = "seal.key"
 
 log = logging.getLogger("localgate")
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
@@ -72,6 +77,7 @@ def create_app(
     )
     app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
+    responses.add_routes(app)
     dashboard.add_routes(app)
     events = events or Events()
     # The dashboard's live feed observes the same events as the request log and the ledger.
@@ -124,8 +130,26 @@ def create_app(
         await app[READER].close()
         await ledger.close()
 
+    async def response_store(app: web.Application):
+        gateway = app[GATEWAY]
+        try:
+            gateway.seal_key = private_key(config.state_dir / SEAL_KEY_FILENAME)
+        except OSError as exc:  # compactions are then sealed for this run only
+            log.error("cannot keep the sealing key in %s: %s", config.state_dir, exc)
+            gateway.seal_key = os.urandom(32)
+        store = ResponseStore(
+            config.state_dir,
+            days=config.server.response_store_days,
+            max_mb=config.server.response_store_mb,
+        )
+        await store.start()
+        app[RESPONSE_STORE] = store
+        yield
+        await store.close()
+
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(ledger)
+    app.cleanup_ctx.append(response_store)
     return app
 
 

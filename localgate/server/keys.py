@@ -14,11 +14,13 @@ from localgate.dashboard.feed import LiveFeed
 from localgate.dashboard.session import PageSessions
 from localgate.gateway import Gateway
 from localgate.ledger import Ledger, LedgerReader
+from localgate.response_store import ResponseStore
 
 GATEWAY = web.AppKey("gateway", Gateway)
 CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
 LEDGER = web.AppKey("ledger", Ledger)
+RESPONSE_STORE = web.AppKey("response_store", ResponseStore)
 # Re-read the config file and adopt it now (after the daemon itself edited it).
 RELOAD = web.AppKey("reload", Callable[[], Awaitable[Config]])
 # The dashboard's: the live traffic feed, page sessions, the ledger's reader.
