@@ -8,10 +8,12 @@ them there: that is how docs/dashboard.png is made).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,23 @@ async def ask(client, path: str, body: dict, headers=None) -> str:
         assert resp.status == 200, await resp.text()
         await resp.read()
         return resp.headers["x-request-id"]
+
+
+def figures(reset_at: float) -> dict[str, str]:
+    """Anthropic rate-limit headers of an account well into its window (the fake's own
+    figures reset within a second, too soon for a picture)."""
+    reset = datetime.fromtimestamp(reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {}
+    for kind, limit, left in (
+        ("requests", 4000, 3130),
+        ("tokens", 2_400_000, 610_000),
+        ("input-tokens", 2_000_000, 1_480_000),
+        ("output-tokens", 400_000, 215_000),
+    ):
+        headers[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+        headers[f"anthropic-ratelimit-{kind}-remaining"] = str(left)
+        headers[f"anthropic-ratelimit-{kind}-reset"] = reset
+    return headers
 
 
 def claude(text: str) -> dict:
@@ -84,7 +103,7 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
     fakes["personal"].script(Error(429, "rate limited", headers={"retry-after": "840"}))
     fakes["backup"].script(Error(401, "invalid x-api-key"))
     usage = Usage(input=1200, output=320, cache_read=5400)
-    fakes["work"].default = Reply(usage=usage)
+    fakes["work"].default = Reply(usage=usage, headers=figures(time.time() + 2400))
     await ask(client, "/v1/messages", claude("warm up"))  # personal cools, backup invalid
     await ask(
         client,
@@ -131,6 +150,27 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
             f"+document.querySelector('#chart svg').dataset.total === {chart_total + 1}", 15
         )
 
+        # Hovering the chart shows the numbers of the bucket under the pointer (moved
+        # until it shows: the chart is redrawn whenever new usage arrives).
+        tip = None
+        await page.eval("document.getElementById('chart').scrollIntoView({block: 'center'})")
+        for attempt in range(30):
+            x, y = await page.eval(
+                "(() => { const r = document.querySelector('#chart svg').getBoundingClientRect();"
+                " return [r.right - 40, r.top + r.height / 2]; })()"
+            )
+            await page.call("Input.dispatchMouseEvent", type="mouseMoved", x=x - attempt % 2, y=y)
+            tip = await page.eval(
+                "!document.getElementById('tooltip').hidden && "
+                "document.getElementById('tooltip').textContent"
+            )
+            if tip:
+                break
+            await asyncio.sleep(0.2)
+        assert tip and "work" in tip, tip
+        await page.call("Input.dispatchMouseEvent", type="mouseMoved", x=5, y=5)
+        await page.eval("window.scrollTo(0, 0)")
+
         # Disable an account through its button and the confirmation dialog.
         await page.eval(
             "document.querySelector('button[data-action=disable][data-account=spare]').click()"
@@ -156,3 +196,39 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
         assert (shots / "dashboard.png").stat().st_size > 20_000
         errors = [line for line in page.console if "exception" in line or "Refused" in line]
         assert not errors, json.dumps(errors)
+
+
+async def test_login_link_in_chromium(chromium, dashboard, make_fake, tmp_path):
+    """With a proxy token: the page asks for `localgate dashboard`; its one-time link logs the
+    browser in with a cookie scripts cannot read, and actions work with that session."""
+    fake = await make_fake("anthropic", "work")
+    token = "lg-browser-test-token"
+    client = await dashboard([account("work", "anthropic", fake.url)], token=token)
+    base = f"http://127.0.0.1:{client.server.port}"
+    async with client.post("/ui/api/login-link", headers={"x-api-key": token}) as resp:
+        link = (await resp.json())["url"]
+
+    async with await Browser.launch(chromium, tmp_path) as browser:
+        page = await browser.page()
+        await page.size(WIDE, 900)
+        await page.goto(f"{base}/ui")
+        await page.wait_for("document.body?.dataset.ready === 'login'")
+        assert await page.eval("!document.getElementById('login').hidden")
+
+        await page.goto(base + link)
+        await page.wait_for("document.body?.dataset.ready === 'true'")
+        assert await page.eval("location.pathname") == "/ui"
+        assert await page.eval("document.cookie") == ""  # HttpOnly
+        state = await page.wait_for(
+            "document.querySelector('.card[data-account=work]')?.dataset.state"
+        )
+        assert state == "ok"
+        await page.eval("document.querySelector('button[data-action=disable]').click()")
+        await page.eval("document.getElementById('confirm-ok').click()")
+        await page.wait_for(
+            "document.querySelector('.card[data-account=work]')?.dataset.state === 'disabled'"
+        )
+
+        await page.goto(base + link)  # used once: the link is dead now
+        text = await page.wait_for("document.body?.innerText")
+        assert "already used or has expired" in text

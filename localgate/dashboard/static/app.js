@@ -81,31 +81,37 @@ function colorOf(key) {
 
 // -- accounts -----------------------------------------------------------------
 
-function bar(label, left, limit, note) {
+function bar(label, left, limit, note, reset) {
   const share = limit ? Math.max(0, Math.min(1, left / limit)) : 0;
   const fill = h("i");
   fill.style.width = `${(share * 100).toFixed(1)}%`;
   const cls = share <= 0.02 ? "bar empty" : share < 0.2 ? "bar low" : "bar";
+  const resets = reset && Date.parse(reset) > now() ? h("span", { class: "reset" }, " ↻ ", until(reset)) : null;
   return h("div", { class: "bar-row", title: note || "" },
     h("span", { class: "what" }, label),
     h("div", { class: cls }, fill),
-    h("span", { class: "fig" }, `${compact(left)} / ${compact(limit)} left`));
+    h("span", { class: "fig" }, `${compact(left)} / ${compact(limit)}`, resets));
 }
 
+const left = (at) => (at > now() ? duration((at - now()) / 1000) : "now");
+
 function until(iso) {
-  return h("b", { "data-until": Date.parse(iso) }, duration((Date.parse(iso) - now()) / 1000));
+  return h("b", { "data-until": Date.parse(iso) }, left(Date.parse(iso)));
 }
 
 function accountCard(a) {
   const rows = [];
+  const several = new Set(a.limits.map((f) => f.model)).size > 1;
   for (const f of a.limits) {
     if (f.remaining === null || f.limit === null) continue;
-    const reset = f.reset ? ` · resets in ${duration((Date.parse(f.reset) - now()) / 1000)}` : "";
-    const what = `${f.dimension}${f.model && f.model !== "*" ? ` · ${f.model}` : ""}`;
-    rows.push(bar(f.dimension, f.remaining, f.limit, `provider figure: ${what}${reset}`));
+    const label = several ? `${f.dimension} · ${f.model}` : f.dimension;
+    const note = `left of the provider's ${f.dimension} limit for ${f.model}` +
+      (f.reset ? `; resets at ${new Date(Date.parse(f.reset)).toLocaleTimeString()}` : "");
+    rows.push(bar(label, f.remaining, f.limit, note, f.reset));
   }
   for (const [name, c] of Object.entries(a.configured)) {
-    rows.push(bar(`${name} (local)`, Math.max(0, c.limit - c.used), c.limit, `configured ${name}: ${c.used} used`));
+    rows.push(bar(`${name} (local)`, Math.max(0, c.limit - c.used), c.limit,
+      `your configured ${name}: ${c.used} of ${c.limit} used`));
   }
   let reason = null;
   if (a.state === "cooling" && a.cooldowns.length) {
@@ -179,7 +185,7 @@ async function refresh() {
 
 function tick() {
   for (const node of document.querySelectorAll("[data-until]")) {
-    node.textContent = duration((Number(node.dataset.until) - now()) / 1000);
+    node.textContent = left(Number(node.dataset.until));
   }
   for (const node of document.querySelectorAll("[data-ago]")) {
     node.textContent = `last ${ago(node.dataset.ago)}`;
