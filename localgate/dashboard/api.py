@@ -13,7 +13,7 @@ from aiohttp import web
 from localgate import __version__
 from localgate.dashboard import PREFIX, STATIC
 from localgate.dashboard.feed import HISTORY, STATUS_FILTERS
-from localgate.dashboard.session import COOKIE, SESSION_LIFETIME
+from localgate.dashboard.session import CODE_LIFETIME, COOKIE, SESSION_LIFETIME
 from localgate.dashboard.usage import UsageQuery, buckets, shape, to_csv
 from localgate.errors import InvalidRequest, Unauthorized
 from localgate.ledger import LedgerStore
@@ -62,8 +62,6 @@ async def login_link(request: web.Request) -> web.Response:
     token = sessions.token()
     if token is None or not token_accepted(token, request.headers, request.query):
         raise Unauthorized("a login link is given for the proxy token itself, not for a session")
-    from localgate.dashboard.session import CODE_LIFETIME
-
     code = sessions.login_code()
     return web.json_response(
         {"url": f"{PREFIX}/login?code={code}", "expires_in": int(CODE_LIFETIME)}
