@@ -67,8 +67,9 @@ class ClientRequest:
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
     # Only accounts speaking the client's own dialect may serve it (a Responses
-    # previous_response_id localgate does not know: only OpenAI can expand it).
-    native_only: bool = False
+    # previous_response_id localgate does not know: only OpenAI can expand it);
+    # this is the error when none of them serves the model.
+    native_only: GatewayError | None = None
     answer: dict | None = None  # the whole answer, once relayed (the response store keeps it)
 
 
@@ -192,7 +193,7 @@ class Gateway:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
             upstream = account.provider.upstream_dialect(target.model, req.dialect)
-            if req.native_only and upstream != req.dialect:
+            if req.native_only is not None and upstream != req.dialect:
                 continue
             op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
             if op in account.provider.operations(target.model):
@@ -430,6 +431,8 @@ class Gateway:
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
+        if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
+            return req.native_only
         if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
             # Claude Code falls back to its own estimate on a 404 here.
             return NotFound(f"no account serving {req.model} can count tokens")

@@ -51,10 +51,12 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
 
 
 def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a relay to the OpenAI account `account` must change: reasoning of other
-    accounts and providers out, its own untagged. The byte check keeps the
-    common case free of any walk over the body."""
-    if seal.PREFIX.encode() not in raw:
+    """What a relay to the OpenAI account `account` must change: only its own reasoning
+    goes back, untagged. Other accounts' and providers' would be refused, and so
+    may blobs localgate never tagged (a session begun elsewhere: whose organisation
+    made them is unknown), so those items are left out. The byte check keeps the
+    first turn free of any walk over the body."""
+    if b'"encrypted_content"' not in raw:
         return body
     items = body.get("input")
     if not isinstance(items, list):
@@ -62,11 +64,13 @@ def outbound(body: dict, raw: bytes, account: str = "") -> dict:
     own = seal.responses_origin(account)
     kept = []
     for item in items:
-        tagged = seal.unwrap(item.get("encrypted_content")) if isinstance(item, dict) else None
-        if tagged is None:
-            kept.append(item)
-        elif item.get("type") == "reasoning" and tagged[0] == own:
+        content = item.get("encrypted_content") if isinstance(item, dict) else None
+        tagged = seal.unwrap(content)
+        if content is None or (tagged is None and item.get("type") != "reasoning"):
+            kept.append(item)  # OpenAI's own compactions go back as they came
+        elif item.get("type") == "reasoning" and tagged is not None and tagged[0] == own:
             kept.append({**item, "encrypted_content": tagged[1].partition(":")[2]})
+        # Anything else tagged is localgate's own state that OpenAI cannot read.
     return {**body, "input": kept}
 
 
@@ -83,7 +87,7 @@ def open_compactions(body: dict, key: bytes) -> dict:
         if summary is not None:
             text = {"type": "input_text", "text": as_history(summary)}
             opened.append({"type": "message", "role": "user", "content": [text]})
-        elif not _is_ours(item):
+        else:  # not ours, or it does not verify: the translator leaves it out and says so
             opened.append(item)
     return {**body, "input": opened}
 

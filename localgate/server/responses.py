@@ -61,11 +61,18 @@ async def _serve(request: web.Request, op: str):
     if opened is not body or kept_previous:
         body = opened
         raw = json.dumps(body, ensure_ascii=False).encode()
-    native_only = bool(previous) and kept_previous is None
+    native_only = None
+    if previous and kept_previous is None:
+        native_only = InvalidRequest(
+            f"previous_response_id {previous!r} is not kept by localgate (it keeps responses "
+            f"for [server] response_store_days, unless sent with store: false), and no OpenAI "
+            f"account that could expand it serves {inspected.model}; send the whole input instead",
+            param="previous_response_id",
+        )
     req = client_request(request, "responses", op, inspected, body, raw, native_only=native_only)
     response = await gateway(request).serve(req, request)
     if op == RESPONSES and body.get("store") is not False and isinstance(req.answer, dict):
-        if not native_only:  # OpenAI keeps that chain, not us
+        if native_only is None:  # OpenAI keeps that chain, not us
             await store.save(req.answer, kept_previous, added)
     return response
 

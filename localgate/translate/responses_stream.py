@@ -111,7 +111,7 @@ class StreamEncoder:
         elif isinstance(event, ir.TextDelta) and event.text:
             item = self._current("message")
             if item is None:
-                out += self._close_current()
+                out += self._close_all()  # text after tool calls: the calls are whole
                 item, opened = self._add_message()
                 out += opened
             item.text.append(event.text)
@@ -146,7 +146,7 @@ class StreamEncoder:
             item, out = self._reasoning(out)
             item.body["encrypted_content"] = seal.wrap(event.origin, event.signature)
         elif isinstance(event, ir.RedactedThinkingBlock):
-            out += self._close_current()
+            out += self._close_all()
             item, opened = self._add("reasoning", {"summary": []})
             item.body["encrypted_content"] = seal.wrap(seal.REDACTED, event.data)
             out += opened + self._close(item)
@@ -180,8 +180,7 @@ class StreamEncoder:
                 "".join(self.summary), self.ctx.seal_key
             )
             out += opened + self._close(item)
-        for item in self.items:
-            out += self._close(item)
+        out += self._close_all()
         self.done = True
         if self.stop_reason in ("max_tokens", "refusal") and not self.ctx.compact:
             reason = "max_output_tokens" if self.stop_reason == "max_tokens" else "content_filter"
@@ -213,7 +212,7 @@ class StreamEncoder:
     def _reasoning(self, out: bytes) -> tuple[_Item, bytes]:
         item = self._current("reasoning")
         if item is None:
-            out += self._close_current()
+            out += self._close_all()
             item, opened = self._add("reasoning", {"summary": []})
             out += opened
         return item, out
@@ -254,10 +253,18 @@ class StreamEncoder:
         item = self.current
         return self._close(item) if item is not None else b""
 
+    def _close_all(self) -> bytes:
+        return b"".join(self._close(item) for item in self.items if item.open)
+
     def _close(self, item: _Item) -> bytes:
-        """The `done` events of an open item."""
+        """The `done` events of an open item, after those of every item opened before it:
+        items end in the order they began, as OpenAI's do and as Codex records them."""
         if not item.open:
             return b""
+        earlier = b"".join(self._close(i) for i in self.items[: item.index] if i.open)
+        return earlier + self._done(item)
+
+    def _done(self, item: _Item) -> bytes:
         item.open = False
         if self.current is item:
             self.current = None
