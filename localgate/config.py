@@ -42,7 +42,11 @@ DEFAULT_RESPONSE_TIMEOUT = 600.0
 DEFAULT_LEDGER_RETENTION_DAYS = 90
 DEFAULT_MAX_EVENT_MB = 32.0
 DEFAULT_MAX_RESPONSE_MB = 64.0
+DEFAULT_RESPONSE_STORE_DAYS = 30
+DEFAULT_RESPONSE_STORE_MB = 256.0
 LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
+# Provider-specific keys that take one of a few words.
+EXTRA_CHOICES = {"api": ("chat", "responses")}
 
 # Matched with fullmatch: `$` would also accept a trailing newline, which then
 # reaches response headers (x-localgate-account) and splits them.
@@ -69,6 +73,10 @@ class ServerConfig:
     ledger_retention_days: int = DEFAULT_LEDGER_RETENTION_DAYS  # usage rows older are deleted
     max_event_mb: float = DEFAULT_MAX_EVENT_MB  # one upstream stream event, at most
     max_response_mb: float = DEFAULT_MAX_RESPONSE_MB  # one non-stream upstream answer, at most
+    # Responses kept for previous_response_id and GET /v1/responses/{id}: for so
+    # many days, and in at most so much disk (the oldest go first).
+    response_store_days: int = DEFAULT_RESPONSE_STORE_DAYS
+    response_store_mb: float = DEFAULT_RESPONSE_STORE_MB
 
 
 @dataclass(frozen=True)
@@ -297,6 +305,8 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             "ledger_retention_days",
             "max_event_mb",
             "max_response_mb",
+            "response_store_days",
+            "response_store_mb",
         ),
     )
     values: dict[str, Any] = {}
@@ -330,10 +340,13 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
         values["shutdown_grace"] = check.typed(raw, "shutdown_grace", p, float)
         if values["shutdown_grace"] < 0:
             check.fail(p + "shutdown_grace", "must not be negative")
-    if "ledger_retention_days" in raw:
-        values["ledger_retention_days"] = check.typed(raw, "ledger_retention_days", p, int)
-        if values["ledger_retention_days"] < 1:
-            check.fail(p + "ledger_retention_days", "must be at least 1")
+    for key in ("ledger_retention_days", "response_store_days"):
+        if key in raw:
+            values[key] = check.typed(raw, key, p, int)
+            if values[key] < 1:
+                check.fail(p + key, "must be at least 1")
+    if "response_store_mb" in raw:
+        values["response_store_mb"] = check.positive(raw, "response_store_mb", p)
     return ServerConfig(**values)
 
 
@@ -410,6 +423,9 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             if not re.fullmatch(pattern, value):
                 check.fail(f"{p}.{key}", f"{value!r} is not {allowed}")
     extra = {key: raw[key] for key in extra_keys if key in raw}
+    for key, choices in EXTRA_CHOICES.items():
+        if key in extra and extra[key] not in choices:
+            check.fail(f"{p}.{key}", f"must be one of {', '.join(map(repr, choices))}, not {extra[key]!r}")
     return AccountConfig(**values, extra=MappingProxyType(extra))
 
 

@@ -90,3 +90,21 @@ def test_log_lines_cut_long_values_and_escape_newlines():
     assert len(lines) == 2, lines
     assert all(len(line) < 6 * MAX_VALUE for line in lines)
     assert "\\n" in lines[0]
+
+
+async def test_the_responses_route_has_the_same_door(localgate, make_fake):
+    client, fakes = await start(localgate, make_fake)
+    base = {"model": "gpt-4o", "input": "hi"}
+    for raw in (
+        json.dumps({**base, "model": "gpt-4o\r\nx-injected: 1"}).encode(),
+        json.dumps({**base, "model": "g" * 5000}).encode(),
+        b'{"model": "gpt-4o", "input": "hi", "temperature": NaN}',
+        b'{"model": "gpt-4o", "model": "gpt-4o-mini", "input": "hi"}',
+        json.dumps(base).encode("utf-16"),
+    ):
+        resp = await client.post(
+            "/v1/responses", data=raw, headers={"content-type": "application/json"}
+        )
+        assert resp.status == 400, raw[:60]
+        assert "error" in await resp.json()
+    assert upstream_calls(fakes) == 0
