@@ -14,8 +14,8 @@ import time
 
 import aiohttp
 
+from localgate.bounded import read_bounded
 from localgate.errors import LocalgateError
-from localgate.gateway import read_bounded
 from localgate.routing import serves
 
 CACHE_SECONDS = 600.0

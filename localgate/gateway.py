@@ -21,6 +21,7 @@ from aiohttp import web
 
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
+from localgate.bounded import read_bounded
 from localgate.config import Config
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
@@ -503,31 +504,6 @@ class Gateway:
         if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)
-
-
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytearray:
-    """The whole body of `resp`, or ResponseTooLarge once it passes `limit` bytes.
-
-    Chunks are appended to one bytearray (aiohttp's `read()` keeps the chunks
-    and joins them: two copies at the peak), and a declared length past the
-    limit is refused before anything is read.
-    """
-    declared = resp.content_length
-    if declared is not None and declared > limit:
-        raise ResponseTooLarge(_too_large(declared, limit))
-    body = bytearray()
-    async for chunk in resp.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            raise ResponseTooLarge(_too_large(len(body), limit))
-    return body
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (
-        f"answered with a body of more than {size / 1048576:.0f} MB "
-        f"([server] max_response_mb allows {limit / 1048576:g})"
-    )
 
 
 def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:

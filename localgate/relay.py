@@ -43,7 +43,14 @@ class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
     __slots__ = (
-        "_dialect", "_tap", "_cutter", "_rename", "_hide_usage", "_masked", "_account", "_seal"
+        "_dialect",
+        "_tap",
+        "_cutter",
+        "_rename",
+        "_hide_usage",
+        "_masked",
+        "_account",
+        "_seal",
     )
 
     def __init__(
