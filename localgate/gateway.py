@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, routing
+from localgate import dialects, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.config import Config
 from localgate.dialects.common import error_message, redact
@@ -39,11 +39,10 @@ from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.signals import read_limits
-from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
-from localgate.relay import Passthrough, Translated, is_event_stream, relay_stream
+from localgate.providers.base import COUNT_TOKENS
+from localgate.relay import Passthrough, Translated, Verbatim, is_event_stream, relay_stream
+from localgate.spool import Spool, Upload
 
-# The generation operation each dialect's upstreams speak.
-GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
 FIX_NO_ACCOUNTS = (
     "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
     "the running daemon picks it up without a restart"
@@ -56,12 +55,12 @@ class ClientRequest:
 
     id: str
     dialect: str  # "anthropic" | "openai" | "gemini"
-    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE
+    op: str  # an operation of localgate.operations
     model: str
     stream: bool
     session: str | None
-    body: dict  # parsed JSON
-    raw: bytes  # as received, forwarded untouched when nothing needs changing
+    body: dict  # parsed JSON, or a multipart form's text fields (spool.Form)
+    raw: bytes | Spool  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
 
@@ -185,7 +184,7 @@ class Gateway:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
             upstream = account.provider.dialect_for(target.model)
-            op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
         return names
@@ -194,9 +193,14 @@ class Gateway:
         """Try one account. Returns the committed response, or a Failure to move on."""
         provider = account.provider
         upstream = provider.dialect_for(target.model)
+        operation = operations.get(req.op)
+        if operation.socket:  # a WebSocket: connected here, relayed both ways
+            from localgate.sockets import attempt_socket
+
+            return await attempt_socket(self, req, target, account, record, http_request)
         translator = None
         if upstream != req.dialect:
-            translator = _translator(req.op, req.dialect, upstream)
+            translator = operations.translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
         sent = await self._send(req, target, provider, upstream, translator, echoed)
         if isinstance(sent, Failure):
@@ -213,13 +217,19 @@ class Gateway:
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
-        if req.stream:
+        if operation.media and not _is_json(resp):
+            response = await self._commit_media(req, resp, payload, headers, record, http_request)
+        elif req.stream and not operation.media:
             response = await self._commit_stream(
                 req, resp, payload, translator, upstream, headers, record, http_request, echoed
             )
         else:
+            if operation.media:  # a JSON answer after its first bytes: the rest of it
+                payload += await resp.read()
+            up_op = operations.upstream_op(req.op, req.dialect, upstream)
             response = self._commit_body(
-                resp, payload, translator, upstream, headers, record, echoed
+                resp, payload, translator, upstream, headers, record, echoed,
+                lambda data: provider.answer(up_op, target.model, data),
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
@@ -240,8 +250,9 @@ class Gateway:
         A 2xx stream yields its first chunk (so a silent upstream can still be left
         for another account); anything else is read whole.
         """
+        operation = operations.get(req.op)
         if translator is not None:
-            op = _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             wire = translator.request(
                 req.body,
                 model=target.model,
@@ -249,6 +260,10 @@ class Gateway:
                 client_model=echoed or "",
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
+        elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
+            op, model_field = req.op, req.body.fields.get("model")
+            renamed = model_field and target.model != req.model
+            body = Upload(req.raw, (model_field, target.model) if renamed else None)
         else:
             op, dialect = req.op, dialects.get(upstream)
             wire = dialect.outbound(req.body, req.raw)
@@ -268,7 +283,8 @@ class Gateway:
         # the account's configured rpm/rpd (a burst would all land on one account).
         self.pool.observe(provider.account.name, target.model)
         timeouts = self.config.timeouts
-        if req.stream:
+        streamed = req.stream or operation.media  # read to the first byte, then relayed
+        if streamed:
             client_timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
             )
@@ -278,7 +294,7 @@ class Gateway:
             )
         resp = None
         try:
-            if req.stream:  # the whole answer has `response`; a stream's first byte, this
+            if streamed:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
                     resp = await self._request(call, client_timeout)
                     if 200 <= resp.status < 300:
@@ -305,7 +321,7 @@ class Gateway:
         else:
             if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
                 payload = redact(payload, provider.credential.masked())
-            failure = self._read_status(provider, resp, payload, req.stream)
+            failure = self._read_status(provider, resp, payload, streamed, req.stream)
             self._observe(provider, target.model, resp, payload, failure)
             if failure is None:
                 return resp, payload
@@ -314,11 +330,14 @@ class Gateway:
         return failure
 
     def _request(self, call, timeout: aiohttp.ClientTimeout):
+        body, headers = call.body, call.headers
+        if isinstance(body, Upload):  # streamed from its spool, its length said up front
+            body, headers = body.chunks(), {**headers, "content-length": str(body.size)}
         return self.http.request(
             call.method,
             call.url,
-            headers=call.headers,
-            data=call.body,
+            headers=headers,
+            data=body,
             timeout=timeout,
             allow_redirects=False,
         )
@@ -341,13 +360,30 @@ class Gateway:
         await relay_stream(resp, first, relay, response, http_request, record)
         return response
 
-    def _commit_body(self, resp, payload, translator, upstream, headers, record, renamed):
+    async def _commit_media(self, req, resp, first, headers, record, http_request):
+        """Audio, a text transcript or an event stream of the upstream's own: its bytes
+        go to the client as they arrive, never decoded; usage is read from events."""
+        kind = resp.headers.get("content-type", "application/octet-stream")
+        tap = dialects.get(req.dialect).usage_tap() if "event-stream" in kind else None
+        response = web.StreamResponse(status=resp.status, headers=headers)
+        response.headers["content-type"] = kind
+        record.ttfb = time.monotonic() - req.received
+        await relay_stream(resp, first, Verbatim(tap), response, http_request, record)
+        return response
+
+    def _commit_body(
+        self, resp, payload, translator, upstream, headers, record, renamed, reshape=None
+    ):
         """A whole answer: checked to be JSON, usage read, translated when needed."""
         resp.release()
         try:
             data = json.loads(payload)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            if reshape is not None:  # the provider's own answer shape, made its dialect's
+                reshaped = reshape(data)
+                if reshaped is not data:
+                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
                 payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
@@ -359,13 +395,19 @@ class Gateway:
             body=payload, status=200, headers=headers, content_type="application/json"
         )
 
-    def _read_status(self, provider, resp, payload: bytes, stream: bool) -> Failure | None:
-        """A Failure for answers another account might do better; None otherwise."""
+    def _read_status(
+        self, provider, resp, payload: bytes, streamed: bool, events: bool
+    ) -> Failure | None:
+        """A Failure for answers another account might do better; None otherwise.
+
+        `streamed`: only the first bytes were read (they must exist); `events`: the
+        answer must be the dialect's event stream.
+        """
         status = resp.status
         if 200 <= status < 300:
-            if stream and not payload:
-                return Failure(FailureKind.SERVER_ERROR, "the stream ended before any event")
-            if stream and not is_event_stream(resp.headers.get("content-type", ""), payload):
+            if streamed and not payload:
+                return Failure(FailureKind.SERVER_ERROR, "the answer ended before its first byte")
+            if events and not is_event_stream(resp.headers.get("content-type", ""), payload):
                 kind = resp.headers.get("content-type") or "no content type"
                 return Failure(FailureKind.SERVER_ERROR, f"answered a stream request with {kind}")
             return None
@@ -415,13 +457,19 @@ class Gateway:
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
-        if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
-            # Claude Code falls back to its own estimate on a 404 here.
-            return NotFound(f"no account serving {req.model} can count tokens")
+        if any(t.accounts for t in self.plan(req.model)):
+            if req.op == COUNT_TOKENS:
+                # Claude Code falls back to its own estimate on a 404 here.
+                return NotFound(f"no account serving {req.model} can count tokens")
+            return NotFound(
+                f"no account serving {req.model} can serve this route ({req.op}); "
+                "`localgate models` lists what the accounts serve"
+            )
         patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
         return ModelNotFound(
             f"no account serves model '{req.model}' (the accounts serve {', '.join(patterns)}); "
-            "add an account whose `models` match it, or map it in [aliases]",
+            "`localgate models` lists them; add an account whose `models` match it, "
+            "or map it in [aliases]",
             param="model",
         )
 
@@ -469,24 +517,8 @@ def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str |
     return None
 
 
-def _translated_op(op: str, upstream: str) -> str | None:
-    """The upstream operation for a client operation in another dialect."""
-    if op in (MESSAGES, CHAT, GENERATE):
-        return GENERATION_OP[upstream]
-    if op == COUNT_TOKENS and upstream == "gemini":
-        return COUNT_TOKENS  # Gemini's own :countTokens; others have no counter (404)
-    return None
-
-
-def _translator(op: str, client: str, upstream: str):
-    """The translator of one request between dialects: a counter's, or a generation's."""
-    if op == COUNT_TOKENS:
-        from localgate.translate.count import counter
-
-        return counter(client, upstream)
-    from localgate.translate import translator
-
-    return translator(client, upstream)
+def _is_json(resp) -> bool:
+    return resp.headers.get("content-type", "").lower().startswith("application/json")
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from localgate import dialects, sse
+from localgate.dialects.usage import Usage
 from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
@@ -80,6 +81,35 @@ class Passthrough:
         return self._dialect.stream_error(error)
 
 
+class Verbatim:
+    """Bytes out exactly as they came: audio, a text transcript, an upstream's own events.
+
+    An event stream's usage is read on the way by `tap` (the client dialect's).
+    Nothing can be said inside audio when the upstream breaks off, so `fail`
+    answers None and the client's connection is cut instead of ended cleanly.
+    """
+
+    __slots__ = ("_tap",)
+
+    def __init__(self, tap=None):
+        self._tap = tap
+
+    @property
+    def usage(self):
+        return self._tap.usage if self._tap is not None else Usage()
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._tap is not None:
+            self._tap.feed(chunk)
+        return chunk
+
+    def finish(self) -> bytes:
+        return b""
+
+    def fail(self, error: GatewayError) -> None:
+        return None
+
+
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
@@ -125,7 +155,7 @@ def _event_end(data: bytes) -> int:
 async def relay_stream(
     upstream: aiohttp.ClientResponse,
     first: bytes,
-    relay: Passthrough | Translated,
+    relay: Passthrough | Translated | Verbatim,
     response: web.StreamResponse,
     request: web.Request,
     record,
@@ -153,6 +183,10 @@ async def relay_stream(
         except aiohttp.ClientError as exc:
             record.error = f"the upstream stream broke: {type(exc).__name__}"
             tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
+        if tail is None:  # no way to say it inside the answer: cut it so it reads as cut
+            if request.transport is not None:
+                request.transport.abort()
+            return
         await _write(response, tail)
         await response.write_eof()
     except ClientGone:

@@ -1,4 +1,9 @@
-"""Thin HTTP handlers: read the body, inspect it in its dialect, hand it to the gateway."""
+"""Thin HTTP handlers: a route names its dialect and operation; the gateway does the rest.
+
+Every model route goes through `serve`: read the body as its operation says
+(JSON, or a spooled multipart form), inspect it (model, stream flag, session,
+and a 400 for what no upstream could take), hand it to the gateway.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,104 @@ import time
 
 from aiohttp import web
 
-from localgate import __version__, dialects
+from localgate import __version__, dialects, inspect, operations
+from localgate import operations as ops
 from localgate.dialects.common import parse_object
 from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
-from localgate.server import admin
-from localgate.server.keys import CATALOG, GATEWAY, STARTED
+from localgate.server import admin, lookups
+from localgate.server.keys import GATEWAY, STARTED
+from localgate.spool import read_form
+
+
+def _dialect_inspector(dialect: str, op: str) -> inspect.Inspector:
+    module = dialects.get(dialect)
+    return lambda body, headers, url_model: module.inspect(op, body, headers)
+
+
+# path → (client dialect, operation, inspector) for every POST route of a model.
+ROUTES: dict[str, tuple[str, str, inspect.Inspector]] = {
+    "/v1/messages": ("anthropic", MESSAGES, _dialect_inspector("anthropic", MESSAGES)),
+    "/v1/messages/count_tokens": (
+        "anthropic",
+        COUNT_TOKENS,
+        _dialect_inspector("anthropic", COUNT_TOKENS),
+    ),
+    "/v1/chat/completions": ("openai", CHAT, _dialect_inspector("openai", CHAT)),
+    "/v1/embeddings": ("openai", ops.EMBED, inspect.embeddings),
+    "/v1/completions": ("openai", ops.COMPLETE, inspect.completions),
+    "/v1/images/generations": ("openai", ops.IMAGE, inspect.INSPECTORS[ops.IMAGE]),
+    "/v1/images/edits": ("openai", ops.IMAGE_EDIT, inspect.INSPECTORS[ops.IMAGE_EDIT]),
+    "/v1/images/variations": (
+        "openai",
+        ops.IMAGE_VARIATION,
+        inspect.INSPECTORS[ops.IMAGE_VARIATION],
+    ),
+    "/v1/audio/speech": ("openai", ops.SPEECH, inspect.speech),
+    "/v1/audio/transcriptions": ("openai", ops.TRANSCRIBE, inspect.INSPECTORS[ops.TRANSCRIBE]),
+    "/v1/audio/translations": (
+        "openai",
+        ops.TRANSLATE_AUDIO,
+        inspect.INSPECTORS[ops.TRANSLATE_AUDIO],
+    ),
+    "/v1/rerank": ("openai", ops.RERANK, inspect.rerank),
+}
+# Gemini's methods on /v1beta/models/{model}:METHOD → (operation, stream).
+GEMINI_METHODS = {
+    "generateContent": (GENERATE, False),
+    "streamGenerateContent": (GENERATE, True),
+    "countTokens": (COUNT_TOKENS, False),
+    "embedContent": (ops.EMBED_CONTENT, False),
+    "batchEmbedContents": (ops.BATCH_EMBED, False),
+}
+# What localgate does not serve, with why: a clear 404 instead of a puzzle.
+NOT_SERVED = {
+    "files": "the Files API is not served: uploaded files live in one account's storage, "
+    "and localgate spreads requests over several accounts",
+    "batches": "batches are not served: a batch runs for hours on one account, outside "
+    "localgate's rotation and failover",
+    "video": "video generation is not served by localgate",
+    "music": "music generation is not served by localgate",
+}
+NOT_SERVED_PATHS = {
+    "/v1/files": "files",
+    "/v1/uploads": "files",
+    "/v1beta/files": "files",
+    "/upload/v1beta/files": "files",
+    "/v1/batches": "batches",
+    "/v1/messages/batches": "batches",
+    "/v1beta/batches": "batches",
+    "/v1/videos": "video",
+    "/v1/music": "music",
+}
+NOT_SERVED_METHODS = {
+    "batchGenerateContent": "batches",
+    "asyncBatchEmbedContent": "batches",
+    "predictLongRunning": "video",
+}
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/", root)
     app.router.add_route("HEAD", "/api/hello", root)
     app.router.add_get("/health", health)
-    app.router.add_get("/v1/models", models)
-    app.router.add_post("/v1/messages", messages)
-    app.router.add_post("/v1/messages/count_tokens", count_tokens)
-    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/v1/models", lookups.models)
+    app.router.add_get("/v1/models/{model}", lookups.model)
+    for path, (dialect, op, inspector) in ROUTES.items():
+        app.router.add_post(path, _handler(dialect, op, inspector))
+    app.router.add_get("/v1/realtime", realtime)
     app.router.add_get("/account-limits", account_limits)
     app.router.add_post("/refresh-token", admin.refresh_token)
     app.router.add_post("/reset-account", admin.reset_account)
-    app.router.add_get("/v1beta/models", models)
+    app.router.add_get("/v1beta/models", lookups.gemini_models)
     # google-genai calls /v1beta/… by default and /v1/… with some base_url settings.
     for version in ("v1beta", "v1"):
-        app.router.add_post(f"/{version}/models/{{target}}", generate)
+        app.router.add_post(f"/{version}/models/{{target}}", gemini_method)
+    app.router.add_get("/v1beta/models/{model}", lookups.gemini_model)
+    for path in NOT_SERVED_PATHS:
+        app.router.add_route("*", path, not_served)
+        app.router.add_route("*", path + "/{tail:.*}", not_served)
 
 
 def gateway(request: web.Request):
@@ -56,7 +135,26 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-async def _serve(request: web.Request, dialect: str, op: str, inspected, body, raw):
+def _handler(dialect: str, op: str, inspector: inspect.Inspector):
+    async def handler(request: web.Request):
+        return await serve(request, dialect, op, inspector)
+
+    handler.__name__ = op
+    return handler
+
+
+async def serve(request: web.Request, dialect, op, inspector, url_model=None):
+    """Read, inspect and serve one request of `op` in `dialect`."""
+    request["received"] = time.monotonic()
+    if operations.get(op).multipart:
+        raw = request.get("spool")  # the guard spooled it (bounded by max_body_mb)
+        if raw is None:
+            raise InvalidRequest("this route takes a multipart/form-data body")
+        body = read_form(raw, request.headers.get("content-type", ""))
+    else:
+        raw = await request.read()
+        body = parse_object(raw)
+    inspected = inspector(body, request.headers, url_model)
     req = ClientRequest(
         id=request["request_id"],
         dialect=dialect,
@@ -72,56 +170,55 @@ async def _serve(request: web.Request, dialect: str, op: str, inspected, body, r
     return await gateway(request).serve(req, request)
 
 
-async def _read(request: web.Request) -> tuple[dict, bytes]:
-    request["received"] = time.monotonic()
-    raw = await request.read()
-    return parse_object(raw), raw
-
-
-async def messages(request: web.Request):
-    body, raw = await _read(request)
-    inspected = dialects.get("anthropic").inspect(MESSAGES, body, request.headers)
-    return await _serve(request, "anthropic", MESSAGES, inspected, body, raw)
-
-
-async def count_tokens(request: web.Request):
-    body, raw = await _read(request)
-    inspected = dialects.get("anthropic").inspect(COUNT_TOKENS, body, request.headers)
-    return await _serve(request, "anthropic", COUNT_TOKENS, inspected, body, raw)
-
-
-async def chat(request: web.Request):
-    body, raw = await _read(request)
-    inspected = dialects.get("openai").inspect(CHAT, body, request.headers)
-    return await _serve(request, "openai", CHAT, inspected, body, raw)
-
-
-GEMINI_METHODS = {"generateContent": False, "streamGenerateContent": True}
-
-
-async def generate(request: web.Request):
-    """`/v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`."""
+async def gemini_method(request: web.Request):
+    """`/v1beta/models/{model}:METHOD`: generate (`:streamGenerateContent?alt=sse`),
+    countTokens, embedContent, batchEmbedContents."""
     model, _, method = request.match_info["target"].rpartition(":")
+    if method in NOT_SERVED_METHODS:
+        raise NotFound(NOT_SERVED[NOT_SERVED_METHODS[method]])
     if method not in GEMINI_METHODS or not model:
         raise NotFound(f"unsupported Gemini method '{method or request.match_info['target']}'")
-    stream = GEMINI_METHODS[method]
-    if stream and request.query.get("alt") != "sse":
-        raise InvalidRequest("streamGenerateContent is served as server-sent events: add ?alt=sse")
-    body, raw = await _read(request)
-    inspected = dialects.get("gemini").inspect(model, stream, body)
-    return await _serve(request, "gemini", GENERATE, inspected, body, raw)
+    op, stream = GEMINI_METHODS[method]
+    if op == GENERATE:
+        if stream and request.query.get("alt") != "sse":
+            raise InvalidRequest(
+                "streamGenerateContent is served as server-sent events: add ?alt=sse"
+            )
+        gemini = dialects.get("gemini")
 
+        def inspector(body, headers, url_model):
+            return gemini.inspect(url_model, stream, body)
 
-async def models(request: web.Request) -> web.Response:
-    """The models the accounts serve, in the caller's shape."""
-    ids = await request.app[CATALOG].ids()
-    if request.path.startswith("/v1beta/"):
-        shape = "gemini"
-    elif "anthropic-version" in request.headers:
-        shape = "anthropic"
+    elif op == COUNT_TOKENS:
+        inspector = inspect.count_tokens
     else:
-        shape = "openai"
-    return web.json_response(dialects.get(shape).models_list(ids))
+        inspector = inspect.INSPECTORS[op]
+    return await serve(request, "gemini", op, inspector, model)
+
+
+async def realtime(request: web.Request):
+    """`GET /v1/realtime?model=…`: a WebSocket relayed to an OpenAI account."""
+    request["received"] = time.monotonic()
+    inspected = inspect.realtime({}, request.headers, request.query.get("model"))
+    req = ClientRequest(
+        id=request["request_id"],
+        dialect="openai",
+        op=ops.REALTIME,
+        model=inspected.model,
+        stream=True,
+        session=None,
+        body={},
+        raw=b"",
+        headers=request.headers,
+        received=request["received"],
+    )
+    return await gateway(request).serve(req, request)
+
+
+async def not_served(request: web.Request):
+    path = request.path
+    kind = next(v for p, v in NOT_SERVED_PATHS.items() if path == p or path.startswith(p + "/"))
+    raise NotFound(NOT_SERVED[kind])
 
 
 async def account_limits(request: web.Request) -> web.Response:
