@@ -310,6 +310,21 @@ class FakeUpstream:
             raise
         raise TypeError(f"not a behavior: {behavior!r}")
 
+    async def answer_with(self, request: web.Request, recorded: Recorded, render):
+        """Answer with the next behavior; a Reply is rendered by `await render(reply)`
+        (routes whose answers are not chat: embeddings, audio, images…)."""
+        behavior = self.next_behavior()
+        try:
+            while isinstance(behavior, Delay):
+                await asyncio.sleep(behavior.seconds)
+                behavior = behavior.then
+            if isinstance(behavior, Reply):
+                return await render(behavior)
+        except asyncio.CancelledError:
+            self.disconnects += 1
+            raise
+        return await self.perform(request, behavior, Call("", False, recorded))
+
     def error_response(self, error: Error) -> web.Response:
         body, headers = self.render_error(error)
         if error.headers is not None:

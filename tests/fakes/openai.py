@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from .base import Call, Error, FakeUpstream, Reply, dumps, random_id, split_text
+from .openai_media import MediaRoutes
 
 # Status -> (error.type, error.code) as the API sends them.
 ERRORS = {
@@ -35,16 +36,18 @@ def sse(chunk: dict | str) -> bytes:
     return b"data: " + payload + b"\n\n"
 
 
-class FakeOpenAI(FakeUpstream):
-    """Serves POST /v1/chat/completions and GET /v1/models; `url` ends in /v1."""
+class FakeOpenAI(MediaRoutes, FakeUpstream):
+    """Serves chat, GET /v1/models and the media routes (openai_media); `url` ends in /v1."""
 
     kind = "openai"
     url_path = "/v1"
     default_models = ("gpt-4o", "gpt-4o-mini", "o3-mini")
+    sse = staticmethod(sse)  # the media routes frame their events alike
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/chat/completions", self._completions)
         router.add_get("/v1/models", self._models)
+        self.add_media_routes(router)
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
