@@ -194,7 +194,7 @@ class FakeUpstream:
 
     async def start(self) -> None:
         """Serve on a free port of 127.0.0.1 and set `url`."""
-        app = web.Application()
+        app = web.Application(client_max_size=64 << 20)  # uploads: OpenAI takes 25-50 MB
         self.add_routes(app.router)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         # Cancelling handlers on disconnect is how a Hang or a stream learns the
