@@ -47,16 +47,20 @@ CORS_MAX_AGE = "600"
 
 
 def dialect_for_path(path: str, headers=None) -> str:
-    """The dialect an error on `path` must be written in (`headers` tell a model
-    lookup by the Anthropic SDK, which shares `/v1/models` with OpenAI's)."""
+    """The dialect an error on `path` must be written in, and a model lookup's shape
+    (`headers` tell the SDKs apart on `/v1/models`, which all three call)."""
     if path.startswith("/v1/messages"):
         return "anthropic"
     if path.startswith(("/v1beta/", "/upload/v1beta/")) or (
         path.startswith("/v1/models/") and ":" in path
     ):
         return "gemini"
-    if path.startswith("/v1/models") and headers is not None and "anthropic-version" in headers:
-        return "anthropic"
+    if path.startswith("/v1/models") and headers is not None:
+        # google-genai looks models up under /v1 (its default api_version) with its key header.
+        if "x-goog-api-key" in headers or "x-goog-api-client" in headers:
+            return "gemini"
+        if "anthropic-version" in headers:
+            return "anthropic"
     return "openai"
 
 

@@ -101,11 +101,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/account-limits", account_limits)
     app.router.add_post("/refresh-token", admin.refresh_token)
     app.router.add_post("/reset-account", admin.reset_account)
-    app.router.add_get("/v1beta/models", lookups.gemini_models)
+    app.router.add_get("/v1beta/models", lookups.models)
     # google-genai calls /v1beta/… by default and /v1/… with some base_url settings.
     for version in ("v1beta", "v1"):
         app.router.add_post(f"/{version}/models/{{target}}", gemini_method)
-    app.router.add_get("/v1beta/models/{model}", lookups.gemini_model)
+    app.router.add_get("/v1beta/models/{model}", lookups.model)
     for path in NOT_SERVED_PATHS:
         app.router.add_route("*", path, not_served)
         app.router.add_route("*", path + "/{tail:.*}", not_served)

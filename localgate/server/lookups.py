@@ -1,9 +1,10 @@
 """Model lookups: the catalog of what the accounts serve, in each SDK's shape.
 
-`GET /v1/models` and `/v1/models/{id}` answer in OpenAI's shape, or Anthropic's
-when the client sends `anthropic-version`. `GET /v1beta/models` and
-`/v1beta/models/{name}` answer in Gemini's (`{"models": [...]}` with
-`models/`-prefixed names and paging): google-genai's `models.list()` takes its
+`GET /v1/models` and `/v1/models/{id}` answer in OpenAI's shape, Anthropic's
+when the client sends `anthropic-version`, Gemini's when it sends Google's key
+or client header (google-genai's default api_version is `v1`). `/v1beta/models`
+and `/v1beta/models/{name}` are Gemini's. Gemini's shape is `{"models": [...]}`
+with `models/`-prefixed names, paged: google-genai's `models.list()` takes its
 list from the `models` key only and pages while `nextPageToken` is present.
 """
 
@@ -13,22 +14,24 @@ from aiohttp import web
 
 from localgate import dialects
 from localgate.errors import InvalidRequest, ModelNotFound
+from localgate.server.guard import dialect_for_path
 from localgate.server.keys import CATALOG, GATEWAY
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
-GENERATION_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
-EMBEDDING_METHODS = ["embedContent", "batchEmbedContents"]
 
 
 def _shape(request: web.Request) -> str:
-    return "anthropic" if "anthropic-version" in request.headers else "openai"
+    return dialect_for_path(request.path, request.headers)
 
 
 async def models(request: web.Request) -> web.Response:
-    """GET /v1/models: the models the accounts serve, in the caller's shape."""
+    """GET /v1/models, /v1beta/models: the models the accounts serve, in the caller's shape."""
+    shape = _shape(request)
+    if shape == "gemini":
+        return await gemini_models(request)
     ids = await request.app[CATALOG].ids()
-    return web.json_response(dialects.get(_shape(request)).models_list(ids))
+    return web.json_response(dialects.get(shape).models_list(ids))
 
 
 async def _served(request: web.Request, model: str) -> str:
@@ -44,22 +47,13 @@ async def _served(request: web.Request, model: str) -> str:
 
 
 async def model(request: web.Request) -> web.Response:
-    """GET /v1/models/{id}: one model, OpenAI's or Anthropic's shape."""
+    """GET /v1/models/{id}, /v1beta/models/{name}: one model in the caller's shape."""
     found = await _served(request, request.match_info["model"])
-    (entry,) = dialects.get(_shape(request)).models_list([found])["data"]
+    shape = _shape(request)
+    if shape == "gemini":
+        return web.json_response(dialects.get("gemini").model_entry(found))
+    (entry,) = dialects.get(shape).models_list([found])["data"]
     return web.json_response(entry)
-
-
-def gemini_entry(model: str) -> dict:
-    """A Gemini `Model` for `model`; what it supports follows from its kind."""
-    methods = EMBEDDING_METHODS if "embed" in model else GENERATION_METHODS
-    return {
-        "name": f"models/{model}",
-        "baseModelId": model,
-        "displayName": model,
-        "description": f"{model}, served by localgate",
-        "supportedGenerationMethods": methods,
-    }
 
 
 async def gemini_models(request: web.Request) -> web.Response:
@@ -67,15 +61,10 @@ async def gemini_models(request: web.Request) -> web.Response:
     ids = await request.app[CATALOG].ids()
     size = _int_query(request, "pageSize", DEFAULT_PAGE, 1, MAX_PAGE)
     start = _int_query(request, "pageToken", 0, 0, len(ids))
-    page = {"models": [gemini_entry(i) for i in ids[start : start + size]]}
+    page = dialects.get("gemini").models_list(ids[start : start + size])
     if start + size < len(ids):
         page["nextPageToken"] = str(start + size)
     return web.json_response(page)
-
-
-async def gemini_model(request: web.Request) -> web.Response:
-    """GET /v1beta/models/{name}: one bare Gemini `Model`."""
-    return web.json_response(gemini_entry(await _served(request, request.match_info["model"])))
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
