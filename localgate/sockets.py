@@ -74,10 +74,9 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
     record.model_used, record.fallback_depth = target.model, target.depth
     try:
         client = web.WebSocketResponse(
-            protocols=("realtime",) if "realtime" in protocols else (),
-            max_msg_size=0,
-            headers={"x-localgate-account": account.name, "x-model-used": target.model},
+            protocols=("realtime",) if "realtime" in protocols else (), max_msg_size=0
         )
+        client.headers.update({"x-localgate-account": account.name, "x-model-used": target.model})
         await client.prepare(http_request)
         record.ttfb = time.monotonic() - req.received
         await relay_sockets(client, upstream, record)
