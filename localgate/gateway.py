@@ -228,7 +228,13 @@ class Gateway:
                 payload += await resp.read()
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             response = self._commit_body(
-                resp, payload, translator, upstream, headers, record, echoed,
+                resp,
+                payload,
+                translator,
+                upstream,
+                headers,
+                record,
+                echoed,
                 lambda data: provider.answer(up_op, target.model, data),
             )
             if isinstance(response, Failure):

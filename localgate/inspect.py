@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from localgate import dialects
 from localgate import operations as ops
 from localgate.dialects.common import Inspected, field
 from localgate.errors import InvalidRequest
+from localgate.providers.base import COUNT_TOKENS
 
 # (body or form fields, request headers, the model named by the URL) → Inspected
 Inspector = Callable[[dict, Mapping[str, str], "str | None"], Inspected]
@@ -178,17 +180,28 @@ def realtime(body: dict, headers: Mapping[str, str], url_model: str | None) -> I
     return Inspected(url_model, True, None)
 
 
-INSPECTORS: Mapping[str, Inspector] = {
-    ops.EMBED: embeddings,
-    ops.EMBED_CONTENT: embed_content,
-    ops.BATCH_EMBED: batch_embed,
-    ops.COMPLETE: completions,
-    ops.IMAGE: images,
-    ops.IMAGE_EDIT: form("image", "image[]", prompt=True),
-    ops.IMAGE_VARIATION: form("image"),
-    ops.SPEECH: speech,
-    ops.TRANSCRIBE: form("file"),
-    ops.TRANSLATE_AUDIO: form("file"),
-    ops.RERANK: rerank,
-    ops.REALTIME: realtime,
+# (client dialect, operation) → its inspector, beyond the dialect modules' own
+INSPECTORS: Mapping[tuple[str, str], Inspector] = {
+    ("openai", ops.EMBED): embeddings,
+    ("gemini", ops.EMBED_CONTENT): embed_content,
+    ("gemini", ops.BATCH_EMBED): batch_embed,
+    ("gemini", COUNT_TOKENS): count_tokens,
+    ("openai", ops.COMPLETE): completions,
+    ("openai", ops.IMAGE): images,
+    ("openai", ops.IMAGE_EDIT): form("image", "image[]", prompt=True),
+    ("openai", ops.IMAGE_VARIATION): form("image"),
+    ("openai", ops.SPEECH): speech,
+    ("openai", ops.TRANSCRIBE): form("file"),
+    ("openai", ops.TRANSLATE_AUDIO): form("file"),
+    ("openai", ops.RERANK): rerank,
+    ("openai", ops.REALTIME): realtime,
 }
+
+
+def inspector(dialect: str, op: str) -> Inspector:
+    """The inspector of `op` requests in `dialect`: one of the table's, or the
+    dialect module's own (generation and Anthropic's count_tokens)."""
+    if (dialect, op) in INSPECTORS:
+        return INSPECTORS[dialect, op]
+    module = dialects.get(dialect)
+    return lambda body, headers, url_model: module.inspect(op, body, headers)

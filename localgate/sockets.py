@@ -44,7 +44,9 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
             REALTIME, target.model, b"", stream=True, client_headers=req.headers
         )
     except LoginExpired as exc:
-        return _failed(gateway, req, account, target, Failure(FailureKind.AUTH, str(exc), model_scoped=False))
+        return _failed(
+            gateway, req, account, target, Failure(FailureKind.AUTH, str(exc), model_scoped=False)
+        )
     except TokenRefreshFailed as exc:
         failure = Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
         return _failed(gateway, req, account, target, failure)
@@ -64,7 +66,9 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
             raise RelayedError(exc.status, f"{account.name}: {message}") from None
         return _failed(gateway, req, account, target, failure)
     except TimeoutError:
-        return _failed(gateway, req, account, target, Failure(FailureKind.TIMEOUT, "no answer in time"))
+        return _failed(
+            gateway, req, account, target, Failure(FailureKind.TIMEOUT, "no answer in time")
+        )
     except aiohttp.ClientError as exc:
         failure = Failure(
             FailureKind.CONNECTION, f"cannot connect: {type(exc).__name__}", model_scoped=False

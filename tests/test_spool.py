@@ -52,7 +52,9 @@ def test_fields_and_files():
 
 @given(st.integers(min_value=1, max_value=97), st.binary(max_size=300))
 def test_any_chunking_finds_the_same_fields(piece, payload):
-    body = form(("file", payload, "x.bin"), ("model", b"gpt-image-1", None), preamble=b"preamble\r\n")
+    body = form(
+        ("file", payload, "x.bin"), ("model", b"gpt-image-1", None), preamble=b"preamble\r\n"
+    )
     if f"--{BOUNDARY}".encode() in payload:
         return
     found = read_form(spooled(body, piece), TYPE)

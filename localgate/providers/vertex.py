@@ -26,7 +26,6 @@ from localgate.errors import ConfigError
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.base import (
     COUNT_TOKENS,
-    GENERATE,
     MESSAGES,
     Provider,
     UpstreamCall,

@@ -140,7 +140,9 @@ def make_guard(settings: Callable[[], GuardSettings]):
             return error_response(dialect_for_path(request.path, request.headers), err, request_id)
         except web.HTTPException as exc:
             return error_response(
-                dialect_for_path(request.path, request.headers), _from_http(exc, request), request_id
+                dialect_for_path(request.path, request.headers),
+                _from_http(exc, request),
+                request_id,
             )
         except Exception:
             log.exception("internal error on %s %s (%s)", request.method, request.path, request_id)

@@ -21,38 +21,20 @@ from localgate.server import admin, lookups
 from localgate.server.keys import GATEWAY, STARTED
 from localgate.spool import read_form
 
-
-def _dialect_inspector(dialect: str, op: str) -> inspect.Inspector:
-    module = dialects.get(dialect)
-    return lambda body, headers, url_model: module.inspect(op, body, headers)
-
-
-# path → (client dialect, operation, inspector) for every POST route of a model.
-ROUTES: dict[str, tuple[str, str, inspect.Inspector]] = {
-    "/v1/messages": ("anthropic", MESSAGES, _dialect_inspector("anthropic", MESSAGES)),
-    "/v1/messages/count_tokens": (
-        "anthropic",
-        COUNT_TOKENS,
-        _dialect_inspector("anthropic", COUNT_TOKENS),
-    ),
-    "/v1/chat/completions": ("openai", CHAT, _dialect_inspector("openai", CHAT)),
-    "/v1/embeddings": ("openai", ops.EMBED, inspect.embeddings),
-    "/v1/completions": ("openai", ops.COMPLETE, inspect.completions),
-    "/v1/images/generations": ("openai", ops.IMAGE, inspect.INSPECTORS[ops.IMAGE]),
-    "/v1/images/edits": ("openai", ops.IMAGE_EDIT, inspect.INSPECTORS[ops.IMAGE_EDIT]),
-    "/v1/images/variations": (
-        "openai",
-        ops.IMAGE_VARIATION,
-        inspect.INSPECTORS[ops.IMAGE_VARIATION],
-    ),
-    "/v1/audio/speech": ("openai", ops.SPEECH, inspect.speech),
-    "/v1/audio/transcriptions": ("openai", ops.TRANSCRIBE, inspect.INSPECTORS[ops.TRANSCRIBE]),
-    "/v1/audio/translations": (
-        "openai",
-        ops.TRANSLATE_AUDIO,
-        inspect.INSPECTORS[ops.TRANSLATE_AUDIO],
-    ),
-    "/v1/rerank": ("openai", ops.RERANK, inspect.rerank),
+# path → (client dialect, operation) of every POST route to a model
+ROUTES: dict[str, tuple[str, str]] = {
+    "/v1/messages": ("anthropic", MESSAGES),
+    "/v1/messages/count_tokens": ("anthropic", COUNT_TOKENS),
+    "/v1/chat/completions": ("openai", CHAT),
+    "/v1/embeddings": ("openai", ops.EMBED),
+    "/v1/completions": ("openai", ops.COMPLETE),
+    "/v1/images/generations": ("openai", ops.IMAGE),
+    "/v1/images/edits": ("openai", ops.IMAGE_EDIT),
+    "/v1/images/variations": ("openai", ops.IMAGE_VARIATION),
+    "/v1/audio/speech": ("openai", ops.SPEECH),
+    "/v1/audio/transcriptions": ("openai", ops.TRANSCRIBE),
+    "/v1/audio/translations": ("openai", ops.TRANSLATE_AUDIO),
+    "/v1/rerank": ("openai", ops.RERANK),
 }
 # Gemini's methods on /v1beta/models/{model}:METHOD → (operation, stream).
 GEMINI_METHODS = {
@@ -95,8 +77,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", lookups.models)
     app.router.add_get("/v1/models/{model}", lookups.model)
-    for path, (dialect, op, inspector) in ROUTES.items():
-        app.router.add_post(path, _handler(dialect, op, inspector))
+    for path, (dialect, op) in ROUTES.items():
+        app.router.add_post(path, _handler(dialect, op))
     app.router.add_get("/v1/realtime", realtime)
     app.router.add_get("/account-limits", account_limits)
     app.router.add_post("/refresh-token", admin.refresh_token)
@@ -135,7 +117,9 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-def _handler(dialect: str, op: str, inspector: inspect.Inspector):
+def _handler(dialect: str, op: str):
+    inspector = inspect.inspector(dialect, op)
+
     async def handler(request: web.Request):
         return await serve(request, dialect, op, inspector)
 
@@ -189,10 +173,8 @@ async def gemini_method(request: web.Request):
         def inspector(body, headers, url_model):
             return gemini.inspect(url_model, stream, body)
 
-    elif op == COUNT_TOKENS:
-        inspector = inspect.count_tokens
     else:
-        inspector = inspect.INSPECTORS[op]
+        inspector = inspect.inspector("gemini", op)
     return await serve(request, "gemini", op, inspector, model)
 
 

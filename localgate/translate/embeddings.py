@@ -65,8 +65,7 @@ class OpenAIOnGemini:
         name = "models/" + model.removeprefix("models/")
         return {
             "requests": [
-                {"model": name, "content": {"parts": [{"text": text}]}, **extra}
-                for text in inputs
+                {"model": name, "content": {"parts": [{"text": text}]}, **extra} for text in inputs
             ]
         }
 

@@ -112,7 +112,10 @@ class FakeGemini(FakeUpstream):
                 {
                     "embeddings": {
                         "values": vector(i["content"], _dims(body.get("parameters") or {})),
-                        "statistics": {"token_count": len(i["content"].split()), "truncated": False},
+                        "statistics": {
+                            "token_count": len(i["content"].split()),
+                            "truncated": False,
+                        },
                     }
                 }
                 for i in body["instances"]

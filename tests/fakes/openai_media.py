@@ -231,7 +231,9 @@ class MediaRoutes:
             if stream:
                 response = await self._start_stream(request, reply, None)
                 for piece in split_text(text, reply.chunks):
-                    await response.write(self.sse({"type": "transcript.text.delta", "delta": piece}))
+                    await response.write(
+                        self.sse({"type": "transcript.text.delta", "delta": piece})
+                    )
                 done = {"type": "transcript.text.done", "text": text, "usage": usage}
                 await response.write(self.sse(done))
                 await response.write_eof()
@@ -244,7 +246,10 @@ class MediaRoutes:
                 }[kind]
                 return web.Response(
                     text=plain,
-                    headers={**self.base_headers(None), "content-type": "text/plain; charset=utf-8"},
+                    headers={
+                        **self.base_headers(None),
+                        "content-type": "text/plain; charset=utf-8",
+                    },
                 )
             if kind == "verbose_json":
                 segment = {"id": 0, "start": 0.0, "end": 1.0, "text": text}
@@ -310,7 +315,9 @@ class MediaRoutes:
                     await socket.close(code=4001, message=b"closed by the fake")
                     break
                 if event.get("type") == "response.create":
-                    await self._respond(socket, behavior if isinstance(behavior, Reply) else Reply())
+                    await self._respond(
+                        socket, behavior if isinstance(behavior, Reply) else Reply()
+                    )
         except asyncio.CancelledError:
             self.disconnects += 1
             raise
@@ -321,7 +328,11 @@ class MediaRoutes:
     async def _respond(self, socket: web.WebSocketResponse, reply: Reply) -> None:
         response_id = "resp_" + random_id(20)
         for piece in split_text(self._text(reply), reply.chunks):
-            delta = {"type": "response.output_text.delta", "response_id": response_id, "delta": piece}
+            delta = {
+                "type": "response.output_text.delta",
+                "response_id": response_id,
+                "delta": piece,
+            }
             await socket.send_str(json.dumps(delta))
         usage = {
             "total_tokens": reply.usage.input + reply.usage.output,

@@ -30,7 +30,9 @@ async def test_relayed_stream(localgate, make_fake):
     assert text == "Hello from work"
 
 
-@pytest.mark.parametrize("kind, model", [("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2.5-flash")])
+@pytest.mark.parametrize(
+    "kind, model", [("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2.5-flash")]
+)
 async def test_through_chat_on_other_kinds(localgate, make_fake, kind, model):
     upstream = await make_fake(kind, "up")
     upstream.script(Reply(text="def add(a, b): return a + b"))
@@ -52,7 +54,9 @@ def json_text(body) -> str:
     return json.dumps(body)
 
 
-@pytest.mark.parametrize("kind, model", [("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2.5-flash")])
+@pytest.mark.parametrize(
+    "kind, model", [("anthropic", "claude-haiku-4-5"), ("gemini", "gemini-2.5-flash")]
+)
 async def test_stream_through_chat(localgate, make_fake, kind, model):
     upstream = await make_fake(kind, "up")
     upstream.script(Reply(text="one two three four", chunks=4))

@@ -9,7 +9,7 @@ import hashlib
 import openai
 import pytest
 
-from tests.fakes import Error, Hang, Reply
+from tests.fakes import Error, Reply
 from tests.fakes.openai_media import AUDIO_HEADER, PNG
 from tests.server.test_passthrough import openai_sdk
 from tests.support import account
@@ -267,9 +267,7 @@ async def test_transcription_without_model_is_a_400(localgate, make_fake):
 
 async def test_rerank_relayed(localgate, make_fake):
     work = await make_fake("openai", "work")
-    client = await localgate(
-        [account("work", "openai", work.url, models=["rerank-*"])]
-    )
+    client = await localgate([account("work", "openai", work.url, models=["rerank-*"])])
     resp = await client.post(
         "/v1/rerank",
         json={"model": "rerank-v3.5", "query": "red fox", "documents": ["a dog", "a red fox"]},
