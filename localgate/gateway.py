@@ -54,7 +54,7 @@ class ClientRequest:
     """A client's request as the handlers hand it over: parsed, checked, dialect known."""
 
     id: str
-    dialect: str  # "anthropic" | "openai" | "gemini"
+    dialect: str  # "anthropic" | "openai" | "gemini" | "responses"
     op: str  # an operation of localgate.operations
     model: str
     stream: bool
@@ -63,6 +63,11 @@ class ClientRequest:
     raw: bytes | Spool  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
+    # Only accounts speaking the client's own dialect may serve it (a Responses
+    # previous_response_id localgate does not know: only OpenAI can expand it);
+    # this is the error when none of them serves the model.
+    native_only: GatewayError | None = None
+    answer: dict | None = None  # the whole answer, once relayed (the response store keeps it)
 
 
 class Gateway:
@@ -75,6 +80,7 @@ class Gateway:
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
         self._plans: dict[str, list[routing.Target]] = {}
+        self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
 
     async def apply(self, config: Config) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
@@ -183,7 +189,9 @@ class Gateway:
             if account.provider is None:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
-            upstream = account.provider.dialect_for(target.model)
+            upstream = operations.upstream_dialect(account.provider, target.model, req)
+            if req.native_only is not None and upstream != req.dialect:
+                continue
             op = operations.upstream_op(req.op, req.dialect, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
@@ -192,7 +200,7 @@ class Gateway:
     async def _attempt(self, req, target, account, record, http_request, primary):
         """Try one account. Returns the committed response, or a Failure to move on."""
         provider = account.provider
-        upstream = provider.dialect_for(target.model)
+        upstream = operations.upstream_dialect(provider, target.model, req)
         operation = operations.get(req.op)
         if operation.socket:  # a WebSocket: connected here, relayed both ways
             from localgate.sockets import attempt_socket
@@ -228,6 +236,7 @@ class Gateway:
                 payload += await resp.read()
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             response = self._commit_body(
+                req,
                 resp,
                 payload,
                 translator,
@@ -264,6 +273,8 @@ class Gateway:
                 model=target.model,
                 stream=req.stream,
                 client_model=echoed or "",
+                account=provider.account.name,
+                seal_key=self.seal_key,
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
         elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
@@ -272,7 +283,7 @@ class Gateway:
             body = Upload(req.raw, (model_field, target.model) if renamed else None)
         else:
             op, dialect = req.op, dialects.get(upstream)
-            wire = dialect.outbound(req.body, req.raw)
+            wire = dialect.outbound(req.body, req.raw, account=provider.account.name)
             if target.model != req.model and dialect.MODEL_IN_BODY:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
@@ -355,7 +366,7 @@ class Gateway:
             relay = Translated(translator, upstream)
         else:
             hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(upstream, echoed, hide_usage=hidden)
+            relay = Passthrough(upstream, echoed, hide_usage=hidden, account=record.account)
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -364,6 +375,7 @@ class Gateway:
         )
         record.ttfb = time.monotonic() - req.received
         await relay_stream(resp, first, relay, response, http_request, record)
+        req.answer = relay.answer
         return response
 
     async def _commit_media(self, req, resp, first, headers, record, http_request):
@@ -378,7 +390,7 @@ class Gateway:
         return response
 
     def _commit_body(
-        self, resp, payload, translator, upstream, headers, record, renamed, reshape=None
+        self, req, resp, payload, translator, upstream, headers, record, renamed, reshape=None
     ):
         """A whole answer: checked to be JSON, usage read, translated when needed."""
         resp.release()
@@ -392,9 +404,12 @@ class Gateway:
                     data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
-                payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
-            elif renamed and "model" in data:
-                payload = json.dumps({**data, "model": renamed}, ensure_ascii=False).encode()
+                req.answer = translator.response(data)
+                payload = json.dumps(req.answer, ensure_ascii=False).encode()
+            else:
+                req.answer = _passthrough_answer(data, upstream, record.account, renamed)
+                if req.answer is not data:
+                    payload = json.dumps(req.answer, ensure_ascii=False).encode()
         except ValueError:
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -463,6 +478,8 @@ class Gateway:
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
+        if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
+            return req.native_only
         if any(t.accounts for t in self.plan(req.model)):
             if req.op == COUNT_TOKENS:
                 # Claude Code falls back to its own estimate on a 404 here.
@@ -521,6 +538,15 @@ def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str |
     if renamed and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
         return req.model
     return None
+
+
+def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | None) -> dict:
+    """A relayed whole answer as the client gets it: renamed when an alias served it,
+    with account-bound state tagged (dialects that hand some out define `seal_answer`)."""
+    if renamed and "model" in data:
+        data = {**data, "model": renamed}
+    seal = getattr(dialects.get(upstream), "seal_answer", None)
+    return seal(data, account) if seal is not None else data
 
 
 def _is_json(resp) -> bool:

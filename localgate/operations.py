@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
+from localgate.providers.base import CHAT, COMPACT, COUNT_TOKENS, GENERATE, MESSAGES, RESPONSES
 
 EMBED = "embed"  # OpenAI POST /v1/embeddings
 EMBED_CONTENT = "embed_content"  # Gemini :embedContent
@@ -50,18 +50,28 @@ class Operation:
     translated: Mapping[str, str] = field(default_factory=dict)
 
 
-_GENERATION = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
+# The generation operation each dialect's upstreams speak.
+GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE, "responses": RESPONSES}
+# Operations whose wire is the account's generation API; the others travel in
+# their own (an OpenAI account embeds at /embeddings whichever API it chats with).
+GENERATION_OPS = frozenset((*GENERATION_OP.values(), COMPACT, COUNT_TOKENS))
 _GEMINI_EMBED = {"openai": EMBED}
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
-        Operation(MESSAGES, translated=_GENERATION),
-        Operation(CHAT, openai_path="/chat/completions", translated=_GENERATION),
-        Operation(GENERATE, translated=_GENERATION),
+        Operation(MESSAGES, translated=GENERATION_OP),
+        Operation(CHAT, translated=GENERATION_OP),
+        Operation(GENERATE, translated=GENERATION_OP),
+        Operation(RESPONSES, translated=GENERATION_OP),
+        # A compaction is a summary the serving model writes.
+        Operation(COMPACT, translated=GENERATION_OP),
         # Counted by whichever counter the account has: Gemini's :countTokens,
-        # Anthropic's count_tokens (also Claude on Vertex).
-        Operation(COUNT_TOKENS, translated={"gemini": COUNT_TOKENS, "anthropic": COUNT_TOKENS}),
+        # Anthropic's count_tokens (also Claude on Vertex), Responses' input_tokens.
+        Operation(
+            COUNT_TOKENS,
+            translated={d: COUNT_TOKENS for d in ("gemini", "anthropic", "responses")},
+        ),
         Operation(EMBED, openai_path="/embeddings", translated={"gemini": BATCH_EMBED}),
         Operation(EMBED_CONTENT, translated=_GEMINI_EMBED),
         Operation(BATCH_EMBED, translated=_GEMINI_EMBED),
@@ -69,7 +79,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             COMPLETE,
             openai_path="/completions",
-            translated={"anthropic": MESSAGES, "gemini": GENERATE},
+            translated={"anthropic": MESSAGES, "gemini": GENERATE, "responses": RESPONSES},
         ),
         Operation(IMAGE, media=True, openai_path="/images/generations"),
         Operation(IMAGE_EDIT, multipart=True, media=True, openai_path="/images/edits"),
@@ -81,13 +91,27 @@ OPERATIONS: dict[str, Operation] = {
         Operation(REALTIME, socket=True, openai_path="/realtime"),
     )
 }
-# What OpenAI-compatible accounts reach by relaying to `openai_path`.
+# What OpenAI-compatible accounts reach by relaying to `openai_path`, whichever
+# API they generate with.
 OPENAI_RELAYED = frozenset(op.name for op in OPERATIONS.values() if op.openai_path)
 
 
 def get(name: str) -> Operation:
     """The operation `name` (KeyError for one no route names)."""
     return OPERATIONS[name]
+
+
+def upstream_dialect(provider, model: str, req) -> str:
+    """The dialect request `req` travels in to `provider` for `model`.
+
+    Generation (and counting) go in the account's API for the client's dialect
+    (`Provider.upstream_dialect`); the OpenAI routes beyond it keep OpenAI's own
+    wire on an account that generates with Responses.
+    """
+    upstream = provider.upstream_dialect(model, req.dialect)
+    if upstream == "responses" and req.op not in GENERATION_OPS:
+        return "openai"
+    return upstream
 
 
 def upstream_op(op: str, client: str, upstream: str) -> str | None:
@@ -114,4 +138,4 @@ def translator(op: str, client: str, upstream: str):
         return CompletionTranslator(upstream)
     from localgate.translate import translator as generation
 
-    return generation(client, upstream)
+    return generation(client, upstream, compact=op == COMPACT)

@@ -54,6 +54,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
                 "babbage-*",
             ),
             True,
+            ("api",),
         ),
         ProviderInfo(
             "gemini",

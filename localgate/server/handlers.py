@@ -129,17 +129,31 @@ def _handler(dialect: str, op: str):
 
 async def serve(request: web.Request, dialect, op, inspector, url_model=None):
     """Read, inspect and serve one request of `op` in `dialect`."""
-    request["received"] = time.monotonic()
     if operations.get(op).multipart:
+        request["received"] = time.monotonic()
         raw = request.get("spool")  # the guard spooled it (bounded by max_body_mb)
         if raw is None:
             raise InvalidRequest("this route takes a multipart/form-data body")
         body = read_form(raw, request.headers.get("content-type", ""))
     else:
-        raw = await request.read()
-        body = parse_object(raw)
+        body, raw = await read_body(request)
     inspected = inspector(body, request.headers, url_model)
-    req = ClientRequest(
+    req = client_request(request, dialect, op, inspected, body, raw)
+    return await gateway(request).serve(req, request)
+
+
+async def read_body(request: web.Request) -> tuple[dict, bytes]:
+    """The request's body as a JSON object and as received (400 when it is not one)."""
+    request["received"] = time.monotonic()
+    raw = await request.read()
+    return parse_object(raw), raw
+
+
+def client_request(
+    request: web.Request, dialect: str, op: str, inspected, body, raw, **extra
+) -> ClientRequest:
+    """The gateway's view of a request whose body was read and inspected."""
+    return ClientRequest(
         id=request["request_id"],
         dialect=dialect,
         op=op,
@@ -150,8 +164,8 @@ async def serve(request: web.Request, dialect, op, inspector, url_model=None):
         raw=raw,
         headers=request.headers,
         received=request["received"],
+        **extra,
     )
-    return await gateway(request).serve(req, request)
 
 
 async def gemini_method(request: web.Request):
@@ -182,18 +196,7 @@ async def realtime(request: web.Request):
     """`GET /v1/realtime?model=…`: a WebSocket relayed to an OpenAI account."""
     request["received"] = time.monotonic()
     inspected = inspect.realtime({}, request.headers, request.query.get("model"))
-    req = ClientRequest(
-        id=request["request_id"],
-        dialect="openai",
-        op=ops.REALTIME,
-        model=inspected.model,
-        stream=True,
-        session=None,
-        body={},
-        raw=b"",
-        headers=request.headers,
-        received=request["received"],
-    )
+    req = client_request(request, "openai", ops.REALTIME, inspected, {}, b"")
     return await gateway(request).serve(req, request)
 
 

@@ -39,7 +39,7 @@ class CompletionTranslator:
         self.chat = translator("openai", upstream)
         self.own_dropped: tuple[str, ...] = ()
 
-    def request(self, body: dict, *, model: str, stream: bool, client_model: str = "") -> dict:
+    def request(self, body: dict, *, model: str, stream: bool, **context) -> dict:
         prompt = body["prompt"]
         if isinstance(prompt, list):
             if len(prompt) != 1 or not isinstance(prompt[0], str):
@@ -56,7 +56,7 @@ class CompletionTranslator:
         chat.update(
             model=body["model"], stream=stream, messages=[{"role": "user", "content": prompt}]
         )
-        return self.chat.request(chat, model=model, stream=stream, client_model=client_model)
+        return self.chat.request(chat, model=model, stream=stream, **context)
 
     @property
     def dropped(self) -> tuple[str, ...]:
@@ -99,6 +99,7 @@ class CompletionStream:
 
     def __init__(self, chat) -> None:
         self.chat = chat
+        self.encoder = chat.encoder  # the relay asks it for a kept answer (Responses only)
         self.parser = sse.SSEParser()
 
     @property

@@ -1,28 +1,26 @@
-"""Token counting across dialects: each client's count request on another kind's counter.
+"""Token counting across dialects: a count request answered by the upstream's own counter.
 
-Anthropic's count_tokens on Gemini's `:countTokens`, and Gemini's `:countTokens`
-on Anthropic's count_tokens (Claude on Anthropic or Vertex).
+A count request is a generation request without the generation: Anthropic's
+`POST /v1/messages/count_tokens`, Responses' `POST /v1/responses/input_tokens`,
+Gemini's `:countTokens` (whose `contents`, or whole `generateContentRequest`,
+is read as the generateContent body it stands for).
+The prompt in it (system, messages, tools) goes through the same translation
+as a generation request, so what is counted is what a generation would send;
+of that body only the fields the upstream's counter takes are kept:
 
-An Anthropic `POST /v1/messages/count_tokens` body is a Messages body without
-`max_tokens`; the prompt in it (system, messages, tools) goes through the same
-Anthropic → Gemini translation as a generation request, so what is counted is
-what `:generateContent` would be sent. Of that body only the prompt fields are
-kept — `generationConfig` and `toolConfig` count no tokens, and Vertex's
-CountTokensRequest has no `toolConfig` field at all.
+- Gemini `:countTokens` takes the prompt fields of a generateContent body,
+  written here in the Gemini API's own form, `{"generateContentRequest":
+  {"model", …}}` (ai.google.dev/api/tokens: its top-level form counts `contents`
+  only) — the form a Gemini client may send too; the Vertex provider lifts the
+  fields to the top level, where its CountTokensRequest takes them (it has no
+  `toolConfig`). It answers `{"totalTokens": N}` (left out when 0).
+- Anthropic `count_tokens` takes a Messages body without `max_tokens` and
+  sampling; it answers `{"input_tokens": N}`.
+- OpenAI `/responses/input_tokens` takes a Responses body without `store`,
+  `include`, `stream`; it answers `{"object": "response.input_tokens", "input_tokens": N}`.
 
-The result is the Gemini API's form, `{"generateContentRequest": {"model": …,
-…}}` (ai.google.dev/api/tokens, models.countTokens), since its top-level form
-takes `contents` only; Vertex takes the same fields at the top level and its
-provider unwraps them. Both answer `{"totalTokens": N, …}`; the client hears
-`{"input_tokens": N}`.
-
-The other way, a Gemini count body (`contents`, or a whole
-`generateContentRequest`) goes through the Gemini → Anthropic translation and
-keeps the fields count_tokens takes; `{"input_tokens": N}` comes back as
-`{"totalTokens": N}`.
-
-Dialects without an upstream counter (OpenAI) have no counter here: the gateway
-answers 404 for them, and Claude Code falls back to its own estimate.
+Chat Completions has no counter: the gateway answers 404 for such accounts, and
+Claude Code falls back to its own estimate.
 """
 
 from __future__ import annotations
@@ -30,20 +28,27 @@ from __future__ import annotations
 from localgate.errors import UpstreamError
 from localgate.translate import Translator
 
-# (client, upstream) pairs that can be counted by the upstream's own counter.
-COUNTABLE = frozenset({("anthropic", "gemini"), ("gemini", "anthropic")})
-# The fields of a generateContent body that are prompt, i.e. that cost input tokens.
-PROMPT_FIELDS = ("contents", "systemInstruction", "tools")
-# The fields of a Messages body that Anthropic's count_tokens takes.
-COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+# upstream dialect → (the fields of its generation body its counter takes, the count key)
+COUNTERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "gemini": (("contents", "systemInstruction", "tools"), "totalTokens"),
+    "anthropic": (("model", "system", "messages", "tools", "tool_choice"), "input_tokens"),
+    "responses": (
+        ("model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "text"),
+        "input_tokens",
+    ),
+}
+# client dialect → its answer for a count of N tokens
+ANSWERS = {
+    "anthropic": lambda n: {"input_tokens": n},
+    "gemini": lambda n: {"totalTokens": n},
+    "responses": lambda n: {"object": "response.input_tokens", "input_tokens": n},
+}
 
 
 def counter(client: str, upstream: str) -> TokenCounter:
     """A translator for one count request from `client`'s dialect to `upstream`'s counter."""
-    if (client, upstream) not in COUNTABLE:
+    if client not in ANSWERS or upstream not in COUNTERS or client == upstream:
         raise ValueError(f"no token counter translation from {client} to {upstream}")
-    if upstream == "anthropic":
-        return MessagesCounter(client, upstream)
     return TokenCounter(client, upstream)
 
 
@@ -52,59 +57,39 @@ class TokenCounter:
 
     def __init__(self, client: str, upstream: str) -> None:
         self.messages = Translator(client, upstream)
-
-    def request(
-        self, body: dict, *, model: str, stream: bool = False, client_model: str = ""
-    ) -> dict:
-        """The client's count body → the prompt fields of the upstream's generation body.
-
-        Raises InvalidRequest for what cannot be translated (as a generation would).
-        """
-        wire = self.messages.request(body, model=model, stream=False, client_model=client_model)
-        prompt = {key: wire[key] for key in PROMPT_FIELDS if key in wire}
-        return {"generateContentRequest": {"model": "models/" + model, **prompt}}
+        self.client, self.upstream = client, upstream
+        self.fields, self.key = COUNTERS[upstream]
+        self.answer = ANSWERS[client]
 
     @property
     def dropped(self) -> tuple[str, ...]:
         return self.messages.dropped
 
-    def response(self, body: dict) -> dict:
-        """Gemini's `{"totalTokens": N, …}` → Anthropic's `{"input_tokens": N}`.
+    def request(self, body: dict, *, model: str, stream: bool = False, **context) -> dict:
+        """The client's count body → the fields of the upstream's generation body its
+        counter takes. Raises InvalidRequest for what cannot be translated (as a
+        generation would)."""
+        if self.client == "gemini":
+            body = generate_body(body)
+        wire = self.messages.request(body, model=model, stream=False, **context)
+        counted = {key: wire[key] for key in self.fields if key in wire}
+        if self.upstream == "gemini":
+            return {"generateContentRequest": {"model": "models/" + model, **counted}}
+        return counted
 
-        Raises UpstreamError (502) when the count is not a count.
-        """
+    def response(self, body: dict) -> dict:
+        """The upstream's count → the client's. Raises UpstreamError (502) when the
+        count is not a count."""
         # Google's JSON leaves out fields at their zero value: no totalTokens means 0.
-        return {"input_tokens": _count(body.get("totalTokens", 0))}
+        total = body.get(self.key, 0)
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise UpstreamError(f"the upstream's token count is unreadable: {body!r:.200}")
+        return self.answer(total)
 
 
-def _count(value) -> int:
-    """A token count from an upstream's answer, or a 502 when it is none."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise UpstreamError(f"the upstream's token count is unreadable: {value!r:.200}")
-    return value
-
-
-class MessagesCounter:
-    """A Gemini count request on Anthropic's count_tokens; used like a Translator."""
-
-    def __init__(self, client: str, upstream: str) -> None:
-        self.messages = Translator(client, upstream)
-
-    def request(
-        self, body: dict, *, model: str, stream: bool = False, client_model: str = ""
-    ) -> dict:
-        """`{contents}` or `{generateContentRequest}` → the prompt as a count_tokens body."""
-        generate = body.get("generateContentRequest")
-        if not isinstance(generate, dict):
-            generate = {"contents": body.get("contents")}
-        generate = {k: v for k, v in generate.items() if k != "model"}
-        wire = self.messages.request(generate, model=model, stream=False, client_model=model)
-        return {key: wire[key] for key in COUNTED_FIELDS if key in wire}
-
-    @property
-    def dropped(self) -> tuple[str, ...]:
-        return self.messages.dropped
-
-    def response(self, body: dict) -> dict:
-        """Anthropic's `{"input_tokens": N}` → Gemini's `{"totalTokens": N}`."""
-        return {"totalTokens": _count(body.get("input_tokens"))}
+def generate_body(count: dict) -> dict:
+    """The generateContent body a Gemini countTokens body stands for."""
+    wrapped = count.get("generateContentRequest")
+    if isinstance(wrapped, dict):
+        return {k: v for k, v in wrapped.items() if k != "model"}
+    return {"contents": count.get("contents")}

@@ -49,7 +49,7 @@ class OpenAIOnGemini:
         self.client_model = ""
         self.encoding = "float"
 
-    def request(self, body: dict, *, model: str, stream: bool = False, client_model: str = ""):
+    def request(self, body: dict, *, model: str, stream: bool = False, **context):
         self.client_model = body["model"]
         self.encoding = body.get("encoding_format") or "float"
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -97,7 +97,7 @@ class GeminiOnOpenAI:
         self.op = op
         self.dropped: tuple[str, ...] = ()
 
-    def request(self, body: dict, *, model: str, stream: bool = False, client_model: str = ""):
+    def request(self, body: dict, *, model: str, stream: bool = False, **context):
         requests = body["requests"] if self.op == ops.BATCH_EMBED else [body]
         inputs, dims, dropped = [], set(), set()
         for request in requests:
