@@ -195,3 +195,15 @@ async def test_ledger_rows_carry_the_op_and_tokens(localgate, make_fake):
     await openai_sdk(client).embeddings.create(model="text-embedding-3-small", input="a b c")
     (record,) = [e for e in done if hasattr(e, "op")]
     assert record.op == "embed" and record.usage.input_tokens == 3
+
+
+async def test_an_account_speaking_responses_still_embeds(localgate, make_fake):
+    """Embeddings keep OpenAI's own route whichever API the account chats with."""
+    work = await make_fake("openai", "work")
+    client = await localgate([account("work", "openai", work.url, api="responses")])
+    result = await openai_sdk(client).embeddings.create(model="text-embedding-3-small", input="x")
+    assert len(result.data) == 1 and work.requests[-1].path == "/v1/embeddings"
+    via_gemini = await genai_sdk(client).aio.models.embed_content(
+        model="text-embedding-3-small", contents=["y"]
+    )
+    assert len(via_gemini.embeddings) == 1 and work.requests[-1].path == "/v1/embeddings"

@@ -107,3 +107,14 @@ async def test_missing_contents_is_a_400(localgate, make_fake):
     assert resp.status == 400
     assert (await resp.json())["error"]["status"] == "INVALID_ARGUMENT"
     assert gem.requests == []
+
+
+async def test_on_an_openai_account_speaking_responses(localgate, make_fake):
+    """Counted by the Responses API's /responses/input_tokens."""
+    work = await make_fake("openai", "work")
+    client = await localgate([account("work", "openai", work.url, api="responses")])
+    counted = await genai_sdk(client).aio.models.count_tokens(model="gpt-5", contents=CONTENTS)
+    (sent,) = work.requests
+    assert sent.path == "/v1/responses/input_tokens"
+    assert sent.json["model"] == "gpt-5" and "Paris" in str(sent.json["input"])
+    assert counted.total_tokens > 0
