@@ -118,15 +118,9 @@ async def test_unknown_model_names_localgate_models(localgate, make_fake):
 
 
 async def test_failover_on_429(localgate, make_fake):
-    first = await make_fake("openai", "first")
-    second = await make_fake("openai", "second")
-    client = await localgate(
-        [
-            account("first", "openai", first.url, priority=10),
-            account("second", "openai", second.url),
-        ],
-        server={"strategy": "fill-first"},
-    )
+    from tests.server.test_media import two
+
+    client, first, second = await two(localgate, make_fake)
     first.script(Error(429))
     result = await openai_sdk(client).embeddings.create(model="text-embedding-3-small", input="x")
     assert len(result.data) == 1

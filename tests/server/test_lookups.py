@@ -31,23 +31,22 @@ async def test_openai_retrieve(localgate, make_fake):
     assert model.id == "gpt-4o" and model.object == "model"
 
 
-async def test_openai_retrieve_unknown_names_localgate_models(localgate, make_fake):
-    client = await accounts(localgate, make_fake)
-    with pytest.raises(openai.NotFoundError, match="localgate models"):
-        await openai_sdk(client).models.retrieve("llama-3-70b")
-
-
 async def test_anthropic_retrieve(localgate, make_fake):
     client = await accounts(localgate, make_fake)
     info = await anthropic_sdk(client).models.retrieve("claude-opus-4-8")
     assert info.id == "claude-opus-4-8" and info.type == "model"
 
 
-async def test_anthropic_retrieve_unknown_is_anthropic_shaped(localgate, make_fake):
+async def test_unknown_models_in_each_shape(localgate, make_fake):
     client = await accounts(localgate, make_fake)
+    with pytest.raises(openai.NotFoundError, match="localgate models"):
+        await openai_sdk(client).models.retrieve("llama-3-70b")
     with pytest.raises(anthropic.NotFoundError) as caught:
         await anthropic_sdk(client).models.retrieve("llama-3-70b")
     assert caught.value.body["error"]["type"] == "not_found_error"
+    with pytest.raises(genai_errors.ClientError) as gemini:
+        await genai_sdk(client).aio.models.get(model="llama-3-70b")
+    assert gemini.value.code == 404 and "localgate models" in gemini.value.message
 
 
 async def test_genai_lists_the_models(localgate, make_fake):
@@ -74,10 +73,3 @@ async def test_genai_get(localgate, make_fake):
     assert model.name == "models/gemini-2.5-flash"
     embedder = await genai_sdk(client).aio.models.get(model="text-embedding-3-small")
     assert embedder.supported_actions == ["embedContent", "batchEmbedContents"]
-
-
-async def test_genai_get_unknown(localgate, make_fake):
-    client = await accounts(localgate, make_fake)
-    with pytest.raises(genai_errors.ClientError) as caught:
-        await genai_sdk(client).aio.models.get(model="llama-3-70b")
-    assert caught.value.code == 404 and "localgate models" in caught.value.message

@@ -284,3 +284,32 @@ async def test_rerank_bad_input(localgate, make_fake):
         "/v1/rerank", json={"model": "rerank-v3.5", "query": "x", "documents": []}
     )
     assert resp.status == 400 and work.requests == []
+
+
+@pytest.mark.parametrize(
+    "path, body, says",
+    [
+        ("/v1/images/generations", {"model": "gpt-image-1"}, "prompt: field required"),
+        ("/v1/images/generations", {"model": "gpt-image-1", "prompt": 5}, "prompt: expected"),
+        ("/v1/images/generations", {"prompt": "fox"}, "model: field required"),
+        ("/v1/audio/speech", {"model": "tts-1", "input": "hi"}, "voice: field required"),
+        ("/v1/audio/speech", {"model": "tts-1", "voice": "alloy"}, "input: field required"),
+        ("/v1/audio/speech", {"model": " ", "voice": "alloy", "input": "x"}, "must name a model"),
+    ],
+)
+async def test_bad_json_input_is_a_400_before_any_upstream(localgate, make_fake, path, body, says):
+    client, work = await one(localgate, make_fake)
+    resp = await client.post(path, json=body)
+    assert resp.status == 400 and says in (await resp.json())["error"]["message"]
+    assert work.requests == []
+
+
+async def test_a_model_no_account_serves_names_localgate_models(localgate, make_fake):
+    client, work = await one(localgate, make_fake)
+    with pytest.raises(openai.NotFoundError, match="localgate models"):
+        await openai_sdk(client).images.generate(model="flux-1-pro", prompt="fox")
+    with pytest.raises(openai.NotFoundError, match="localgate models"):
+        await openai_sdk(client).audio.transcriptions.create(
+            model="parakeet", file=("a.mp3", b"abc", "audio/mpeg")
+        )
+    assert work.requests == []

@@ -93,22 +93,20 @@ async def test_a_refused_connect_fails_over_before_accepting(localgate, make_fak
     assert status["first"] == "cooling"
 
 
-async def test_no_account_left_is_an_http_error_not_a_socket(localgate, make_fake):
+@pytest.mark.parametrize(
+    "refusal, status",
+    [
+        (Error(429, headers={"retry-after": "30"}), 429),  # no account left: not a socket
+        (Error(404, "The model does not exist"), 404),  # the upstream's own refusal
+    ],
+)
+async def test_a_refused_connect_is_an_http_error(localgate, make_fake, refusal, status):
     work = await make_fake("openai", "work")
-    work.script(Error(429, headers={"retry-after": "30"}))
+    work.script(refusal)
     client = await localgate([account("work", "openai", work.url)])
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
         await client.ws_connect(URL, headers=CLIENT_KEY)
-    assert caught.value.status == 429
-
-
-async def test_a_bad_model_is_the_upstreams_refusal(localgate, make_fake):
-    work = await make_fake("openai", "work")
-    work.script(Error(404, "The model does not exist"))
-    client = await localgate([account("work", "openai", work.url)])
-    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
-        await client.ws_connect(URL, headers=CLIENT_KEY)
-    assert caught.value.status == 404
+    assert caught.value.status == status
 
 
 async def test_missing_model_is_a_400(localgate, make_fake):
