@@ -338,7 +338,10 @@ class Gateway:
         else:
             if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
                 payload = redact(payload, provider.credential.masked())
-            failure = self._read_status(provider, resp, payload, streamed, req.stream)
+            # Media answers are what the upstream makes them (whisper-1 answers a
+            # stream request with JSON): only generation streams must be events.
+            events = req.stream and not operation.media
+            failure = self._read_status(provider, resp, payload, streamed, events)
             self._observe(provider, target.model, resp, payload, failure)
             if failure is None:
                 return resp, payload

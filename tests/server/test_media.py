@@ -313,3 +313,17 @@ async def test_a_model_no_account_serves_names_localgate_models(localgate, make_
             model="parakeet", file=("a.mp3", b"abc", "audio/mpeg")
         )
     assert work.requests == []
+
+
+async def test_whisper_answers_a_stream_request_with_json(localgate, make_fake):
+    """whisper-1 ignores `stream`: its JSON answer is the answer, not a failure."""
+    import aiohttp
+
+    client, work = await one(localgate, make_fake)
+    form = aiohttp.FormData()
+    form.add_field("model", "whisper-1")
+    form.add_field("stream", "true")
+    form.add_field("file", b"abcde", filename="a.mp3")
+    resp = await client.post("/v1/audio/transcriptions", data=form)
+    assert resp.status == 200 and (await resp.json())["text"] == "heard 5 bytes"
+    assert len(work.requests) == 1
