@@ -76,7 +76,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("HEAD", "/api/hello", root)
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", lookups.models)
-    app.router.add_get("/v1/models/{model}", lookups.model)
+    app.router.add_get("/v1/models/{model:.+}", lookups.model)  # ids may hold slashes
     for path, (dialect, op) in ROUTES.items():
         app.router.add_post(path, _handler(dialect, op))
     app.router.add_get("/v1/realtime", realtime)

@@ -73,3 +73,11 @@ async def test_genai_get(localgate, make_fake):
     assert model.name == "models/gemini-2.5-flash"
     embedder = await genai_sdk(client).aio.models.get(model="text-embedding-3-small")
     assert embedder.supported_actions == ["embedContent", "batchEmbedContents"]
+
+
+async def test_ids_with_slashes(localgate, make_fake):
+    router = await make_fake("openai", "router")
+    router.models = ["meta-llama/llama-3.3-70b"]
+    client = await localgate([account("router", "openai", router.url, models=["meta-llama/*"])])
+    model = await openai_sdk(client).models.retrieve("meta-llama/llama-3.3-70b")
+    assert model.id == "meta-llama/llama-3.3-70b"
