@@ -157,6 +157,14 @@ def rerank(body: dict, headers: Mapping[str, str], url_model: str | None) -> Ins
     return Inspected(model, False, None)
 
 
+def moderations(body: dict, headers: Mapping[str, str], url_model: str | None) -> Inspected:
+    model = _model(body)
+    value = body.get("input")  # a string, strings, or text and image parts
+    if not (isinstance(value, str) or (isinstance(value, list) and value)):
+        raise InvalidRequest("input: expected a string or a non-empty array", param="input")
+    return Inspected(model, False, None)
+
+
 def form(*files: str, prompt: bool = False):
     """An inspector of a multipart form: a `model` field and one of the file parts `files`."""
 
@@ -194,6 +202,7 @@ INSPECTORS: Mapping[tuple[str, str], Inspector] = {
     ("openai", ops.TRANSCRIBE): form("file"),
     ("openai", ops.TRANSLATE_AUDIO): form("file"),
     ("openai", ops.RERANK): rerank,
+    ("openai", ops.MODERATE): moderations,
     ("openai", ops.REALTIME): realtime,
 }
 

@@ -31,6 +31,7 @@ SPEECH = "speech"  # OpenAI POST /v1/audio/speech (binary answer)
 TRANSCRIBE = "transcribe"  # OpenAI POST /v1/audio/transcriptions (multipart)
 TRANSLATE_AUDIO = "translate_audio"  # OpenAI POST /v1/audio/translations (multipart)
 RERANK = "rerank"  # Cohere/Jina POST /v1/rerank
+MODERATE = "moderate"  # OpenAI POST /v1/moderations
 REALTIME = "realtime"  # OpenAI GET /v1/realtime (WebSocket)
 
 
@@ -88,6 +89,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(TRANSCRIBE, multipart=True, media=True, openai_path="/audio/transcriptions"),
         Operation(TRANSLATE_AUDIO, multipart=True, media=True, openai_path="/audio/translations"),
         Operation(RERANK, openai_path="/rerank"),
+        Operation(MODERATE, openai_path="/moderations"),
         Operation(REALTIME, socket=True, openai_path="/realtime"),
     )
 }

@@ -50,6 +50,8 @@ PROVIDERS: dict[str, ProviderInfo] = {
                 "dall-e-*",
                 "tts-*",
                 "whisper-*",
+                "omni-moderation-*",
+                "text-moderation-*",
                 "davinci-*",  # legacy completions
                 "babbage-*",
             ),

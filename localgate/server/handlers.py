@@ -35,6 +35,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "/v1/audio/transcriptions": ("openai", ops.TRANSCRIBE),
     "/v1/audio/translations": ("openai", ops.TRANSLATE_AUDIO),
     "/v1/rerank": ("openai", ops.RERANK),
+    "/v1/moderations": ("openai", ops.MODERATE),
 }
 # Gemini's methods on /v1beta/models/{model}:METHOD → (operation, stream).
 GEMINI_METHODS = {

@@ -64,6 +64,7 @@ class MediaRoutes:
         router.add_post("/v1/audio/transcriptions", self._transcription)
         router.add_post("/v1/audio/translations", self._transcription)
         router.add_post("/v1/rerank", self._rerank)
+        router.add_post("/v1/moderations", self._moderations)
         router.add_get("/v1/realtime", self._realtime)
         self.socket_events: list[dict] = []  # what realtime clients sent
         self.socket_closed: asyncio.Event = asyncio.Event()
@@ -287,6 +288,28 @@ class MediaRoutes:
                     "results": results,
                     "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}},
                 }
+            )
+
+        return await self.answer_with(request, recorded, render)
+
+    async def _moderations(self, request: web.Request) -> web.StreamResponse:
+        recorded = await self.record(request)
+        body = recorded.json
+
+        async def render(reply: Reply) -> web.Response:
+            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            results = []
+            for item in inputs:
+                flagged = "hate" in json.dumps(item).lower()
+                results.append(
+                    {
+                        "flagged": flagged,
+                        "categories": {"hate": flagged, "violence": False},
+                        "category_scores": {"hate": 0.9 if flagged else 0.01, "violence": 0.0},
+                    }
+                )
+            return self._json(
+                {"id": "modr-" + random_id(20), "model": body["model"], "results": results}
             )
 
         return await self.answer_with(request, recorded, render)
