@@ -104,9 +104,7 @@ def custom_tool_schema(tool_format: dict | None) -> dict:
     description = "The raw input for this tool, as one string."
     if isinstance(tool_format, dict) and tool_format.get("type") == "grammar":
         syntax = tool_format.get("syntax", "")
-        description += (
-            f" It must follow this {syntax} grammar:\n{tool_format.get('definition', '')}"
-        )
+        description += f" It must follow this {syntax} grammar:\n{tool_format.get('definition', '')}"
     return {
         "type": "object",
         "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
