@@ -10,6 +10,7 @@ that, the relay ends the stream with an error event and never retries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -235,16 +236,9 @@ class Gateway:
             if operation.media:  # a JSON answer after its first bytes: the rest of it
                 payload += await resp.read()
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
+            reshape = functools.partial(provider.answer, up_op, target.model)
             response = self._commit_body(
-                req,
-                resp,
-                payload,
-                translator,
-                upstream,
-                headers,
-                record,
-                echoed,
-                lambda data: provider.answer(up_op, target.model, data),
+                req, resp, payload, translator, upstream, headers, record, echoed, reshape
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
