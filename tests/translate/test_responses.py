@@ -181,7 +181,7 @@ def test_responses_upstream_to_anthropic_client(segs):
 
 
 def codex_body(index: int) -> dict:
-    return load_json("../../../../shared/fixtures/codex-0.171.0-responses-requests.json")["requests"][index]["body"]
+    return load_json("codex-0.171.0-responses-requests.json")["requests"][index]["body"]
 
 
 def test_codex_request_to_anthropic():
