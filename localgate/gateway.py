@@ -206,7 +206,10 @@ class Gateway:
         if operation.socket:  # a WebSocket: connected here, relayed both ways
             from localgate.sockets import attempt_socket
 
-            return await attempt_socket(self, req, target, account, record, http_request)
+            outcome = await attempt_socket(self, req, target, account, record, http_request)
+            if isinstance(outcome, Failure):
+                self._failed(req, account, target.model, outcome)
+            return outcome
         translator = None
         if upstream != req.dialect:
             translator = operations.translator(req.op, req.dialect, upstream)

@@ -18,7 +18,6 @@ import time
 import aiohttp
 from aiohttp import web
 
-from localgate.dialects.common import redact
 from localgate.dialects.openai import read_usage
 from localgate.errors import LoginExpired, RelayedError, TokenRefreshFailed
 from localgate.operations import REALTIME
@@ -37,43 +36,37 @@ def upstream_protocols(header: str) -> tuple[str, ...]:
 
 
 async def attempt_socket(gateway, req, target, account, record, http_request):
-    """Connect `account` for `req`; the accepted client socket, or a Failure to move on."""
+    """Connect `account` for `req`; the accepted client socket, or a Failure to move on
+    (the gateway records it and cools the account down)."""
     provider = account.provider
     try:
         call = await provider.call(
             REALTIME, target.model, b"", stream=True, client_headers=req.headers
         )
-    except LoginExpired as exc:
-        return _failed(
-            gateway, req, account, target, Failure(FailureKind.AUTH, str(exc), model_scoped=False)
-        )
-    except TokenRefreshFailed as exc:
-        failure = Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
-        return _failed(gateway, req, account, target, failure)
+    except LoginExpired as exc:  # an OAuth login was refused: the account is invalid
+        return Failure(FailureKind.AUTH, str(exc), model_scoped=False)
+    except TokenRefreshFailed as exc:  # the token endpoint is away: try another account
+        return Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
     protocols = upstream_protocols(req.headers.get("Sec-WebSocket-Protocol", ""))
     gateway.pool.observe(account.name, target.model)
-    timeouts = gateway.config.timeouts
     try:
-        async with asyncio.timeout(timeouts.first_byte):
+        async with asyncio.timeout(gateway.config.timeouts.first_byte):
             upstream = await gateway.http.ws_connect(
                 call.url, headers=call.headers, protocols=protocols, max_msg_size=0
             )
     except aiohttp.WSServerHandshakeError as exc:
-        message = redact(exc.message.encode(), provider.credential.masked()).decode()
-        failure = provider.classify(exc.status, exc.headers or {}, message.encode())
+        # aiohttp keeps the status and headers of a refused upgrade, not its body.
+        reason = f"the upstream refused the socket with {exc.status}"
+        failure = provider.classify(exc.status, exc.headers or {}, reason.encode())
         if failure is None:  # the request itself was refused (a bad model…): the client hears it
             record.account, record.provider = account.name, provider.name
-            raise RelayedError(exc.status, f"{account.name}: {message}") from None
-        return _failed(gateway, req, account, target, failure)
+            raise RelayedError(exc.status, f"{account.name}: {reason}") from None
+        return failure
     except TimeoutError:
-        return _failed(
-            gateway, req, account, target, Failure(FailureKind.TIMEOUT, "no answer in time")
-        )
+        return Failure(FailureKind.TIMEOUT, "no answer in time")
     except aiohttp.ClientError as exc:
-        failure = Failure(
-            FailureKind.CONNECTION, f"cannot connect: {type(exc).__name__}", model_scoped=False
-        )
-        return _failed(gateway, req, account, target, failure)
+        reason = f"cannot connect: {type(exc).__name__}"
+        return Failure(FailureKind.CONNECTION, reason, model_scoped=False)
     record.account, record.provider = account.name, provider.name
     record.model_used, record.fallback_depth = target.model, target.depth
     try:
@@ -88,11 +81,6 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
         await upstream.close()
     gateway.pool.record_success(account.name, target.model, tokens=record.usage.total)
     return client
-
-
-def _failed(gateway, req, account, target, failure: Failure) -> Failure:
-    gateway._failed(req, account, target.model, failure)
-    return failure
 
 
 async def relay_sockets(client: web.WebSocketResponse, upstream, record) -> None:
