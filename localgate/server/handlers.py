@@ -11,7 +11,7 @@ import time
 
 from aiohttp import web
 
-from localgate import __version__, dialects, inspect, operations
+from localgate import __version__, dialects, inspect
 from localgate import operations as ops
 from localgate.dialects.common import parse_object
 from localgate.errors import InvalidRequest, NotFound
@@ -130,7 +130,7 @@ def _handler(dialect: str, op: str):
 
 async def serve(request: web.Request, dialect, op, inspector, url_model=None):
     """Read, inspect and serve one request of `op` in `dialect`."""
-    if operations.get(op).multipart:
+    if ops.get(op).multipart:
         request["received"] = time.monotonic()
         raw = request.get("spool")  # the guard spooled it (bounded by max_body_mb)
         if raw is None:
