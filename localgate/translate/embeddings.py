@@ -43,15 +43,15 @@ def unpack_base64(text: str) -> list[float]:
 class OpenAIOnGemini:
     """An OpenAI embeddings request on a Gemini (API or Vertex) account."""
 
-    dropped: tuple[str, ...] = ()
-
     def __init__(self) -> None:
         self.client_model = ""
         self.encoding = "float"
+        self.dropped: tuple[str, ...] = ()
 
     def request(self, body: dict, *, model: str, stream: bool = False, **context):
         self.client_model = body["model"]
         self.encoding = body.get("encoding_format") or "float"
+        self.dropped = ("user",) if body.get("user") else ()  # Gemini has no end-user field
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if not all(isinstance(item, str) for item in inputs):
             raise InvalidRequest(

@@ -57,9 +57,15 @@ async def test_openai_sdk_on_a_gemini_account(localgate, make_fake, encoding):
     gem = await make_fake("gemini", "gem")
     client = await localgate([account("gem", "gemini", gem.url)])
     extra = {} if encoding == "base64" else {"encoding_format": "float"}
-    result = await openai_sdk(client).embeddings.create(
-        model="gemini-embedding-001", input=["one", "two", "three"], dimensions=6, **extra
+    result = await openai_sdk(client).embeddings.with_raw_response.create(
+        model="gemini-embedding-001",
+        input=["one", "two", "three"],
+        dimensions=6,
+        user="u1",
+        **extra,
     )
+    assert result.headers["x-localgate-dropped"] == "user"
+    result = result.parse()
     sent = gem.requests[-1]
     assert sent.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
     assert sent.json["requests"][2] == {

@@ -221,13 +221,20 @@ async def test_transcription_with_a_file(localgate, make_fake, tmp_path, respons
 
 
 async def test_transcription_stream_events(localgate, make_fake):
+    from localgate.server.app import GATEWAY
+
     client, work = await one(localgate, make_fake)
+    done: list = []
+    client.app[GATEWAY].events.subscribe(done.append)
     stream = await openai_sdk(client).audio.transcriptions.create(
         model="gpt-4o-mini-transcribe", file=("a.mp3", b"abc", "audio/mpeg"), stream=True
     )
     events = [event async for event in stream]
     assert [e.type for e in events][-1] == "transcript.text.done"
     assert "".join(e.delta for e in events if e.type == "transcript.text.delta") == "heard 3 bytes"
+    # The usage of the done event, read on the way without touching the bytes.
+    (record,) = [e for e in done if hasattr(e, "op")]
+    assert (record.usage.input_tokens, record.usage.output_tokens) == (10, 5)
 
 
 async def test_transcription_usage_in_the_ledger_record(localgate, make_fake):
