@@ -10,6 +10,7 @@ that, the relay ends the stream with an error event and never retries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, routing
+from localgate import dialects, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.config import Config
@@ -42,13 +43,10 @@ from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.signals import read_limits
-from localgate.providers.base import CHAT, COMPACT, COUNT_TOKENS, GENERATE, MESSAGES, RESPONSES
-from localgate.relay import Passthrough, Translated, is_event_stream, relay_stream
+from localgate.providers.base import COUNT_TOKENS
+from localgate.relay import Passthrough, Translated, Verbatim, is_event_stream, relay_stream
+from localgate.spool import Spool, Upload
 
-# The generation operation each dialect's upstreams speak.
-GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE, "responses": RESPONSES}
-# Dialects whose upstreams count tokens of a prompt (see translate/count.py).
-COUNTING_DIALECTS = frozenset({"anthropic", "gemini", "responses"})
 FIX_NO_ACCOUNTS = (
     "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
     "the running daemon picks it up without a restart"
@@ -61,12 +59,12 @@ class ClientRequest:
 
     id: str
     dialect: str  # "anthropic" | "openai" | "gemini" | "responses"
-    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE | RESPONSES | COMPACT
+    op: str  # an operation of localgate.operations
     model: str
     stream: bool
     session: str | None
-    body: dict  # parsed JSON
-    raw: bytes  # as received, forwarded untouched when nothing needs changing
+    body: dict  # parsed JSON, or a multipart form's text fields (spool.Form)
+    raw: bytes | Spool  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
     # Only accounts speaking the client's own dialect may serve it (a Responses
@@ -202,10 +200,10 @@ class Gateway:
             if account.provider is None:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
-            upstream = account.provider.upstream_dialect(target.model, req.dialect)
+            upstream = operations.upstream_dialect(account.provider, target.model, req)
             if req.native_only is not None and upstream != req.dialect:
                 continue
-            op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
         return names
@@ -213,10 +211,18 @@ class Gateway:
     async def _attempt(self, req, target, account, record, http_request, primary):
         """Try one account. Returns the committed response, or a Failure to move on."""
         provider = account.provider
-        upstream = provider.upstream_dialect(target.model, req.dialect)
+        upstream = operations.upstream_dialect(provider, target.model, req)
+        operation = operations.get(req.op)
+        if operation.socket:  # a WebSocket: connected here, relayed both ways
+            from localgate.sockets import attempt_socket
+
+            outcome = await attempt_socket(self, req, target, account, record, http_request)
+            if isinstance(outcome, Failure):
+                self._failed(req, account, target.model, outcome)
+            return outcome
         translator = None
         if upstream != req.dialect:
-            translator = _translator(req.op, req.dialect, upstream)
+            translator = operations.translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
         sent = await self._send(req, target, provider, upstream, translator, echoed)
         if isinstance(sent, Failure):
@@ -233,14 +239,20 @@ class Gateway:
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
-        if req.stream:
+        if operation.media and not _is_json(resp):
+            response = await self._commit_media(req, resp, payload, headers, record, http_request)
+        elif req.stream and not operation.media:
             response = await self._commit_stream(
                 req, resp, payload, translator, upstream, headers, record, http_request, echoed,
                 provider.credential.masked(),
             )  # fmt: skip
         else:
+            if operation.media:  # a JSON answer after its first bytes: the rest of it
+                payload += await resp.read()
+            up_op = operations.upstream_op(req.op, req.dialect, upstream)
+            reshape = functools.partial(provider.answer, up_op, target.model)
             response = self._commit_body(
-                req, resp, payload, translator, upstream, headers, record, echoed
+                req, resp, payload, translator, upstream, headers, record, echoed, reshape
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
@@ -261,8 +273,9 @@ class Gateway:
         A 2xx stream yields its first chunk (so a silent upstream can still be left
         for another account); anything else is read whole.
         """
+        operation = operations.get(req.op)
         if translator is not None:
-            op = _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             wire = translator.request(
                 req.body,
                 model=target.model,
@@ -272,6 +285,10 @@ class Gateway:
                 seal_key=self.seal_key,
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
+        elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
+            op, model_field = req.op, req.body.fields.get("model")
+            renamed = model_field and target.model != req.model
+            body = Upload(req.raw, (model_field, target.model) if renamed else None)
         else:
             op, dialect = req.op, dialects.get(upstream)
             wire = dialect.outbound(req.body, req.raw, account=provider.account.name)
@@ -291,7 +308,8 @@ class Gateway:
         # the account's configured rpm/rpd (a burst would all land on one account).
         self.pool.observe(provider.account.name, target.model)
         timeouts = self.config.timeouts
-        if req.stream:
+        streamed = req.stream or operation.media  # read to the first byte, then relayed
+        if streamed:
             client_timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
             )
@@ -302,7 +320,7 @@ class Gateway:
         resp = None
         try:
             limit = int(self.config.server.max_response_mb * 1048576)
-            if req.stream:  # the whole answer has `response`; a stream's first byte, this
+            if streamed:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
                     resp = await self._request(call, client_timeout)
                     if 200 <= resp.status < 300:
@@ -331,7 +349,10 @@ class Gateway:
         else:
             if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
                 payload = redact(payload, provider.credential.masked())
-            failure = self._read_status(provider, resp, payload, req.stream)
+            # Media answers are what the upstream makes them (whisper-1 answers a
+            # stream request with JSON): only generation streams must be events.
+            events = req.stream and not operation.media
+            failure = self._read_status(provider, resp, payload, streamed, events)
             self._observe(provider, target.model, resp, payload, failure)
             if failure is None:
                 return resp, payload
@@ -340,11 +361,14 @@ class Gateway:
         return failure
 
     def _request(self, call, timeout: aiohttp.ClientTimeout):
+        body, headers = call.body, call.headers
+        if isinstance(body, Upload):  # streamed from its spool, its length said up front
+            body, headers = body.chunks(), {**headers, "content-length": str(body.size)}
         return self.http.request(
             call.method,
             call.url,
-            headers=call.headers,
-            data=call.body,
+            headers=headers,
+            data=body,
             timeout=timeout,
             allow_redirects=False,
         )
@@ -377,7 +401,22 @@ class Gateway:
         req.answer = relay.answer
         return response
 
-    def _commit_body(self, req, resp, payload, translator, upstream, headers, record, renamed):
+    async def _commit_media(self, req, resp, first, headers, record, http_request):
+        """Audio, a text transcript or an event stream of the upstream's own: its bytes
+        go to the client as they arrive, never decoded; usage is read from events."""
+        kind = resp.headers.get("content-type", "application/octet-stream")
+        tap = dialects.get(req.dialect).usage_tap() if "event-stream" in kind else None
+        response = web.StreamResponse(status=resp.status, headers=headers)
+        response.headers["content-type"] = kind
+        record.ttfb = time.monotonic() - req.received
+        max_event = int(self.config.server.max_event_mb * 1048576)
+        relay = Verbatim(tap, max_event)
+        await relay_stream(resp, first, relay, response, http_request, record)
+        return response
+
+    def _commit_body(
+        self, req, resp, payload, translator, upstream, headers, record, renamed, reshape=None
+    ):
         """A whole answer: checked to be JSON, usage read, translated when needed.
 
         `payload` (a bytearray from read_bounded) is emptied once parsed when the
@@ -392,6 +431,10 @@ class Gateway:
             del text
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            if reshape is not None:  # the provider's own answer shape, made its dialect's
+                reshaped = reshape(data)
+                if reshaped is not data:
+                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
                 req.answer = translator.response(data)
@@ -406,13 +449,19 @@ class Gateway:
             body=payload, status=200, headers=headers, content_type="application/json"
         )
 
-    def _read_status(self, provider, resp, payload: bytes, stream: bool) -> Failure | None:
-        """A Failure for answers another account might do better; None otherwise."""
+    def _read_status(
+        self, provider, resp, payload: bytes, streamed: bool, events: bool
+    ) -> Failure | None:
+        """A Failure for answers another account might do better; None otherwise.
+
+        `streamed`: only the first bytes were read (they must exist); `events`: the
+        answer must be the dialect's event stream.
+        """
         status = resp.status
         if 200 <= status < 300:
-            if stream and not payload:
-                return Failure(FailureKind.SERVER_ERROR, "the stream ended before any event")
-            if stream and not is_event_stream(resp.headers.get("content-type", ""), payload):
+            if streamed and not payload:
+                return Failure(FailureKind.SERVER_ERROR, "the answer ended before its first byte")
+            if events and not is_event_stream(resp.headers.get("content-type", ""), payload):
                 kind = resp.headers.get("content-type") or "no content type"
                 return Failure(FailureKind.SERVER_ERROR, f"answered a stream request with {kind}")
             return None
@@ -464,13 +513,19 @@ class Gateway:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
         if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
             return req.native_only
-        if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
-            # Claude Code falls back to its own estimate on a 404 here.
-            return NotFound(f"no account serving {req.model} can count tokens")
+        if any(t.accounts for t in self.plan(req.model)):
+            if req.op == COUNT_TOKENS:
+                # Claude Code falls back to its own estimate on a 404 here.
+                return NotFound(f"no account serving {req.model} can count tokens")
+            return NotFound(
+                f"no account serving {req.model} can serve this route ({req.op}); "
+                "`localgate models` lists what the accounts serve"
+            )
         patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
         return ModelNotFound(
             f"no account serves model '{req.model}' (the accounts serve {', '.join(patterns)}); "
-            "add an account whose `models` match it, or map it in [aliases]",
+            "`localgate models` lists them; add an account whose `models` match it, "
+            "or map it in [aliases]",
             param="model",
         )
 
@@ -527,24 +582,8 @@ def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | 
     return seal(data, account) if seal is not None else data
 
 
-def _translated_op(op: str, upstream: str) -> str | None:
-    """The upstream operation for a client operation in another dialect."""
-    if op in (MESSAGES, CHAT, GENERATE, RESPONSES, COMPACT):
-        return GENERATION_OP[upstream]  # a compaction is a summary the model writes
-    if op == COUNT_TOKENS and upstream in COUNTING_DIALECTS:
-        return COUNT_TOKENS  # the upstream's own counter; Chat Completions has none (404)
-    return None
-
-
-def _translator(op: str, client: str, upstream: str):
-    """The translator of one request between dialects: a counter's, or a generation's."""
-    if op == COUNT_TOKENS:
-        from localgate.translate.count import counter
-
-        return counter(client, upstream)
-    from localgate.translate import translator
-
-    return translator(client, upstream, compact=op == COMPACT)
+def _is_json(resp) -> bool:
+    return resp.headers.get("content-type", "").lower().startswith("application/json")
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:
