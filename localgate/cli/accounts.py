@@ -210,7 +210,7 @@ def list_accounts(cli: CliContext, as_json: bool) -> None:
     from localgate.cli.daemon import account_states
 
     config = cli.load_config()
-    states, problem = account_states(config.server)
+    states, problem = account_states(cli.daemon(config))
     rows = [_account_row(account, states) for account in config.accounts]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -318,12 +318,24 @@ def enable(cli: CliContext, name: str) -> None:
       localgate accounts enable work
     """
     config = _set_enabled(cli, name, True)
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon, await_account
 
-    url = daemon_url(config.server, f"/reset-account?account={quote(name)}")
-    answer, _ = ask_daemon(url, method="POST", timeout=2.0)
+    daemon = cli.daemon(config)
+    # Wait for the daemon to read the change first: resetting an account it still
+    # thinks disabled would report "disabled" right after enabling it.
+    entry, problem = await_account(
+        daemon, name, lambda e: e is not None and e.get("state") != "disabled"
+    )
+    if entry is None:
+        if problem and not problem.startswith("not running"):
+            click.echo(f"note: the daemon at {daemon.url} {problem}", err=True)
+        return
+    url = daemon.endpoint(f"/reset-account?account={quote(name)}")
+    answer, problem = ask_daemon(url, method="POST", timeout=2.0)
     if isinstance(answer, dict) and "state" in answer:
         click.echo(f"the running daemon forgot its marks on {name!r}: now {answer['state']}")
+    else:
+        click.echo(f"note: the daemon at {daemon.url} {problem}", err=True)
 
 
 @accounts.command("disable")

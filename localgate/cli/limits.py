@@ -18,7 +18,8 @@ _STATE_STYLES = {"ok": "green", "cooling": "yellow", "invalid": "red", "disabled
 @click.option(
     "--url",
     metavar="URL",
-    help="The daemon's /account-limits URL. Default: from the config's [server] host and port.",
+    help="The daemon's base URL (or its /account-limits URL). Default: the root --url, "
+    "$LOCALGATE_URL, the running daemon's runtime file, then the config's host and port.",
 )
 @pass_cli
 def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
@@ -35,10 +36,11 @@ def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
     """
     import time
 
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon, locate_daemon
 
     config = cli.load_config()
-    url = url or daemon_url(config.server, "/account-limits")
+    if not (url and url.rstrip("/").endswith("/account-limits")):  # a full URL is kept
+        url = locate_daemon(config, url or cli.url_option).endpoint("/account-limits")
     view, problem = ask_daemon(url, timeout=FETCH_TIMEOUT)
     if view is not None and not (isinstance(view, dict) and "accounts" in view):
         view, problem = None, "it answered something that is not a limits view"

@@ -4,67 +4,105 @@ from __future__ import annotations
 
 from localgate.config import Config
 
+FILE_ONLY = {"console": False}  # a log record stdout already showed
 
-def run(config: Config, *, host: str | None = None, port: int | None = None) -> None:
+
+def run(
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    log_format: str = "text",
+    log_to_stderr: bool = True,
+) -> None:
     """Serve until SIGINT/SIGTERM, then drain in-flight requests for `shutdown_grace` seconds.
 
     Refuses a non-loopback bind unless a proxy token is set (anyone on the
-    network could otherwise spend the user's accounts).
+    network could otherwise spend the user's accounts), and a second daemon on
+    the same state dir. While serving, holds the state dir's lock and publishes
+    the runtime file that lets every command find it; logs go to the rotating
+    log file in the state dir (and to stderr unless `log_to_stderr` is off).
     """
     import logging
+    import os
+    import time
 
     from aiohttp import web
 
     from localgate import __version__
     from localgate.events import Events
+    from localgate.logs import DaemonLog
     from localgate.proxytoken import ProxyTokenSource
     from localgate.requestlog import RequestLog
+    from localgate.runtime import DaemonClaim, Runtime, base_url, log_path
     from localgate.server.app import create_app
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
     token = ProxyTokenSource()
     check_bind(host, token)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
-    log = logging.getLogger("localgate")
-    if token.problem:
-        log.warning("no proxy token in use: %s", token.problem)
-    events = Events()
-    events.subscribe(RequestLog())
-    app = create_app(config, bind_host=host, events=events, proxy_token=token)
-    grace = config.server.shutdown_grace
+    claim = DaemonClaim(config.state_dir).claim()
+    daemon_log = DaemonLog(log_path(config.state_dir), fmt=log_format, stderr=log_to_stderr)
+    try:
+        daemon_log.start()
+        logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
+        log = logging.getLogger("localgate")
+        if token.problem:
+            log.warning("no proxy token in use: %s", token.problem)
+        events = Events()
+        events.subscribe(RequestLog())
+        app = create_app(config, bind_host=host, events=events, proxy_token=token)
+        grace = config.server.shutdown_grace
 
-    async def announce_shutdown(app: web.Application) -> None:
-        log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
+        async def announce_shutdown(app: web.Application) -> None:
+            log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
 
-    app.on_shutdown.append(announce_shutdown)
-    sock = listen(host, port)
-    port = sock.getsockname()[1]  # the one picked, when asked for port 0
-    accounts = len(config.accounts)
-    guarded = ", proxy token required" if token.value else ""
-    print(
-        f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
-        f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})",
-        flush=True,
-    )
-    if not accounts:
-        print(
-            "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",
-            flush=True,
+        app.on_shutdown.append(announce_shutdown)
+        sock = listen(host, port)
+        port = sock.getsockname()[1]  # the one picked, when asked for port 0
+        url = base_url(host, port)
+
+        async def publish(app: web.Application) -> None:
+            # Once the app has started: a command that finds the file finds a daemon
+            # that answers.
+            claim.publish(
+                Runtime(
+                    os.getpid(),
+                    url,
+                    time.time(),
+                    str(config.path),
+                    __version__,
+                    str(log_path(config.state_dir)),
+                )
+            )
+
+        app.on_startup.append(publish)
+        accounts = len(config.accounts)
+        guarded = ", proxy token required" if token.value else ""
+        listening = (
+            f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
+            f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})"
         )
-    web.run_app(
-        app,
-        sock=sock,
-        print=None,
-        handler_cancellation=True,
-        access_log=None,
-        # aiohttp reads 0 as "no limit"; a zero grace means: cut at once.
-        shutdown_timeout=max(grace, 0.01),
-    )
+        print(listening, flush=True)  # the announcement scripts read (stdout)
+        log.info("%s", listening, extra=FILE_ONLY)
+        if not accounts:
+            print(
+                "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",
+                flush=True,
+            )
+        web.run_app(
+            app,
+            sock=sock,
+            print=None,
+            handler_cancellation=True,
+            access_log=None,
+            # aiohttp reads 0 as "no limit"; a zero grace means: cut at once.
+            shutdown_timeout=max(grace, 0.01),
+        )
+        log.info("localgate stopped", extra=FILE_ONLY)
+    finally:
+        claim.release()
+        daemon_log.stop()
     print("localgate stopped", flush=True)
 
 
