@@ -145,7 +145,8 @@ async def test_logs_follow_shows_new_lines(daemon_config, stop_after):
         stdout=subprocess.PIPE,
         text=True,
     )
-    threading.Timer(30, follower.terminate).start()  # a missing line fails, never hangs
+    guard = threading.Timer(30, follower.terminate)  # a missing line fails, never hangs
+    guard.start()
     try:
         await asyncio.sleep(1.0)  # it is following
         _, headers = await asyncio.to_thread(post, url + "/v1/messages", MESSAGE)
@@ -155,6 +156,7 @@ async def test_logs_follow_shows_new_lines(daemon_config, stop_after):
             line = follower.stdout.readline()
         assert headers["x-request-id"] in line
     finally:
+        guard.cancel()
         follower.terminate()
         follower.wait(10)
         localgate("stop", check=True)
