@@ -13,6 +13,7 @@ import click
 from localgate import __version__
 from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
+from localgate.cli.connect import connect, env_command
 from localgate.cli.context import CliContext, LocalgateGroup
 from localgate.cli.lifecycle import logs, restart, start, status, stop
 from localgate.cli.limits import limits
@@ -68,7 +69,7 @@ def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
 
 
 main.add_command(serve)
-for command in (start, stop, restart, status, logs):
+for command in (start, stop, restart, status, logs, connect, env_command):
     main.add_command(command)
 main.add_command(accounts)
 main.add_command(config_group)
