@@ -1,10 +1,9 @@
-"""Fixtures for end-to-end runs: the real Claude Code CLI, and a watched localgate.
+"""Fixtures for end-to-end runs: the real Claude Code and Gemini CLIs, a watched localgate.
 
-Claude Code is installed once with npm into a cache dir outside the repo.
-
-Reused when present. Without npm, or when the install fails, the tests skip with
-the reason — except under CI (`CI` set), where Claude Code must run: a skip there
-would hide a broken gateway behind a green build.
+The CLIs are installed once with npm into a cache dir outside the repo and
+reused when present. Without npm, or when the install fails, the tests skip
+with the reason — except under CI (`CI` set), where they must run: a skip
+there would hide a broken gateway behind a green build.
 """
 
 from __future__ import annotations
@@ -20,58 +19,75 @@ from aiohttp import web
 
 from tests.support import write_config
 
-PACKAGE = "@anthropic-ai/claude-code"
 INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a ~200 MB native binary
 
 
+def client_cache() -> Path:
+    """Where npm clients are installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests."""
+    return Path(os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests")
+
+
 def claude_code_dir() -> Path:
-    """Where the CLI is installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests."""
-    root = os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests"
-    return Path(root) / "claude-code"
+    return client_cache() / "claude-code"
 
 
-def _unavailable(reason: str):
+def _unavailable(what: str, reason: str):
     if os.environ.get("CI"):
-        pytest.fail(f"Claude Code is required in CI: {reason}")
+        pytest.fail(f"{what} is required in CI: {reason}")
     pytest.skip(reason)
 
 
-def _works(binary: Path) -> bool:
+def _works(binary: Path, banner: str | None) -> bool:
     try:
         done = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and "Claude Code" in done.stdout
+    return done.returncode == 0 and (banner is None or banner in done.stdout)
 
 
-@pytest.fixture(scope="session")
-def claude_code() -> Path:
-    """The path of a working `claude` executable (installed on first use)."""
-    prefix = claude_code_dir()
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if binary.exists() and _works(binary):
-        return binary
+def npm_client(package: str, directory: str, binary: str, banner: str | None) -> Path:
+    """The path of `binary` from npm `package`, installed under the test cache on first use.
+
+    Without npm, or when the install fails, the test skips with the reason —
+    except under CI, where it fails: a skip there would hide a broken gateway.
+    """
+    prefix = client_cache() / directory
+    path = prefix / "node_modules" / ".bin" / binary
+    if path.exists() and _works(path, banner):
+        return path
     npm = shutil.which("npm")
     if npm is None:
-        _unavailable(f"npm is not installed, so {PACKAGE} cannot be installed")
+        _unavailable(package, f"npm is not installed, so {package} cannot be installed")
     prefix.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", PACKAGE],
+            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", package],
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        _unavailable(f"`npm install {PACKAGE}` took over {INSTALL_TIMEOUT}s")
+        _unavailable(package, f"`npm install {package}` took over {INSTALL_TIMEOUT}s")
     if done.returncode != 0:
-        _unavailable(f"`npm install {PACKAGE}` failed: {done.stderr.strip()[-500:]}")
-    if not _works(binary):
-        _unavailable(f"{binary} was installed but `claude --version` does not run")
-    return binary
+        _unavailable(package, f"`npm install {package}` failed: {done.stderr.strip()[-500:]}")
+    if not _works(path, banner):
+        _unavailable(package, f"{path} was installed but `{binary} --version` does not run")
+    return path
+
+
+@pytest.fixture(scope="session")
+def claude_code() -> Path:
+    """The path of a working `claude` executable (installed on first use)."""
+    return npm_client("@anthropic-ai/claude-code", "claude-code", "claude", "Claude Code")
+
+
+@pytest.fixture(scope="session")
+def gemini_cli() -> Path:
+    """The path of a working `gemini` executable (installed on first use)."""
+    return npm_client("@google/gemini-cli", "gemini-cli", "gemini", None)
 
 
 # -- localgate, watched: what a client sent, in brief ------------------------------
