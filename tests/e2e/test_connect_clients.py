@@ -11,6 +11,7 @@ wrote.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -103,8 +104,16 @@ async def test_gemini_cli_after_connect(gemini_cli, home, config_path):
     await fake.start()
     try:
         write_config(config_path, [account("gem", "gemini", fake.url)])
+        # The user's own settings (no telemetry, no update check) stay as they are.
+        own = {"privacy": {"usageStatisticsEnabled": False},
+               "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False}}  # fmt: skip
+        (home_dir / ".gemini").mkdir()
+        (home_dir / ".gemini" / "settings.json").write_text(json.dumps(own))
         await localgate("start", "--port", "0")
         await localgate("connect", "gemini-cli", "--yes")
+        settings = json.loads((home_dir / ".gemini" / "settings.json").read_text())
+        assert settings["privacy"] == own["privacy"]
+        assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
         env = client_env(home_dir, GEMINI_CLI_TRUST_WORKSPACE="true")
         work = home_dir / "work"
         work.mkdir()
