@@ -19,6 +19,7 @@ from localgate.cli.lifecycle import logs, restart, start, status, stop
 from localgate.cli.limits import limits
 from localgate.cli.models import models
 from localgate.cli.serve import serve
+from localgate.cli.service import service_group
 from localgate.cli.token import token_group
 from localgate.cli.usage import usage
 
@@ -69,7 +70,7 @@ def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
 
 
 main.add_command(serve)
-for command in (start, stop, restart, status, logs, connect, env_command):
+for command in (start, stop, restart, status, logs, service_group, connect, env_command):
     main.add_command(command)
 main.add_command(accounts)
 main.add_command(config_group)
