@@ -15,6 +15,7 @@ from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.connect import connect, env_command
 from localgate.cli.context import CliContext, LocalgateGroup
+from localgate.cli.doctor import doctor
 from localgate.cli.lifecycle import logs, restart, start, status, stop
 from localgate.cli.limits import limits
 from localgate.cli.models import models
@@ -70,7 +71,7 @@ def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
 
 
 main.add_command(serve)
-for command in (start, stop, restart, status, logs, service_group, connect, env_command):
+for command in (start, stop, restart, status, logs, service_group, connect, env_command, doctor):
     main.add_command(command)
 main.add_command(accounts)
 main.add_command(config_group)

@@ -166,8 +166,7 @@ def add(
     if key_env is not None:
         config_file.save()
         click.echo(f"{verb} account {name!r} ({provider}); its key comes from ${key_env}")
-        if not os.environ.get(key_env):
-            click.echo(f"note: {key_env} is not set in this shell", err=True)
+        warn_unset_key_env(name, key_env)
         return
 
     key = _read_key(name, provider, key_stdin)
@@ -175,7 +174,28 @@ def add(
 
     store_secret(name, key)
     config_file.save()
-    click.echo(f"{verb} account {name!r} ({provider}); key stored in the keyring")
+    click.echo(f"{verb} account {name!r} ({provider}); key stored in {where_keys_live()}")
+
+
+def warn_unset_key_env(name: str, variable: str) -> None:
+    """--key-env names a variable this shell does not set: say what that means."""
+    if not os.environ.get(variable):
+        click.echo(
+            f"warning: ${variable} is not set in this shell: account {name!r} has no key until "
+            f"it is set in the daemon's environment (export {variable}=… before "
+            "`localgate start`)",
+            err=True,
+        )
+
+
+def where_keys_live() -> str:
+    """'the keyring', or the plaintext file named plainly."""
+    from localgate.secrets import plaintext_keyring_file
+
+    path = plaintext_keyring_file()
+    if path is None:
+        return "the keyring"
+    return f"{path}, a plaintext file (0600 in a 0700 dir; not encrypted: see `localgate doctor`)"
 
 
 def _read_key(name: str, provider: str, from_stdin: bool) -> str:

@@ -49,6 +49,7 @@ def run(
         log = logging.getLogger("localgate")
         if token.problem:
             log.warning("no proxy token in use: %s", token.problem)
+        warn_plaintext_keyring(log)
         events = Events()
         events.subscribe(RequestLog())
         app = create_app(config, bind_host=host, events=events, proxy_token=token)
@@ -104,6 +105,23 @@ def run(
         claim.release()
         daemon_log.stop()
     print("localgate stopped", flush=True)
+
+
+def warn_plaintext_keyring(log) -> None:
+    """Say at start, in plain words, when account keys sit unencrypted in a file."""
+    from localgate.secrets import protect_plaintext_keyring
+
+    try:
+        path = protect_plaintext_keyring()
+    except Exception:  # a broken keyring is reported where a key is needed
+        return
+    if path is not None:
+        log.warning(
+            "account keys are kept unencrypted in %s (keyrings.alt's plaintext backend): "
+            "it is 0600, so other users cannot read it, but root, backups and anything "
+            "running as you can. `localgate doctor` says how to use an encrypted keyring",
+            path,
+        )
 
 
 def check_bind(host: str, token) -> None:
