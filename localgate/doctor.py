@@ -115,7 +115,11 @@ def check_secret(account, keyring_ok: bool) -> Check:
         return Check(name, "fail", f"its key cannot be read: {exc}")
     if present:
         return Check(name, "ok", f"{account.provider}; key present in the keyring")
-    fix = f"localgate accounts add {account.name} --provider {account.provider} --replace"
+    if account.provider == "vertex":
+        from localgate.providers.vertex import relogin_command
+
+        return Check(name, "fail", "no Google login stored in the keyring", relogin_command(account))
+    fix = f"localgate accounts edit {account.name} --key"
     return Check(name, "fail", "no key stored in the keyring", fix)
 
 

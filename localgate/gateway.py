@@ -442,8 +442,8 @@ class Gateway:
                 for n in sorted(status)
             )
             fix = (
-                "re-enable with `localgate accounts enable NAME`, or re-add the key with "
-                "`localgate accounts add NAME --provider P`"
+                "re-enable with `localgate accounts enable NAME`, or set a new key with "
+                "`localgate accounts edit NAME --key`"
             )
             return NoAccounts(f"no usable account serves {req.model}: {reasons}; {fix}")
         name, failure = last
@@ -451,7 +451,7 @@ class Gateway:
         if failure.kind is FailureKind.TIMEOUT:
             return UpstreamTimeout(message)
         if failure.kind is FailureKind.AUTH:
-            return NoAccounts(message + f"; fix the key with `localgate accounts add {name} ...`")
+            return NoAccounts(message + f"; fix the key with `localgate accounts edit {name} --key`")
         if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)

@@ -121,15 +121,18 @@ def resolve_secret(account: AccountConfig) -> str:
                 f"account {account.name!r} takes its key from the environment variable "
                 f"{account.key_env}, which is not set or empty: export {account.key_env}=... "
                 f"before starting localgate, or remove key_env from the account to use the "
-                f"keyring (localgate accounts add {account.name} --provider {account.provider})"
+                f"keyring (localgate accounts edit {account.name} --key)"
             )
         return value
     value = get_secret(account.name)
     if not value:
-        raise SecretError(
-            f"no key stored for account {account.name!r}: run "
-            f"localgate accounts add {account.name} --provider {account.provider}"
-        )
+        if account.provider == "vertex":  # its secret is a Google login, not a key
+            from localgate.providers.vertex import relogin_command
+
+            fix = relogin_command(account)
+        else:
+            fix = f"localgate accounts edit {account.name} --key"
+        raise SecretError(f"no key stored for account {account.name!r}: run {fix}")
     return value
 
 

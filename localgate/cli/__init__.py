@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from localgate import __version__
+from localgate.cli import accounts_edit  # noqa: F401  (adds `accounts edit | rename`)
 from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.connect import connect, env_command

@@ -79,3 +79,20 @@ def require_account(config: Config, name: str) -> AccountConfig:
 def no_such_account(path: Path, name: str, accounts) -> str:
     names = ", ".join(a.name for a in accounts) or "none yet"
     return f"no account named {name!r} in {path} (accounts: {names})"
+
+
+def complete_account(ctx: click.Context, param, incomplete: str):
+    """Shell completion: the config's account names that start with `incomplete`."""
+    from click.shell_completion import CompletionItem
+
+    root = ctx.find_root()
+    option = root.params.get("config_path")
+    try:
+        config = load_config(option.expanduser() if option else default_config_path())
+    except LocalgateError:  # a broken config completes nothing rather than a traceback
+        return []
+    return [
+        CompletionItem(a.name, help=a.provider)
+        for a in config.accounts
+        if a.name.startswith(incomplete)
+    ]

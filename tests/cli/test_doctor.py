@@ -41,7 +41,7 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
     assert result.exit_code == 1
     found = checks(result)
     nokey = found["account nokey"][0]
-    assert nokey["status"] == "fail" and "--replace" in nokey["fix"]
+    assert nokey["status"] == "fail" and nokey["fix"] == "localgate accounts edit nokey --key"
     assert found["account env"][0]["status"] == "warn" and "MISSING_KEY" in found["account env"][0]["detail"]
     oai = found["account oai"]
     assert [c["status"] for c in oai] == ["ok", "warn"] and oai[1]["fix"].endswith("/api/v1")
@@ -55,7 +55,7 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
 
     text = cli("doctor")
     assert "✗ account nokey: no key stored in the keyring" in text.output
-    assert "    fix: localgate accounts add nokey --provider anthropic --replace" in text.output
+    assert "    fix: localgate accounts edit nokey --key" in text.output
 
 
 def test_broken_config_fails(cli, config_path):

@@ -158,14 +158,16 @@ def test_add_with_no_browser_and_a_pasted_url(run, tmp_path, fake_google_token, 
     assert "GOCSPX" not in run.config.read_text()
     assert json.loads(get_secret("gcp"))["refresh_token"].startswith("1//browser-")
 
-    # Logging in again needs no flags: project, region and client are remembered.
+    # Logging in again needs only --replace: project, region and client are remembered.
     first = get_secret("gcp")
+    refused = run("accounts", "add", "gcp", "--provider", "vertex", "--no-browser")
+    assert refused.exit_code == 1 and "--replace" in refused.output
     again = run(
-        "accounts", "add", "gcp", "--provider", "vertex", "--no-browser",
+        "accounts", "add", "gcp", "--provider", "vertex", "--no-browser", "--replace",
         input=io.BufferedReader(PasteWhenAsked(attempts)),
     )  # fmt: skip
     assert again.exit_code == 0, again.output
-    assert "updated account 'gcp'" in again.output
+    assert "replaced account 'gcp'" in again.output
     assert get_secret("gcp") != first
 
 
