@@ -280,13 +280,13 @@ class Gateway:
         try:
             if req.stream:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
-                    resp = await self._request(call, client_timeout)
+                    resp = await self._request(call, client_timeout, provider.proxy)
                     if 200 <= resp.status < 300:
                         payload = await resp.content.readany()
                     else:
                         payload = await resp.read()
             else:
-                resp = await self._request(call, client_timeout)
+                resp = await self._request(call, client_timeout, provider.proxy)
                 payload = await resp.read()
         except TimeoutError:
             failure = Failure(FailureKind.TIMEOUT, "no answer in time")
@@ -313,7 +313,7 @@ class Gateway:
             resp.close()
         return failure
 
-    def _request(self, call, timeout: aiohttp.ClientTimeout):
+    def _request(self, call, timeout: aiohttp.ClientTimeout, proxy: str | None):
         return self.http.request(
             call.method,
             call.url,
@@ -321,6 +321,7 @@ class Gateway:
             data=call.body,
             timeout=timeout,
             allow_redirects=False,
+            proxy=proxy,
         )
 
     async def _commit_stream(

@@ -194,3 +194,17 @@ def test_start_reports_why_the_daemon_did_not_start(tmp_path, monkeypatch):
     assert done.returncode != 0
     assert "the daemon did not start" in done.stderr
     assert "refusing to listen on 0.0.0.0" in done.stderr
+
+
+async def test_enable_reports_after_the_daemon_reloaded(daemon_config, stop_after):
+    """Enabling writes the config; the daemon reads it within a second. The command
+    waits for that, so it never reports "disabled" right after enabling."""
+    await daemon_config()
+    assert "disabled account 'work'" in localgate("accounts", "disable", "work", check=True).stdout
+    localgate("start", "--port", "0", check=True)
+    try:
+        enabled = localgate("accounts", "enable", "work", check=True)
+        assert "enabled account 'work'" in enabled.stdout
+        assert "forgot its marks on 'work': now ok" in enabled.stdout, enabled.stdout
+    finally:
+        localgate("stop", check=True)
