@@ -381,7 +381,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             check.fail(
                 f"{p}.key_env",
                 f"{shown} is not an environment variable name. key_env names the variable "
-                f"that holds the key (key_env = \"ANTHROPIC_API_KEY\"), not the key itself: "
+                f'that holds the key (key_env = "ANTHROPIC_API_KEY"), not the key itself: '
                 f"keys go in the keyring (`localgate accounts edit {name} --key`)",
             )
     if "proxy" in raw:
@@ -392,7 +392,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
         ):
             check.fail(
                 f"{p}.proxy",
-                f"{values['proxy']!r} must be an http:// proxy URL, or \"none\" for a direct "
+                f'{values["proxy"]!r} must be an http:// proxy URL, or "none" for a direct '
                 "connection",
             )
     if "priority" in raw:

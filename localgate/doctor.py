@@ -118,7 +118,9 @@ def check_secret(account, keyring_ok: bool) -> Check:
     if account.provider == "vertex":
         from localgate.providers.vertex import relogin_command
 
-        return Check(name, "fail", "no Google login stored in the keyring", relogin_command(account))
+        return Check(
+            name, "fail", "no Google login stored in the keyring", relogin_command(account)
+        )
     fix = f"localgate accounts edit {account.name} --key"
     return Check(name, "fail", "no key stored in the keyring", fix)
 
@@ -167,7 +169,9 @@ def check_daemon(daemon, config) -> list[Check]:
         ]
     states = health.get("states") or {}
     counts = ", ".join(f"{n} {s}" for s, n in states.items() if n) or "no accounts"
-    checks = [Check("daemon", "ok", f"running at {daemon.url} (from the {daemon.source}): {counts}")]
+    checks = [
+        Check("daemon", "ok", f"running at {daemon.url} (from the {daemon.source}): {counts}")
+    ]
     port = int(urlsplit(daemon.url).port or 80)
     if port != config.server.port:
         checks.append(
@@ -217,8 +221,12 @@ def check_clients(url: str, state_dir: Path) -> list[Check]:
             )
         elif client in connect.connected_clients(state_dir):
             checks.append(
-                Check(f"client {client}", "warn", f"connected, but not to {url}",
-                      f"localgate connect {client}")  # fmt: skip
+                Check(
+                    f"client {client}",
+                    "warn",
+                    f"connected, but not to {url}",
+                    f"localgate connect {client}",
+                )  # fmt: skip
             )
         else:
             checks.append(
@@ -276,7 +284,7 @@ def check_clock() -> Check:
             return Check(
                 "clock",
                 "warn",
-                "not synchronised: Google logins and rate-limit resets go wrong with a skewed clock",
+                "not synchronised: Google logins and rate-limit resets go wrong when it is off",
                 "sudo timedatectl set-ntp true",
             )
     now = time.strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -452,7 +452,9 @@ class Gateway:
         if failure.kind is FailureKind.TIMEOUT:
             return UpstreamTimeout(message)
         if failure.kind is FailureKind.AUTH:
-            return NoAccounts(message + f"; fix the key with `localgate accounts edit {name} --key`")
+            return NoAccounts(
+                message + f"; fix the key with `localgate accounts edit {name} --key`"
+            )
         if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)

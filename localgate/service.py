@@ -36,7 +36,7 @@ class ServiceState:
 
 
 def init_system() -> str:
-    """"systemd" or "launchd"; DaemonError saying what to do on other systems."""
+    """ "systemd" or "launchd"; DaemonError saying what to do on other systems."""
     if sys.platform == "darwin":
         return "launchd"
     if sys.platform.startswith("linux") and shutil.which("systemctl"):

@@ -99,7 +99,9 @@ def rename(cli: CliContext, old: str, new: str) -> None:
     from localgate.secrets import delete_secret, get_secret, store_secret
 
     if not ACCOUNT_NAME_RE.match(new):
-        raise click.BadParameter(f"{new!r}: use letters, digits, '-', '_' and '.'", param_hint="NEW")
+        raise click.BadParameter(
+            f"{new!r}: use letters, digits, '-', '_' and '.'", param_hint="NEW"
+        )
     config_file = cli.config_file()
     config = config_file.validate()
     account = require_account(config, old)

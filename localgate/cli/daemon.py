@@ -14,9 +14,8 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from localgate.config import Config
 from localgate.runtime import Runtime, base_url, read_runtime

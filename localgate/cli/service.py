@@ -41,7 +41,9 @@ def install(cli: CliContext) -> None:
     click.echo(f"wrote {path}")
     for command in commands:
         click.echo(f"ran: {command}")
-    click.echo("localgate now starts at login and restarts if it fails; `localgate status` finds it")
+    click.echo(
+        "localgate now starts at login and restarts if it fails; `localgate status` finds it"
+    )
     if any(account.key_env for account in config.accounts):
         click.echo(
             "note: accounts with key_env read their key from the service's environment, "
@@ -66,6 +68,8 @@ def status() -> None:
     from localgate import service
 
     state = service.state()
-    click.echo(f"{state.system}: {state.path} ({'installed' if state.installed else 'not installed'})")
+    click.echo(
+        f"{state.system}: {state.path} ({'installed' if state.installed else 'not installed'})"
+    )
     click.echo(f"  enabled: {state.enabled}")
     click.echo(f"  active:  {state.active}")

@@ -61,7 +61,9 @@ def plan(target: Target, env: dict[str, str]) -> list[FileEdit]:
     existing = old.get("model_providers", {}).get(PROVIDER)
     table = provider_table(target)
     if existing and existing.get("base_url") not in (None, table["base_url"]):
-        conflicts.append(f"model_providers.localgate.base_url = {existing['base_url']!r} (replaced)")
+        conflicts.append(
+            f"model_providers.localgate.base_url = {existing['base_url']!r} (replaced)"
+        )
     after = _edit(before or "", table)
     if not _says(after, table):
         raise ClientConfigError(
@@ -107,9 +109,7 @@ def _set_provider_table(lines: list[str], table: dict) -> list[str]:
     if start is None:
         tail = [""] if lines and lines[-1].strip() else []
         return [*lines, *tail, *_table_text(table, []).splitlines()]
-    end = next(
-        (i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines)
-    )
+    end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
     body = lines[start + 1 : end]
     ours = set(table) | {"env_key"}  # env_key would compete with the token
     kept = [line for line in body if not re.match(rf"^\s*({'|'.join(ours)})\s*=", line)]

@@ -86,7 +86,10 @@ def test_replace_starts_afresh(cli, config_path, keyring_file):
     assert stored(keyring_file, "work") == "new"
     account = load_config(config_path).account("work")
     assert (account.provider, account.models, account.priority, account.enabled) == (
-        "openai", ("gpt-*",), 0, True
+        "openai",
+        ("gpt-*",),
+        0,
+        True,
     )
 
 
@@ -97,7 +100,9 @@ def test_edit_changes_only_what_is_asked(cli, config_path, keyring_file):
     assert result.exit_code == 0, result.output
     account = load_config(config_path).account("work")
     assert (account.models, account.base_url, account.priority) == (
-        ("gpt-4o*",), "http://127.0.0.1:9/v1", 2
+        ("gpt-4o*",),
+        "http://127.0.0.1:9/v1",
+        2,
     )
     assert account.proxy == "none"
     assert stored(keyring_file, "work") == "k1"  # no --key: no prompt, key untouched

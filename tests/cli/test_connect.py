@@ -92,7 +92,7 @@ def test_codex_provider_table_keeps_comments_and_other_tables(cli, home, monkeyp
     config.write_text(
         '# my settings\nmodel = "gpt-5"\nmodel_provider = "openai"\n\n'
         '[model_providers.localgate]\nbase_url = "http://127.0.0.1:1/v1"\nenv_key = "K"\n'
-        "request_max_retries = 2  # keep me\n\n[profiles.fast]\nmodel = \"o3\"\n"
+        'request_max_retries = 2  # keep me\n\n[profiles.fast]\nmodel = "o3"\n'
     )
     result = cli("connect", "codex", "--yes")
     assert result.exit_code == 0, result.output

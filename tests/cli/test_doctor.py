@@ -42,7 +42,10 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
     found = checks(result)
     nokey = found["account nokey"][0]
     assert nokey["status"] == "fail" and nokey["fix"] == "localgate accounts edit nokey --key"
-    assert found["account env"][0]["status"] == "warn" and "MISSING_KEY" in found["account env"][0]["detail"]
+    assert (
+        found["account env"][0]["status"] == "warn"
+        and "MISSING_KEY" in found["account env"][0]["detail"]
+    )
     oai = found["account oai"]
     assert [c["status"] for c in oai] == ["ok", "warn"] and oai[1]["fix"].endswith("/api/v1")
     assert found["daemon"][0]["status"] == "warn" and "localgate start" in found["daemon"][0]["fix"]
@@ -78,7 +81,9 @@ def test_plaintext_keyring_loose_modes_are_a_problem(cli, keyring_file):
 
 def test_running_daemon_and_port_mismatch(tmp_path, monkeypatch):
     config = tmp_path / "config.toml"
-    write_config(config, [{"name": "oai", "provider": "openai", "base_url": "http://127.0.0.1:9/v1"}])
+    write_config(
+        config, [{"name": "oai", "provider": "openai", "base_url": "http://127.0.0.1:9/v1"}]
+    )
     store_secret("oai", "sk-x")
     monkeypatch.setenv("LOCALGATE_CONFIG", str(config))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

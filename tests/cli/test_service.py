@@ -21,7 +21,9 @@ esac
 """
 FAKE_LAUNCHCTL = """#!/bin/sh
 echo "launchctl $*" >> "$CALLS"
-if [ "$1" = print ]; then printf 'gui/501/io.localgate.daemon = {\\n\\tstate = running\\n\\tpid = 4242\\n}\\n'; fi
+if [ "$1" = print ]; then
+  printf 'gui/501/io.localgate.daemon = {\\n\\tstate = running\\n\\tpid = 4242\\n}\\n'
+fi
 """
 
 

@@ -24,7 +24,9 @@ INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a ~200 MB native 
 
 def client_cache() -> Path:
     """Where npm clients are installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests."""
-    return Path(os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests")
+    return Path(
+        os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests"
+    )
 
 
 def claude_code_dir() -> Path:

@@ -105,8 +105,10 @@ async def test_gemini_cli_after_connect(gemini_cli, home, config_path):
     try:
         write_config(config_path, [account("gem", "gemini", fake.url)])
         # The user's own settings (no telemetry, no update check) stay as they are.
-        own = {"privacy": {"usageStatisticsEnabled": False},
-               "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False}}  # fmt: skip
+        own = {
+            "privacy": {"usageStatisticsEnabled": False},
+            "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+        }
         (home_dir / ".gemini").mkdir()
         (home_dir / ".gemini" / "settings.json").write_text(json.dumps(own))
         await localgate("start", "--port", "0")
@@ -117,9 +119,7 @@ async def test_gemini_cli_after_connect(gemini_cli, home, config_path):
         env = client_env(home_dir, GEMINI_CLI_TRUST_WORKSPACE="true")
         work = home_dir / "work"
         work.mkdir()
-        code, out, err = await run(
-            str(gemini_cli), "--yolo", "-p", "Say hello.", env=env, cwd=work
-        )
+        code, out, err = await run(str(gemini_cli), "--yolo", "-p", "Say hello.", env=env, cwd=work)
         assert code == 0 and ANSWER in out, f"{out}\n{err}\nupstream saw {len(fake.requests)}"
         assert any(":streamGenerateContent" in r.path or ":generateContent" in r.path
                    for r in fake.requests)  # fmt: skip
