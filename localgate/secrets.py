@@ -24,8 +24,9 @@ SERVICE = "localgate"
 
 NO_BACKEND_HELP = (
     "no usable keyring backend on this machine to keep account keys in. Fix it by one of: "
-    "installing a backend (e.g. `pip install keyrings.alt`, or a desktop Secret Service "
-    "such as gnome-keyring or KWallet); selecting one with the PYTHON_KEYRING_BACKEND "
+    "installing a backend (a desktop Secret Service such as gnome-keyring or KWallet; or "
+    "keys in a plaintext file, 0600: `pipx inject localgate keyrings.alt` for a pipx "
+    "install, `pip install keyrings.alt` otherwise); selecting one with the PYTHON_KEYRING_BACKEND "
     "environment variable; or setting `key_env` in the account to take its key from an "
     "environment variable (`localgate accounts add NAME --provider P --key-env VAR`)"
 )

@@ -100,11 +100,14 @@ class VertexProvider(Provider):
         where = f"the stored login of account {account.name!r}"
         secret = resolve_secret(account)
         info = parse_info(secret, where)
+        from localgate.google.transport import Request
+
         return GoogleCredential(
             secret,
             google_credentials(info, where),
             account=account.name,
             relogin=relogin_command(account),
+            transport=Request(proxy=account.proxy),  # token refreshes take the account's proxy
         )
 
     @property

@@ -70,3 +70,21 @@ async def test_loopback_upstream_bypasses_the_environment_proxy(localgate, make_
     client = await localgate([account("local", "openai", upstream.url)])
     response = await client.post("/v1/chat/completions", json=OPENAI_BODY)
     assert response.status == 200 and len(upstream.requests) == 1
+
+
+def test_google_token_refresh_goes_through_the_accounts_proxy(fake_google_token):
+    """The fake token endpoint answers as the proxy: it gets the absolute-form request."""
+    import json
+
+    from localgate.google.credential import GoogleCredential, google_credentials
+    from localgate.google.transport import Request
+
+    info = {**fake_google_token.authorized_user(), "token_uri": "http://oauth.upstream.invalid/t"}
+    credential = GoogleCredential(
+        json.dumps(info),
+        google_credentials(info, "test"),
+        account="gcp",
+        relogin="log in again",
+        transport=Request(proxy=fake_google_token.url),
+    )
+    assert credential.blocking_token()
