@@ -24,7 +24,7 @@ from localgate.providers.ratelimit import (
 )
 
 LEDGER_FILENAME = "ledger.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 POOL_STATE = "pool"
 
 _SCHEMA = """
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS requests (
     attempts INTEGER,
     fallback_depth INTEGER,
     client_gone INTEGER,
-    error TEXT
+    error TEXT,
+    failed TEXT                      -- JSON list: accounts whose attempt failed first
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
 CREATE TABLE IF NOT EXISTS limits (
@@ -90,7 +91,12 @@ REQUEST_COLUMNS = (
     "fallback_depth",
     "client_gone",
     "error",
+    "failed",
 )
+# Version 1 ledgers lack the `failed` column: added in place, old rows NULL.
+_MIGRATE_1_TO_2 = "ALTER TABLE requests ADD COLUMN failed TEXT;"
+# A stream that broke after its first bytes: it kept its 200 and carries the error.
+_BROKEN = "stream AND status < 400 AND error IS NOT NULL AND NOT client_gone"
 _INSERT = (
     f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
@@ -117,6 +123,8 @@ class UsageRow:
     output_tokens: int
     cache_read_tokens: int
     cache_creation_tokens: int
+    broken_streams: int = 0  # streams that broke after their first bytes
+    failed_attempts: int = 0  # attempts that failed over to another account
 
     @property
     def tokens(self) -> int:
@@ -150,7 +158,10 @@ class LedgerStore:
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a power cut may lose the last flush, never corrupt the file.
             db.execute("PRAGMA synchronous=NORMAL")
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 1:
+                db.executescript(_MIGRATE_1_TO_2 + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            elif version < SCHEMA_VERSION:
                 db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
         except sqlite3.Error:
             db.close()
@@ -220,17 +231,40 @@ class LedgerStore:
     # -- reading ------------------------------------------------------------
 
     def usage(self, since_wall: float, by: str = "account") -> list[UsageRow]:
-        """Requests and tokens since `since_wall`, grouped by account, model or day."""
+        """Requests, tokens, broken streams and failed attempts since `since_wall`,
+        grouped by account, model or day.
+
+        By account, a failed attempt counts for the account that failed (which
+        may have served nothing); by model or day, for the request's group.
+        """
         group = GROUPINGS[by]  # KeyError for an unknown grouping: a programming error
         rows = self._db.execute(
             f"SELECT {group} AS key, COUNT(*), "
             "SUM(CASE WHEN status >= 400 OR client_gone THEN 1 ELSE 0 END), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-            "SUM(cache_creation_tokens) "
-            "FROM requests WHERE ts >= ? GROUP BY key ORDER BY key",
+            f"SUM(cache_creation_tokens), SUM(CASE WHEN {_BROKEN} THEN 1 ELSE 0 END) "
+            "FROM requests WHERE ts >= ? GROUP BY key",
             (since_wall,),
         ).fetchall()
-        return [UsageRow(str(key), *(int(v or 0) for v in rest)) for key, *rest in rows]
+        if by == "account":
+            failed_sql = (
+                "SELECT failure.value, COUNT(*) FROM requests, json_each(requests.failed) "
+                "AS failure WHERE ts >= ? AND failed IS NOT NULL GROUP BY failure.value"
+            )
+        else:
+            failed_sql = (
+                f"SELECT {group} AS key, SUM(json_array_length(failed)) FROM requests "
+                "WHERE ts >= ? AND failed IS NOT NULL GROUP BY key"
+            )
+        failed = {str(k): int(n or 0) for k, n in self._db.execute(failed_sql, (since_wall,))}
+        counts = {str(key): [int(v or 0) for v in rest] for key, *rest in rows}
+        for key in failed.keys() - counts.keys():  # an account that only ever failed
+            counts[key] = [0] * 7
+        return [
+            UsageRow(key, *counts[key][:6], broken_streams=counts[key][6],
+                     failed_attempts=failed.get(key, 0))  # fmt: skip
+            for key in sorted(counts)
+        ]
 
     def count(self) -> int:
         """How many request rows the ledger holds."""
