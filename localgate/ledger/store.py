@@ -261,8 +261,12 @@ class LedgerStore:
         for key in failed.keys() - counts.keys():  # an account that only ever failed
             counts[key] = [0] * 7
         return [
-            UsageRow(key, *counts[key][:6], broken_streams=counts[key][6],
-                     failed_attempts=failed.get(key, 0))  # fmt: skip
+            UsageRow(
+                key,
+                *counts[key][:6],
+                broken_streams=counts[key][6],
+                failed_attempts=failed.get(key, 0),
+            )  # fmt: skip
             for key in sorted(counts)
         ]
 

@@ -220,7 +220,7 @@ def test_limits_at_100_columns_keeps_state_figures_and_detail(cli, config_path):
     result = cli("limits", env={"COLUMNS": "100", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "detail" in out
+    assert "work: claude-opus-4-8 back in" in out  # the detail, on its own line
     assert "cooling" in out and "cooli…" not in out
     assert "rpm 0/1k" in out and "tpm 0/2M" in out and "3.9G" in out
     assert "organisation" in out and "quota" in out  # the detail wraps, whole
