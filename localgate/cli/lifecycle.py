@@ -122,13 +122,14 @@ def stop_daemon(config: Config):
         return runtime  # it ended on its own meanwhile
     except PermissionError as exc:
         raise DaemonError(f"cannot signal pid {runtime.pid}: {exc}") from exc
-    deadline = time.monotonic() + config.server.shutdown_grace + STOP_EXTRA
+    patience = config.server.shutdown_grace + STOP_EXTRA
+    deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         if not is_running(config.state_dir):
             return runtime
         time.sleep(0.1)
     raise DaemonError(
-        f"localgate (pid {runtime.pid}) is still running {deadline:.0f}s after SIGTERM; "
+        f"localgate (pid {runtime.pid}) is still running {patience:.0f}s after SIGTERM; "
         f"see `localgate logs`, or end it with `kill -9 {runtime.pid}`"
     )
 

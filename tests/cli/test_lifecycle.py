@@ -120,7 +120,10 @@ async def test_start_status_logs_stop(daemon_config, stop_after):
     assert f"stopped localgate (pid {report['pid']}" in stopped.stdout
     state_dir = default_state_dir()
     assert not (state_dir / RUNTIME_FILE).exists()
-    assert "localgate stopped" in (state_dir / LOG_FILE).read_text()
+    log = (state_dir / LOG_FILE).read_text()
+    assert "localgate stopped" in log
+    # The tests' keyring is a plaintext file: the daemon says so at start, naming it.
+    assert "WARNING account keys are kept unencrypted in " in log
     after = localgate("status")
     assert after.returncode == 3 and "not running" in after.stdout
     assert "not running" in localgate("stop", check=True).stdout
