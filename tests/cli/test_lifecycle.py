@@ -211,3 +211,47 @@ async def test_enable_reports_after_the_daemon_reloaded(daemon_config, stop_afte
         assert "forgot its marks on 'work': now ok" in enabled.stdout, enabled.stdout
     finally:
         localgate("stop", check=True)
+
+
+async def test_serve_json_log_to_a_file_loses_nothing_at_shutdown(daemon_config, tmp_path):
+    """`serve --log-format json 2> file`: one JSON object per line, and the request
+    answered just before SIGTERM is in the file once the daemon has exited."""
+    await daemon_config()
+    stderr_file = tmp_path / "stderr.jsonl"
+    port = _free_port()
+    with open(stderr_file, "wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "localgate", "serve", "--port", str(port),
+            "--log-format", "json",
+            stdout=asyncio.subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                await asyncio.to_thread(urllib.request.urlopen, url + "/health", None, 1)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        ids = []
+        for _ in range(5):
+            _, headers = await asyncio.to_thread(post, url + "/v1/messages", MESSAGE)
+            ids.append(headers["x-request-id"])
+        proc.send_signal(signal.SIGTERM)  # at once: lines may still be queued
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    entries = [json.loads(line) for line in stderr_file.read_text().splitlines()]
+    requests = [e for e in entries if e.get("event") == "request"]
+    assert [e["request_id"] for e in requests] == ids
+    assert all(e["status"] == 200 and e["account"] == "work" for e in requests)
+    assert any("stopping" in e["message"] for e in entries)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
