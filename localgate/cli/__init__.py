@@ -16,6 +16,7 @@ from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.connect import connect, env_command
 from localgate.cli.context import CliContext, LocalgateGroup
+from localgate.cli.dashboard import dashboard
 from localgate.cli.doctor import doctor
 from localgate.cli.lifecycle import logs, restart, start, status, stop
 from localgate.cli.limits import limits
@@ -80,3 +81,4 @@ main.add_command(token_group)
 main.add_command(limits)
 main.add_command(usage)
 main.add_command(models)
+main.add_command(dashboard)

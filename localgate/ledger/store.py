@@ -1,8 +1,9 @@
 """The usage ledger on disk: one SQLite file (WAL) in the state dir.
 
-Tables: `requests` (one row per client request), `limits` (the provider's
-last figures per account, model and dimension) and `state` (the pool's
-invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
+Tables: `requests` (one row per client request), `usage_quarters` (their
+sums per quarter hour, kept by a trigger: `rollup.py`), `limits` (the
+provider's last figures per account, model and dimension) and `state` (the
+pool's invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
 plain blocking object: the daemon uses it from one worker thread only
 (`localgate.ledger.writer`), the CLI directly.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localgate.files import private_file
+from localgate.ledger import rollup
 from localgate.providers.ratelimit import (
     FIGURE_LIFETIME,
     RESET_FUTURE,
@@ -24,7 +26,7 @@ from localgate.providers.ratelimit import (
 )
 
 LEDGER_FILENAME = "ledger.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: usage_quarters (see rollup.py); 3: requests.failed
 POOL_STATE = "pool"
 
 _SCHEMA = """
@@ -93,8 +95,8 @@ REQUEST_COLUMNS = (
     "error",
     "failed",
 )
-# Version 1 ledgers lack the `failed` column: added in place, old rows NULL.
-_MIGRATE_1_TO_2 = "ALTER TABLE requests ADD COLUMN failed TEXT;"
+# Ledgers before version 3 lack the `failed` column: added in place, old rows NULL.
+_ADD_FAILED = "ALTER TABLE requests ADD COLUMN failed TEXT;"
 # A stream that broke after its first bytes: it kept its 200 and carries the error.
 _BROKEN = "stream AND status < 400 AND error IS NOT NULL AND NOT client_gone"
 _INSERT = (
@@ -159,10 +161,14 @@ class LedgerStore:
             # NORMAL: a power cut may lose the last flush, never corrupt the file.
             db.execute("PRAGMA synchronous=NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 1:
-                db.executescript(_MIGRATE_1_TO_2 + f"PRAGMA user_version = {SCHEMA_VERSION};")
-            elif version < SCHEMA_VERSION:
-                db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            if version < SCHEMA_VERSION:
+                script = _SCHEMA + rollup.SCHEMA
+                if version < 2:  # BACKFILL sums the rows a version-1 ledger holds (none when new)
+                    script += rollup.BACKFILL
+                columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+                if columns and "failed" not in columns:  # a ledger from before version 3
+                    script += _ADD_FAILED
+                db.executescript(script + f"PRAGMA user_version = {SCHEMA_VERSION};")
         except sqlite3.Error:
             db.close()
             raise
@@ -208,6 +214,7 @@ class LedgerStore:
         """
         with self._transaction():
             gone = self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
+            rollup.prune(self._db, before_wall)
             if now_wall is not None:
                 self._db.execute(
                     f"DELETE FROM limits WHERE {_EXPIRES} <= ? OR observed_at < ? OR reset_at > ?",
@@ -266,9 +273,13 @@ class LedgerStore:
                 *counts[key][:6],
                 broken_streams=counts[key][6],
                 failed_attempts=failed.get(key, 0),
-            )  # fmt: skip
+            )
             for key in sorted(counts)
         ]
+
+    def series(self, buckets, by: str = "account", **only) -> list[rollup.Cell]:
+        """Sums per (bucket, account or model) from the rollup; see `rollup.series`."""
+        return rollup.series(self._db, buckets, by, **only)
 
     def count(self) -> int:
         """How many request rows the ledger holds."""

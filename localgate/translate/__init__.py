@@ -22,7 +22,7 @@ from types import ModuleType
 
 from localgate.errors import GatewayError, InvalidRequest, RelayedError, UpstreamError
 from localgate.sse import Event
-from localgate.translate import ir
+from localgate.translate import compaction, ir, seal
 from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
@@ -42,6 +42,7 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "anthropic": ("localgate.translate.anthropic", "localgate.translate.anthropic_stream"),
     "openai": ("localgate.translate.openai", "localgate.translate.openai_stream"),
     "gemini": ("localgate.translate.gemini", "localgate.translate.gemini_stream"),
+    "responses": ("localgate.translate.responses", "localgate.translate.responses_stream"),
 }
 
 
@@ -52,25 +53,40 @@ def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
     return import_module(messages), import_module(stream)
 
 
-def translator(client: str, upstream: str) -> Translator:
-    """A translator for one request from a `client` dialect to an `upstream` one."""
+def translator(client: str, upstream: str, *, compact: bool = False) -> Translator:
+    """A translator for one request from a `client` dialect to an `upstream` one.
+
+    `compact`: the request is a compaction (POST /responses/compact), answered
+    with a summary sealed in a compaction item (translate/compaction.py).
+    """
     if client == upstream:
         raise ValueError("same dialect on both sides: relay the bytes untouched")
-    return Translator(client, upstream)
+    return Translator(client, upstream, compact=compact)
 
 
 class Translator:
     """Translates one request, then its answer (whole or streamed)."""
 
-    def __init__(self, client: str, upstream: str) -> None:
+    def __init__(self, client: str, upstream: str, *, compact: bool = False) -> None:
         self.client, self.client_stream = _modules(client)
         self.upstream, self.upstream_stream = _modules(upstream)
         self.ctx = ir.Context(client=client, upstream=upstream, model="")
         self.names = ToolNames()
+        self.compact = compact
 
-    def request(self, body: dict, *, model: str, stream: bool, client_model: str = "") -> dict:
-        """The client's request body → the upstream's, for upstream `model`.
+    def request(
+        self,
+        body: dict,
+        *,
+        model: str,
+        stream: bool,
+        client_model: str = "",
+        account: str = "",
+        seal_key: bytes = b"",
+    ) -> dict:
+        """The client's request body → the upstream's, for upstream `model` on `account`.
 
+        `seal_key` signs what localgate hands the client to replay (compactions).
         Raises InvalidRequest for what cannot be translated.
         """
         if not isinstance(body, dict):
@@ -79,6 +95,9 @@ class Translator:
             req = self.client.request_to_ir(body)
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidRequest(f"malformed request: {exc!r}") from exc
+        compact = "endpoint" if self.compact else ("trigger" if req.compact else None)
+        if compact:
+            compaction.prepare(req)
         self.ctx = replace(
             self.ctx,
             model=model,
@@ -86,6 +105,10 @@ class Translator:
             stream=stream,
             include_usage=req.include_usage,
             dropped=list(req.dropped),
+            account=account,
+            seal_key=seal_key,
+            tools={tool.name: replace(tool) for tool in req.tools},  # before renaming
+            compact=compact,
         )
         self._rename_for_upstream(req)
         return self.upstream.request_from_ir(req, self.ctx)
@@ -107,6 +130,8 @@ class Translator:
         for part in resp.parts:
             if isinstance(part, ir.ToolCall):
                 part.name = self.names.client(part.name)
+            elif isinstance(part, ir.Thinking):
+                part.origin = seal.bind(part.origin, self.ctx.account)
         return self.client.response_from_ir(resp, self.ctx)
 
     def stream(self) -> StreamTranslator:
@@ -115,6 +140,7 @@ class Translator:
             self.upstream_stream.StreamDecoder(),
             self.client_stream.StreamEncoder(self.ctx),
             self.names,
+            self.ctx.account,
         )
 
     def _rename_for_upstream(self, req: ir.Request) -> None:
@@ -131,10 +157,11 @@ class Translator:
 class StreamTranslator:
     """Upstream SSE events in, client SSE bytes out, one event at a time."""
 
-    def __init__(self, decoder, encoder, names: ToolNames) -> None:
+    def __init__(self, decoder, encoder, names: ToolNames, account: str = "") -> None:
         self.decoder = decoder
         self.encoder = encoder
         self.names = names
+        self.account = account  # reasoning an upstream signs is bound to its account
         self.usage = Usage()
         self.failed = False
 
@@ -154,6 +181,8 @@ class StreamTranslator:
                 return out + self.fail(RelayedError(item.status, item.message))
             if isinstance(item, ir.ToolCallStart):
                 item.name = self.names.client(item.name)
+            elif isinstance(item, ir.SignatureDelta):
+                item.origin = seal.bind(item.origin, self.account)
             elif isinstance(item, ir.UsageUpdate | ir.Start):
                 self.usage = ir.Usage(**vars(item.usage))
             out += self.encoder.encode(item)

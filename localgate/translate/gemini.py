@@ -191,6 +191,11 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
             if req.tool_choice.mode == "tool":
                 calling["allowedFunctionNames"] = [req.tool_choice.name]
             body["toolConfig"] = {"functionCallingConfig": calling}
+    if req.web_search is not None:
+        if req.tools:  # Gemini refuses Google Search grounding beside function calling
+            ctx.drop("tools.web_search")
+        else:
+            body["tools"] = [{"googleSearch": {}}]
     config = _generation_config(req, ctx)
     if config:
         body["generationConfig"] = config

@@ -1,9 +1,9 @@
-"""Fixtures for end-to-end runs: the real Claude Code and Gemini CLIs, a watched localgate.
+"""Fixtures for end-to-end runs: the real client CLIs, and a watched localgate.
 
-The CLIs are installed once with npm into a cache dir outside the repo and
-reused when present. Without npm, or when the install fails, the tests skip
-with the reason — except under CI (`CI` set), where they must run: a skip
-there would hide a broken gateway behind a green build.
+Claude Code, Codex CLI and Gemini CLI are installed once each with npm into a cache dir
+outside the repo, and reused when present. Without npm, or when an install
+fails, the tests skip with the reason — except under CI (`CI` set), where the
+CLIs must run: a skip there would hide a broken gateway behind a green build.
 """
 
 from __future__ import annotations
@@ -19,49 +19,40 @@ from aiohttp import web
 
 from tests.support import write_config
 
-INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a ~200 MB native binary
+INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a native binary of ~200 MB
 
 
-def client_cache() -> Path:
-    """Where npm clients are installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests."""
-    return Path(
-        os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests"
-    )
+def cli_dir(name: str) -> Path:
+    """Where a CLI is installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests, per CLI."""
+    root = os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests"
+    return Path(root) / name
 
 
-def claude_code_dir() -> Path:
-    return client_cache() / "claude-code"
-
-
-def _unavailable(what: str, reason: str):
+def _unavailable(reason: str):
     if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI: {reason}")
+        pytest.fail(f"a client CLI is required in CI: {reason}")
     pytest.skip(reason)
 
 
-def _works(binary: Path, banner: str | None) -> bool:
+def _works(binary: Path, banner: str) -> bool:
     try:
         done = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and (banner is None or banner in done.stdout)
+    return done.returncode == 0 and banner in done.stdout
 
 
-def npm_client(package: str, directory: str, binary: str, banner: str | None) -> Path:
-    """The path of `binary` from npm `package`, installed under the test cache on first use.
-
-    Without npm, or when the install fails, the test skips with the reason —
-    except under CI, where it fails: a skip there would hide a broken gateway.
-    """
-    prefix = client_cache() / directory
-    path = prefix / "node_modules" / ".bin" / binary
-    if path.exists() and _works(path, banner):
-        return path
+def npm_cli(name: str, package: str, binary_name: str, banner: str) -> Path:
+    """The path of a working CLI from npm `package` (installed on first use)."""
+    prefix = cli_dir(name)
+    binary = prefix / "node_modules" / ".bin" / binary_name
+    if binary.exists() and _works(binary, banner):
+        return binary
     npm = shutil.which("npm")
     if npm is None:
-        _unavailable(package, f"npm is not installed, so {package} cannot be installed")
+        _unavailable(f"npm is not installed, so {package} cannot be installed")
     prefix.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
@@ -72,24 +63,31 @@ def npm_client(package: str, directory: str, binary: str, banner: str | None) ->
             check=False,
         )
     except subprocess.TimeoutExpired:
-        _unavailable(package, f"`npm install {package}` took over {INSTALL_TIMEOUT}s")
+        _unavailable(f"`npm install {package}` took over {INSTALL_TIMEOUT}s")
     if done.returncode != 0:
-        _unavailable(package, f"`npm install {package}` failed: {done.stderr.strip()[-500:]}")
-    if not _works(path, banner):
-        _unavailable(package, f"{path} was installed but `{binary} --version` does not run")
-    return path
+        _unavailable(f"`npm install {package}` failed: {done.stderr.strip()[-500:]}")
+    if not _works(binary, banner):
+        _unavailable(f"{binary} was installed but `{binary_name} --version` does not run")
+    return binary
 
 
 @pytest.fixture(scope="session")
 def claude_code() -> Path:
     """The path of a working `claude` executable (installed on first use)."""
-    return npm_client("@anthropic-ai/claude-code", "claude-code", "claude", "Claude Code")
+    return npm_cli("claude-code", "@anthropic-ai/claude-code", "claude", "Claude Code")
+
+
+@pytest.fixture(scope="session")
+def codex() -> Path:
+    """The path of a working `codex` executable (installed on first use)."""
+    return npm_cli("codex", "@openai/codex", "codex", "codex-cli")
 
 
 @pytest.fixture(scope="session")
 def gemini_cli() -> Path:
     """The path of a working `gemini` executable (installed on first use)."""
-    return npm_client("@google/gemini-cli", "gemini-cli", "gemini", None)
+    # Its --version prints the bare version number: any output will do.
+    return npm_cli("gemini-cli", "@google/gemini-cli", "gemini", "")
 
 
 # -- localgate, watched: what a client sent, in brief ------------------------------

@@ -45,13 +45,13 @@ async def test_broken_streams_and_failed_attempts_per_account(localgate, make_fa
     assert [(r.requests, r.failed_attempts, r.broken_streams) for r in by_model] == [(2, 1, 1)]
 
 
-def test_a_version_1_ledger_gains_the_column_and_keeps_its_rows(tmp_path):
+def test_an_older_ledger_gains_the_column_and_keeps_its_rows(tmp_path):
     path = tmp_path / "ledger.sqlite3"
     store = LedgerStore.open(path)
     store.close()
-    db = sqlite3.connect(path)  # make it what version 1 wrote
+    db = sqlite3.connect(path)  # make it what version 2 wrote
     db.executescript(
-        "ALTER TABLE requests DROP COLUMN failed; PRAGMA user_version = 1;"
+        "ALTER TABLE requests DROP COLUMN failed; PRAGMA user_version = 2;"
         "INSERT INTO requests (ts, account, model, status, stream, client_gone) "
         "VALUES (1.0, 'old', 'm', 200, 0, 0);"
     )
@@ -60,6 +60,6 @@ def test_a_version_1_ledger_gains_the_column_and_keeps_its_rows(tmp_path):
     try:
         (row,) = store.usage(0, "account")
         assert (row.key, row.requests, row.failed_attempts) == ("old", 1, 0)
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
     finally:
         store.close()
