@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeAnthropic, FakeGemini, Reply
+from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply
 from tests.support import account, write_config
 
 RUN_TIMEOUT = 240
@@ -124,5 +124,29 @@ async def test_gemini_cli_after_connect(gemini_cli, home, config_path):
         assert any(":streamGenerateContent" in r.path or ":generateContent" in r.path
                    for r in fake.requests)  # fmt: skip
         assert all(r.headers.get("x-goog-api-key") == "sk-test-gem-secret" for r in fake.requests)
+    finally:
+        await fake.close()
+
+
+async def test_codex_after_connect(codex, home, config_path):
+    """Codex's own default model (a gpt-* name) on an OpenAI account, no -m, no env."""
+    home_dir, localgate = home
+    fake = FakeOpenAI(name="oai")
+    fake.default = Reply(text=ANSWER)
+    await fake.start()
+    try:
+        write_config(config_path, [account("oai", "openai", fake.url)])
+        await localgate("start", "--port", "0")
+        await localgate("connect", "codex", "--yes")
+        env = client_env(home_dir, RUST_LOG="error")
+        work = home_dir / "work"
+        work.mkdir()
+        code, out, err = await run(
+            str(codex), "exec", "--skip-git-repo-check", "Say hello.", env=env, cwd=work
+        )
+        assert code == 0 and ANSWER in out + err, f"{out}\n{err}\nupstream saw {fake.requests}"
+        assert all(
+            r.headers.get("authorization") == "Bearer sk-test-oai-secret" for r in fake.requests
+        )
     finally:
         await fake.close()
