@@ -106,7 +106,7 @@ class DaemonLog:
         self._listener = logging.handlers.QueueListener(
             self._queue, *handlers, respect_handler_level=False
         )
-        self._handler = logging.handlers.QueueHandler(self._queue)
+        self._handler = _Handoff(self._queue)
         self._handlers = handlers
 
     def start(self) -> DaemonLog:
@@ -125,6 +125,15 @@ class DaemonLog:
         for handler in self._handlers:
             handler.flush()
             handler.close()
+
+
+class _Handoff(logging.handlers.QueueHandler):
+    """Hands records to the writer thread as they are: QueueHandler.prepare would
+    format and copy each one on the event loop (it is meant for queues between
+    processes); the formatters run on the writer thread instead."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
 
 
 def _iso(epoch: float) -> str:

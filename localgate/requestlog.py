@@ -30,9 +30,9 @@ class RequestLog:
                     self._attempt(attempt)
             self._held.setdefault(event.request_id, []).append(event)
         elif isinstance(event, RequestDone):
-            self.log.info(
+            self._emit(
                 request_line(event),
-                extra={
+                {
                     "request_id": event.request_id,
                     "style": _status_style(event),
                     "fields": request_fields(event),
@@ -55,7 +55,16 @@ class RequestLog:
             "reason": e.reason,
             "cooldown": e.cooldown,
         }
-        self.log.info(line, extra={"request_id": e.request_id, "style": "yellow", "fields": fields})
+        self._emit(line, {"request_id": e.request_id, "style": "yellow", "fields": fields})
+
+    def _emit(self, line: str, extra: dict) -> None:
+        # makeRecord + handle: what logger.info does, less its walk up the stack for
+        # the caller's file and line (a third of the cost, on every request).
+        if self.log.isEnabledFor(logging.INFO):
+            record = self.log.makeRecord(
+                self.log.name, logging.INFO, "", 0, line, None, None, extra=extra
+            )
+            self.log.handle(record)
 
 
 def request_line(e: RequestDone) -> str:

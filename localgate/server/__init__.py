@@ -49,7 +49,6 @@ def run(
         log = logging.getLogger("localgate")
         if token.problem:
             log.warning("no proxy token in use: %s", token.problem)
-        warn_plaintext_keyring(log)
         events = Events()
         events.subscribe(RequestLog())
         app = create_app(config, bind_host=host, events=events, proxy_token=token)
@@ -84,8 +83,9 @@ def run(
             f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
             f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})"
         )
-        print(listening, flush=True)  # the announcement scripts read (stdout)
+        print(listening, flush=True)  # the announcement scripts read (stdout): first
         log.info("%s", listening, extra=FILE_ONLY)
+        warn_plaintext_keyring(log)
         if not accounts:
             print(
                 "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",

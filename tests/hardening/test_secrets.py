@@ -44,7 +44,7 @@ async def run_traffic(aiohttp_client, config_path, make_fake, upstream_401_messa
     bad.default = Error(401, upstream_401_message(OPENAI_KEY + "-bad"))
     printed = io.StringIO()
     events = Events()
-    events.subscribe(RequestLog(printed, color=False))
+    events.subscribe(RequestLog(_logger_to(printed)))
     client = await aiohttp_client(create_app(load_config(config_path), events=events))
     seen: list[str] = []
     auth = {"x-api-key": token}
@@ -158,3 +158,18 @@ async def test_a_relayed_client_error_never_echoes_the_key(localgate, make_fake)
     text = await resp.text()
     assert resp.status == 400 and "[redacted]" in text, text
     assert ANTHROPIC_KEY[-16:] not in text
+
+
+def _logger_to(stream):
+    """A logger that writes the request log's lines, as the daemon formats them, to `stream`."""
+    import logging
+
+    from localgate.logs import TextFormatter
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter(dated=True))
+    logger = logging.getLogger(f"test.secrets.{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger

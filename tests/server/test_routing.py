@@ -52,7 +52,7 @@ async def test_missing_key_gives_503_naming_the_command(localgate, make_fake):
     resp = await client.post("/v1/messages", json=HI)
     assert resp.status == 503
     message = (await resp.json())["error"]["message"]
-    assert "localgate accounts add work" in message
+    assert "localgate accounts edit work --key" in message
     assert not work.requests
 
 
