@@ -13,6 +13,7 @@ import logging
 from localgate.events import AttemptFailed, RequestDone
 
 MAX_HELD = 10_000  # requests whose failed attempts wait for their end line, at most
+MAX_VALUE = 200  # characters of one value (a model, an error) a log line shows
 
 
 class RequestLog:
@@ -43,10 +44,12 @@ class RequestLog:
 
     def _attempt(self, e: AttemptFailed) -> None:
         if e.kind == "resend":
-            line = f"  ↳ {e.account} on {e.model}: {e.reason}"
+            line = f"  ↳ {e.account} on {_cut(e.model)}: {_cut(e.reason)}"
         else:
             wait = "invalid" if e.cooldown is None else f"cooling {e.cooldown:.0f}s"
-            line = f"  ↳ {e.account} failed on {e.model}: {e.reason} ({wait}); moved on"
+            line = (
+                f"  ↳ {e.account} failed on {_cut(e.model)}: {_cut(e.reason)} ({wait}); moved on"
+            )
         fields = {
             "event": "attempt_failed",
             "account": e.account,
@@ -71,19 +74,19 @@ def request_line(e: RequestDone) -> str:
     """`anthropic claude-x → work 200 412ms in=10 out=20 stream` (no time, no id)."""
     served = e.account or "-"
     if e.model_used and e.model_used != e.model:
-        served += f" as {e.model_used}"
+        served += f" as {_cut(e.model_used)}"
     usage = e.usage
     tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
     if usage.cache_read_tokens or usage.cache_creation_tokens:
         tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
     status = "gone" if e.client_gone else str(e.status)
-    line = f"{e.dialect:<9} {e.model} → {served} {status} {e.latency * 1000:.0f}ms {tokens}"
+    line = f"{e.dialect:<9} {_cut(e.model)} → {served} {status} {e.latency * 1000:.0f}ms {tokens}"
     if e.stream:
         line += " stream"
     if e.dropped:
-        line += f" dropped={','.join(e.dropped)}"
+        line += f" dropped={_cut(','.join(e.dropped))}"
     if e.error:
-        line += f" | {e.error}"
+        line += f" | {_cut(e.error)}"
     return line
 
 
@@ -111,6 +114,17 @@ def request_fields(e: RequestDone) -> dict:
         "dropped": list(e.dropped),
         "error": e.error,
     }
+
+
+def _cut(value: str, limit: int = MAX_VALUE) -> str:
+    """`value` on one line and at most `limit` characters: values may come from clients
+    and upstreams, and a newline in one would forge the next log line. (The JSON
+    format escapes on its own; its fields keep the values whole.)"""
+    if len(value) > limit:
+        value = value[:limit] + f"…(+{len(value) - limit})"
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def _status_style(e: RequestDone) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from localgate.config import Config
 
+SHUTDOWN_CUT = 0.25  # seconds aiohttp gives handlers still running once the grace is over
 FILE_ONLY = {"console": False}  # a log record stdout already showed
 
 
@@ -36,6 +37,7 @@ def run(
     from localgate.requestlog import RequestLog
     from localgate.runtime import DaemonClaim, Runtime, base_url, log_path
     from localgate.server.app import create_app
+    from localgate.server.keys import GATEWAY
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
@@ -54,13 +56,23 @@ def run(
         app = create_app(config, bind_host=host, events=events, proxy_token=token)
         grace = config.server.shutdown_grace
 
-        async def announce_shutdown(app: web.Application) -> None:
-            log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
+        async def drain(app: web.Application) -> None:
+            # aiohttp calls this once it stopped accepting, before it cancels handlers.
+            gateway = app[GATEWAY]
+            log.info(
+                "stopping: no new connections; %d request(s) in flight get up to %gs",
+                gateway.drain.active,
+                grace,
+            )
+            ended = await gateway.drain.shut_down(grace)
+            if ended:
+                log.warning(
+                    "shutdown grace over: ended %d open stream(s) with an error event", ended
+                )
 
-        app.on_shutdown.append(announce_shutdown)
+        app.on_shutdown.append(drain)
         sock = listen(host, port)
         port = sock.getsockname()[1]  # the one picked, when asked for port 0
-        url = base_url(host, port)
 
         async def publish(app: web.Application) -> None:
             # Once the app has started: a command that finds the file finds a daemon
@@ -68,7 +80,7 @@ def run(
             claim.publish(
                 Runtime(
                     os.getpid(),
-                    url,
+                    base_url(host, port),
                     time.time(),
                     str(config.path),
                     __version__,
@@ -97,8 +109,10 @@ def run(
             print=None,
             handler_cancellation=True,
             access_log=None,
-            # aiohttp reads 0 as "no limit"; a zero grace means: cut at once.
-            shutdown_timeout=max(grace, 0.01),
+            # The grace is spent in `drain`; what is still running after it (a
+            # whole answer still awaited upstream) gets this much more, then is cut.
+            # aiohttp waits it twice (before and after cancelling); 0 would mean "no limit".
+            shutdown_timeout=SHUTDOWN_CUT,
         )
         log.info("localgate stopped", extra=FILE_ONLY)
     finally:

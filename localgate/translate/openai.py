@@ -59,7 +59,10 @@ def request_to_ir(body: dict) -> ir.Request:
         include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
     )
     stop = body.get("stop")
-    req.stop = [stop] if isinstance(stop, str) else list(stop or [])
+    # A string or a list of them; anything else is left for the IR check to refuse.
+    req.stop = (
+        [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else stop or []
+    )
     for i, message in enumerate(messages):
         _message_to_ir(req, message, i)
     req.tools = [
@@ -101,7 +104,14 @@ def _tool_choice_to_ir(choice, parallel) -> ir.ToolChoice | None:
     if choice is None:
         return ir.ToolChoice("auto", parallel=parallel) if parallel is not None else None
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest(
+                "tool_choice: an object must name the function to call "
+                '({"type": "function", "function": {"name": "..."}})',
+                param="tool_choice",
+            )
         return ir.ToolChoice("tool", name, parallel)
     mode = {"auto": "auto", "required": "any", "none": "none"}.get(choice)
     if mode is None:
