@@ -1,8 +1,7 @@
-"""A reproducible speed benchmark of localgate: `python -m scripts.bench --help`.
+"""A reproducible speed benchmark of localgate and its peers: `python -m scripts.bench --help`.
 
-It starts a fast fake upstream (nginx for fixed bodies when installed, a raw
-aiohttp fake for streams), a bare aiohttp relay as the reference, localgate
-(and LiteLLM when importable) against it, then drives them interleaved from
-the other CPU core with wrk (or an aiohttp load client) and prints a table.
-Method and figures: docs/benchmarks.md.
+wire.py: what is sent and answered; servers.py: the fake upstream and the bare
+relay; systems.py: the scenarios and the systems started; drive.py: wrk, the
+aiohttp load client and the timed stream client; run.py: the phases;
+report.py: the tables and the targets. Method and figures: docs/benchmarks.md.
 """

@@ -1,163 +1,108 @@
-"""The systems under test, started against the fake upstream.
+"""The scenarios, and the systems under test started against the fake upstream.
 
-`start_systems` returns one `Endpoints` per system: where to send fixed-body
-requests and where to send streams. "direct" is the upstream itself (nginx for
-fixed bodies when installed, the Python fake for streams); every other system
-sits in front of it.
+"direct" is the upstream itself (nginx for fixed answers when installed, the
+Python fake for streams); every other system sits in front of it: the bare
+relay, localgate, and the peers found on this machine — LiteLLM (an
+interpreter with `litellm[proxy]`), Portkey's gateway and claude-code-router
+(from npm, installed on first use into a cache dir outside the repo). Peers
+not found are left out of the run. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.bench import payloads
-from scripts.bench.procs import HOST, Child, Children, free_port, python
+from scripts.bench import wire
+from scripts.bench.procs import HOST, Child, Children, free_port
 
 KEY_ENV = "LOCALGATE_BENCH_KEY"
+PATHS = {"openai": wire.CHAT, "anthropic": wire.MESSAGES, "responses": wire.RESPONSES}
+PATHS["embeddings"] = wire.EMBEDDINGS
+# kind: (the client's wire, the upstream's wire)
+KINDS = {
+    "openai-pass": ("openai", "openai"),
+    "anthropic-pass": ("anthropic", "anthropic"),
+    "translated": ("anthropic", "openai"),
+    "responses-pass": ("responses", "responses"),
+    "responses-translated": ("responses", "anthropic"),
+    "embeddings-pass": ("embeddings", "embeddings"),
+}
+PASSTHROUGH = frozenset(k for k, (client, upstream) in KINDS.items() if client == upstream)
+# Loopback only: a Node server that listens on every interface is made to bind 127.0.0.1.
+LOOPBACK_JS = """const net = require("net"); const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...a) {
+  if (a[0] && typeof a[0] === "object") a[0] = { ...a[0], host: "127.0.0.1" };
+  else if (typeof a[0] === "number") a.splice(1, typeof a[1] === "string" ? 1 : 0, "127.0.0.1");
+  return listen.apply(this, a);
+};"""
 
 
 @dataclass(frozen=True)
-class Endpoints:
-    """Base URLs of one system: fixed-body requests and streams."""
+class Scenario:
+    """One kind of request at one size, fixed or streamed; files hold the bodies."""
+
+    kind: str
+    size: str
+    stream: bool
+    body: Path  # what a client sends
+    upstream_body: Path  # what the upstream itself gets (measured as "direct")
+
+    @property
+    def name(self) -> str:
+        return self.kind if self.stream else f"{self.kind}/{self.size}"
+
+    @property
+    def client(self) -> str:
+        return KINDS[self.kind][0]
+
+    @property
+    def upstream(self) -> str:
+        return KINDS[self.kind][1]
+
+
+def scenarios(folder: Path, *, stream: bool) -> list[Scenario]:
+    """Every kind at both sizes, or (streams) every chat kind once, small."""
+    folder.mkdir(parents=True, exist_ok=True)
+    found = []
+    for size in ("small",) if stream else ("small", "large"):
+        for kind, (client, upstream) in KINDS.items():
+            if stream and upstream == "embeddings":
+                continue
+            model = wire.MODELS[upstream][stream]
+            name = f"{kind}-{size}{'-stream' if stream else ''}"
+            bodies = []
+            for side, dialect in (("client", client), ("upstream", upstream)):
+                bodies.append(folder / f"{name}-{side}.json")
+                bodies[-1].write_bytes(wire.request(dialect, size, model, stream))
+            found.append(Scenario(kind, size, stream, *bodies))
+    return found
+
+
+@dataclass
+class System:
+    """One system: its base URLs, its process, the kinds it serves, the headers it needs."""
 
     name: str
     fixed: str
     stream: str
-    child: Child | None  # the process to measure (None for the upstream itself)
-    translates: bool  # can serve an Anthropic client from an OpenAI account
+    child: Child | None = None  # the process measured (None for the upstream itself)
+    kinds: frozenset[str] = frozenset(KINDS)
+    headers: Callable[[Scenario], dict] = field(default=lambda scenario: {})
+    version: str | None = None
 
+    def url(self, s: Scenario) -> str:
+        base = self.stream if s.stream else self.fixed
+        return base + PATHS[s.upstream if self.name == "direct" else s.client]
 
-@dataclass
-class Systems:
-    """Everything started for a run."""
-
-    upstream_kind: str  # "nginx" or "python"
-    endpoints: dict[str, Endpoints]
-    localgate_config: Path
-
-
-def nginx_config(prefix: Path, port: int) -> str:
-    """An nginx that answers both wires' fixed bodies, one worker, no logs."""
-
-    def quoted(body: bytes) -> str:
-        text = body.decode()
-        if "'" in text or "$" in text:
-            raise ValueError("fixed bodies must not contain ' or $ (nginx string syntax)")
-        return "'" + text + "'"
-
-    temp = "\n".join(
-        f"  {kind}_temp_path {prefix}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""
-worker_processes 1;
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-{temp}
-  keepalive_requests 10000000;
-  keepalive_timeout 300s;
-  client_max_body_size 64m;
-  client_body_buffer_size 128k;
-  server {{
-    listen {HOST}:{port};
-    location = /v1/chat/completions {{
-      default_type application/json;
-      return 200 {quoted(payloads.OPENAI_COMPLETION)};
-    }}
-    location = /v1/messages {{
-      default_type application/json;
-      return 200 {quoted(payloads.ANTHROPIC_MESSAGE)};
-    }}
-    location = /v1/responses {{
-      default_type application/json;
-      return 200 {quoted(payloads.RESPONSES_ANSWER)};
-    }}
-  }}
-}}
-"""
-
-
-def localgate_config(path: Path, port: int, fixed: str, stream: str, state: Path) -> Path:
-    """A localgate config: one account per (wire, upstream), secrets from the environment."""
-    import tomli_w
-
-    def account(name, provider, base, model, **keys):
-        url = base + "/v1" if provider == "openai" else base
-        return {
-            "name": name,
-            "provider": provider,
-            "base_url": url,
-            "models": [model],
-            "key_env": KEY_ENV,
-            **keys,
-        }
-
-    data = {
-        "state_dir": str(state),
-        "server": {"host": HOST, "port": port},
-        "accounts": [
-            account("oai", "openai", fixed, payloads.OPENAI_MODEL),
-            account("anth", "anthropic", fixed, payloads.ANTHROPIC_MODEL),
-            account("oai-stream", "openai", stream, payloads.OPENAI_STREAM_MODEL),
-            account("anth-stream", "anthropic", stream, payloads.ANTHROPIC_STREAM_MODEL),
-            account("resp", "openai", fixed, payloads.RESPONSES_MODEL, api="responses"),
-            account(
-                "resp-stream", "openai", stream, payloads.RESPONSES_STREAM_MODEL, api="responses"
-            ),
-        ],
-    }
-    path.write_text(tomli_w.dumps(data))
-    return path
-
-
-def litellm_config(path: Path, fixed: str, stream: str) -> Path:
-    """LiteLLM's proxy config (JSON is YAML): same four routes, no DB, no callbacks."""
-
-    def model(name, provider, base):
-        url = base + "/v1" if provider == "openai" else base
-        params = {"model": f"{provider}/{name}", "api_base": url, "api_key": "sk-bench"}
-        return {"model_name": name, "litellm_params": params}
-
-    data = {
-        "model_list": [
-            model(payloads.OPENAI_MODEL, "openai", fixed),
-            model(payloads.ANTHROPIC_MODEL, "anthropic", fixed),
-            model(payloads.OPENAI_STREAM_MODEL, "openai", stream),
-            model(payloads.ANTHROPIC_STREAM_MODEL, "anthropic", stream),
-            model(payloads.RESPONSES_MODEL, "openai", fixed),
-            model(payloads.RESPONSES_STREAM_MODEL, "openai", stream),
-        ],
-        "litellm_settings": {"telemetry": False, "drop_params": True, "set_verbose": False},
-        "general_settings": {},
-    }
-    path.write_text(json.dumps(data, indent=2))
-    return path
-
-
-def litellm_usable(python_path: str | None) -> str | None:
-    """The interpreter that can run LiteLLM's proxy, or None."""
-    candidates = [python_path] if python_path else [sys.executable]
-    for candidate in candidates:
-        if not candidate or not Path(candidate).exists():
-            continue
-        probe = subprocess.run(
-            [candidate, "-c", "import litellm.proxy.proxy_server, uvicorn"],
-            capture_output=True,
-            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": "/usr/bin:/bin"},
-            timeout=120,
-        )
-        if probe.returncode == 0:
-            return candidate
-    return None
+    def body(self, s: Scenario) -> Path:
+        return s.upstream_body if self.name == "direct" else s.body
 
 
 def clean_env(work: Path) -> dict[str, str]:
@@ -174,125 +119,271 @@ def clean_env(work: Path) -> dict[str, str]:
     }
 
 
-def start_systems(
-    children: Children,
-    work: Path,
-    *,
-    server_cores: str | None,
-    use_nginx: bool,
-    litellm_python: str | None,
-    events: int,
-    gap: float,
-) -> Systems:
-    """Start the upstream(s), the relays, localgate and (when given) LiteLLM."""
-    env = clean_env(work)
-    repo = Path(__file__).resolve().parents[2]
-    stream_port = free_port()
-    children.start(
-        "upstream-python",
-        python(
-            "scripts.bench.upstream",
+def nginx_config(prefix: Path, port: int) -> str:
+    """An nginx answering every route's fixed body: one worker, no logs."""
+    temp = " ".join(f"{k}_temp_path {prefix}/{k};" for k in ("client_body", "proxy", "fastcgi"))
+    routes = "\n".join(
+        f"    location = {path} {{ default_type application/json; return 200 '{body.decode()}'; }}"
+        for path, body in wire.ANSWERS.items()
+    )
+    return f"""worker_processes 1; daemon off; pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; {temp} uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+  keepalive_requests 10000000; keepalive_timeout 300s;
+  client_max_body_size 64m; client_body_buffer_size 128k;
+  server {{
+    listen {HOST}:{port};
+{routes}
+  }}
+}}
+"""
+
+
+def localgate_config(path: Path, port: int, fixed: str, stream: str, state: Path) -> Path:
+    """One account per (wire, upstream); the key from the environment."""
+    import tomli_w
+
+    accounts = []
+    for wire_name, provider, extra in (
+        ("openai", "openai", {}),
+        ("anthropic", "anthropic", {}),
+        ("responses", "openai", {"api": "responses"}),
+    ):
+        for base, model in zip((fixed, stream), wire.MODELS[wire_name], strict=True):
+            models = [model] + ([wire.MODELS["embeddings"][0]] if model == "gpt-bench" else [])
+            url = base + "/v1" if provider == "openai" else base
+            account = {"name": model, "provider": provider, "base_url": url, "models": models}
+            accounts.append(account | {"key_env": KEY_ENV} | extra)
+    data = {"state_dir": str(state), "server": {"host": HOST, "port": port}, "accounts": accounts}
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+def litellm_config(path: Path, fixed: str, stream: str) -> Path:
+    """LiteLLM's proxy config (JSON is YAML): the same models, no DB, no callbacks."""
+    models = []
+    for wire_name, names in wire.MODELS.items():
+        provider = "anthropic" if wire_name == "anthropic" else "openai"
+        for base, name in zip((fixed, stream), names, strict=True):
+            if name:
+                params = {"model": f"{provider}/{name}", "api_key": "sk-bench"}
+                params["api_base"] = base + "/v1" if provider == "openai" else base
+                models.append({"model_name": name, "litellm_params": params})
+    settings = {"telemetry": False, "drop_params": True, "set_verbose": False}
+    path.write_text(json.dumps({"model_list": models, "litellm_settings": settings}))
+    return path
+
+
+def litellm_python(candidate: str | None) -> str | None:
+    """The interpreter that can run LiteLLM's proxy, or None."""
+    candidate = candidate or sys.executable
+    probe = subprocess.run(
+        [
+            candidate,
+            "-c",
+            "import litellm.proxy.proxy_server, importlib.metadata as m;"
+            "print(m.version('litellm'))",
+        ],
+        capture_output=True,
+        text=True,
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": os.environ.get("PATH", "")},
+    )
+    return candidate if probe.returncode == 0 else None
+
+
+def npm_package(name: str, package: str, progress) -> Path | None:
+    """The package's folder, installed with npm on first use into the cache; None if not."""
+    cache = Path(os.environ.get("LOCALGATE_BENCH_CACHE") or Path.home() / ".cache/localgate-bench")
+    folder = cache / name / "node_modules" / package
+    if not (folder / "package.json").exists():
+        if not shutil.which("npm") or not shutil.which("node"):
+            progress(f"{name}: npm or node not installed, left out")
+            return None
+        progress(f"{name}: installing {package} into {cache / name}")
+        done = subprocess.run(
+            ["npm", "install", "--prefix", str(cache / name), "--no-audit", "--no-fund", package],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            progress(f"{name}: `npm install {package}` failed, left out: {done.stderr[-300:]}")
+            return None
+    return folder
+
+
+def _node_main(folder: Path, command: str) -> tuple[list[str], str]:
+    """argv running the package's `command` bin under node with LOOPBACK_JS, and its version."""
+    meta = json.loads((folder / "package.json").read_text())
+    bins = meta["bin"] if isinstance(meta["bin"], dict) else {command: meta["bin"]}
+    loopback = folder.parent / "loopback.cjs"
+    loopback.write_text(LOOPBACK_JS)
+    return ["node", "--require", str(loopback), str(folder / bins[command])], meta["version"]
+
+
+def start_systems(children: Children, work: Path, args, progress) -> dict[str, System]:
+    """Start the upstream(s), the relay, localgate and every peer found; return them by name."""
+    cores, env = args.server_cores, clean_env(work)
+
+    def serve(name, argv, run_env=env, **opts) -> tuple[Child, str]:
+        port = free_port()
+        argv = [a.replace("{port}", str(port)) for a in argv]
+        return children.start(name, argv, port=port, cores=cores, env=run_env, **opts), (
+            f"http://{HOST}:{port}"
+        )
+
+    me = [sys.executable, "-m"]
+    _, stream = serve(
+        "upstream",
+        [
+            *me,
+            "scripts.bench.servers",
+            "upstream",
             "--port",
-            str(stream_port),
+            "{port}",
             "--events",
-            str(events),
+            str(args.events),
             "--gap",
-            str(gap),
-        ),
-        port=stream_port,
-        cores=server_cores,
-        cwd=repo,
+            str(args.gap),
+        ],
     )
-    stream = f"http://{HOST}:{stream_port}"
-    fixed, kind = stream, "python"
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if use_nginx and nginx:
+    fixed, nginx = stream, shutil.which("nginx") or "/usr/sbin/nginx"
+    if not args.no_nginx and Path(nginx).exists():
         prefix = work / "nginx"
         prefix.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        conf = prefix / "nginx.conf"
-        conf.write_text(nginx_config(prefix, port))
+        (prefix / "nginx.conf").write_text(nginx_config(prefix, port))
         children.start(
-            "upstream-nginx",
-            [nginx, "-c", str(conf), "-p", str(prefix)],
+            "nginx",
+            [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix)],
             port=port,
-            cores=server_cores,
+            cores=cores,
         )
-        fixed, kind = f"http://{HOST}:{port}", "nginx"
+        fixed = f"http://{HOST}:{port}"
+    found = {
+        "direct": System("direct", fixed, stream, version="nginx" if fixed != stream else "python")
+    }
 
-    endpoints = {"direct": Endpoints("direct", fixed, stream, None, True)}
+    relays = [
+        serve(
+            f"relay-{kind}",
+            [*me, "scripts.bench.servers", "relay", "--port", "{port}", "--upstream", base],
+        )
+        for kind, base in (("fixed", fixed), ("stream", stream))
+    ]
+    found["relay"] = System("relay", relays[0][1], relays[1][1], relays[0][0], PASSTHROUGH)
 
-    relay_port, relay_stream_port = free_port(), free_port()
-    relay = children.start(
-        "relay",
-        python("scripts.bench.relay", "--port", str(relay_port), "--upstream", fixed),
-        port=relay_port,
-        cores=server_cores,
-        cwd=repo,
-    )
-    children.start(
-        "relay-stream",
-        python("scripts.bench.relay", "--port", str(relay_stream_port), "--upstream", stream),
-        port=relay_stream_port,
-        cores=server_cores,
-        cwd=repo,
-    )
-    endpoints["relay"] = Endpoints(
-        "relay",
-        f"http://{HOST}:{relay_port}",
-        f"http://{HOST}:{relay_stream_port}",
-        relay,
-        False,
-    )
-
-    lg_port = free_port()
-    config = localgate_config(work / "localgate.toml", lg_port, fixed, stream, work / "state")
+    port = free_port()
+    config = localgate_config(work / "localgate.toml", port, fixed, stream, work / "state")
     lg = children.start(
         "localgate",
-        python("localgate", "--config", str(config), "serve", "--port", str(lg_port)),
-        port=lg_port,
-        cores=server_cores,
+        [*me, "localgate", "--config", str(config), "serve"],
+        port=port,
+        cores=cores,
         env=env,
-        cwd=repo,
     )
-    url = f"http://{HOST}:{lg_port}"
-    endpoints["localgate"] = Endpoints("localgate", url, url, lg, True)
+    found["localgate"] = System("localgate", f"http://{HOST}:{port}", f"http://{HOST}:{port}", lg)
 
-    if litellm_python:
-        ll_port = free_port()
-        ll_config = litellm_config(work / "litellm.json", fixed, stream)
-        ll = children.start(
+    if "litellm" in args.peers and (python := litellm_python(args.litellm_python)):
+        ll_env = env | {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOG": "ERROR",
+            "LITELLM_TELEMETRY": "False",
+            "DISABLE_SCHEMA_UPDATE": "True",
+            # localgate takes any key on loopback; let LiteLLM do the same (no DB).
+            "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
+            # Anthropic client -> OpenAI model over Chat Completions, as localgate does.
+            "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True",
+        }
+        conf = litellm_config(work / "litellm.json", fixed, stream)
+        child, url = serve(
             "litellm",
             [
-                litellm_python,
+                python,
                 "-m",
                 "litellm.proxy.proxy_cli",
                 "--config",
-                str(ll_config),
+                str(conf),
                 "--host",
                 HOST,
                 "--port",
-                str(ll_port),
+                "{port}",
                 "--num_workers",
                 "1",
             ],
-            port=ll_port,
-            cores=server_cores,
-            env={
-                **env,
-                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                "LITELLM_LOG": "ERROR",
-                "LITELLM_TELEMETRY": "False",
-                "DISABLE_SCHEMA_UPDATE": "True",
-                # localgate takes any key on loopback; let LiteLLM do the same (no DB).
-                "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
-                # Anthropic client -> OpenAI model over Chat Completions, as localgate does.
-                "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True",
-            },
+            ll_env,
             ready_timeout=180,
         )
-        url = f"http://{HOST}:{ll_port}"
-        endpoints["litellm"] = Endpoints("litellm", url, url, ll, True)
-    return Systems(kind, endpoints, config)
+        version = subprocess.run(
+            [python, "-c", "import importlib.metadata as m;print(m.version('litellm'))"],
+            capture_output=True,
+            text=True,
+        )
+        found["litellm"] = System("litellm", url, url, child, version=version.stdout.strip())
+    elif "litellm" in args.peers:
+        progress("litellm: not importable (set LITELLM_PYTHON), left out")
+
+    if "portkey" in args.peers and (
+        folder := npm_package("portkey", "@portkey-ai/gateway", progress)
+    ):
+        argv, version = _node_main(folder, "gateway")
+        child, url = serve(
+            "portkey",
+            [*argv, "--port={port}", "--headless"],
+            env | {"NODE_ENV": "production"},
+            cwd=work,
+        )
+
+        def portkey_headers(s: Scenario) -> dict:
+            # Portkey routes by header: the provider and where it is (here: our fake).
+            provider = "anthropic" if s.upstream == "anthropic" else "openai"
+            return {
+                "x-portkey-provider": provider,
+                "x-portkey-custom-host": (stream if s.stream else fixed) + "/v1",
+            }
+
+        found["portkey"] = System("portkey", url, url, child, PASSTHROUGH, portkey_headers, version)
+
+    if "ccr" in args.peers and (
+        folder := npm_package("ccr", "@musistudio/claude-code-router", progress)
+    ):
+        argv, version = _node_main(folder, "ccr")
+        started = []
+        for kind, base in (("fixed", fixed), ("stream", stream)):
+            home = work / f"ccr-{kind}"
+            (home / ".claude-code-router").mkdir(parents=True, exist_ok=True)
+            port = free_port()
+            provider = {
+                "name": "bench",
+                "api_base_url": base + wire.CHAT,
+                "api_key": "sk-bench",
+                "models": [wire.MODELS["openai"][kind == "stream"]],
+            }
+            settings = {
+                "LOG": False,
+                "HOST": HOST,
+                "PORT": port,
+                "NON_INTERACTIVE_MODE": True,
+                "Providers": [provider],
+                "Router": {"default": f"bench,{provider['models'][0]}"},
+            }
+            (home / ".claude-code-router" / "config.json").write_text(json.dumps(settings))
+            child = children.start(
+                f"ccr-{kind}",
+                [*argv, "start"],
+                port=port,
+                cores=cores,
+                env=env | {"HOME": str(home)},
+                cwd=home,
+            )
+            started.append((child, f"http://{HOST}:{port}"))
+        found["ccr"] = System(
+            "ccr",
+            started[0][1],
+            started[1][1],
+            started[0][0],
+            frozenset({"translated"}),
+            version=version,
+        )
+    return found
