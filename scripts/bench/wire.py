@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 CHAT, MESSAGES, RESPONSES, EMBEDDINGS = (
     "/v1/chat/completions",
@@ -27,8 +28,15 @@ MODELS = {
 TOKEN_RE = re.compile(rb"\[(\d+)@(\d+)\]")
 STREAM_EVENTS = 64
 STREAM_GAP = 0.020
-LARGE_PAD = 40_000  # a Claude-Code-sized request
+LARGE_PAD = 40_000  # a Claude-Code-sized request (other wires than the captures)
 TEXT = "Hello! This is a fixed answer from the benchmark fake upstream."
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "translate" / "fixtures"
+CAPTURES = {  # wire: (capture, its first request body)
+    "anthropic": ("claude-code-2.1.197-messages-request.json", lambda c: c["body"]),
+    "responses": ("codex-0.171.0-responses-requests.json", lambda c: c["requests"][0]["body"]),
+}
 
 
 def dumps(data: dict) -> bytes:
@@ -43,7 +51,13 @@ def prompt(size: str) -> str:
 
 
 def request(wire: str, size: str, model: str, stream: bool = False) -> bytes:
-    """A request body in `wire`'s dialect (Codex's, Claude Code's shapes in brief)."""
+    """A request body in `wire`'s dialect: Claude Code's and Codex's real requests when
+    large (tests/translate/fixtures), else one user message of `prompt(size)`."""
+    if size == "large" and wire in CAPTURES:
+        name, pick = CAPTURES[wire]
+        body = pick(json.loads((FIXTURES / name).read_text()))
+        body |= {"model": model, "stream": stream}
+        return dumps(body)
     text = prompt(size)
     if wire == "embeddings":
         return dumps({"model": model, "input": [text]})
