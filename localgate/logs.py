@@ -1,9 +1,8 @@
 """Where the daemon's log goes: stderr and a rotating file, as text or JSON lines.
 
 Records are queued on the event loop (no syscall on the request path) and
-written by one background thread (`logging.handlers.QueueListener`). `stop()`
-drains the queue, so nothing is lost at shutdown, whether stderr is a
-terminal, a pipe or a file.
+written in batches by one background thread. `stop()` drains the queue, so
+nothing is lost at shutdown, whether stderr is a terminal, a pipe or a file.
 
 Every record may carry `request_id` and `fields` (extra=…); the text form
 shows the request id, the JSON form every field.
@@ -15,14 +14,17 @@ import json
 import logging
 import logging.handlers
 import os
-import queue
 import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 
 LOG_FORMATS = ("text", "json")
 MAX_LOG_BYTES = 5 * 1024 * 1024  # one log file, before it rotates
 LOG_BACKUPS = 3  # localgate.log.1 … .3 are kept
+BATCH_WAIT = 0.05  # seconds a batch of lines gathers before the writer writes it
+MAX_BATCH = 1000  # lines formatted between two flushes, at most
 _COLORS = {"red": "31", "yellow": "33", "green": "32", "dim": "2"}
 
 
@@ -71,11 +73,39 @@ class JsonFormatter(logging.Formatter):
 
 
 class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
-    """A RotatingFileHandler whose files are 0600, whatever the umask."""
+    """A RotatingFileHandler whose files are 0600, whatever the umask, and which
+    counts what it wrote instead of asking the file (no stat, seek or second
+    formatting per line) and leaves flushing to the writer, once per batch."""
+
+    _size = 0
 
     def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = os.fstat(fd).st_size
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            if self.stream is None:
+                self.stream = self._open()
+            # Characters, not bytes: near enough to rotate at about maxBytes.
+            if self._size and self._size + len(line) >= self.maxBytes:
+                self.doRollover()  # closes, renames, and opens anew (which counts 0)
+            self.stream.write(line)
+            self._size += len(line)
+        except Exception:
+            self.handleError(record)
+
+
+class BatchStream(logging.StreamHandler):
+    """A StreamHandler that leaves flushing to the writer, once per batch."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
 
 
 class DaemonLog:
@@ -84,7 +114,7 @@ class DaemonLog:
     def __init__(self, log_file: Path | None, *, fmt: str = "text", stderr: bool = True):
         handlers: list[logging.Handler] = []
         if stderr:
-            console = logging.StreamHandler(sys.stderr)
+            console = BatchStream(sys.stderr)
             # Lines the daemon also printed to stdout go to the file only.
             console.addFilter(lambda record: getattr(record, "console", True))
             console.setFormatter(
@@ -102,38 +132,83 @@ class DaemonLog:
             )
             file.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(dated=True))
             handlers.append(file)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._listener = logging.handlers.QueueListener(
-            self._queue, *handlers, respect_handler_level=False
-        )
-        self._handler = _Handoff(self._queue)
+        self._handoff = _Handoff(handlers)
         self._handlers = handlers
 
     def start(self) -> DaemonLog:
-        """Route the root logger through the queue; quiet aiohttp's access log."""
+        """Route the root logger through the writer thread; quiet aiohttp's access log."""
         root = logging.getLogger()
-        root.handlers[:] = [self._handler]
+        root.handlers[:] = [self._handoff]
         root.setLevel(logging.INFO)
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-        self._listener.start()
+        self._handoff.thread.start()
         return self
 
     def stop(self) -> None:
         """Write out everything queued, then close the handlers."""
-        self._listener.stop()  # processes what is queued before it returns
-        logging.getLogger().removeHandler(self._handler)
+        self._handoff.stop()  # writes what is queued before it returns
+        logging.getLogger().removeHandler(self._handoff)
         for handler in self._handlers:
             handler.flush()
             handler.close()
 
 
-class _Handoff(logging.handlers.QueueHandler):
-    """Hands records to the writer thread as they are: QueueHandler.prepare would
-    format and copy each one on the event loop (it is meant for queues between
-    processes); the formatters run on the writer thread instead."""
+class _Handoff(logging.Handler):
+    """Hands records to one writer thread, which writes them in batches.
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
+    On the event loop a record is only appended to a deque (no lock, no
+    syscall); the thread is woken by the first record of a batch, lets the batch
+    gather for BATCH_WAIT, then formats and writes it with one flush per
+    handler. One wake-up per batch instead of one per line keeps the writer from
+    contending with the loop for the GIL on every request.
+    """
+
+    def __init__(self, handlers: list[logging.Handler]):
+        super().__init__()
+        self.handlers = handlers
+        self.records: deque[logging.LogRecord] = deque()
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, name="localgate-log", daemon=True)
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # No filters and no lock: deque.append is atomic.
+        self.records.append(record)
+        if not self.wake.is_set():
+            self.wake.set()
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handle(record)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self._write()  # a thread never started (or records after it ended)
+
+    def _run(self) -> None:
+        while not self.stopping:
+            self.wake.wait()
+            if not self.stopping:
+                time.sleep(BATCH_WAIT)
+            self.wake.clear()
+            self._write()
+        self._write()
+
+    def _write(self) -> None:
+        records = self.records
+        while records:
+            batch = [records.popleft() for _ in range(min(len(records), MAX_BATCH))]
+            for handler in self.handlers:
+                for record in batch:
+                    if handler.filter(record):
+                        handler.emit(record)
+                try:
+                    handler.flush()
+                except Exception:  # a closed or broken stream: the records are lost
+                    pass
 
 
 def _iso(epoch: float) -> str:

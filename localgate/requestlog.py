@@ -9,6 +9,7 @@ they follow its line instead of interleaving with other requests' lines.
 from __future__ import annotations
 
 import logging
+import time
 
 from localgate.events import AttemptFailed, RequestDone
 from localgate.providers.base import CHAT, GENERATE, MESSAGES
@@ -24,6 +25,7 @@ class RequestLog:
     def __init__(self, logger: logging.Logger | None = None):
         self.log = logger or logging.getLogger("localgate.requests")
         self._held: dict[str, list[AttemptFailed]] = {}  # request id → its failed attempts
+        self._blank: dict | None = None  # a record's attributes that never change
 
     def __call__(self, event: object) -> None:
         if isinstance(event, AttemptFailed):
@@ -49,9 +51,7 @@ class RequestLog:
             line = f"  ↳ {e.account} on {_cut(e.model)}: {_cut(e.reason)}"
         else:
             wait = "invalid" if e.cooldown is None else f"cooling {e.cooldown:.0f}s"
-            line = (
-                f"  ↳ {e.account} failed on {_cut(e.model)}: {_cut(e.reason)} ({wait}); moved on"
-            )
+            line = f"  ↳ {e.account} failed on {_cut(e.model)}: {_cut(e.reason)} ({wait}); moved on"
         fields = {
             "event": "attempt_failed",
             "account": e.account,
@@ -63,13 +63,24 @@ class RequestLog:
         self._emit(line, {"request_id": e.request_id, "style": "yellow", "fields": fields})
 
     def _emit(self, line: str, extra: dict) -> None:
-        # makeRecord + handle: what logger.info does, less its walk up the stack for
-        # the caller's file and line (a third of the cost, on every request).
-        if self.log.isEnabledFor(logging.INFO):
-            record = self.log.makeRecord(
-                self.log.name, logging.INFO, "", 0, line, None, None, extra=extra
-            )
-            self.log.handle(record)
+        # What logger.info does, less its walk up the stack for the caller's file and
+        # line, and less LogRecord.__init__: a record's thread, process and source
+        # never change here, so they are made once and copied (a quarter of the cost).
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        if self._blank is None:
+            made = self.log.makeRecord(self.log.name, logging.INFO, "", 0, "", None, None)
+            self._blank = vars(made)
+        record = logging.LogRecord.__new__(logging.LogRecord)
+        attributes = vars(record)
+        attributes.update(self._blank)
+        now = time.time_ns()
+        attributes["created"] = now / 1e9
+        attributes["msecs"] = (now % 1_000_000_000) // 1_000_000
+        attributes["relativeCreated"] = (now - logging._startTime * 1e9) / 1e6
+        attributes["msg"] = line
+        attributes.update(extra)
+        self.log.handle(record)
 
 
 def request_line(e: RequestDone) -> str:

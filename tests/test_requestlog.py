@@ -84,3 +84,28 @@ def test_nothing_queued_is_lost_when_the_log_stops(tmp_path):
 def test_other_operations_are_named():
     first = request_line(RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1))
     assert first.endswith("op=transcribe") and "op=" not in request_line(done(2))
+
+
+def test_the_log_file_rotates_at_its_size_counting_what_it_wrote(tmp_path, monkeypatch):
+    """The writer counts the bytes it wrote (from the size it found) instead of asking
+    the file on every line; the file still rotates near MAX_LOG_BYTES, 0600."""
+    from localgate import logs
+
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 2000)
+    log_file = tmp_path / "state" / "localgate.log"
+    log_file.parent.mkdir()
+    log_file.write_text("x" * 1500 + "\n")  # a log left by an earlier run
+    daemon_log = DaemonLog(log_file, stderr=False).start()
+    try:
+        request_log = RequestLog()
+        for n in range(40):
+            request_log(done(n))
+    finally:
+        daemon_log.stop()
+    rotated = sorted(tmp_path.joinpath("state").glob("localgate.log.*"))
+    assert rotated[-1].read_text().startswith("x" * 1500)  # .1 is the latest, the last the oldest
+    for path in [log_file, *rotated]:
+        assert path.stat().st_size <= 2000 + 200
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+    text = "".join(p.read_text() for p in [log_file, *rotated])
+    assert all(f"req_{n} " in text for n in range(40))
