@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiohttp
 from aiohttp import web
@@ -74,6 +75,17 @@ class ClientRequest:
     answer: dict | None = None  # the whole answer, once relayed (the response store keeps it)
 
 
+class Candidates(NamedTuple):
+    """A target of a request's plan and the accounts of it that can serve the request."""
+
+    target: routing.Target
+    names: list[str]
+
+    @property
+    def model(self) -> str:  # what PlanCache weighs
+        return self.target.model
+
+
 class Gateway:
     """Owns the accounts, the pool and the upstream session; serves ClientRequests."""
 
@@ -84,6 +96,7 @@ class Gateway:
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
         self._plans = routing.PlanCache()
+        self._routes = routing.PlanCache()  # candidate accounts per request kind and model
         self.drain = Drain()  # what a shutdown waits for, and the streams it may end
         self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
 
@@ -97,6 +110,7 @@ class Gateway:
         self.config = config
         self.accounts = accounts
         self._plans = routing.PlanCache()
+        self._routes = routing.PlanCache()
         self.pool.set_strategy(config.server.strategy)
         self.pool.sync([account.entry() for account in accounts.values()])
         self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
@@ -151,7 +165,12 @@ class Gateway:
     async def _serve(self, req, http_request, record) -> web.StreamResponse:
         if not self.accounts:
             raise NoAccounts(f"no accounts are configured: {FIX_NO_ACCOUNTS}")
-        candidates = [(t, self._candidates(req, t)) for t in self.plan(req.model)]
+        # Which accounts can serve this model, dialect and operation only changes with
+        # the config: worked out once per combination, not on every request.
+        key = f"{req.dialect} {req.op} {req.native_only is None} {req.model}"
+        candidates = self._routes.get(
+            key, lambda: [Candidates(t, self._candidates(req, t)) for t in self.plan(req.model)]
+        )
         if not any(names for _, names in candidates):
             raise self._no_candidates(req)
         deadline = time.monotonic() + self.config.server.max_wait

@@ -159,6 +159,28 @@ async def test_hot_reload_adds_an_account_without_restart(localgate, make_fake, 
         app_module.RELOAD_INTERVAL = 1.0
 
 
+async def test_a_reload_that_moves_a_model_to_another_account_is_followed(
+    localgate, make_fake, config_path
+):
+    """Which accounts serve a model is worked out once per config: a reload starts over."""
+    from localgate.server import app as app_module
+
+    app_module.RELOAD_INTERVAL = 0.05
+    try:
+        work, home = await make_fake("anthropic", "work"), await make_fake("anthropic", "home")
+        client = await localgate([account("work", "anthropic", work.url)])
+        assert (await client.post("/v1/messages", json=HI)).headers["x-localgate-account"] == "work"
+        write_config(config_path, [account("home", "anthropic", home.url)])
+        for _ in range(100):
+            resp = await client.post("/v1/messages", json=HI)
+            if resp.headers.get("x-localgate-account") == "home":
+                break
+            await asyncio.sleep(0.05)
+        assert resp.status == 200 and resp.headers["x-localgate-account"] == "home"
+    finally:
+        app_module.RELOAD_INTERVAL = 1.0
+
+
 async def test_request_log_line(localgate, make_fake, caplog):
     from localgate.requestlog import RequestLog
     from localgate.server.app import GATEWAY
