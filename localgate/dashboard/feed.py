@@ -102,7 +102,7 @@ class LiveFeed:
     """Subscribe an instance to `Events`; `watch()` a viewer per open page."""
 
     def __init__(self, history: int = HISTORY) -> None:
-        self.recent: deque[dict[str, Any]] = deque(maxlen=history)
+        self._recent: deque[tuple[RequestDone, list]] = deque(maxlen=history)
         self.viewers: set[Viewer] = set()
         self._chains: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.started = time.time()
@@ -122,10 +122,18 @@ class LiveFeed:
             if len(self._chains) > PENDING_CHAINS:  # a request that never finished
                 self._chains.popitem(last=False)
         elif isinstance(event, RequestDone):
-            entry = item(event, self._chains.pop(event.request_id, []))
-            self.recent.append(entry)
-            for viewer in self.viewers:
-                viewer.offer(entry)
+            # Kept as it came: the item is made when a page reads it (most never are).
+            finished = (event, self._chains.pop(event.request_id, []))
+            self._recent.append(finished)
+            if self.viewers:
+                entry = item(*finished)
+                for viewer in self.viewers:
+                    viewer.offer(entry)
+
+    @property
+    def recent(self) -> list[dict[str, Any]]:
+        """The latest finished requests as items, oldest first."""
+        return [item(*finished) for finished in self._recent]
 
     def history(self, filters: Mapping[str, str], limit: int = HISTORY) -> list[dict[str, Any]]:
         """The latest finished requests that pass `filters`, oldest first."""
