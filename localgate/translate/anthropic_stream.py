@@ -5,6 +5,11 @@ first, blocks with sequential non-interleaved indices (a change of kind closes
 the open block), no empty blocks, `message_delta` (with usage) and
 `message_stop` last. It holds `message_delta` until the upstream ends, because
 an OpenAI upstream sends usage after its finish chunk.
+
+OpenAI-compatible upstreams may interleave parallel calls' argument fragments
+(header 0, header 1, fragment of 0, fragment of 1…). Blocks cannot interleave,
+so the first call streams in its open block while later ones are collected by
+key and sent whole as soon as the open block closes.
 """
 
 from __future__ import annotations
@@ -101,6 +106,8 @@ class StreamEncoder:
         self.index = -1  # index of the last block opened
         self.open: str | None = None  # kind of the open block
         self.open_key: object = None  # tool call key of the open tool_use block
+        # Calls that started while another tool_use block was open: key → [id, name, args].
+        self.queued: dict[object, list[str]] = {}
         self.signed = False  # the open thinking block has its signature
         self.usage = ir.Usage()
         self.stop_reason: str | None = None
@@ -132,13 +139,15 @@ class StreamEncoder:
             out += self._close()
         elif isinstance(event, ir.ToolCallStart):
             self.saw_tool_call = True
-            out += self._close()
-            block = {"type": "tool_use", "id": encode_id(event.id), "name": event.name, "input": {}}
-            out += self._open("tool_use", block)
-            self.open_key = event.key
+            if self.open == "tool_use" and event.key != self.open_key:
+                self.queued.setdefault(event.key, [event.id, event.name, ""])
+            elif self.open != "tool_use":
+                out += self._open_call(event.key, event.id, event.name)
         elif isinstance(event, ir.ToolArgsDelta):
             if event.fragment and self.open == "tool_use" and self.open_key == event.key:
                 out += self._delta({"type": "input_json_delta", "partial_json": event.fragment})
+            elif event.fragment and event.key in self.queued:
+                self.queued[event.key][2] += event.fragment
         elif isinstance(event, ir.BlockStop):
             out += self._close()
         elif isinstance(event, ir.UsageUpdate):
@@ -198,6 +207,13 @@ class StreamEncoder:
         data = {"type": "content_block_start", "index": self.index, "content_block": block}
         return out + encode(data, "content_block_start")
 
+    def _open_call(self, key: object, call_id: str, name: str) -> bytes:
+        out = self._close()
+        block = {"type": "tool_use", "id": encode_id(call_id), "name": name, "input": {}}
+        out += self._open("tool_use", block)
+        self.open_key = key
+        return out
+
     def _delta(self, delta: dict) -> bytes:
         data = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return encode(data, "content_block_delta")
@@ -214,4 +230,12 @@ class StreamEncoder:
         self.open = None
         self.open_key = None
         data = {"type": "content_block_stop", "index": self.index}
-        return out + encode(data, "content_block_stop")
+        out += encode(data, "content_block_stop")
+        while self.queued:  # calls collected while this block was open, each whole
+            key = next(iter(self.queued))
+            call_id, name, arguments = self.queued.pop(key)
+            out += self._open_call(key, call_id, name)
+            if arguments:
+                out += self._delta({"type": "input_json_delta", "partial_json": arguments})
+            out += self._close()
+        return out

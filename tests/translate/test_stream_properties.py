@@ -2,6 +2,7 @@
 carrying exactly the same text, thinking and tool-call arguments."""
 
 import json
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,21 +43,30 @@ def expected(segs):
     return text, thinking, calls
 
 
-def openai_events(segs, *, finish_with_content: bool, usage: bool) -> list[Event]:
+def openai_events(
+    segs, *, finish_with_content: bool, usage: bool, shuffle: random.Random | None = None
+) -> list[Event]:
+    """The segments as an OpenAI-compatible stream. With `shuffle`, the chunks of a
+    run of parallel calls arrive interleaved in a random order (each call's header
+    before its own fragments), as some servers send them."""
     chunks = [{"role": "assistant", "content": ""}]
     index = 0
-    for seg in segs:
+    run: list[list[dict]] = []  # the chunks of each call in the current run of calls
+    for seg in [*segs, ("end",)]:
+        if seg[0] != "tool" and run:
+            chunks += _interleave(run, shuffle)
+            run = []
         if seg[0] == "text":
             chunks += [{"content": piece} for piece in seg[1]]
         elif seg[0] == "thinking":
             chunks += [{"reasoning_content": piece} for piece in seg[1]]
-        else:
+        elif seg[0] == "tool":
             first = {"index": index, "id": f"functions.{seg[1]}:{index}", "type": "function"}
             first["function"] = {"name": seg[1], "arguments": seg[2][0]}
-            chunks.append({"tool_calls": [first]})
-            chunks += [
+            rest = [
                 {"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in seg[2][1:]
             ]
+            run.append([{"tool_calls": [first]}, *rest])
             index += 1
     finish = "tool_calls" if index else "stop"
     bodies = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": d}]} for d in chunks]
@@ -80,6 +90,23 @@ def openai_events(segs, *, finish_with_content: bool, usage: bool) -> list[Event
             }
         )
     return [Event(None, json.dumps(b)) for b in bodies] + [Event(None, "[DONE]")]
+
+
+def _interleave(calls: list[list[dict]], shuffle: random.Random | None) -> list[dict]:
+    if shuffle is None:
+        return [chunk for call in calls for chunk in call]
+    # Headers come in index order; any started call's fragments may come next.
+    pending = [list(call) for call in calls]
+    out, started = [], 0
+    while any(pending):
+        choices = [c for c in pending[:started] if c]
+        if started < len(pending):
+            choices.append(pending[started])
+        pick = shuffle.choice(choices)
+        if pick is pending[started] if started < len(pending) else False:
+            started += 1
+        out.append(pick.pop(0))
+    return out
 
 
 def anthropic_events(segs, *, pings: bool) -> list[Event]:
@@ -130,8 +157,8 @@ def assembled_anthropic(message):
 
 
 @settings(max_examples=150, deadline=None)
-@given(segments(), st.booleans(), st.booleans())
-def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage):
+@given(segments(), st.booleans(), st.booleans(), st.one_of(st.none(), st.randoms()))
+def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, shuffle):
     t = translator("anthropic", "openai")
     tools = [
         {"name": n, "input_schema": {"type": "object"}} for n in ("Bash", "Read", "mcp__srv__do.it")
@@ -147,7 +174,9 @@ def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage):
     assert sent == ["Bash", "Read", _safe("mcp__srv__do.it")]
     # The upstream answers with the names it was given; the client must see its own.
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
-    events = openai_events(segs, finish_with_content=finish_with_content, usage=usage)
+    events = openai_events(
+        segs, finish_with_content=finish_with_content, usage=usage, shuffle=shuffle
+    )
     message = check_anthropic(run_stream(t.stream(), events))
     text, thinking, calls = expected(segs)
     assert assembled_anthropic(message) == (text, thinking, [(_client(n), a) for n, a in calls])
@@ -259,8 +288,8 @@ def test_gemini_upstream_to_openai_client(segs, signatures):
 
 
 @settings(max_examples=100, deadline=None)
-@given(segments())
-def test_openai_upstream_to_gemini_client(segs):
+@given(segments(), st.one_of(st.none(), st.randoms()))
+def test_openai_upstream_to_gemini_client(segs, shuffle):
     from google.genai import types
 
     from .streams import parse
@@ -270,7 +299,8 @@ def test_openai_upstream_to_gemini_client(segs):
         {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}, model="gpt-4o", stream=True
     )
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
-    data = run_stream(t.stream(), openai_events(segs, finish_with_content=False, usage=True))
+    events = openai_events(segs, finish_with_content=False, usage=True, shuffle=shuffle)
+    data = run_stream(t.stream(), events)
     chunks = [
         types.GenerateContentResponse._from_response(response=e.json(), kwargs={})
         for e in parse(data)
