@@ -18,6 +18,7 @@
         ├── AllAccountsCooling  429   every candidate is cooling down (has retry_after)
         ├── UpstreamError       502   upstream answered with garbage or failed outright
         ├── NoAccounts          503   nothing configured or enabled for the request
+        ├── AccountsResting     503   every candidate rests after failing (has retry_after)
         └── UpstreamTimeout     504   upstream did not answer in time
 
 A GatewayError carries a dialect-neutral `kind`; `KINDS` says how each kind
@@ -182,6 +183,18 @@ class UpstreamError(GatewayError):
 
 class NoAccounts(GatewayError):
     status, kind = 503, "unavailable"
+
+
+class AccountsResting(GatewayError):
+    """Every candidate account rests after failures (5xx, empty answers…), not after a
+    rate limit: the client hears what happened, and when the first is back."""
+
+    status, kind = 503, "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float):
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
+        self.retry_after = retry_after
 
 
 class UpstreamTimeout(GatewayError):

@@ -5,6 +5,10 @@ orders the ready ones → `_attempt` on each until one answers → relay. Until 
 byte has reached the client every failure (429, 5xx, timeout, refused
 connection, garbage) moves the request on and cools the account down; after
 that, the relay ends the stream with an error event and never retries.
+
+A stream's head (message_start, the role chunk…) is held until its first
+content (`relay.StreamHead`), so an error event inside a 200 stream before any
+content is such a failure too, and an empty answer gets one more try.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +28,7 @@ from localgate.accounts import Account, build_accounts
 from localgate.config import Config
 from localgate.dialects.common import error_message, redact
 from localgate.errors import (
+    AccountsResting,
     AllAccountsCooling,
     GatewayError,
     LoginExpired,
@@ -37,11 +42,13 @@ from localgate.errors import (
 )
 from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
-from localgate.pool.failures import Failure, FailureKind
+from localgate.pool.failures import RATE_LIMITS, Failure, FailureKind
 from localgate.pool.signals import read_limits
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
-from localgate.relay import Passthrough, Translated, is_event_stream, relay_stream
+from localgate.relay import Passthrough, StreamHead, Translated, is_event_stream, relay_stream
 
+# Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
+RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
 # The generation operation each dialect's upstreams speak.
 GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
 FIX_NO_ACCOUNTS = (
@@ -141,6 +148,7 @@ class Gateway:
         deadline = time.monotonic() + self.config.server.max_wait
         budget = max(3, 2 * sum(len(names) for _, names in candidates))
         last: tuple[str, Failure] | None = None
+        empties = 0  # empty answers so far: the first gets another try, later ones stand
         while True:
             wait = None
             for target, names in candidates:
@@ -151,11 +159,18 @@ class Gateway:
                     if self.accounts[name].provider is None:
                         continue  # its key is missing; the pool already reports why
                     outcome = await self._try(
-                        req, target, self.accounts[name], record, http_request, candidates[0][0]
+                        req,
+                        target,
+                        self.accounts[name],
+                        record,
+                        http_request,
+                        candidates[0][0],
+                        accept_empty=empties > 0,
                     )
                     if not isinstance(outcome, Failure):
                         return outcome
                     last = (name, outcome)
+                    empties += outcome.kind is FailureKind.EMPTY
                     if record.attempts >= budget:
                         raise self._give_up(req, last, None)
                 if selection.ready:  # some just failed: ask again when they are back
@@ -165,11 +180,13 @@ class Gateway:
                 raise self._give_up(req, last, wait)
             await asyncio.sleep(wait + 0.01)
 
-    async def _try(self, req, target, account, record, http_request, primary):
+    async def _try(self, req, target, account, record, http_request, primary, *, accept_empty):
         """`_attempt`, and once more at once when the account asks for a resend."""
         for _ in range(2):
             record.attempts += 1
-            outcome = await self._attempt(req, target, account, record, http_request, primary)
+            outcome = await self._attempt(
+                req, target, account, record, http_request, primary, accept_empty
+            )
             if not (isinstance(outcome, Failure) and outcome.kind is FailureKind.RESEND):
                 break
         return outcome
@@ -190,15 +207,18 @@ class Gateway:
                 names.append(name)
         return names
 
-    async def _attempt(self, req, target, account, record, http_request, primary):
-        """Try one account. Returns the committed response, or a Failure to move on."""
+    async def _attempt(self, req, target, account, record, http_request, primary, accept_empty):
+        """Try one account. Returns the committed response, or a Failure to move on.
+
+        An empty streamed answer is a Failure unless `accept_empty` (it had its retry).
+        """
         provider = account.provider
         upstream = provider.dialect_for(target.model)
         translator = None
         if upstream != req.dialect:
             translator = _translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
-        sent = await self._send(req, target, provider, upstream, translator, echoed)
+        sent = await self._send(req, target, provider, upstream, translator, echoed, accept_empty)
         if isinstance(sent, Failure):
             self._failed(req, account, target.model, sent)
             return sent
@@ -234,11 +254,12 @@ class Gateway:
             )
         return response
 
-    async def _send(self, req, target, provider, upstream, translator, echoed):
-        """Send upstream and read up to the first byte: (response, first bytes) or a Failure.
+    async def _send(self, req, target, provider, upstream, translator, echoed, accept_empty):
+        """Send upstream and read up to the first content: (response, bytes read) or a Failure.
 
-        A 2xx stream yields its first chunk (so a silent upstream can still be left
-        for another account); anything else is read whole.
+        A 2xx stream yields its head and first content event (so a silent upstream,
+        an error event before any content or an empty answer can still be left for
+        another account); anything else is read whole.
         """
         if translator is not None:
             op = _translated_op(req.op, upstream)
@@ -246,7 +267,7 @@ class Gateway:
                 req.body,
                 model=target.model,
                 stream=req.stream,
-                client_model=echoed or "",
+                client_model=req.model,  # answers name what the client asked for
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
         else:
@@ -307,11 +328,42 @@ class Gateway:
                 payload = redact(payload, provider.credential.masked())
             failure = self._read_status(provider, resp, payload, req.stream)
             self._observe(provider, target.model, resp, payload, failure)
+            if failure is None and req.stream:
+                payload, failure = await self._read_head(provider, resp, payload, upstream)
+                if failure is not None and failure.kind is FailureKind.EMPTY and accept_empty:
+                    failure = None  # it had its retry: an empty answer it is
             if failure is None:
                 return resp, payload
         if resp is not None:
             resp.close()
         return failure
+
+    async def _read_head(self, provider, resp, first: bytes, upstream: str):
+        """Read a 2xx stream up to its first content: (bytes read, None) or (_, Failure).
+
+        Waits no longer than the stream's idle timeout between chunks, as the relay
+        would; content is never held back, only what comes before it.
+        """
+        head = StreamHead(upstream)
+        head.feed(first)
+        try:
+            while not head.decided:
+                head.feed(await resp.content.readany())
+        except TimeoutError:
+            return head.held, Failure(FailureKind.TIMEOUT, "the stream stalled before any content")
+        except aiohttp.ClientError as exc:
+            reason = f"the stream broke before any content: {type(exc).__name__}"
+            return head.held, Failure(FailureKind.CONNECTION, reason)
+        if head.failure is not None:
+            body = redact(head.failure_body, provider.credential.masked())
+            failure = provider.classify(head.failure, {}, body)
+            if failure is not None:
+                reason = f"error event in its 200 stream: {failure.reason}"
+                return head.held, replace(failure, reason=reason)
+        elif not head.content:
+            reason = "answered with an empty stream (no content, no tool call, no refusal)"
+            return head.held, Failure(FailureKind.EMPTY, reason)
+        return head.held, None
 
     def _request(self, call, timeout: aiohttp.ClientTimeout):
         return self.http.request(
@@ -351,8 +403,8 @@ class Gateway:
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
                 payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
-            elif renamed and "model" in data:
-                payload = json.dumps({**data, "model": renamed}, ensure_ascii=False).encode()
+            elif renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
+                payload = json.dumps({**data, key: renamed}, ensure_ascii=False).encode()
         except ValueError:
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -428,13 +480,8 @@ class Gateway:
     def _give_up(self, req, last: tuple[str, Failure] | None, wait: float | None):
         """The error for a request no account could serve, true to why."""
         names = {n for t in self.plan(req.model) for n in t.accounts}
-        if last is None or last[1].kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
-            if wait is not None:
-                return AllAccountsCooling(
-                    f"every account serving {req.model} is cooling down "
-                    f"(rate limited); the first is back in {wait:.0f}s",
-                    retry_after=wait,
-                )
+        if wait is not None and (last is None or last[1].rate_limited):
+            return self._resting(req, names, wait)  # every candidate rests: say why
         if last is None:
             status = {s.name: s for s in self.pool.status() if s.name in names}
             reasons = "; ".join(
@@ -452,19 +499,40 @@ class Gateway:
             return UpstreamTimeout(message)
         if failure.kind is FailureKind.AUTH:
             return NoAccounts(message + f"; fix the key with `localgate accounts add {name} ...`")
-        if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
+        if failure.rate_limited:
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)
 
+    def _resting(self, req, names: set[str], wait: float) -> GatewayError:
+        """Every candidate rests: 429 when they were rate limited, else 503 saying why."""
+        rests = [
+            (s.name, rest) for s in self.pool.status() if s.name in names for rest in s.cooldowns
+        ]
+        if all(rest.kind in RATE_LIMIT_KINDS for _, rest in rests):
+            return AllAccountsCooling(
+                f"every account serving {req.model} is cooling down "
+                f"(rate limited); the first is back in {wait:.0f}s",
+                retry_after=wait,
+            )
+        failing = "; ".join(
+            f"{name}: {rest.reason}" for name, rest in rests if rest.kind not in RATE_LIMIT_KINDS
+        )
+        return AccountsResting(
+            f"every account serving {req.model} is resting after failures ({failing}); "
+            f"the first is back in {wait:.0f}s",
+            retry_after=wait,
+        )
+
 
 def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:
-    """The client's model name, when the answer would name another and the dialect echoes it.
+    """The client's model name, when the answer would name another.
 
     Another name comes from an alias, or from an upstream with its own ids (Vertex
-    answers `claude-sonnet-4-5@20250929`); Claude Code drops thinking when it does.
+    answers `claude-sonnet-4-5@20250929`). Answers name what the client asked for on
+    every path (Claude Code drops the thinking of an answer naming another model);
+    `x-model-used` still says what served.
     """
-    renamed = target.model != req.model or provider.renames_models
-    if renamed and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
+    if target.model != req.model or provider.renames_models:
         return req.model
     return None
 

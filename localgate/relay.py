@@ -4,7 +4,12 @@ Two kinds of stream relay share one loop: `Passthrough` forwards the
 upstream's bytes untouched (same dialect on both sides) while a tap reads usage
 from them; `Translated` turns each upstream event into the client's events at
 once. Both forward whole events only, so a stream cut mid-event ends with a
-clean error event instead of half a JSON object.
+clean error event instead of half a JSON object, and both say afterwards
+(`error`) whether the answer was cut short or failed inside its stream.
+
+Before either begins, `StreamHead` reads the upstream's opening events
+(message_start, role chunk…) until the first content: an error or an empty
+answer there is a failure like a 5xx, and another account can still serve.
 """
 
 from __future__ import annotations
@@ -38,10 +43,57 @@ class ClientGone(Exception):
     """The client closed its connection while we were writing to it."""
 
 
+INCOMPLETE = "the upstream ended the stream before it was complete"
+
+
+class StreamHead:
+    """The opening of an upstream stream, held until it shows what it is.
+
+    Feed it chunks until `decided`: `failure` (the status of an error event
+    before any content), `content` (the first content event arrived), or
+    `ended` (the stream ended with nothing but its head: an empty answer).
+    `held` is every byte fed, for the relay to send on. The dialect module
+    says what a head event is (`is_head`) and what an error looks like
+    (`stream_failure`); content is never held: it decides at once.
+    """
+
+    __slots__ = ("_dialect", "_parser", "held", "failure", "failure_body", "content", "ended")
+
+    def __init__(self, dialect: str) -> None:
+        self._dialect = dialects.get(dialect)
+        self._parser = sse.SSEParser()
+        self.held = b""
+        self.failure: int | None = None
+        self.failure_body = b""
+        self.content = False
+        self.ended = False
+
+    @property
+    def decided(self) -> bool:
+        return self.failure is not None or self.content or self.ended
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk of the stream (b"" when it ended)."""
+        self.held += chunk
+        events = self._parser.feed(chunk) if chunk else self._parser.flush()
+        for event in events:
+            status = self._dialect.stream_failure(event)
+            if status is not None:
+                self.failure, self.failure_body = status, event.data.encode()
+                return
+            if not self._dialect.is_head(event):
+                self.content = True
+                return
+            if self._dialect.is_terminal(event):
+                self.ended = True
+        if not chunk:
+            self.ended = True
+
+
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage")
+    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage", "error")
 
     def __init__(self, dialect: str, client_model: str | None = None, hide_usage: bool = False):
         self._dialect = dialects.get(dialect)
@@ -49,6 +101,7 @@ class Passthrough:
         self._tail = b""
         self._rename = client_model  # the model name the answer must carry (see gateway)
         self._hide_usage = hide_usage  # asked for our accounting, not by the client
+        self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
     def usage(self):
@@ -63,33 +116,35 @@ class Passthrough:
         self._tail = data[cut:]
         whole = data[:cut]
         if self._rename:
-            renamed = self._dialect.rename_stream_model(whole, self._rename)
-            if renamed is not None:
-                whole, self._rename = renamed, None
+            whole = self._dialect.rename_stream_model(whole, self._rename)
         self._tap.feed(whole)
         if self._hide_usage:
             whole = self._dialect.drop_usage_chunks(whole)
         return whole
 
     def finish(self) -> bytes:
+        if self._tap.error:  # the upstream's own error event went by: the answer failed
+            self.error = f"the upstream failed mid-stream: {self._tap.error}"
         if self._tap.complete:
             return self._tail
-        return self.fail(UpstreamError("the upstream ended the stream before it was complete"))
+        return self.fail(UpstreamError(INCOMPLETE))
 
     def fail(self, error: GatewayError) -> bytes:
+        self.error = self.error or error.message
         return self._dialect.stream_error(error)
 
 
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
-    __slots__ = ("_parser", "_stream", "_upstream", "_complete")
+    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "error")
 
     def __init__(self, translator, upstream_dialect: str):
         self._parser = sse.SSEParser()
         self._stream = translator.stream()
         self._upstream = dialects.get(upstream_dialect)
         self._complete = False
+        self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
     def usage(self):
@@ -105,13 +160,15 @@ class Translated:
 
     def finish(self) -> bytes:
         tail = b"".join(self._stream.feed(e) for e in self._parser.flush())
+        if self._stream.failure:  # the upstream's own error event, already relayed
+            self.error = f"the upstream failed mid-stream: {self._stream.failure}"
+            return tail
         if not self._complete:
-            return tail + self.fail(
-                UpstreamError("the upstream ended the stream before it was complete")
-            )
+            return tail + self.fail(UpstreamError(INCOMPLETE))
         return tail + self._stream.finish()
 
     def fail(self, error: GatewayError) -> bytes:
+        self.error = self.error or error.message
         return self._stream.fail(error)
 
 
@@ -159,6 +216,7 @@ async def relay_stream(
         record.client_gone = True
     finally:
         record.usage = relay.usage
+        record.error = record.error or relay.error
         if finished:
             upstream.release()
         else:

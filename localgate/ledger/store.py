@@ -112,7 +112,9 @@ class UsageRow:
 
     key: str
     requests: int
-    errors: int  # requests that ended with status >= 400 or a client that went away
+    # Requests that ended with status >= 400, a client that went away, or an
+    # error after their 200 (a stream cut short or failing mid-way).
+    errors: int
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -224,7 +226,7 @@ class LedgerStore:
         group = GROUPINGS[by]  # KeyError for an unknown grouping: a programming error
         rows = self._db.execute(
             f"SELECT {group} AS key, COUNT(*), "
-            "SUM(CASE WHEN status >= 400 OR client_gone THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status >= 400 OR client_gone OR error IS NOT NULL THEN 1 ELSE 0 END), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
             "SUM(cache_creation_tokens) "
             "FROM requests WHERE ts >= ? GROUP BY key ORDER BY key",

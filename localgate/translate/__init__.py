@@ -137,6 +137,7 @@ class StreamTranslator:
         self.names = names
         self.usage = Usage()
         self.failed = False
+        self.failure: str | None = None  # the upstream's own in-stream error, if any
 
     def feed(self, event: Event) -> bytes:
         """The client bytes one upstream event produces now (may be b"")."""
@@ -151,6 +152,7 @@ class StreamTranslator:
         out = b""
         for item in events:
             if isinstance(item, ir.UpstreamFailure):
+                self.failure = item.message
                 return out + self.fail(RelayedError(item.status, item.message))
             if isinstance(item, ir.ToolCallStart):
                 item.name = self.names.client(item.name)

@@ -389,7 +389,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
             }
         ],
         "usageMetadata": usage_from_ir(resp.usage),
-        "modelVersion": resp.model or ctx.model,
+        "modelVersion": ctx.client_model or resp.model or ctx.model,
         "responseId": resp.id,
     }
 

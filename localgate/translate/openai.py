@@ -357,7 +357,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
         "id": resp.id if resp.id.startswith("chatcmpl") else new_completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": resp.model or ctx.model,
+        "model": ctx.client_model or resp.model or ctx.model,
         "choices": [
             {
                 "index": 0,

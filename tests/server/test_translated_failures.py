@@ -181,8 +181,9 @@ async def test_translated_stream_breaking_off_ends_with_the_clients_error_event(
     fake = await make_fake(upstream_kind, "up")
     reply = Reply(text="one two three four five six", chunks=6)
     error = Error(500, "the model crashed") if how == "error-event" else None
-    # Two events in: the client has seen bytes, so there is no failover, only an error event.
-    fake.script(Cut(after_events=3, reply=reply, error=error))
+    # Content went out (an Anthropic stream's 4th event is its first text delta): the
+    # client has seen bytes, so there is no failover, only an error event.
+    fake.script(Cut(after_events=4, reply=reply, error=error))
     client = await localgate([account("up", upstream_kind, fake.url)])
     errors = {
         "anthropic": anthropic.APIError,
