@@ -45,6 +45,11 @@ DIALECTS: dict[str, tuple[str, str]] = {
 }
 
 
+# Reasoning, as parts and as stream events: left out for clients that did not ask.
+THINKING_PARTS = (ir.Thinking, ir.RedactedThinking)
+THINKING_EVENTS = (ir.ThinkingDelta, ir.SignatureDelta, ir.RedactedThinkingBlock)
+
+
 def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")
@@ -85,7 +90,9 @@ class Translator:
             client_model=client_model,
             stream=stream,
             include_usage=req.include_usage,
-            dropped=list(req.dropped),
+            dropped=list(dict.fromkeys(req.dropped)),
+            field_names=getattr(self.client, "IR_NAMES", {}),  # a dialect may name IR fields
+            show_thinking=req.show_thinking,
         )
         self._rename_for_upstream(req)
         return self.upstream.request_from_ir(req, self.ctx)
@@ -107,6 +114,8 @@ class Translator:
         for part in resp.parts:
             if isinstance(part, ir.ToolCall):
                 part.name = self.names.client(part.name)
+        if not self.ctx.show_thinking:
+            resp.parts = [p for p in resp.parts if not isinstance(p, THINKING_PARTS)]
         return self.client.response_from_ir(resp, self.ctx)
 
     def stream(self) -> StreamTranslator:
@@ -115,6 +124,7 @@ class Translator:
             self.upstream_stream.StreamDecoder(),
             self.client_stream.StreamEncoder(self.ctx),
             self.names,
+            show_thinking=self.ctx.show_thinking,
         )
 
     def _rename_for_upstream(self, req: ir.Request) -> None:
@@ -122,6 +132,8 @@ class Translator:
             tool.name = self.names.upstream(tool.name)
         if req.tool_choice and req.tool_choice.name:
             req.tool_choice.name = self.names.upstream(req.tool_choice.name)
+        if req.tool_choice and req.tool_choice.allowed:
+            req.tool_choice.allowed = [self.names.upstream(n) for n in req.tool_choice.allowed]
         for message in req.messages:
             for part in message.parts:
                 if isinstance(part, ir.ToolCall | ir.ToolResult) and part.name:
@@ -131,10 +143,11 @@ class Translator:
 class StreamTranslator:
     """Upstream SSE events in, client SSE bytes out, one event at a time."""
 
-    def __init__(self, decoder, encoder, names: ToolNames) -> None:
+    def __init__(self, decoder, encoder, names: ToolNames, *, show_thinking: bool = True) -> None:
         self.decoder = decoder
         self.encoder = encoder
         self.names = names
+        self.show_thinking = show_thinking
         self.usage = Usage()
         self.failed = False
         self.failure: str | None = None  # the upstream's own in-stream error, if any
@@ -154,6 +167,8 @@ class StreamTranslator:
             if isinstance(item, ir.UpstreamFailure):
                 self.failure = item.message
                 return out + self.fail(RelayedError(item.status, item.message))
+            if not self.show_thinking and isinstance(item, THINKING_EVENTS):
+                continue  # reasoning the client did not ask to see
             if isinstance(item, ir.ToolCallStart):
                 item.name = self.names.client(item.name)
             elif isinstance(item, ir.UsageUpdate | ir.Start):

@@ -90,6 +90,7 @@ class ToolChoice:
     mode: Literal["auto", "any", "tool", "none"] = "auto"
     name: str | None = None
     parallel: bool | None = None  # None: the upstream's default
+    allowed: list[str] | None = None  # only these tools may be called (None: any tool)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Reasoning:
     enabled: bool = True
     effort: str | None = None  # minimal | low | medium | high | max …
     budget: int | None = None
+    adaptive: bool = False  # the model decides how much (Anthropic adaptive, Gemini -1)
 
 
 @dataclass
@@ -123,7 +125,13 @@ class Request:
     response_format: ResponseFormat | None = None
     reasoning: Reasoning | None = None
     user: str | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     include_usage: bool = False  # OpenAI clients: stream_options.include_usage
+    # Whether the client reads reasoning it did not ask for (OpenAI clients read
+    # `reasoning_content` as it comes; Anthropic and Gemini clients only asked).
+    show_thinking: bool = True
     # Client fields the internal form cannot hold, noted by the reader; the
     # translator reports them with what the writer drops (Context.dropped).
     dropped: list[str] = field(default_factory=list)
@@ -255,12 +263,18 @@ class Context:
     client_model: str = ""  # the name the client asked for; Anthropic answers repeat it
     stream: bool = False
     include_usage: bool = False
+    show_thinking: bool = True  # the client reads reasoning (Request.show_thinking)
     # Request fields the upstream could not honour and that were left out, in the
     # client's own names: the response says so in `x-localgate-dropped`.
     dropped: list[str] = field(default_factory=list)
+    # IR field name → the client's name for it (`seed` → `generationConfig.seed`),
+    # so writers drop in the IR's words and the client reads its own.
+    field_names: dict[str, str] = field(default_factory=dict)
 
     def drop(self, name: str) -> None:
-        """Note that the client's field `name` was left out (once, in order)."""
+        """Note that the client's field `name` (or the IR field of that name) was
+        left out or not honoured as sent (clamped), once, in order."""
+        name = self.field_names.get(name, name)
         if name not in self.dropped:
             self.dropped.append(name)
 
@@ -277,6 +291,17 @@ def resolve_tool_names(request: Request) -> None:
                 names[part.id] = part.name
             elif isinstance(part, ToolResult) and not part.name:
                 part.name = names.get(part.id, "")
+
+
+def allowed_tools(request: Request) -> list[Tool]:
+    """The tools the model may call: all, or those `tool_choice.allowed` names.
+
+    For targets without an allowed list, declaring only those is the same rule.
+    """
+    allowed = request.tool_choice.allowed if request.tool_choice else None
+    if allowed is None:
+        return request.tools
+    return [tool for tool in request.tools if tool.name in allowed]
 
 
 def text_of(parts: list[Part]) -> str:

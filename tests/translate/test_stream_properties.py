@@ -157,8 +157,8 @@ def assembled_anthropic(message):
 
 
 @settings(max_examples=150, deadline=None)
-@given(segments(), st.booleans(), st.booleans(), st.one_of(st.none(), st.randoms()))
-def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, shuffle):
+@given(segments(), st.booleans(), st.booleans(), st.one_of(st.none(), st.randoms()), st.booleans())
+def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, shuffle, thinks):
     t = translator("anthropic", "openai")
     tools = [
         {"name": n, "input_schema": {"type": "object"}} for n in ("Bash", "Read", "mcp__srv__do.it")
@@ -169,6 +169,8 @@ def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, s
         "messages": [{"role": "user", "content": "go"}],
         "tools": tools,
     }
+    if thinks:  # thinking blocks reach only clients that asked for them
+        body["thinking"] = {"type": "adaptive"}
     upstream = t.request(body, model="gpt-4o", stream=True)
     sent = [tool["function"]["name"] for tool in upstream["tools"]]
     assert sent == ["Bash", "Read", _safe("mcp__srv__do.it")]
@@ -179,6 +181,7 @@ def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, s
     )
     message = check_anthropic(run_stream(t.stream(), events))
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert assembled_anthropic(message) == (text, thinking, [(_client(n), a) for n, a in calls])
     assert message["stop_reason"] == ("tool_use" if calls else "end_turn")
 
@@ -252,17 +255,17 @@ def gemini_events(segs, *, signatures: bool) -> list[Event]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(segments(), st.booleans())
-def test_gemini_upstream_to_anthropic_client(segs, signatures):
+@given(segments(), st.booleans(), st.booleans())
+def test_gemini_upstream_to_anthropic_client(segs, signatures, thinks):
     t = translator("anthropic", "gemini")
-    t.request(
-        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
-        model="gemini-2.5-pro",
-        stream=True,
-    )
+    body = {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]}
+    if thinks:
+        body["thinking"] = {"type": "adaptive"}
+    t.request(body, model="gemini-2.5-pro", stream=True)
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
     message = check_anthropic(run_stream(t.stream(), gemini_events(segs, signatures=signatures)))
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert assembled_anthropic(message) == (text, thinking, calls)
     assert message["stop_reason"] == ("tool_use" if calls else "end_turn")
     assert message["usage"]["output_tokens"] == 5
@@ -288,16 +291,17 @@ def test_gemini_upstream_to_openai_client(segs, signatures):
 
 
 @settings(max_examples=100, deadline=None)
-@given(segments(), st.one_of(st.none(), st.randoms()))
-def test_openai_upstream_to_gemini_client(segs, shuffle):
+@given(segments(), st.one_of(st.none(), st.randoms()), st.booleans())
+def test_openai_upstream_to_gemini_client(segs, shuffle, thinks):
     from google.genai import types
 
     from .streams import parse
 
     t = translator("gemini", "openai")
-    t.request(
-        {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}, model="gpt-4o", stream=True
-    )
+    body = {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}
+    if thinks:  # thought parts reach only clients that asked for them
+        body["generationConfig"] = {"thinkingConfig": {"includeThoughts": True}}
+    t.request(body, model="gpt-4o", stream=True)
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
     events = openai_events(segs, finish_with_content=False, usage=True, shuffle=shuffle)
     data = run_stream(t.stream(), events)
@@ -307,6 +311,7 @@ def test_openai_upstream_to_gemini_client(segs, shuffle):
     ]
     parts = [p for c in chunks for p in c.candidates[0].content.parts or []]
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert "".join(p.text for p in parts if p.text and not p.thought) == text
     assert "".join(p.text for p in parts if p.text and p.thought) == thinking
     assert [(p.function_call.name, p.function_call.args) for p in parts if p.function_call] == calls
