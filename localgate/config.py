@@ -40,7 +40,11 @@ DEFAULT_FIRST_BYTE_TIMEOUT = 60.0
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_RESPONSE_TIMEOUT = 600.0
 DEFAULT_LEDGER_RETENTION_DAYS = 90
+DEFAULT_RESPONSE_STORE_DAYS = 30
+DEFAULT_RESPONSE_STORE_MB = 256.0
 LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
+# Provider-specific keys that take one of a few words.
+EXTRA_CHOICES = {"api": ("chat", "responses")}
 
 ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -63,6 +67,10 @@ class ServerConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole request body
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds in-flight requests get on SIGTERM
     ledger_retention_days: int = DEFAULT_LEDGER_RETENTION_DAYS  # usage rows older are deleted
+    # Responses kept for previous_response_id and GET /v1/responses/{id}: for so
+    # many days, and in at most so much disk (the oldest go first).
+    response_store_days: int = DEFAULT_RESPONSE_STORE_DAYS
+    response_store_mb: float = DEFAULT_RESPONSE_STORE_MB
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,8 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             "body_timeout",
             "shutdown_grace",
             "ledger_retention_days",
+            "response_store_days",
+            "response_store_mb",
         ),
     )
     values: dict[str, Any] = {}
@@ -300,10 +310,13 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
         values["shutdown_grace"] = check.typed(raw, "shutdown_grace", p, float)
         if values["shutdown_grace"] < 0:
             check.fail(p + "shutdown_grace", "must not be negative")
-    if "ledger_retention_days" in raw:
-        values["ledger_retention_days"] = check.typed(raw, "ledger_retention_days", p, int)
-        if values["ledger_retention_days"] < 1:
-            check.fail(p + "ledger_retention_days", "must be at least 1")
+    for key in ("ledger_retention_days", "response_store_days"):
+        if key in raw:
+            values[key] = check.typed(raw, key, p, int)
+            if values[key] < 1:
+                check.fail(p + key, "must be at least 1")
+    if "response_store_mb" in raw:
+        values["response_store_mb"] = check.positive(raw, "response_store_mb", p)
     return ServerConfig(**values)
 
 
@@ -375,6 +388,11 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             if values[key] < 1:
                 check.fail(f"{p}.{key}", f"must be at least 1, not {values[key]}")
     extra = {key: raw[key] for key in extra_keys if key in raw}
+    for key, choices in EXTRA_CHOICES.items():
+        if key in extra and extra[key] not in choices:
+            check.fail(
+                f"{p}.{key}", f"must be one of {', '.join(map(repr, choices))}, not {extra[key]!r}"
+            )
     return AccountConfig(**values, extra=MappingProxyType(extra))
 
 

@@ -25,3 +25,20 @@ def private_file(path: Path) -> Path:
     os.close(fd)
     os.chmod(path, 0o600)  # an older file, or a umask that let more through
     return path
+
+
+def private_key(path: Path, size: int = 32) -> bytes:
+    """The random key kept in `path` (0600), made on first use.
+
+    localgate signs with it what it hands clients to give back (sealed
+    compaction summaries); a lost key only means those cannot be opened again.
+    """
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = b""
+    if len(key) >= size:
+        return key
+    key = os.urandom(size)
+    private_file(path).write_bytes(key)
+    return key

@@ -44,13 +44,15 @@ from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import RATE_LIMITS, Failure, FailureKind
 from localgate.pool.signals import read_limits
-from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
+from localgate.providers.base import CHAT, COMPACT, COUNT_TOKENS, GENERATE, MESSAGES, RESPONSES
 from localgate.relay import Passthrough, StreamHead, Translated, is_event_stream, relay_stream
 
 # Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
 RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
 # The generation operation each dialect's upstreams speak.
-GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE}
+GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE, "responses": RESPONSES}
+# Dialects whose upstreams count tokens of a prompt (see translate/count.py).
+COUNTING_DIALECTS = frozenset({"anthropic", "gemini", "responses"})
 FIX_NO_ACCOUNTS = (
     "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
     "the running daemon picks it up without a restart"
@@ -62,8 +64,8 @@ class ClientRequest:
     """A client's request as the handlers hand it over: parsed, checked, dialect known."""
 
     id: str
-    dialect: str  # "anthropic" | "openai" | "gemini"
-    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE
+    dialect: str  # "anthropic" | "openai" | "gemini" | "responses"
+    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE | RESPONSES | COMPACT
     model: str
     stream: bool
     session: str | None
@@ -71,6 +73,11 @@ class ClientRequest:
     raw: bytes  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
+    # Only accounts speaking the client's own dialect may serve it (a Responses
+    # previous_response_id localgate does not know: only OpenAI can expand it);
+    # this is the error when none of them serves the model.
+    native_only: GatewayError | None = None
+    answer: dict | None = None  # the whole answer, once relayed (the response store keeps it)
 
 
 class Gateway:
@@ -83,6 +90,7 @@ class Gateway:
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
         self._plans: dict[str, list[routing.Target]] = {}
+        self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
 
     async def apply(self, config: Config) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
@@ -201,7 +209,9 @@ class Gateway:
             if account.provider is None:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
-            upstream = account.provider.dialect_for(target.model)
+            upstream = account.provider.upstream_dialect(target.model, req.dialect)
+            if req.native_only is not None and upstream != req.dialect:
+                continue
             op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
@@ -213,7 +223,7 @@ class Gateway:
         An empty streamed answer is a Failure unless `accept_empty` (it had its retry).
         """
         provider = account.provider
-        upstream = provider.dialect_for(target.model)
+        upstream = provider.upstream_dialect(target.model, req.dialect)
         translator = None
         if upstream != req.dialect:
             translator = _translator(req.op, req.dialect, upstream)
@@ -239,7 +249,7 @@ class Gateway:
             )
         else:
             response = self._commit_body(
-                resp, payload, translator, upstream, headers, record, echoed
+                req, resp, payload, translator, upstream, headers, record, echoed
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
@@ -268,11 +278,13 @@ class Gateway:
                 model=target.model,
                 stream=req.stream,
                 client_model=req.model,  # answers name what the client asked for
+                account=provider.account.name,
+                seal_key=self.seal_key,
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
         else:
             op, dialect = req.op, dialects.get(upstream)
-            wire = dialect.outbound(req.body, req.raw)
+            wire = dialect.outbound(req.body, req.raw, account=provider.account.name)
             if target.model != req.model and dialect.MODEL_IN_BODY:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
@@ -382,7 +394,7 @@ class Gateway:
             relay = Translated(translator, upstream)
         else:
             hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(upstream, echoed, hide_usage=hidden)
+            relay = Passthrough(upstream, echoed, hide_usage=hidden, account=record.account)
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -391,9 +403,10 @@ class Gateway:
         )
         record.ttfb = time.monotonic() - req.received
         await relay_stream(resp, first, relay, response, http_request, record)
+        req.answer = relay.answer
         return response
 
-    def _commit_body(self, resp, payload, translator, upstream, headers, record, renamed):
+    def _commit_body(self, req, resp, payload, translator, upstream, headers, record, renamed):
         """A whole answer: checked to be JSON, usage read, translated when needed."""
         resp.release()
         try:
@@ -402,9 +415,12 @@ class Gateway:
                 raise ValueError("not an object")
             record.usage = dialects.get(upstream).response_usage(data)
             if translator:
-                payload = json.dumps(translator.response(data), ensure_ascii=False).encode()
-            elif renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
-                payload = json.dumps({**data, key: renamed}, ensure_ascii=False).encode()
+                req.answer = translator.response(data)
+                payload = json.dumps(req.answer, ensure_ascii=False).encode()
+            else:
+                req.answer = _passthrough_answer(data, upstream, record.account, renamed)
+                if req.answer is not data:
+                    payload = json.dumps(req.answer, ensure_ascii=False).encode()
         except ValueError:
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -467,6 +483,8 @@ class Gateway:
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
+        if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
+            return req.native_only
         if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
             # Claude Code falls back to its own estimate on a 404 here.
             return NotFound(f"no account serving {req.model} can count tokens")
@@ -537,12 +555,21 @@ def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str |
     return None
 
 
+def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | None) -> dict:
+    """A relayed whole answer as the client gets it: renamed when an alias served it,
+    with account-bound state tagged (dialects that hand some out define `seal_answer`)."""
+    if renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
+        data = {**data, key: renamed}
+    seal = getattr(dialects.get(upstream), "seal_answer", None)
+    return seal(data, account) if seal is not None else data
+
+
 def _translated_op(op: str, upstream: str) -> str | None:
     """The upstream operation for a client operation in another dialect."""
-    if op in (MESSAGES, CHAT, GENERATE):
-        return GENERATION_OP[upstream]
-    if op == COUNT_TOKENS and upstream == "gemini":
-        return COUNT_TOKENS  # Gemini's own :countTokens; others have no counter (404)
+    if op in (MESSAGES, CHAT, GENERATE, RESPONSES, COMPACT):
+        return GENERATION_OP[upstream]  # a compaction is a summary the model writes
+    if op == COUNT_TOKENS and upstream in COUNTING_DIALECTS:
+        return COUNT_TOKENS  # the upstream's own counter; Chat Completions has none (404)
     return None
 
 
@@ -554,7 +581,7 @@ def _translator(op: str, client: str, upstream: str):
         return counter(client, upstream)
     from localgate.translate import translator
 
-    return translator(client, upstream)
+    return translator(client, upstream, compact=op == COMPACT)
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

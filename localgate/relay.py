@@ -93,19 +93,43 @@ class StreamHead:
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
-    __slots__ = ("_dialect", "_tap", "_tail", "_rename", "_hide_usage", "error")
+    __slots__ = (
+        "_dialect",
+        "_tap",
+        "_tail",
+        "_rename",
+        "_hide_usage",
+        "_account",
+        "_seal",
+        "error",
+    )
 
-    def __init__(self, dialect: str, client_model: str | None = None, hide_usage: bool = False):
+    def __init__(
+        self,
+        dialect: str,
+        client_model: str | None = None,
+        hide_usage: bool = False,
+        account: str | None = None,
+    ):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
         self._tail = b""
         self._rename = client_model  # the model name the answer must carry (see gateway)
         self._hide_usage = hide_usage  # asked for our accounting, not by the client
+        # Dialects that hand out state only the serving account can read back
+        # (Responses reasoning) tag it with the account (dialects/responses.py).
+        self._account = account
+        self._seal = getattr(self._dialect, "seal_events", None) if account else None
         self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
     def usage(self):
         return self._tap.usage
+
+    @property
+    def answer(self) -> dict | None:
+        """The whole answer, for dialects whose tap keeps it (Responses)."""
+        return getattr(self._tap, "answer", None)
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._tail + chunk if self._tail else chunk
@@ -117,6 +141,8 @@ class Passthrough:
         whole = data[:cut]
         if self._rename:
             whole = self._dialect.rename_stream_model(whole, self._rename)
+        if self._seal is not None:
+            whole = self._seal(whole, self._account)
         self._tap.feed(whole)
         if self._hide_usage:
             whole = self._dialect.drop_usage_chunks(whole)
@@ -131,7 +157,8 @@ class Passthrough:
 
     def fail(self, error: GatewayError) -> bytes:
         self.error = self.error or error.message
-        return self._dialect.stream_error(error)
+        # The tap knows what the error event must continue (Responses: id, sequence).
+        return self._dialect.stream_error(error, self._tap)
 
 
 class Translated:
@@ -149,6 +176,11 @@ class Translated:
     @property
     def usage(self):
         return self._stream.usage
+
+    @property
+    def answer(self) -> dict | None:
+        """The whole answer, for client dialects whose encoder keeps it (Responses)."""
+        return getattr(self._stream.encoder, "answer", None)
 
     def feed(self, chunk: bytes) -> bytes:
         out = []

@@ -11,12 +11,12 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-NAMES = ("anthropic", "openai", "gemini")
+NAMES = ("anthropic", "openai", "gemini", "responses")
 
 
 @cache  # called several times per request; import_module's lookup showed in profiles
 def get(name: str):
-    """The dialect module for `name` ("anthropic", "openai" or "gemini")."""
+    """The dialect module for `name` (one of NAMES)."""
     if name not in NAMES:
         raise KeyError(name)
     return import_module(f"localgate.dialects.{name}")

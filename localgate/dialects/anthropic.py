@@ -29,7 +29,7 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
 FOREIGN_SIGNATURE = b'"localgate:'
 
 
-def outbound(body: dict, raw: bytes) -> dict:
+def outbound(body: dict, raw: bytes, account: str = "") -> dict:
     """What a same-dialect relay must change before the body goes upstream.
 
     Thinking blocks that another dialect's upstream signed (after a fallback)
@@ -142,7 +142,7 @@ def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
     return json.dumps(error_payload(err, request_id)).encode()
 
 
-def stream_error(err: GatewayError) -> bytes:
+def stream_error(err: GatewayError, tap=None) -> bytes:
     """The event that ends a stream which failed after bytes reached the client."""
     return sse.encode(error_payload(err), event="error")
 

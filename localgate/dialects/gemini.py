@@ -24,7 +24,7 @@ def inspect(model: str, stream: bool, body: dict) -> Inspected:
     return Inspected(model, stream, None)
 
 
-def outbound(body: dict, raw: bytes) -> dict:
+def outbound(body: dict, raw: bytes, account: str = "") -> dict:
     """What a same-dialect relay must change before the body goes upstream: nothing."""
     return body
 
@@ -112,7 +112,7 @@ def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
     return json.dumps(error_payload(err)).encode()
 
 
-def stream_error(err: GatewayError) -> bytes:
+def stream_error(err: GatewayError, tap=None) -> bytes:
     return sse.encode(error_payload(err))
 
 

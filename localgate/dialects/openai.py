@@ -25,7 +25,7 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     return Inspected(model, stream, session if isinstance(session, str) and session else None)
 
 
-def outbound(body: dict, raw: bytes) -> dict:
+def outbound(body: dict, raw: bytes, account: str = "") -> dict:
     """What a same-dialect relay must change before the body goes upstream.
 
     A stream is asked for its usage chunk, or its tokens could not be counted
@@ -134,7 +134,7 @@ def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
     return json.dumps(error_payload(err)).encode()
 
 
-def stream_error(err: GatewayError) -> bytes:
+def stream_error(err: GatewayError, tap=None) -> bytes:
     """A mid-stream error chunk: the OpenAI SDK raises on `data: {"error": ...}`."""
     return sse.encode(error_payload(err))
 

@@ -40,6 +40,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "https://api.openai.com/v1",
             ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*"),
             True,
+            ("api",),
         ),
         ProviderInfo(
             "gemini",

@@ -27,6 +27,8 @@ MESSAGES = "messages"  # Anthropic POST /v1/messages
 COUNT_TOKENS = "count_tokens"  # Anthropic POST /v1/messages/count_tokens
 CHAT = "chat"  # OpenAI POST /v1/chat/completions
 GENERATE = "generate"  # Gemini :generateContent / :streamGenerateContent
+RESPONSES = "responses"  # OpenAI POST /v1/responses
+COMPACT = "compact"  # OpenAI POST /v1/responses/compact
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,18 @@ class Provider:
         return (self.account.base_url or self.info.default_base_url).rstrip("/")
 
     def dialect_for(self, model: str) -> str:
-        """The wire dialect this account speaks for `model`."""
+        """The wire dialect this account speaks for `model` (its first, when several)."""
         return self.info.dialect
+
+    def dialects_for(self, model: str) -> tuple[str, ...]:
+        """Every wire dialect this account speaks for `model`, preferred first."""
+        return (self.dialect_for(model),)
+
+    def upstream_dialect(self, model: str, client: str) -> str:
+        """The dialect to reach `model` in for a `client` dialect: the client's own
+        when the account speaks it (a relay, no translation), else the preferred one."""
+        spoken = self.dialects_for(model)
+        return client if client in spoken else spoken[0]
 
     def operations(self, model: str) -> frozenset[str]:
         """Operations this account can serve for `model` natively."""

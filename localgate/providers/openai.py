@@ -7,15 +7,54 @@ from collections.abc import Mapping
 
 from localgate.dialects.common import error_message
 from localgate.pool.failures import Failure, FailureKind
-from localgate.providers.base import CHAT, Provider, UpstreamCall, classify_status
+from fnmatch import fnmatchcase
+
+from localgate.providers.base import (
+    CHAT,
+    COMPACT,
+    COUNT_TOKENS,
+    RESPONSES,
+    Provider,
+    UpstreamCall,
+    classify_status,
+)
 from localgate.providers.ratelimit import openai_reset_wait, retry_after
+
+# Models OpenAI serves only through the Responses API.
+RESPONSES_ONLY = ("*codex*", "o1-pro*", "o3-pro*", "gpt-5-pro*", "gpt-5.*-pro*", "*deep-research*")
+PATHS = {
+    CHAT: "/chat/completions",
+    RESPONSES: "/responses",
+    COUNT_TOKENS: "/responses/input_tokens",
+    COMPACT: "/responses/compact",
+}
+OPERATIONS = {
+    "openai": frozenset((CHAT,)),
+    "responses": frozenset((RESPONSES, COUNT_TOKENS, COMPACT)),
+}
 
 
 class OpenAIProvider(Provider):
+    """The account's `api` says which API it speaks upstream: "chat" (Chat
+    Completions), "responses", or — unset — both on api.openai.com (each client
+    relayed in its own dialect) and chat elsewhere. Models that exist only in
+    the Responses API are always reached there."""
+
     name = "openai"
 
+    def dialects_for(self, model: str) -> tuple[str, ...]:
+        api = self.account.extra.get("api")
+        if api == "responses" or any(fnmatchcase(model.lower(), p) for p in RESPONSES_ONLY):
+            return ("responses",)
+        if api is None and self.base_url == self.info.default_base_url:
+            return ("openai", "responses")
+        return ("openai",)
+
+    def dialect_for(self, model: str) -> str:
+        return self.dialects_for(model)[0]
+
     def operations(self, model: str) -> frozenset[str]:
-        return frozenset((CHAT,))
+        return frozenset().union(*(OPERATIONS[d] for d in self.dialects_for(model)))
 
     async def call(self, op, model, body, *, stream, client_headers):
         headers = {
@@ -24,7 +63,7 @@ class OpenAIProvider(Provider):
         }
         if stream:
             headers["accept"] = "text/event-stream"
-        return UpstreamCall("POST", self.base_url + "/chat/completions", headers, body)
+        return UpstreamCall("POST", self.base_url + PATHS[op], headers, body)
 
     async def check_call(self) -> UpstreamCall:
         headers = {"authorization": f"Bearer {self.credential.secret}"}

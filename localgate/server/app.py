@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 import aiohttp
@@ -16,11 +17,14 @@ from localgate.events import Events
 from localgate.gateway import Gateway
 from localgate.ledger import Ledger, ledger_path
 from localgate.proxytoken import ProxyTokenSource
-from localgate.server import handlers
+from localgate.files import private_key
+from localgate.response_store import ResponseStore
+from localgate.server import handlers, responses
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
-from localgate.server.keys import CATALOG, GATEWAY, LEDGER, STARTED
+from localgate.server.keys import CATALOG, GATEWAY, LEDGER, RESPONSE_STORE, STARTED
 
-__all__ = ["CATALOG", "GATEWAY", "LEDGER", "STARTED", "create_app"]
+__all__ = ["CATALOG", "GATEWAY", "LEDGER", "RESPONSE_STORE", "STARTED", "create_app"]
+SEAL_KEY_FILENAME = "seal.key"
 
 log = logging.getLogger("localgate")
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
@@ -58,6 +62,7 @@ def create_app(
     )
     app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
+    responses.add_routes(app)
     events = events or Events()
 
     async def lifecycle(app: web.Application):
@@ -93,8 +98,26 @@ def create_app(
         yield
         await ledger.close()
 
+    async def response_store(app: web.Application):
+        gateway = app[GATEWAY]
+        try:
+            gateway.seal_key = private_key(config.state_dir / SEAL_KEY_FILENAME)
+        except OSError as exc:  # compactions are then sealed for this run only
+            log.error("cannot keep the sealing key in %s: %s", config.state_dir, exc)
+            gateway.seal_key = os.urandom(32)
+        store = ResponseStore(
+            config.state_dir,
+            days=config.server.response_store_days,
+            max_mb=config.server.response_store_mb,
+        )
+        await store.start()
+        app[RESPONSE_STORE] = store
+        yield
+        await store.close()
+
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(ledger)
+    app.cleanup_ctx.append(response_store)
     return app
 
 

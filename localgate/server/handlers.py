@@ -56,8 +56,11 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-async def _serve(request: web.Request, dialect: str, op: str, inspected, body, raw):
-    req = ClientRequest(
+def client_request(
+    request: web.Request, dialect: str, op: str, inspected, body, raw, **extra
+) -> ClientRequest:
+    """The gateway's view of a request whose body was read and inspected."""
+    return ClientRequest(
         id=request["request_id"],
         dialect=dialect,
         op=op,
@@ -68,30 +71,36 @@ async def _serve(request: web.Request, dialect: str, op: str, inspected, body, r
         raw=raw,
         headers=request.headers,
         received=request["received"],
+        **extra,
     )
+
+
+async def _serve(request: web.Request, dialect: str, op: str, inspected, body, raw):
+    req = client_request(request, dialect, op, inspected, body, raw)
     return await gateway(request).serve(req, request)
 
 
-async def _read(request: web.Request) -> tuple[dict, bytes]:
+async def read_body(request: web.Request) -> tuple[dict, bytes]:
+    """The request's body as a JSON object and as received (400 when it is not one)."""
     request["received"] = time.monotonic()
     raw = await request.read()
     return parse_object(raw), raw
 
 
 async def messages(request: web.Request):
-    body, raw = await _read(request)
+    body, raw = await read_body(request)
     inspected = dialects.get("anthropic").inspect(MESSAGES, body, request.headers)
     return await _serve(request, "anthropic", MESSAGES, inspected, body, raw)
 
 
 async def count_tokens(request: web.Request):
-    body, raw = await _read(request)
+    body, raw = await read_body(request)
     inspected = dialects.get("anthropic").inspect(COUNT_TOKENS, body, request.headers)
     return await _serve(request, "anthropic", COUNT_TOKENS, inspected, body, raw)
 
 
 async def chat(request: web.Request):
-    body, raw = await _read(request)
+    body, raw = await read_body(request)
     inspected = dialects.get("openai").inspect(CHAT, body, request.headers)
     return await _serve(request, "openai", CHAT, inspected, body, raw)
 
@@ -107,7 +116,7 @@ async def generate(request: web.Request):
     stream = GEMINI_METHODS[method]
     if stream and request.query.get("alt") != "sse":
         raise InvalidRequest("streamGenerateContent is served as server-sent events: add ?alt=sse")
-    body, raw = await _read(request)
+    body, raw = await read_body(request)
     inspected = dialects.get("gemini").inspect(model, stream, body)
     return await _serve(request, "gemini", GENERATE, inspected, body, raw)
 

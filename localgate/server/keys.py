@@ -8,8 +8,10 @@ from aiohttp import web
 from localgate.catalog import ModelCatalog
 from localgate.gateway import Gateway
 from localgate.ledger import Ledger
+from localgate.response_store import ResponseStore
 
 GATEWAY = web.AppKey("gateway", Gateway)
 CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
 LEDGER = web.AppKey("ledger", Ledger)
+RESPONSE_STORE = web.AppKey("response_store", ResponseStore)

@@ -22,7 +22,7 @@ from types import ModuleType
 
 from localgate.errors import GatewayError, InvalidRequest, RelayedError, UpstreamError
 from localgate.sse import Event
-from localgate.translate import ir
+from localgate.translate import compaction, ir, seal
 from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
@@ -42,6 +42,7 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "anthropic": ("localgate.translate.anthropic", "localgate.translate.anthropic_stream"),
     "openai": ("localgate.translate.openai", "localgate.translate.openai_stream"),
     "gemini": ("localgate.translate.gemini", "localgate.translate.gemini_stream"),
+    "responses": ("localgate.translate.responses", "localgate.translate.responses_stream"),
 }
 
 
@@ -57,25 +58,40 @@ def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
     return import_module(messages), import_module(stream)
 
 
-def translator(client: str, upstream: str) -> Translator:
-    """A translator for one request from a `client` dialect to an `upstream` one."""
+def translator(client: str, upstream: str, *, compact: bool = False) -> Translator:
+    """A translator for one request from a `client` dialect to an `upstream` one.
+
+    `compact`: the request is a compaction (POST /responses/compact), answered
+    with a summary sealed in a compaction item (translate/compaction.py).
+    """
     if client == upstream:
         raise ValueError("same dialect on both sides: relay the bytes untouched")
-    return Translator(client, upstream)
+    return Translator(client, upstream, compact=compact)
 
 
 class Translator:
     """Translates one request, then its answer (whole or streamed)."""
 
-    def __init__(self, client: str, upstream: str) -> None:
+    def __init__(self, client: str, upstream: str, *, compact: bool = False) -> None:
         self.client, self.client_stream = _modules(client)
         self.upstream, self.upstream_stream = _modules(upstream)
         self.ctx = ir.Context(client=client, upstream=upstream, model="")
         self.names = ToolNames()
+        self.compact = compact
 
-    def request(self, body: dict, *, model: str, stream: bool, client_model: str = "") -> dict:
-        """The client's request body → the upstream's, for upstream `model`.
+    def request(
+        self,
+        body: dict,
+        *,
+        model: str,
+        stream: bool,
+        client_model: str = "",
+        account: str = "",
+        seal_key: bytes = b"",
+    ) -> dict:
+        """The client's request body → the upstream's, for upstream `model` on `account`.
 
+        `seal_key` signs what localgate hands the client to replay (compactions).
         Raises InvalidRequest for what cannot be translated.
         """
         if not isinstance(body, dict):
@@ -84,6 +100,9 @@ class Translator:
             req = self.client.request_to_ir(body)
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidRequest(f"malformed request: {exc!r}") from exc
+        compact = "endpoint" if self.compact else ("trigger" if req.compact else None)
+        if compact:
+            compaction.prepare(req)
         self.ctx = replace(
             self.ctx,
             model=model,
@@ -93,6 +112,10 @@ class Translator:
             dropped=list(dict.fromkeys(req.dropped)),
             field_names=getattr(self.client, "IR_NAMES", {}),  # a dialect may name IR fields
             show_thinking=req.show_thinking,
+            account=account,
+            seal_key=seal_key,
+            tools={tool.name: replace(tool) for tool in req.tools},  # before renaming
+            compact=compact,
         )
         self._rename_for_upstream(req)
         return self.upstream.request_from_ir(req, self.ctx)
@@ -114,6 +137,8 @@ class Translator:
         for part in resp.parts:
             if isinstance(part, ir.ToolCall):
                 part.name = self.names.client(part.name)
+            elif isinstance(part, ir.Thinking):
+                part.origin = seal.bind(part.origin, self.ctx.account)
         if not self.ctx.show_thinking:
             resp.parts = [p for p in resp.parts if not isinstance(p, THINKING_PARTS)]
         return self.client.response_from_ir(resp, self.ctx)
@@ -124,6 +149,7 @@ class Translator:
             self.upstream_stream.StreamDecoder(),
             self.client_stream.StreamEncoder(self.ctx),
             self.names,
+            self.ctx.account,
             show_thinking=self.ctx.show_thinking,
         )
 
@@ -143,11 +169,16 @@ class Translator:
 class StreamTranslator:
     """Upstream SSE events in, client SSE bytes out, one event at a time."""
 
-    def __init__(self, decoder, encoder, names: ToolNames, *, show_thinking: bool = True) -> None:
+    def __init__(
+        self, decoder, encoder, names: ToolNames, account: str = "", *, show_thinking: bool = True
+    ) -> None:
         self.decoder = decoder
         self.encoder = encoder
         self.names = names
-        self.show_thinking = show_thinking
+        self.account = account  # reasoning an upstream signs is bound to its account
+        self.show_thinking = (
+            show_thinking  # False: reasoning the client did not ask for is left out
+        )
         self.usage = Usage()
         self.failed = False
         self.failure: str | None = None  # the upstream's own in-stream error, if any
@@ -171,6 +202,8 @@ class StreamTranslator:
                 continue  # reasoning the client did not ask to see
             if isinstance(item, ir.ToolCallStart):
                 item.name = self.names.client(item.name)
+            elif isinstance(item, ir.SignatureDelta):
+                item.origin = seal.bind(item.origin, self.account)
             elif isinstance(item, ir.UsageUpdate | ir.Start):
                 self.usage = ir.Usage(**vars(item.usage))
             out += self.encoder.encode(item)

@@ -274,6 +274,8 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
             {"name": t.name, "description": t.description or "", "input_schema": t.schema}
             for t in tools
         ]
+    if req.web_search is not None:
+        body.setdefault("tools", []).append(_web_search_tool(req.web_search))
     if req.tool_choice and (tools or req.tool_choice.mode == "none"):
         choice: dict = {"type": req.tool_choice.mode}
         if req.tool_choice.mode == "tool":
@@ -304,6 +306,18 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     if ctx.stream:
         body["stream"] = True
     return body
+
+
+def _web_search_tool(search: ir.WebSearch) -> dict:
+    """Anthropic's own web search (a server tool: Anthropic runs the searches)."""
+    tool: dict = {"type": "web_search_20250305", "name": "web_search"}
+    if search.allowed_domains:
+        tool["allowed_domains"] = search.allowed_domains
+    location = search.user_location or {}
+    fields = {k: location[k] for k in ("city", "region", "country", "timezone") if location.get(k)}
+    if fields:
+        tool["user_location"] = {"type": "approximate", **fields}
+    return tool
 
 
 def _format_instruction(fmt: ir.ResponseFormat) -> str:

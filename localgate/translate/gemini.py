@@ -312,6 +312,11 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
         ctx.drop("parallel")  # Gemini decides how many calls it makes
     if req.user:
         ctx.drop("user")
+    if req.web_search is not None:
+        if req.tools:  # Gemini refuses Google Search grounding beside function calling
+            ctx.drop("tools.web_search")
+        else:
+            body["tools"] = [{"googleSearch": {}}]
     config = _generation_config(req, ctx)
     if config:
         body["generationConfig"] = config

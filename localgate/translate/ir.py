@@ -80,9 +80,47 @@ class Message:
 
 @dataclass
 class Tool:
+    """A tool the model may call. Names are flat: a namespaced tool is
+    `namespace` + NAMESPACE_SEPARATOR + its own name, split again for clients
+    that group tools (Responses)."""
+
     name: str
     description: str | None
     schema: dict
+    # "function": JSON arguments. "custom": one free-form string (Responses'
+    # freeform tools such as Codex's apply_patch), carried in the IR as a
+    # function whose only argument is CUSTOM_INPUT, for providers without them.
+    kind: Literal["function", "custom"] = "function"
+    format: dict | None = None  # a custom tool's input format (grammar), as the client sent it
+    namespace: str | None = None
+
+
+NAMESPACE_SEPARATOR = "__"
+CUSTOM_INPUT = "input"  # the one argument of a custom tool seen as a function
+
+
+def custom_tool_schema(tool_format: dict | None) -> dict:
+    """The JSON schema of a custom (free-form) tool offered as a function."""
+    description = "The raw input for this tool, as one string."
+    if isinstance(tool_format, dict) and tool_format.get("type") == "grammar":
+        syntax = tool_format.get("syntax", "")
+        description += (
+            f" It must follow this {syntax} grammar:\n{tool_format.get('definition', '')}"
+        )
+    return {
+        "type": "object",
+        "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
+        "required": [CUSTOM_INPUT],
+    }
+
+
+@dataclass
+class WebSearch:
+    """The client asked for the provider's own web search (a hosted tool)."""
+
+    allowed_domains: list[str] = field(default_factory=list)
+    user_location: dict | None = None
+    context_size: str | None = None  # low | medium | high
 
 
 @dataclass
@@ -109,6 +147,7 @@ class Reasoning:
     effort: str | None = None  # minimal | low | medium | high | max …
     budget: int | None = None
     adaptive: bool = False  # the model decides how much (Anthropic adaptive, Gemini -1)
+    summary: str | None = None  # Responses: auto | concise | detailed
 
 
 @dataclass
@@ -132,6 +171,10 @@ class Request:
     # Whether the client reads reasoning it did not ask for (OpenAI clients read
     # `reasoning_content` as it comes; Anthropic and Gemini clients only asked).
     show_thinking: bool = True
+    web_search: WebSearch | None = None
+    # Responses: the answer is a compaction of the conversation (a summary the
+    # serving model writes), not a message; see translate/compaction.py.
+    compact: bool = False
     # Client fields the internal form cannot hold, noted by the reader; the
     # translator reports them with what the writer drops (Context.dropped).
     dropped: list[str] = field(default_factory=list)
@@ -264,6 +307,10 @@ class Context:
     stream: bool = False
     include_usage: bool = False
     show_thinking: bool = True  # the client reads reasoning (Request.show_thinking)
+    account: str = ""  # the serving account: reasoning state is sealed to it
+    seal_key: bytes = b""  # localgate's own key for what it signs (compaction summaries)
+    tools: dict[str, Tool] = field(default_factory=dict)  # the request's tools by IR name
+    compact: str | None = None  # "trigger" (a streamed turn) or "endpoint" (/responses/compact)
     # Request fields the upstream could not honour and that were left out, in the
     # client's own names: the response says so in `x-localgate-dropped`.
     dropped: list[str] = field(default_factory=list)

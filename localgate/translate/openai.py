@@ -306,6 +306,8 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
             body["tool_choice"] = {"auto": "auto", "any": "required", "none": "none"}[choice.mode]
         if choice and choice.parallel is False:
             body["parallel_tool_calls"] = False
+    if req.web_search is not None:  # only OpenAI's search models search, and differently
+        ctx.drop("tools.web_search")
     if req.stop:
         body["stop"] = req.stop[:4]  # OpenAI's limit
         if len(req.stop) > 4:

@@ -1,10 +1,9 @@
-"""Fixtures for end-to-end runs: the real Claude Code CLI, and a watched localgate.
+"""Fixtures for end-to-end runs: the real client CLIs, and a watched localgate.
 
-Claude Code is installed once with npm into a cache dir outside the repo.
-
-Reused when present. Without npm, or when the install fails, the tests skip with
-the reason — except under CI (`CI` set), where Claude Code must run: a skip there
-would hide a broken gateway behind a green build.
+Claude Code and Codex CLI are installed once each with npm into a cache dir
+outside the repo, and reused when present. Without npm, or when an install
+fails, the tests skip with the reason — except under CI (`CI` set), where the
+CLIs must run: a skip there would hide a broken gateway behind a green build.
 """
 
 from __future__ import annotations
@@ -20,58 +19,68 @@ from aiohttp import web
 
 from tests.support import write_config
 
-PACKAGE = "@anthropic-ai/claude-code"
-INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a ~200 MB native binary
+INSTALL_TIMEOUT = 600  # seconds; a cold npm install downloads a native binary of ~200 MB
 
 
-def claude_code_dir() -> Path:
-    """Where the CLI is installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests."""
+def cli_dir(name: str) -> Path:
+    """Where a CLI is installed: $LOCALGATE_TEST_CACHE or ~/.cache/localgate-tests, per CLI."""
     root = os.environ.get("LOCALGATE_TEST_CACHE") or Path.home() / ".cache" / "localgate-tests"
-    return Path(root) / "claude-code"
+    return Path(root) / name
 
 
 def _unavailable(reason: str):
     if os.environ.get("CI"):
-        pytest.fail(f"Claude Code is required in CI: {reason}")
+        pytest.fail(f"a client CLI is required in CI: {reason}")
     pytest.skip(reason)
 
 
-def _works(binary: Path) -> bool:
+def _works(binary: Path, banner: str) -> bool:
     try:
         done = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and "Claude Code" in done.stdout
+    return done.returncode == 0 and banner in done.stdout
 
 
-@pytest.fixture(scope="session")
-def claude_code() -> Path:
-    """The path of a working `claude` executable (installed on first use)."""
-    prefix = claude_code_dir()
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if binary.exists() and _works(binary):
+def npm_cli(name: str, package: str, binary_name: str, banner: str) -> Path:
+    """The path of a working CLI from npm `package` (installed on first use)."""
+    prefix = cli_dir(name)
+    binary = prefix / "node_modules" / ".bin" / binary_name
+    if binary.exists() and _works(binary, banner):
         return binary
     npm = shutil.which("npm")
     if npm is None:
-        _unavailable(f"npm is not installed, so {PACKAGE} cannot be installed")
+        _unavailable(f"npm is not installed, so {package} cannot be installed")
     prefix.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", PACKAGE],
+            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", package],
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        _unavailable(f"`npm install {PACKAGE}` took over {INSTALL_TIMEOUT}s")
+        _unavailable(f"`npm install {package}` took over {INSTALL_TIMEOUT}s")
     if done.returncode != 0:
-        _unavailable(f"`npm install {PACKAGE}` failed: {done.stderr.strip()[-500:]}")
-    if not _works(binary):
-        _unavailable(f"{binary} was installed but `claude --version` does not run")
+        _unavailable(f"`npm install {package}` failed: {done.stderr.strip()[-500:]}")
+    if not _works(binary, banner):
+        _unavailable(f"{binary} was installed but `{binary_name} --version` does not run")
     return binary
+
+
+@pytest.fixture(scope="session")
+def claude_code() -> Path:
+    """The path of a working `claude` executable (installed on first use)."""
+    return npm_cli("claude-code", "@anthropic-ai/claude-code", "claude", "Claude Code")
+
+
+@pytest.fixture(scope="session")
+def codex() -> Path:
+    """The path of a working `codex` executable (installed on first use)."""
+    return npm_cli("codex", "@openai/codex", "codex", "codex-cli")
 
 
 # -- localgate, watched: what a client sent, in brief ------------------------------

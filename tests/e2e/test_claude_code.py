@@ -15,121 +15,23 @@ import json
 import os
 from pathlib import Path
 
-from tests.fakes import Error, FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
+from tests.e2e.agents import (
+    FINAL,
+    AgentAnthropic,
+    AgentGemini,
+    AgentOpenAI,
+    anthropic_view,
+    describe,
+    gemini_view,
+    openai_view,
+    served_cleanly,
+    start,
+)
+from tests.fakes import Error
 from tests.support import account
 
 RUN_TIMEOUT = 240  # seconds for one `claude -p` session
 PROMPT = "Create out.txt containing hi using the Bash tool, then tell me you are done."
-COMMAND = "echo hi > out.txt"
-FINAL = "Done: out.txt now says hi."
-CHATTER = "ok"  # what side requests (titles, probes) get
-
-
-# -- fakes that answer like an agent ----------------------------------------------
-
-
-def _anthropic_view(body: dict) -> tuple[set[str], bool]:
-    tools = {t.get("name") for t in body.get("tools") or []}
-    blocks = [
-        block
-        for message in body.get("messages") or []
-        if isinstance(message.get("content"), list)
-        for block in message["content"]
-    ]
-    return tools, any(isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks)
-
-
-def _openai_view(body: dict) -> tuple[set[str], bool]:
-    tools = {t.get("function", {}).get("name") for t in body.get("tools") or []}
-    return tools, any(m.get("role") == "tool" for m in body.get("messages") or [])
-
-
-def _gemini_view(body: dict) -> tuple[set[str], bool]:
-    tools = {
-        declaration.get("name")
-        for tool in body.get("tools") or []
-        for declaration in tool.get("functionDeclarations") or []
-    }
-    parts = [part for content in body.get("contents") or [] for part in content.get("parts") or []]
-    return tools, any("functionResponse" in part for part in parts)
-
-
-class AgentMixin:
-    """Answers by looking at the request: Bash offered → call it; result back → finish.
-
-    Anything without the Bash tool (title generation, quota probes) gets a short
-    text. `seen` keeps a one-line summary of every model request, for reports.
-    """
-
-    view = staticmethod(_anthropic_view)
-
-    def setup_agent(self) -> None:
-        self.seen: list[str] = []
-        self.tool_calls_sent = 0
-        self.always = None  # a behavior every request gets instead (an account that is down)
-
-    def decide(self, body: dict):
-        tools, has_result = self.view(body)
-        if "Bash" in tools and has_result:
-            kind = "final"
-            behavior = Reply(text=FINAL)
-        elif "Bash" in tools:
-            kind = "tool_call"
-            self.tool_calls_sent += 1
-            behavior = Reply(
-                text="",
-                # Thinking too: Gemini's thoughtSignature must ride through Claude Code and back.
-                thinking="The user wants a file; Bash can write it.",
-                tool_calls=[
-                    ToolCall("Bash", {"command": COMMAND, "description": "Write hi to out.txt"})
-                ],
-            )
-        else:
-            kind = "chatter"
-            behavior = Reply(text=CHATTER)
-        self.seen.append(f"{kind} tools={len(tools)}")
-        return behavior
-
-    async def answer(self, request, call):
-        if self.always is not None:
-            self.seen.append("refused")
-            return await self.perform(request, self.always, call)
-        body = call.request.json if isinstance(call.request.json, dict) else {}
-        return await self.perform(request, self.decide(body), call)
-
-
-class AgentAnthropic(AgentMixin, FakeAnthropic):
-    view = staticmethod(_anthropic_view)
-
-
-class AgentOpenAI(AgentMixin, FakeOpenAI):
-    view = staticmethod(_openai_view)
-
-
-class AgentGemini(AgentMixin, FakeGemini):
-    view = staticmethod(_gemini_view)
-
-
-async def start(fake_cls, name: str, started: list):
-    fake = fake_cls(name=name)
-    fake.setup_agent()
-    await fake.start()
-    started.append(fake)
-    return fake
-
-
-# -- localgate, watched -------------------------------------------------------------
-
-
-def served_cleanly(done: list) -> list[str]:
-    """Problems the gateway recorded: requests that did not end 200 without error."""
-    from localgate.events import RequestDone
-
-    return [
-        f"{e.op} {e.model} → {e.status} {e.error or ''}"
-        for e in done
-        if isinstance(e, RequestDone) and (e.status != 200 or e.error)
-    ]
 
 
 # -- running Claude Code -------------------------------------------------------------
@@ -193,22 +95,6 @@ async def run_claude(
             f"stdout: {out.decode()}\nstderr: {err.decode()}"
         ) from None
     return proc.returncode, out.decode(), err.decode(), cwd
-
-
-def describe(fakes, out: str, err: str, seen: list[dict]) -> str:
-    """What happened, for assertion messages (and the report)."""
-    lines = [f"stdout: {out!r}", f"stderr: {err[-2000:]!r}", "claude → localgate:"]
-    lines += [f"  {json.dumps(s)}" for s in seen]
-    for fake in fakes:
-        lines.append(f"{fake.name}: {getattr(fake, 'seen', [])}")
-        for r in fake.requests:
-            lines.append(f"  {r.method} {r.path} {json.dumps(r.query)} model={_model(r)}")
-    return "\n".join(lines)
-
-
-def _model(recorded) -> str:
-    body = recorded.json if isinstance(recorded.json, dict) else {}
-    return str(body.get("model", "-"))
 
 
 # -- scenarios ---------------------------------------------------------------------------
@@ -283,7 +169,7 @@ async def test_tool_loop_through_an_openai_account(claude_code, watched, tmp_pat
     fake, _ = await agent_session(claude_code, watched, tmp_path, AgentOpenAI, "openai", "gpt-4o")
     assert {r.path for r in fake.requests} == {"/v1/chat/completions"}
     assert all(r.json["model"] == "gpt-4o" for r in fake.requests)
-    final = final_request(fake, _openai_view)
+    final = final_request(fake, openai_view)
     tool = next(m for m in final["messages"] if m["role"] == "tool")
     assistant = next(m for m in final["messages"] if m.get("tool_calls"))
     assert tool["tool_call_id"] == assistant["tool_calls"][0]["id"]
@@ -296,7 +182,7 @@ async def test_tool_loop_through_a_gemini_account(claude_code, watched, tmp_path
     )
     assert all(r.path.startswith("/v1beta/models/gemini-2.5-flash:") for r in fake.requests)
     assert all(r.headers["x-goog-api-key"] == "sk-test-gemini-secret" for r in fake.requests)
-    final = final_request(fake, _gemini_view)
+    final = final_request(fake, gemini_view)
     declarations = [d for t in final["tools"] for d in t["functionDeclarations"]]
     # Claude Code's JSON Schemas reach Gemini in a form it accepts.
     assert "$schema" not in json.dumps([d.get("parameters") for d in declarations])
@@ -312,7 +198,7 @@ async def test_gemini_model_named_directly(claude_code, watched, tmp_path):
         claude_code, watched, tmp_path, AgentGemini, "gemini", "gemini-2.5-flash", alias=False
     )
     assert any(s.get("body", {}).get("system_role_messages") for s in seen)
-    final = final_request(fake, _gemini_view)
+    final = final_request(fake, gemini_view)
     assert {c["role"] for c in final["contents"]} <= {"user", "model"}
     model_turn = next(c for c in final["contents"] if c["role"] == "model")
     assert any(p.get("thoughtSignature") for p in model_turn["parts"]), model_turn
@@ -329,7 +215,7 @@ async def test_gemini_thought_signature_survives_an_alias(claude_code, watched, 
     )
     assert "thinking+sig" in echoed_blocks(seen), echoed_blocks(seen)
     model_turn = next(
-        c for c in final_request(fake, _gemini_view)["contents"] if c["role"] == "model"
+        c for c in final_request(fake, gemini_view)["contents"] if c["role"] == "model"
     )
     assert any(p.get("thoughtSignature") for p in model_turn["parts"]), model_turn
 

@@ -275,7 +275,7 @@ class FakeAnthropic(FakeUpstream):
             headers["retry-after"] = "7"
         return dumps(body), headers
 
-    def render_stream_error(self, error: Error) -> bytes:
+    def render_stream_error(self, error: Error, call: Call | None = None) -> bytes:
         return sse("error", self.render_error(error)[0])
 
 

@@ -257,7 +257,7 @@ class FakeUpstream:
         """Body and provider-default headers of an error answer."""
         raise NotImplementedError
 
-    def render_stream_error(self, error: Error) -> bytes:
+    def render_stream_error(self, error: Error, call: Call | None = None) -> bytes:
         """The framed error event a provider sends after a 200 stream has begun."""
         raise NotImplementedError
 
@@ -380,7 +380,7 @@ class FakeUpstream:
                     await asyncio.sleep(reply.gap)
                 await response.write(event)
             if cut.error is not None:
-                await response.write(self.render_stream_error(cut.error))
+                await response.write(self.render_stream_error(cut.error, call))
                 await response.write_eof()
                 return response
         # Abort (RST), not close: a clean FIN could pass for a complete body.

@@ -266,7 +266,7 @@ class FakeGemini(FakeUpstream):
             ]
         return dumps({"error": body}, indent=2) + b"\n", {"content-type": self.json_content_type}
 
-    def render_stream_error(self, error: Error) -> bytes:
+    def render_stream_error(self, error: Error, call: Call | None = None) -> bytes:
         return sse(json.loads(self.render_error(error)[0]))
 
 

@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from .base import Call, Error, FakeUpstream, Reply, dumps, random_id, split_text
+from .responses import ResponsesRender, refusal
 
 # Status -> (error.type, error.code) as the API sends them.
 ERRORS = {
@@ -36,7 +37,9 @@ def sse(chunk: dict | str) -> bytes:
 
 
 class FakeOpenAI(FakeUpstream):
-    """Serves POST /v1/chat/completions and GET /v1/models; `url` ends in /v1."""
+    """Serves POST /v1/chat/completions, the Responses API (/v1/responses,
+    /input_tokens, /compact) and GET /v1/models; `url` ends in /v1. Each fake is
+    its own organisation: it accepts only the reasoning blobs it minted."""
 
     kind = "openai"
     url_path = "/v1"
@@ -44,11 +47,54 @@ class FakeOpenAI(FakeUpstream):
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/chat/completions", self._completions)
+        router.add_post("/v1/responses", self._responses)
+        router.add_post("/v1/responses/input_tokens", self._input_tokens)
+        router.add_post("/v1/responses/compact", self._compact)
         router.add_get("/v1/models", self._models)
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
         return await self.answer(request, Call.from_body(recorded))
+
+    @property
+    def responses_wire(self) -> ResponsesRender:
+        return ResponsesRender(self.name, self.default_text)
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        recorded = await self.record(request)
+        refused = refusal(self.name, recorded.json)
+        if refused is not None:
+            return self.error_response(refused)
+        return await self.answer(request, Call.from_body(recorded))
+
+    async def _input_tokens(self, request: web.Request) -> web.Response:
+        recorded = await self.record(request)
+        refused = refusal(self.name, recorded.json)
+        behavior = self.next_behavior() if refused is None else refused
+        if isinstance(behavior, Error):
+            return self.error_response(behavior)
+        count = {"object": "response.input_tokens", "input_tokens": len(recorded.body) // 4}
+        return web.Response(body=dumps(count), content_type="application/json")
+
+    async def _compact(self, request: web.Request) -> web.Response:
+        recorded = await self.record(request)
+        refused = refusal(self.name, recorded.json)
+        behavior = self.next_behavior() if refused is None else refused
+        if isinstance(behavior, Error):
+            return self.error_response(behavior)
+        item = {
+            "type": "compaction",
+            "id": "cmp_" + random_id(40).lower(),
+            "encrypted_content": f"gAAAAB{self.name}.compacted",
+        }
+        compacted = {
+            "id": "resp_" + random_id(40).lower(),
+            "object": "response.compaction",
+            "created_at": int(time.time()),
+            "output": [item],
+            "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15},
+        }
+        return web.Response(body=dumps(compacted), content_type="application/json")
 
     async def _models(self, request: web.Request) -> web.Response:
         await self.record(request)
@@ -111,6 +157,8 @@ class FakeOpenAI(FakeUpstream):
         }
 
     def render_body(self, reply: Reply, call: Call) -> bytes:
+        if call.request.path.endswith("/responses"):
+            return self.responses_wire.body(reply, call)
         text = self._text(reply)
         message: dict = {"role": "assistant", "content": text or None}
         if reply.thinking is not None:
@@ -138,6 +186,8 @@ class FakeOpenAI(FakeUpstream):
         return dumps(completion, indent=2) + b"\n"
 
     def render_events(self, reply: Reply, call: Call) -> list[bytes]:
+        if call.request.path.endswith("/responses"):
+            return self.responses_wire.events(reply, call)
         body = call.request.json if isinstance(call.request.json, dict) else {}
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         head = {
@@ -200,6 +250,9 @@ class FakeOpenAI(FakeUpstream):
         # The API pretty-prints its error bodies with four spaces.
         return dumps(body, indent=4) + b"\n", headers
 
-    def render_stream_error(self, error: Error) -> bytes:
+    def render_stream_error(self, error: Error, call: Call | None = None) -> bytes:
         body = json.loads(self.render_error(error)[0])
+        if call is not None and call.request.path.endswith("/responses"):
+            code = body["error"]["code"] or body["error"]["type"]
+            return self.responses_wire.stream_error(body["error"]["message"], code)
         return sse(body)

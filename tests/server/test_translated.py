@@ -29,9 +29,21 @@ QUESTION = "What is the weather in Paris?"
 TOOL_OUTPUT = "sunny, 24 degrees"
 FINAL = "It is sunny in Paris."
 # The model name each kind of upstream serves by default.
-MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
+MODELS = {
+    "anthropic": "claude-sonnet-4-5",
+    "openai": "gpt-4o",
+    "gemini": "gemini-2.5-flash",
+    "responses": "gpt-5-codex",  # OpenAI serves it only through the Responses API
+}
 # Ids as each upstream mints them; Gemini usually sends none.
-CALL_IDS = {"anthropic": "toolu_01A09q90qw90lq917835lq9", "openai": "call_Xy12Ab34", "gemini": None}
+CALL_IDS = {
+    "anthropic": "toolu_01A09q90qw90lq917835lq9",
+    "openai": "call_Xy12Ab34",
+    "gemini": None,
+    "responses": "call_Rz98Qw76",
+}
+# The fake that plays each kind of upstream: a Responses upstream is an OpenAI account.
+FAKE_KINDS = {"responses": "openai"}
 
 
 def genai_sdk(client) -> genai.Client:
@@ -241,7 +253,51 @@ async def genai_trip(client, model: str, stream: bool) -> Trip:
     return Trip(call.name, dict(call.args), text)
 
 
-CLIENTS = {"anthropic": anthropic_trip, "openai": openai_trip, "gemini": genai_trip}
+async def responses_trip(client, model: str, stream: bool) -> Trip:
+    """Codex's way: stateless (store false), every output item replayed as input."""
+    sdk = openai_sdk(client)
+    tools = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather now",
+            "parameters": WEATHER_SCHEMA,
+            "strict": False,
+        }
+    ]
+    items: list = [{"role": "user", "content": QUESTION}]
+
+    async def ask():
+        kwargs = dict(model=model, input=items, tools=tools, store=False)
+        if not stream:
+            return await sdk.responses.create(**kwargs)
+        async with sdk.responses.stream(**kwargs) as events:
+            kinds = [event.type async for event in events]
+            response = await events.get_final_response()
+        assert kinds[:2] == ["response.created", "response.in_progress"], kinds
+        assert kinds[-1] == "response.completed", kinds
+        return response
+
+    first = await ask()
+    assert first.status == "completed"
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert len(calls) == 1
+    items += [item.model_dump(exclude_none=True) for item in first.output]
+    items.append(
+        {"type": "function_call_output", "call_id": calls[0].call_id, "output": TOOL_OUTPUT}
+    )
+    second = await ask()
+    assert second.status == "completed" and second.usage.output_tokens > 0
+    assert not [item for item in second.output if item.type == "function_call"]
+    return Trip(calls[0].name, json.loads(calls[0].arguments), second.output_text)
+
+
+CLIENTS = {
+    "anthropic": anthropic_trip,
+    "openai": openai_trip,
+    "gemini": genai_trip,
+    "responses": responses_trip,
+}
 
 
 # -- what the upstream must have received ----------------------------------------
@@ -265,6 +321,12 @@ def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
         assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"city": "Paris"}
         tool = next(m for m in second["messages"] if m["role"] == "tool")
         assert tool["tool_call_id"] == call_id and TOOL_OUTPUT in json.dumps(tool["content"])
+    elif kind == "responses":
+        assert first["tools"][0]["name"] == "get_weather" and first["store"] is False
+        call = next(i for i in second["input"] if i.get("type") == "function_call")
+        assert call["call_id"] == call_id and json.loads(call["arguments"]) == {"city": "Paris"}
+        output = next(i for i in second["input"] if i.get("type") == "function_call_output")
+        assert output["call_id"] == call_id and TOOL_OUTPUT in json.dumps(output["output"])
     else:
         declarations = first["tools"][0]["functionDeclarations"]
         assert declarations[0]["name"] == "get_weather"
@@ -286,6 +348,13 @@ PAIRS = [
     ("openai", "gemini"),
     ("gemini", "anthropic"),
     ("gemini", "openai"),
+    ("responses", "anthropic"),
+    ("responses", "openai"),
+    ("responses", "gemini"),
+    ("anthropic", "responses"),
+    ("openai", "responses"),
+    ("gemini", "responses"),
+    ("responses", "responses"),  # the same dialect: relayed, not translated
 ]
 
 
@@ -294,7 +363,7 @@ PAIRS = [
     ("client_kind", "upstream_kind"), PAIRS, ids=[f"{c}-sdk-to-{u}" for c, u in PAIRS]
 )
 async def test_tool_round_trip(localgate, make_fake, client_kind, upstream_kind, stream):
-    fake = await make_fake(upstream_kind, "up")
+    fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     fake.script(
         Reply(
             text="",
@@ -302,7 +371,8 @@ async def test_tool_round_trip(localgate, make_fake, client_kind, upstream_kind,
         ),
         Reply(text=FINAL),
     )
-    client = await localgate([account("up", upstream_kind, fake.url)])
+    provider = FAKE_KINDS.get(upstream_kind, upstream_kind)
+    client = await localgate([account("up", provider, fake.url)])
     trip = await CLIENTS[client_kind](client, MODELS[upstream_kind], stream)
     assert trip == Trip("get_weather", {"city": "Paris"}, FINAL)
     assert len(fake.requests) == 2

@@ -12,7 +12,7 @@ from google.genai import errors as genai_errors
 
 from tests.fakes import Cut, Error, Reply
 from tests.server.test_passthrough import anthropic_sdk, openai_sdk
-from tests.server.test_translated import MODELS, PAIRS, genai_sdk, read_openai_stream
+from tests.server.test_translated import FAKE_KINDS, MODELS, PAIRS, genai_sdk, read_openai_stream
 from tests.support import account
 
 IDS = [f"{c}-to-{u}" for c, u in PAIRS]
@@ -80,8 +80,23 @@ async def test_openai_alias_falls_back_from_openai_to_anthropic(localgate, make_
 # -- errors in the client's dialect ----------------------------------------------------
 
 
+class ResponseFailed(Exception):
+    """A Responses stream ended with `response.failed` (the SDK hands it over as an event)."""
+
+
 async def call_once(client_kind: str, client, model: str, stream: bool = False):
     """One simple request from the client's SDK; returns the text, raises the SDK's error."""
+    if client_kind == "responses":
+        sdk = openai_sdk(client)
+        if not stream:
+            return (await sdk.responses.create(model=model, input="hi")).output_text
+        async with sdk.responses.stream(model=model, input="hi") as events:
+            async for event in events:
+                if event.type == "response.failed":
+                    raise ResponseFailed(event.response.error.message)
+                if event.type == "error":
+                    raise ResponseFailed(event.message)
+            return (await events.get_final_response()).output_text
     if client_kind == "anthropic":
         kwargs = dict(model=model, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
         if stream:
@@ -114,16 +129,18 @@ async def call_once(client_kind: str, client, model: str, stream: bool = False):
 async def test_upstream_400_reaches_the_client_in_its_dialect(
     localgate, make_fake, client_kind, upstream_kind
 ):
-    fake = await make_fake(upstream_kind, "up")
+    fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     fake.script(Error(400, "messages.0: the conversation is malformed"))
-    client = await localgate([account("up", upstream_kind, fake.url)])
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)]
+    )
     if client_kind == "anthropic":
         with pytest.raises(anthropic.BadRequestError) as caught:
             await call_once(client_kind, client, MODELS[upstream_kind])
         assert caught.value.body["type"] == "error"
         assert caught.value.body["error"]["type"] == "invalid_request_error"
         message = caught.value.body["error"]["message"]
-    elif client_kind == "openai":
+    elif client_kind in ("openai", "responses"):
         with pytest.raises(openai.BadRequestError) as caught:
             await call_once(client_kind, client, MODELS[upstream_kind])
         message = caught.value.body["message"]
@@ -140,13 +157,17 @@ async def test_upstream_400_reaches_the_client_in_its_dialect(
 async def test_rate_limit_exhaustion_is_429_with_retry_after(
     localgate, make_fake, client_kind, upstream_kind
 ):
-    fake = await make_fake(upstream_kind, "up")
+    fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     fake.script(Error(429, "slow down", headers={"retry-after": "120"}))
-    client = await localgate([account("up", upstream_kind, fake.url)], server={"max_wait": 1})
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)],
+        server={"max_wait": 1},
+    )
     errors = {
         "anthropic": anthropic.RateLimitError,
         "openai": openai.RateLimitError,
         "gemini": genai_errors.ClientError,
+        "responses": openai.RateLimitError,
     }
     with pytest.raises(errors[client_kind]) as caught:
         await call_once(client_kind, client, MODELS[upstream_kind])
@@ -178,17 +199,20 @@ async def test_gemini_per_day_quota_cools_the_account_until_the_reset(localgate,
 async def test_translated_stream_breaking_off_ends_with_the_clients_error_event(
     localgate, make_fake, client_kind, upstream_kind, how
 ):
-    fake = await make_fake(upstream_kind, "up")
+    fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     reply = Reply(text="one two three four five six", chunks=6)
     error = Error(500, "the model crashed") if how == "error-event" else None
     # Content went out (an Anthropic stream's 4th event is its first text delta): the
     # client has seen bytes, so there is no failover, only an error event.
     fake.script(Cut(after_events=4, reply=reply, error=error))
-    client = await localgate([account("up", upstream_kind, fake.url)])
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)]
+    )
     errors = {
         "anthropic": anthropic.APIError,
         "openai": openai.APIError,
         "gemini": genai_errors.APIError,
+        "responses": ResponseFailed,
     }
     with pytest.raises(errors[client_kind]) as caught:
         await call_once(client_kind, client, MODELS[upstream_kind], stream=True)

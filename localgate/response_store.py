@@ -1,0 +1,188 @@
+"""The responses localgate served, kept for `previous_response_id` and GET/DELETE.
+
+OpenAI keeps a response's items server-side so that a follow-up can name it
+(`previous_response_id`) instead of resending the conversation. An account of
+another kind keeps nothing, so localgate keeps them itself — one SQLite file
+(`responses.sqlite3`, 0600) in the state dir — and expands the chain before
+the request reaches any account. Each row holds one response and only the input
+items its own request added, linked to the previous response: a long chain
+costs what it says once, not once per turn. Rows go after
+`[server] response_store_days`, and the oldest first past `response_store_mb`.
+
+All SQLite work runs on one worker thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from localgate.files import private_file
+
+FILENAME = "responses.sqlite3"
+MAX_CHAIN = 10_000  # links followed at most (a loop in hand-edited data must end)
+PRUNE_EVERY = 64  # saves between two prunes
+log = logging.getLogger("localgate")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,     -- epoch seconds
+    previous TEXT,             -- the response this one continued, if any
+    input TEXT NOT NULL,       -- JSON: the input items this request added
+    response TEXT NOT NULL,    -- JSON: the response object as the client got it
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_created ON responses (created);
+"""
+
+
+class ResponseStore:
+    """Responses by id, with the chain of items behind each."""
+
+    def __init__(self, state_dir: Path, *, days: int, max_mb: float) -> None:
+        self.path = Path(state_dir) / FILENAME
+        self.days = days
+        self.max_bytes = int(max_mb * 1024 * 1024)
+        self._db: sqlite3.Connection | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localgate-responses")
+        self._saves = 0
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    async def start(self) -> bool:
+        """Open (or create) the file; False, with the reason logged, when it cannot be."""
+        try:
+            await self._run(self._open)
+        except (OSError, sqlite3.Error) as exc:
+            log.error(
+                "response store unavailable (%s): previous_response_id is served only by "
+                "OpenAI accounts until it can be opened: %s",
+                self.path,
+                exc,
+            )
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._worker.shutdown(wait=False)
+
+    async def save(self, response: dict, previous: str | None, input_items: list) -> None:
+        """Keep `response` (answered to a request that added `input_items` after `previous`)."""
+        if self._db is None or not isinstance(response.get("id"), str):
+            return
+        try:
+            await self._run(self._save, response, previous, input_items)
+        except (OSError, sqlite3.Error, ValueError) as exc:  # the answer is already out
+            log.error("could not keep response %s for later turns: %s", response["id"], exc)
+
+    async def chain(self, response_id: str) -> list | None:
+        """Every item of the conversation up to and including `response_id`'s output,
+        oldest first; None when localgate does not know the id (or lost a link)."""
+        return await self._read(self._chain, response_id)
+
+    async def get(self, response_id: str) -> dict | None:
+        return await self._read(self._get, response_id)
+
+    async def input_items(self, response_id: str) -> list | None:
+        """The items that went into `response_id` (the whole chain before it)."""
+        items = await self.chain(response_id)
+        if items is None:
+            return None
+        output = (await self.get(response_id) or {}).get("output") or []
+        return items[: len(items) - len(output)]
+
+    async def delete(self, response_id: str) -> bool:
+        if self._db is None:
+            return False
+        return await self._run(self._delete, response_id)
+
+    async def _read(self, fn, response_id: str):
+        if self._db is None:
+            return None
+        try:
+            return await self._run(fn, response_id)
+        except (sqlite3.Error, ValueError) as exc:
+            log.error("could not read response %s: %s", response_id, exc)
+            return None
+
+    # -- on the worker thread -------------------------------------------------
+
+    def _open(self) -> None:
+        db = sqlite3.connect(private_file(self.path), isolation_level=None, check_same_thread=False)
+        db.executescript(_SCHEMA)
+        self._db = db
+        self._prune()
+
+    def _save(self, response: dict, previous: str | None, input_items: list) -> None:
+        encoded_input = json.dumps(input_items, ensure_ascii=False)
+        encoded = json.dumps(response, ensure_ascii=False)
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                response["id"],
+                time.time(),
+                previous,
+                encoded_input,
+                encoded,
+                len(encoded_input) + len(encoded),
+            ),
+        )
+        self._saves += 1
+        if self._saves % PRUNE_EVERY == 0:
+            self._prune()
+
+    def _chain(self, response_id: str) -> list | None:
+        levels = []
+        current: str | None = response_id
+        while current is not None:
+            row = self._db.execute(
+                "SELECT previous, input, response FROM responses WHERE id = ?", (current,)
+            ).fetchone()
+            if row is None or len(levels) >= MAX_CHAIN:
+                return None
+            previous, items, response = row
+            levels.append((json.loads(items), json.loads(response).get("output") or []))
+            current = previous
+        chain: list = []
+        for items, output in reversed(levels):
+            chain += items + output
+        return chain
+
+    def _get(self, response_id: str) -> dict | None:
+        row = self._db.execute(
+            "SELECT response FROM responses WHERE id = ?", (response_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _delete(self, response_id: str) -> bool:
+        return self._db.execute("DELETE FROM responses WHERE id = ?", (response_id,)).rowcount > 0
+
+    def _prune(self) -> None:
+        self._db.execute(
+            "DELETE FROM responses WHERE created < ?", (time.time() - self.days * 86400,)
+        )
+        total = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0]
+        if total <= self.max_bytes:
+            return
+        # Oldest first, down to nine tenths of the bound, so a full store is not
+        # pruned again on every save.
+        excess, freed = total - self.max_bytes * 0.9, 0
+        doomed = []
+        for response_id, size in self._db.execute(
+            "SELECT id, size FROM responses ORDER BY created"
+        ):
+            if freed >= excess:
+                break
+            doomed.append((response_id,))
+            freed += size
+        self._db.executemany("DELETE FROM responses WHERE id = ?", doomed)

@@ -1,0 +1,183 @@
+"""Codex CLI itself, unchanged, against localgate backed by fake upstreams.
+
+`codex exec` runs as a subprocess with `CODEX_HOME` in a temp dir whose
+`config.toml` names localgate as a `wire_api = "responses"` provider — the
+block the README shows — and asks for a file; the fake model calls Codex's
+`exec_command` tool, Codex runs it, sends the output back, and the fake
+finishes. Whatever account kind serves it, the file must exist afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.agents import (
+    CODEX_TOOL,
+    FINAL,
+    AgentAnthropic,
+    AgentGemini,
+    AgentOpenAI,
+    describe,
+    served_cleanly,
+    start,
+)
+from tests.fakes import Error
+from tests.support import account
+
+RUN_TIMEOUT = 240  # seconds for one `codex exec`
+PROMPT = "Create out.txt containing hi with a shell command, then tell me you are done."
+
+
+def codex_home(base_url: str, home: Path, model: str) -> Path:
+    """A CODEX_HOME whose config points Codex at localgate (as the README says)."""
+    codex = home / ".codex"
+    codex.mkdir(parents=True)
+    (codex / "config.toml").write_text(
+        f'model = "{model}"\n'
+        'model_provider = "localgate"\n'
+        "\n"
+        "[model_providers.localgate]\n"
+        'name = "localgate"\n'
+        f'base_url = "{base_url.rstrip("/")}/v1"\n'
+        'wire_api = "responses"\n'
+        'env_key = "LOCALGATE_API_KEY"\n'
+        "supports_websockets = false\n"
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+    )
+    return codex
+
+
+async def run_codex(codex: Path, client, tmp_path: Path, model: str) -> tuple[int, str, str, Path]:
+    """`codex exec PROMPT` in a fresh cwd; (code, stdout, stderr, cwd)."""
+    home, cwd = tmp_path / "home", tmp_path / "work"
+    cwd.mkdir()
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update(
+        HOME=str(home),
+        CODEX_HOME=str(codex_home(str(client.make_url("")), home, model)),
+        LOCALGATE_API_KEY="anything",
+        NO_PROXY="127.0.0.1,localhost",
+        SHELL="/bin/bash",
+        RUST_LOG="error",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        str(codex),
+        "exec",
+        "--skip-git-repo-check",
+        "--dangerously-bypass-approvals-and-sandbox",
+        PROMPT,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        raise AssertionError(
+            f"codex did not finish in {RUN_TIMEOUT}s\nstdout: {out.decode()}\nstderr: {err.decode()}"
+        ) from None
+    return proc.returncode, out.decode(), err.decode(), cwd
+
+
+async def codex_session(codex, watched, tmp_path, accounts, model: str, **tables):
+    """Run Codex on `accounts` (agent fakes) asking for `model`; checks the file was written."""
+    client, seen, done = await watched(accounts, **tables)
+    code, out, err, cwd = await run_codex(codex, client, tmp_path, model)
+    return code, out, err, cwd, seen, done
+
+
+def check_done(code, out, err, cwd, seen, done, fakes) -> str:
+    report = describe(fakes, out, err, seen)
+    print(report)  # shown with -s: what Codex sent
+    assert code == 0, report
+    assert not served_cleanly(done), served_cleanly(done)
+    assert (cwd / "out.txt").read_text().strip() == "hi", report
+    assert FINAL in out + err, report
+    return report
+
+
+KINDS = [
+    (AgentAnthropic, "anthropic", "claude-sonnet-4-5"),
+    (AgentOpenAI, "openai", "gpt-5-codex"),
+    (AgentGemini, "gemini", "gemini-2.5-pro"),
+]
+
+
+@pytest.mark.parametrize(("fake_cls", "provider", "model"), KINDS, ids=[k[1] for k in KINDS])
+async def test_codex_tool_loop_on_each_account_kind(
+    codex, watched, tmp_path, fake_cls, provider, model
+):
+    """Codex writes the file through an Anthropic, an OpenAI (Responses) and a Gemini account."""
+    started: list = []
+    try:
+        fake = await start(fake_cls, provider, started, tool=CODEX_TOOL)
+        result = await codex_session(
+            codex, watched, tmp_path, [account(provider, provider, fake.url)], model
+        )
+        check_done(*result, started)
+        assert fake.tool_calls_sent == 1 and any(s.startswith("final") for s in fake.seen)
+        if provider == "openai":  # a Codex model: relayed to /responses, not translated
+            assert {r.path for r in fake.requests} == {"/v1/responses"}
+    finally:
+        for fake in started:
+            await fake.close()
+
+
+async def test_codex_never_sees_the_first_accounts_429(codex, watched, tmp_path):
+    """Two Claude accounts, the first rate limited: Codex finishes on the second, unaware."""
+    started: list = []
+    try:
+        first = await start(AgentAnthropic, "first", started, tool=CODEX_TOOL)
+        second = await start(AgentAnthropic, "second", started, tool=CODEX_TOOL)
+        first.always = Error(429, "rate limited", headers={"retry-after": "60"})
+        accounts = [
+            account("first", "anthropic", first.url, priority=10),
+            account("second", "anthropic", second.url),
+        ]
+        result = await codex_session(
+            codex,
+            watched,
+            tmp_path,
+            accounts,
+            "claude-sonnet-4-5",
+            server={"strategy": "fill-first"},
+        )
+        check_done(*result, started)
+        assert len(first.requests) >= 1
+        assert second.tool_calls_sent == 1 and any(s.startswith("final") for s in second.seen)
+    finally:
+        for fake in started:
+            await fake.close()
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-pro", "claude-sonnet-4-5"])
+async def test_codex_on_vertex(codex, watched, tmp_path, fake_google_token, model):
+    """Codex on a Vertex project reached with a Google login: Gemini and Claude models."""
+    from tests.fakes.vertex import FakeVertex
+    from tests.google.support import vertex_account
+
+    vertex = FakeVertex(name="vertex", tokens=fake_google_token)
+    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
+    for agent in (vertex.claude, vertex.gemini):
+        agent.setup_agent()
+        agent.tool, agent.tool_input = CODEX_TOOL
+    await vertex.start()
+    try:
+        login = fake_google_token.authorized_user()
+        accounts = [vertex_account("gcp", vertex.url, login)]
+        result = await codex_session(codex, watched, tmp_path, accounts, model)
+        check_done(*result, [vertex.claude, vertex.gemini])
+        served = vertex.gemini if model.startswith("gemini") else vertex.claude
+        assert served.tool_calls_sent == 1 and any(s.startswith("final") for s in served.seen)
+    finally:
+        await vertex.close()
