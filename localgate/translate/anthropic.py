@@ -92,6 +92,7 @@ IR_NAMES = {
     "parallel": "tool_choice.disable_parallel_tool_use",
     "user": "metadata.user_id",
     "response_format": "output_config.format",
+    "tools.web_search": "tools.web_search_20250305",
 }
 
 
@@ -116,7 +117,12 @@ def request_to_ir(body: dict) -> ir.Request:
     note(req, body, sorted(DROPPED_FIELDS))
     note_unknown(req, body, FIELDS)
     for tool in body.get("tools") or []:
-        if not _is_custom_tool(tool):
+        if str(tool.get("type", "")).startswith("web_search_"):
+            req.web_search = ir.WebSearch(  # each provider has a search of its own
+                allowed_domains=list(tool.get("allowed_domains") or []),
+                user_location=tool.get("user_location"),
+            )
+        elif not _is_custom_tool(tool):
             req.dropped.append(f"tools.{tool.get('type')}")
     choice = body.get("tool_choice")
     if isinstance(choice, dict):

@@ -24,9 +24,9 @@ def note_unknown(req: ir.Request, body: Mapping, known: Iterable[str], prefix: s
 
 
 def note(req: ir.Request, body: Mapping, names: Iterable[str], prefix: str = "") -> None:
-    """Note the fields `names` that `body` holds (with a value) as dropped."""
+    """Note the fields `names` that `body` holds as dropped (`false` asks for nothing)."""
     for name in names:
-        if body.get(name) not in (None, False, [], {}, ""):
+        if body.get(name) not in (None, False):
             req.dropped.append(prefix + name)
 
 

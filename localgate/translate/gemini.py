@@ -113,7 +113,7 @@ IR_NAMES = {
     "stop": CONFIG + "stopSequences",
     "reasoning": CONFIG + "thinkingConfig",
     "response_format": CONFIG + "responseJsonSchema",
-    "parallel": "toolConfig",
+    "tools.web_search": "tools.googleSearch",
 }
 # Media other providers take as well: images, PDFs, text.
 PORTABLE_MEDIA = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/")
@@ -184,13 +184,15 @@ def request_to_ir(body: dict) -> ir.Request:
 def _refuse_config(config: dict) -> None:
     """400 for generation settings whose loss would change what the client gets."""
     if (config.get("candidateCount") or 1) > 1:
-        raise refuse("candidateCount", "candidateCount > 1 is not supported")
+        raise refuse(CONFIG + "candidateCount", "more than one candidate is not supported")
     for name in ("responseLogprobs", "logprobs"):
         if config.get(name):
             raise refuse(CONFIG + name, "log probabilities are not supported for this model")
     modalities = [str(m).upper() for m in config.get("responseModalities") or []]
-    if any(m != "TEXT" for m in modalities) or config.get("speechConfig"):
+    if any(m != "TEXT" for m in modalities):
         raise refuse(CONFIG + "responseModalities", "only text answers can be translated")
+    if config.get("speechConfig"):
+        raise refuse(CONFIG + "speechConfig", "only text answers can be translated")
     for name in ("responseFormat", "translationConfig"):
         if config.get(name):
             raise refuse(CONFIG + name, "this output setting has no equivalent elsewhere")
@@ -207,9 +209,11 @@ def _tools_to_ir(req: ir.Request, body: dict) -> None:
             req.tools.append(
                 ir.Tool(decl["name"], decl.get("description"), schemas.from_gemini(schema))
             )
+        if "googleSearch" in tool:  # the provider's own search, as each provider has one
+            req.web_search = ir.WebSearch()
         for kind in tool:
-            if kind != "functionDeclarations":
-                req.dropped.append(f"tools.{kind}")  # Google's own tools (search, code…)
+            if kind not in ("functionDeclarations", "googleSearch"):
+                req.dropped.append(f"tools.{kind}")  # Google's own tools (code, maps…)
     config = body.get("toolConfig") or {}
     note_unknown(req, config, ("functionCallingConfig",), "toolConfig.")
     calling = config.get("functionCallingConfig") or {}

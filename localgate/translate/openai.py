@@ -77,6 +77,7 @@ READ_FIELDS = frozenset(
         "audio",
         "logprobs",
         "top_logprobs",
+        "web_search_options",
     }
 )
 # Fields no other provider has an equivalent for: noted as dropped.
@@ -87,7 +88,6 @@ DROPPED_FIELDS = frozenset(
         "store",
         "service_tier",
         "prediction",
-        "web_search_options",
         "verbosity",
         "prompt_cache_key",
         "prompt_cache_retention",
@@ -98,7 +98,11 @@ DROPPED_FIELDS = frozenset(
 )
 FIELDS = READ_FIELDS | DROPPED_FIELDS
 # IR field → this dialect's name for it, where they differ.
-IR_NAMES = {"reasoning": "reasoning_effort", "parallel": "parallel_tool_calls"}
+IR_NAMES = {
+    "reasoning": "reasoning_effort",
+    "parallel": "parallel_tool_calls",
+    "tools.web_search": "web_search_options",
+}
 
 
 def request_to_ir(body: dict) -> ir.Request:
@@ -120,6 +124,12 @@ def request_to_ir(body: dict) -> ir.Request:
     )
     note(req, body, sorted(DROPPED_FIELDS))
     note_unknown(req, body, FIELDS)
+    search = body.get("web_search_options")
+    if isinstance(search, dict):  # the provider's own search, as each provider has one
+        req.web_search = ir.WebSearch(
+            user_location=(search.get("user_location") or {}).get("approximate"),
+            context_size=search.get("search_context_size"),
+        )
     stop = body.get("stop")
     req.stop = [stop] if isinstance(stop, str) else list(stop or [])
     for i, message in enumerate(messages):
@@ -152,8 +162,10 @@ _EMPTY_SCHEMA = {"type": "object", "properties": {}}
 def _refuse_unsupported(body: dict) -> None:
     if (body.get("n") or 1) > 1:
         raise refuse("n", "n > 1 is not supported for this model's account")
-    if body.get("audio") or "audio" in (body.get("modalities") or []):
+    if body.get("audio"):
         raise refuse("audio", "audio output is not supported for this model")
+    if "audio" in (body.get("modalities") or []):
+        raise refuse("modalities", "audio output is not supported for this model")
     for name in ("logprobs", "top_logprobs"):
         if body.get(name):
             raise refuse(name, "log probabilities are not supported for this model")
