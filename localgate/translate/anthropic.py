@@ -354,6 +354,9 @@ def _thinking_from_ir(req: ir.Request, body: dict, ctx: ir.Context) -> dict | No
     if body["max_tokens"] <= MIN_THINKING_BUDGET:
         ctx.drop("reasoning")  # no room for the least budget below max_tokens
         return None
+    if body.get("tool_choice", {}).get("type") in ("any", "tool"):
+        ctx.drop("reasoning")  # Anthropic refuses a forced tool beside thinking
+        return None
     budget = max(ir.budget_for(req.reasoning), MIN_THINKING_BUDGET)
     return {"type": "enabled", "budget_tokens": min(budget, body["max_tokens"] - 1)}
 

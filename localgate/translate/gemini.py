@@ -299,7 +299,10 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     system = [{"text": t.text} for t in req.system if t.text]
     if system:
         body["systemInstruction"] = {"parts": system}
-    tools = req.tools
+    # allowedFunctionNames goes only with ANY: an "auto" choice among some tools
+    # declares only those.
+    choice = req.tool_choice
+    tools = ir.allowed_tools(req) if choice and choice.mode == "auto" else req.tools
     if tools:
         declarations = [
             {
@@ -332,7 +335,7 @@ def _calling_config(choice: ir.ToolChoice) -> dict:
     calling: dict = {"mode": mode}
     if choice.mode == "tool":
         calling["allowedFunctionNames"] = [choice.name]
-    elif choice.allowed is not None and choice.mode != "none":
+    elif choice.allowed is not None and choice.mode == "any":
         calling["allowedFunctionNames"] = list(choice.allowed)
     return calling
 

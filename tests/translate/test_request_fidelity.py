@@ -290,9 +290,13 @@ def test_openai_allowed_tools_reach_gemini_as_allowed_function_names():
     }
     body = {"model": "x", "messages": HI, "tools": tools, "tool_choice": choice}
     out = translator("openai", "gemini").request(body, model="gemini-2.5-flash", stream=False)
-    assert out["toolConfig"] == {
-        "functionCallingConfig": {"mode": "AUTO", "allowedFunctionNames": ["b"]}
-    }
+    # Gemini takes allowedFunctionNames only with ANY: auto among some declares only those.
+    assert [d["name"] for d in out["tools"][0]["functionDeclarations"]] == ["b"]
+    assert out["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
+    choice["allowed_tools"]["mode"] = "required"
+    out = translator("openai", "gemini").request(body, model="gemini-2.5-flash", stream=False)
+    calling = out["toolConfig"]["functionCallingConfig"]
+    assert calling == {"mode": "ANY", "allowedFunctionNames": ["b"]}
 
 
 def test_parallel_tool_calls_false_is_reported_toward_gemini():
