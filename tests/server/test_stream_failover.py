@@ -262,3 +262,52 @@ async def test_gemini_stream_renamed_for_an_alias(localgate, make_fake):
     ]
     assert {c.model_version for c in chunks} == {"fast"}
     assert json.dumps([c.text for c in chunks])
+
+
+# -- what could not travel is said ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_dropped_fields_are_named_in_the_header_and_the_log(localgate, make_fake, stream):
+    import asyncio
+    import io
+
+    from localgate.requestlog import RequestLog
+    from localgate.server.app import GATEWAY
+
+    fake = await make_fake("anthropic", "claude")
+    client = await localgate([account("claude", "anthropic", fake.url)])
+    out = io.StringIO()
+    client.app[GATEWAY].events.subscribe(RequestLog(out, color=False))
+    sdk = openai_sdk(client).chat.completions.with_raw_response
+    response = await sdk.create(
+        model="claude-sonnet-4-5",
+        messages=HI,
+        seed=7,
+        logit_bias={"50256": -100},
+        stream=stream,
+    )
+    assert response.headers["x-localgate-dropped"] == "logit_bias,seed"
+    if stream:
+        assert [c async for c in response.parse()]
+    assert "seed" not in fake.requests[0].json
+    for _ in range(100):
+        if out.getvalue():
+            break
+        await asyncio.sleep(0.01)
+    assert "dropped=logit_bias,seed" in out.getvalue()
+
+
+async def test_gemini_media_without_an_equivalent_is_a_400_naming_the_part(localgate, make_fake):
+    from google.genai import errors, types
+
+    fake = await make_fake("anthropic", "claude")
+    client = await localgate([account("claude", "anthropic", fake.url)])
+    audio = types.Part.from_bytes(data=b"RIFF....WAVE", mime_type="audio/wav")
+    with pytest.raises(errors.ClientError) as caught:
+        await genai_sdk(client).aio.models.generate_content(
+            model="claude-sonnet-4-5", contents=["what is said here?", audio]
+        )
+    assert caught.value.code == 400
+    assert "contents[0].parts[1].inlineData: audio/wav" in caught.value.message
+    assert not fake.requests
