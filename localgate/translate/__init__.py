@@ -22,7 +22,7 @@ from types import ModuleType
 
 from localgate.errors import GatewayError, InvalidRequest, RelayedError, UpstreamError
 from localgate.sse import Event
-from localgate.translate import compaction, ir, seal
+from localgate.translate import compaction, fields, ir, seal
 from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
@@ -110,7 +110,7 @@ class Translator:
             stream=stream,
             include_usage=req.include_usage,
             dropped=list(dict.fromkeys(req.dropped)),
-            field_names=getattr(self.client, "IR_NAMES", {}),  # a dialect may name IR fields
+            field_names=fields.ir_names(self.ctx.client),
             show_thinking=req.show_thinking,
             account=account,
             seal_key=seal_key,

@@ -11,8 +11,7 @@ Choices worth knowing:
   instruction on the others.
 - Thinking budgets are raised to 1024 and lowered below max_tokens; what
   cannot be honoured (thinking with max_tokens ≤ 1024, sampling parameters
-  beside thinking, temperature above 1) is reported, never silent (`FIELDS`,
-  translate/fields.py).
+  beside thinking, temperature above 1) is reported, never silent (`fields.ANTHROPIC`).
 - Tool ids outside `^[a-zA-Z0-9_-]+$` are escaped reversibly (names.encode_id).
 """
 
@@ -22,8 +21,7 @@ import json
 
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir, schemas
-from localgate.translate.fields import note, note_unknown
+from localgate.translate import fields, ir, schemas
 from localgate.translate.models import (
     DEFAULT_MAX_TOKENS,
     clamp_max_tokens,
@@ -52,49 +50,6 @@ def unwrap_signature(value: str | None) -> tuple[str | None, str]:
 
 # --- requests --------------------------------------------------------------
 
-READ_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "max_tokens",
-        "system",
-        "stream",
-        "stop_sequences",
-        "temperature",
-        "top_p",
-        "top_k",
-        "metadata",
-        "tools",
-        "tool_choice",
-        "thinking",
-        "output_config",
-    }
-)
-# Anthropic-only: no other provider has them (caching, server-side containers…).
-DROPPED_FIELDS = frozenset(
-    {
-        "service_tier",
-        "cache_control",
-        "container",
-        "context_management",
-        "mcp_servers",
-        "diagnostics",
-        "inference_geo",
-        "speed",
-        "user_profile_id",
-        "workspace_id",
-    }
-)
-FIELDS = READ_FIELDS | DROPPED_FIELDS
-IR_NAMES = {
-    "reasoning": "thinking",
-    "stop": "stop_sequences",
-    "parallel": "tool_choice.disable_parallel_tool_use",
-    "user": "metadata.user_id",
-    "response_format": "output_config.format",
-    "tools.web_search": "tools.web_search_20250305",
-}
-
 
 def request_to_ir(body: dict) -> ir.Request:
     """A client's Messages request as the internal form."""
@@ -114,8 +69,7 @@ def request_to_ir(body: dict) -> ir.Request:
         user=(body.get("metadata") or {}).get("user_id"),
         dropped=dropped,
     )
-    note(req, body, sorted(DROPPED_FIELDS))
-    note_unknown(req, body, FIELDS)
+    fields.ANTHROPIC.note(req, body)
     for tool in body.get("tools") or []:
         if str(tool.get("type", "")).startswith("web_search_"):
             req.web_search = ir.WebSearch(  # each provider has a search of its own
@@ -146,7 +100,7 @@ def request_to_ir(body: dict) -> ir.Request:
         req.reasoning = ir.Reasoning(effort=output["effort"])
     # Anthropic answers with thinking only when it was asked for.
     req.show_thinking = thinking.get("type") in ("enabled", "adaptive")
-    note_unknown(req, output, ("effort", "format"), "output_config.")
+    fields.note_unknown(req, output, ("effort", "format"), "output_config.")
     fmt = output.get("format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         req.response_format = ir.ResponseFormat("json_schema", fmt.get("schema"))

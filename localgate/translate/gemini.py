@@ -19,7 +19,7 @@ Choices worth knowing:
 - Media with no true equivalent elsewhere (audio, video, gs:// and Files API
   URIs) and fields whose loss would change the answer (cachedContent,
   text/x.enum, logprobs…) are refused with a 400 naming them; the rest of
-  `FIELDS` is mapped or noted as dropped (translate/fields.py).
+  `fields.GEMINI` is mapped or noted as dropped.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import mimetypes
 
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir, schemas
-from localgate.translate.fields import note, note_unknown, refuse
+from localgate.translate import fields, ir, schemas
+from localgate.translate.fields import CONFIG, refuse
 from localgate.translate.models import (
     clamp_max_tokens,
     clamp_thinking_budget,
@@ -51,70 +51,7 @@ FINISH_TO_IR = {
 }
 FINISH_FROM_IR = {"max_tokens": "MAX_TOKENS", "refusal": "SAFETY"}  # everything else: STOP
 SKIP_SIGNATURE = "skip_thought_signature_validator"
-CONFIG = "generationConfig."
 
-READ_FIELDS = frozenset(
-    {
-        "model",
-        "contents",
-        "systemInstruction",
-        "system_instruction",
-        "tools",
-        "toolConfig",
-        "generationConfig",
-        "cachedContent",
-    }
-)
-DROPPED_FIELDS = frozenset({"safetySettings", "labels", "serviceTier", "store"})
-FIELDS = READ_FIELDS | DROPPED_FIELDS
-READ_CONFIG = frozenset(
-    {
-        "temperature",
-        "topP",
-        "topK",
-        "candidateCount",
-        "maxOutputTokens",
-        "stopSequences",
-        "presencePenalty",
-        "frequencyPenalty",
-        "seed",
-        "responseMimeType",
-        "responseSchema",
-        "responseJsonSchema",
-        "thinkingConfig",
-        "responseLogprobs",
-        "logprobs",
-        "responseModalities",
-        "speechConfig",
-        "responseFormat",
-        "translationConfig",
-    }
-)
-DROPPED_CONFIG = frozenset(
-    {
-        "audioTimestamp",
-        "mediaResolution",
-        "enableAffectiveDialog",
-        "routingConfig",
-        "modelSelectionConfig",
-        "enableEnhancedCivicAnswers",
-        "audioTranscriptionConfig",
-    }
-)
-CONFIG_FIELDS = READ_CONFIG | DROPPED_CONFIG
-IR_NAMES = {
-    "temperature": CONFIG + "temperature",
-    "top_p": CONFIG + "topP",
-    "top_k": CONFIG + "topK",
-    "seed": CONFIG + "seed",
-    "presence_penalty": CONFIG + "presencePenalty",
-    "frequency_penalty": CONFIG + "frequencyPenalty",
-    "max_tokens": CONFIG + "maxOutputTokens",
-    "stop": CONFIG + "stopSequences",
-    "reasoning": CONFIG + "thinkingConfig",
-    "response_format": CONFIG + "responseJsonSchema",
-    "tools.web_search": "tools.googleSearch",
-}
 # Media other providers take as well: images, PDFs, text.
 PORTABLE_MEDIA = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/")
 
@@ -143,10 +80,8 @@ def request_to_ir(body: dict) -> ir.Request:
         frequency_penalty=config.get("frequencyPenalty"),
         stop=list(config.get("stopSequences") or []),
     )
-    note(req, body, sorted(DROPPED_FIELDS))
-    note_unknown(req, body, FIELDS)
-    note(req, config, sorted(DROPPED_CONFIG), CONFIG)
-    note_unknown(req, config, CONFIG_FIELDS, CONFIG)
+    fields.GEMINI.note(req, body)
+    fields.GEMINI_CONFIG.note(req, config)
     pending: list[tuple[str, str]] = []  # (id, name) of the last model turn's calls
     for i, content in enumerate(contents):
         role = "assistant" if content.get("role") == "model" else "user"
@@ -174,7 +109,7 @@ def request_to_ir(body: dict) -> ir.Request:
             adaptive=budget == -1,
         )
         known = ("thinkingBudget", "thinkingLevel", "includeThoughts")
-        note_unknown(req, thinking, known, CONFIG + "thinkingConfig.")
+        fields.note_unknown(req, thinking, known, CONFIG + "thinkingConfig.")
     # Gemini answers with thoughts only when includeThoughts asked for them.
     req.show_thinking = bool((thinking or {}).get("includeThoughts"))
     ir.resolve_tool_names(req)
@@ -215,7 +150,7 @@ def _tools_to_ir(req: ir.Request, body: dict) -> None:
             if kind not in ("functionDeclarations", "googleSearch"):
                 req.dropped.append(f"tools.{kind}")  # Google's own tools (code, maps…)
     config = body.get("toolConfig") or {}
-    note_unknown(req, config, ("functionCallingConfig",), "toolConfig.")
+    fields.note_unknown(req, config, ("functionCallingConfig",), "toolConfig.")
     calling = config.get("functionCallingConfig") or {}
     mode = calling.get("mode")
     allowed = list(calling.get("allowedFunctionNames") or []) or None

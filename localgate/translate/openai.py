@@ -3,7 +3,7 @@
 Choices worth knowing:
 - `n > 1`, audio input/output, `logprobs` and `top_logprobs` cannot be served
   from another dialect: 400 naming the parameter. Every field is listed in
-  `FIELDS`: what the IR carries goes on (`seed` and the penalties to Gemini),
+  `fields.OPENAI`: what the IR carries goes on (`seed` and the penalties to Gemini),
   what no other provider has (`logit_bias`, `store`…) is noted as dropped, and
   the answer names it in `x-localgate-dropped` (see translate/fields.py).
 - Legacy `functions`/`function_call` are read as tools and tool_choice.
@@ -23,8 +23,8 @@ import time
 
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir, schemas
-from localgate.translate.fields import note, note_unknown, refuse
+from localgate.translate import fields, ir, schemas
+from localgate.translate.fields import refuse
 from localgate.translate.models import clamp_max_tokens, is_openai_reasoning
 from localgate.translate.names import new_tool_id
 from localgate.translate.openai_parts import user_from_ir, user_part_to_ir
@@ -48,62 +48,6 @@ FINISH_FROM_IR = {
 
 # --- requests --------------------------------------------------------------
 
-# Fields the IR carries (`top_k`: vLLM's and OpenRouter's extension).
-READ_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "stream",
-        "stream_options",
-        "max_tokens",
-        "max_completion_tokens",
-        "temperature",
-        "top_p",
-        "top_k",
-        "stop",
-        "seed",
-        "presence_penalty",
-        "frequency_penalty",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "functions",
-        "function_call",
-        "reasoning_effort",
-        "response_format",
-        "user",
-        "n",
-        "modalities",
-        "audio",
-        "logprobs",
-        "top_logprobs",
-        "web_search_options",
-    }
-)
-# Fields no other provider has an equivalent for: noted as dropped.
-DROPPED_FIELDS = frozenset(
-    {
-        "logit_bias",
-        "metadata",
-        "store",
-        "service_tier",
-        "prediction",
-        "verbosity",
-        "prompt_cache_key",
-        "prompt_cache_retention",
-        "prompt_cache_options",
-        "safety_identifier",
-        "moderation",
-    }
-)
-FIELDS = READ_FIELDS | DROPPED_FIELDS
-# IR field → this dialect's name for it, where they differ.
-IR_NAMES = {
-    "reasoning": "reasoning_effort",
-    "parallel": "parallel_tool_calls",
-    "tools.web_search": "web_search_options",
-}
-
 
 def request_to_ir(body: dict) -> ir.Request:
     """A client's Chat Completions request as the internal form."""
@@ -122,8 +66,7 @@ def request_to_ir(body: dict) -> ir.Request:
         user=body.get("user"),
         include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
     )
-    note(req, body, sorted(DROPPED_FIELDS))
-    note_unknown(req, body, FIELDS)
+    fields.OPENAI.note(req, body)
     search = body.get("web_search_options")
     if isinstance(search, dict):  # the provider's own search, as each provider has one
         req.web_search = ir.WebSearch(

@@ -249,33 +249,6 @@ def test_openai_thinking_off_when_the_tool_turn_lost_its_thinking():
     assert out["temperature"] == 1.0
 
 
-def test_openai_response_format_is_structured_output_where_the_model_has_it():
-    body = {
-        "model": "x",
-        "messages": [{"role": "user", "content": "hi"}],
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {
-                "name": "r",
-                "schema": {
-                    "type": "object",
-                    "properties": {"n": {"type": "integer", "maximum": 9}},
-                },
-            },
-        },
-    }
-    out = translator("openai", "anthropic").request(body, model="claude-haiku-4-5", stream=False)
-    assert "system" not in out
-    assert out["output_config"]["format"] == {
-        "type": "json_schema",
-        "schema": {
-            "type": "object",
-            "properties": {"n": {"type": "integer", "description": "{maximum: 9}"}},
-            "additionalProperties": False,
-        },
-    }
-
-
 def test_openai_response_format_becomes_system_instruction():
     body = {
         "model": "x",

@@ -3,7 +3,7 @@
 Each row says what one client field becomes toward one other provider: mapped,
 dropped (named in `x-localgate-dropped`) or refused (a 400 naming it). Every row
 is run: the field is added to a small valid request and translated. A field the
-translators do not list (`FIELDS`), a listed field without its rows, or an SDK
+translators do not list (translate/fields.py), a listed field without its rows, or an SDK
 field nobody listed fails here, so the table and the code cannot drift apart.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from localgate.errors import InvalidRequest
-from localgate.translate import anthropic, gemini, openai, translator
+from localgate.translate import fields, translator
+from localgate.translate.fields import CONFIG
 
 DOC = Path(__file__).parents[2] / "docs" / "translation.md"
 SECTIONS = {
@@ -189,8 +190,8 @@ ROWS = table()
 
 def known_fields(dialect: str) -> set[str]:
     if dialect == "gemini":
-        return set(gemini.FIELDS) | {gemini.CONFIG + f for f in gemini.CONFIG_FIELDS}
-    return set({"anthropic": anthropic, "openai": openai}[dialect].FIELDS)
+        return set(fields.GEMINI.known) | {CONFIG + f for f in fields.GEMINI_CONFIG.known}
+    return set({"anthropic": fields.ANTHROPIC, "openai": fields.OPENAI}[dialect].known)
 
 
 def sdk_fields(dialect: str) -> set[str]:
@@ -209,15 +210,15 @@ def sdk_fields(dialect: str) -> set[str]:
         head, *rest = name.split("_")
         return head + "".join(word.title() for word in rest)
 
-    return {gemini.CONFIG + camel(f) for f in types.GenerationConfig.model_fields}
+    return {CONFIG + camel(f) for f in types.GenerationConfig.model_fields}
 
 
 def with_field(dialect: str, field: str) -> dict:
     body = {**BASE[dialect]}
     value = SAMPLES[dialect][field]
     company = COMPANY.get((dialect, field), {})
-    if field.startswith(gemini.CONFIG):
-        config = {**company, field.removeprefix(gemini.CONFIG): value}
+    if field.startswith(CONFIG):
+        config = {**company, field.removeprefix(CONFIG): value}
         body["generationConfig"] = config
     else:
         body.update(company)
@@ -271,7 +272,7 @@ NEUTRAL = {"stream", "stream_options", "model"}
 
 def _company_only(dialect: str, field: str) -> dict:
     company = COMPANY.get((dialect, field), {})
-    return {"generationConfig": company} if field.startswith(gemini.CONFIG) else company
+    return {"generationConfig": company} if field.startswith(CONFIG) else company
 
 
 def test_the_table_rows_are_well_formed():

@@ -116,29 +116,44 @@ def test_gemini_tool_parameters_are_json_schema_everywhere():
     ]
 
 
-def test_json_schema_toward_gemini_fits_response_json_schema():
-    body = {
+def json_schema_request(schema: dict) -> dict:
+    """A Chat Completions request for JSON output matching `schema`."""
+    spec = {"name": "r", "schema": schema}
+    return {
         "model": "x",
         "messages": HI,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {
-                "name": "r",
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "k": {"const": "v"},
-                        "n": {"type": "integer", "not": {"const": 3}},
-                    },
-                },
-            },
-        },
+        "response_format": {"type": "json_schema", "json_schema": spec},
     }
+
+
+def test_json_schema_toward_gemini_fits_response_json_schema():
+    body = json_schema_request(
+        {
+            "type": "object",
+            "properties": {"k": {"const": "v"}, "n": {"type": "integer", "not": {"const": 3}}},
+        }
+    )
     t = translator("openai", "gemini")
     out = t.request(body, model="gemini-2.5-flash", stream=False)
     schema = out["generationConfig"]["responseJsonSchema"]
     assert schema["properties"] == {"k": {"enum": ["v"]}, "n": {"type": "integer"}}
     assert t.dropped == ("response_format",)  # `not` is not Gemini's
+
+
+def test_json_schema_is_anthropic_structured_output_where_the_model_has_it():
+    body = json_schema_request(
+        {"type": "object", "properties": {"n": {"type": "integer", "maximum": 9}}}
+    )
+    out = translator("openai", "anthropic").request(body, model="claude-haiku-4-5", stream=False)
+    assert "system" not in out
+    assert out["output_config"]["format"] == {
+        "type": "json_schema",
+        "schema": {
+            "type": "object",
+            "properties": {"n": {"type": "integer", "description": "{maximum: 9}"}},
+            "additionalProperties": False,
+        },
+    }
 
 
 # -- media ---------------------------------------------------------------------------------
