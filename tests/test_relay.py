@@ -168,3 +168,23 @@ def test_stream_head_sees_an_empty_answer_end():
     refusal = StreamHead("gemini")
     refusal.feed(b'data: {"promptFeedback": {"blockReason": "SAFETY"}}\r\n\r\n')
     assert refusal.content  # a blocked prompt is an answer
+
+
+def test_stream_head_reads_the_responses_dialect_too():
+    from localgate.relay import StreamHead
+
+    def event(kind, **data):
+        return _events((kind, {"type": kind, **data}))
+
+    head = StreamHead("responses")
+    head.feed(event("response.created", response={"id": "resp_1", "output": []}))
+    head.feed(event("response.in_progress", response={"id": "resp_1", "output": []}))
+    assert not head.decided
+    head.feed(event("error", code="rate_limit_exceeded", message="slow down"))
+    assert head.failure == 429
+    failed = StreamHead("responses")
+    failed.feed(event("response.failed", response={"error": {"code": "server_error"}}))
+    assert failed.failure == 500
+    content = StreamHead("responses")
+    content.feed(event("response.output_text.delta", delta="Hi"))
+    assert content.content

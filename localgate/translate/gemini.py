@@ -453,6 +453,16 @@ def stop_to_ir(finish: str | None, has_calls: bool) -> ir.StopReason | None:
     return "tool_use" if stop == "end_turn" and has_calls else stop
 
 
+def media_note(part: dict) -> str | None:
+    """What a client of another dialect reads for a media part of an answer (an image a
+    model drew): their answers hold no media, and leaving it out unsaid would not do."""
+    data = part.get("inlineData") or part.get("fileData")
+    if not isinstance(data, dict):
+        return None
+    mime = data.get("mimeType") or data.get("mime_type") or "media"
+    return f"[{mime} part of the answer left out: this API's answers carry no media]"
+
+
 def response_to_ir(body: dict) -> ir.Response:
     """A Gemini upstream's GenerateContentResponse as the internal form."""
     candidates = body.get("candidates") or []
@@ -460,7 +470,8 @@ def response_to_ir(body: dict) -> ir.Response:
     finish = None
     if candidates:
         for part in (candidates[0].get("content") or {}).get("parts") or []:
-            parts += _part_to_ir(part, [], "assistant")
+            note = media_note(part)
+            parts += [ir.Text(note)] if note else _part_to_ir(part, [], "assistant")
         finish = candidates[0].get("finishReason")
     elif (body.get("promptFeedback") or {}).get("blockReason"):
         finish = "SAFETY"

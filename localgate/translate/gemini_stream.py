@@ -12,7 +12,13 @@ import json
 from localgate.errors import KINDS, GatewayError
 from localgate.sse import Event, encode
 from localgate.translate import ir
-from localgate.translate.gemini import FINISH_FROM_IR, stop_to_ir, usage_from_ir, usage_to_ir
+from localgate.translate.gemini import (
+    FINISH_FROM_IR,
+    media_note,
+    stop_to_ir,
+    usage_from_ir,
+    usage_to_ir,
+)
 from localgate.translate.names import new_tool_id
 
 
@@ -57,6 +63,9 @@ class StreamDecoder:
         return out
 
     def _part(self, part: dict) -> list[ir.StreamEvent]:
+        note = media_note(part)
+        if note:  # a media part: its note, as text
+            part = {**part, "text": note}
         out: list[ir.StreamEvent] = []
         signature = part.get("thoughtSignature")
         if part.get("thought"):

@@ -193,12 +193,18 @@ class FakeGemini(FakeUpstream):
             return [self._blocked(reply, call, rid)]
         groups = [[part] for part in self._thought_parts(_pieces(reply.thinking, reply), reply)]
         groups += [[{"text": piece}] for piece in split_text(self._text(reply), reply.chunks)]
+        groups += [[self._media_part(m)] for m in reply.media]
         if reply.tool_calls:
             groups.append(self._call_parts(reply))
         if not groups:
             groups = [[{"text": ""}]]
         last = len(groups) - 1
         return [self._response(g, reply, call, rid, i == last) for i, g in enumerate(groups)]
+
+    @staticmethod
+    def _media_part(media: tuple[str, str]) -> dict:
+        mime, data = media
+        return {"inlineData": {"mimeType": mime, "data": data}}
 
     def _blocked(self, reply: Reply, call: Call, rid: str) -> dict:
         """A blocked prompt: promptFeedback and usage, no candidates at all."""
@@ -226,6 +232,7 @@ class FakeGemini(FakeUpstream):
         text = self._text(reply)
         if text:
             parts.append({"text": text})
+        parts += [self._media_part(m) for m in reply.media]
         parts += self._call_parts(reply)
         response = self._response(parts, reply, call, random_id(22), final=True)
         return dumps(response, indent=2)

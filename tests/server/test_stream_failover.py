@@ -311,3 +311,21 @@ async def test_gemini_media_without_an_equivalent_is_a_400_naming_the_part(local
     assert caught.value.code == 400
     assert "contents[0].parts[1].inlineData: audio/wav" in caught.value.message
     assert not fake.requests
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_media_in_a_gemini_answer_is_a_visible_note_for_other_clients(
+    localgate, make_fake, stream
+):
+    gem = await make_fake("gemini", "gem")
+    gem.default = Reply(text="Here it is.", media=[("image/png", "iVBORw0KGgo=")])
+    client = await localgate([account("gem", "gemini", gem.url)])
+    if stream:
+        _, message = await anthropic_stream(client, "gemini-2.5-flash-image")
+    else:
+        message = await anthropic_sdk(client).messages.create(
+            model="gemini-2.5-flash-image", max_tokens=100, messages=HI
+        )
+    text = "".join(b.text for b in message.content if b.type == "text")
+    assert text.startswith("Here it is.")
+    assert "[image/png part of the answer left out" in text
