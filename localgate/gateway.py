@@ -372,6 +372,10 @@ class Gateway:
             if failure is not None:
                 reason = f"error event in its 200 stream: {failure.reason}"
                 return head.held, replace(failure, reason=reason)
+        elif head.cut:
+            return head.held, Failure(
+                FailureKind.SERVER_ERROR, "the stream ended before any content"
+            )
         elif not head.content:
             reason = "answered with an empty stream (no content, no tool call, no refusal)"
             return head.held, Failure(FailureKind.EMPTY, reason)

@@ -51,13 +51,23 @@ class StreamHead:
 
     Feed it chunks until `decided`: `failure` (the status of an error event
     before any content), `content` (the first content event arrived), or
-    `ended` (the stream ended with nothing but its head: an empty answer).
+    `ended` (the stream ended with nothing but its head: an empty answer when
+    its terminal event came, `cut` short when the connection just closed).
     `held` is every byte fed, for the relay to send on. The dialect module
     says what a head event is (`is_head`) and what an error looks like
     (`stream_failure`); content is never held: it decides at once.
     """
 
-    __slots__ = ("_dialect", "_parser", "held", "failure", "failure_body", "content", "ended")
+    __slots__ = (
+        "_dialect",
+        "_parser",
+        "held",
+        "failure",
+        "failure_body",
+        "content",
+        "ended",
+        "cut",
+    )
 
     def __init__(self, dialect: str) -> None:
         self._dialect = dialects.get(dialect)
@@ -67,6 +77,7 @@ class StreamHead:
         self.failure_body = b""
         self.content = False
         self.ended = False
+        self.cut = False
 
     @property
     def decided(self) -> bool:
@@ -86,8 +97,8 @@ class StreamHead:
                 return
             if self._dialect.is_terminal(event):
                 self.ended = True
-        if not chunk:
-            self.ended = True
+        if not chunk and not self.ended:
+            self.ended = self.cut = True
 
 
 class Passthrough:

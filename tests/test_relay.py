@@ -188,3 +188,12 @@ def test_stream_head_reads_the_responses_dialect_too():
     content = StreamHead("responses")
     content.feed(event("response.output_text.delta", delta="Hi"))
     assert content.content
+
+
+def test_stream_head_tells_a_cut_stream_from_an_empty_answer():
+    from localgate.relay import StreamHead
+
+    head = StreamHead("openai")
+    head.feed(b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n')
+    head.feed(b"")  # the connection closed: no finish, no [DONE]
+    assert head.ended and head.cut and not head.content

@@ -329,3 +329,17 @@ async def test_media_in_a_gemini_answer_is_a_visible_note_for_other_clients(
     text = "".join(b.text for b in message.content if b.type == "text")
     assert text.startswith("Here it is.")
     assert "[image/png part of the answer left out" in text
+
+
+async def test_stream_cut_after_its_head_fails_over_unseen(localgate, make_fake):
+    first = await make_fake("anthropic", "first")
+    second = await make_fake("anthropic", "second")
+    first.script(Cut(after_events=2))  # message_start and an empty text block, then RST
+    client = await localgate(
+        [account("first", "anthropic", first.url), account("second", "anthropic", second.url)],
+        server={"strategy": "fill-first"},
+    )
+    kinds, message = await anthropic_stream(client, "claude-sonnet-4-5")
+    assert message.content[0].text == "Hello from second"
+    assert kinds.count("message_start") == 1
+    assert "before any content" in pool_status(client, "first").reason
