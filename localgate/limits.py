@@ -216,32 +216,48 @@ def detail(account: dict[str, Any], now_wall: float) -> str:
     return account["reason"] or ""
 
 
+def matrix_models(view: dict[str, Any], extra: Sequence[str] = ()) -> list[str]:
+    """The models with figures or rests in `view`, plus `extra` (models seen in traffic)."""
+    accounts = view["accounts"]
+    return sorted(
+        {c["model"] for a in accounts for c in a["cooldowns"] if c["model"] != "*"}
+        | {entry["model"] for a in accounts for entry in a["limits"]}
+        | {model for model in extra if model}
+    )
+
+
 def matrix(view: dict[str, Any], now_wall: float) -> tuple[list[str], list[list[str]]]:
     """(account names, rows of [model, cell per account]) for the models with figures or rests."""
     accounts = view["accounts"]
-    models = sorted(
-        {c["model"] for a in accounts for c in a["cooldowns"] if c["model"] != "*"}
-        | {entry["model"] for a in accounts for entry in a["limits"]}
-    )
-    rows = [[model, *(cell(a, model, now_wall) for a in accounts)] for model in models]
+    rows = [[model, *(cell(a, model, now_wall) for a in accounts)] for model in matrix_models(view)]
     return [a["name"] for a in accounts], rows
 
 
 def cell(account: dict[str, Any], model: str, now_wall: float) -> str:
     """What `account` has left for `model`: a wait, the tightest figure, or ok."""
+    return cell_info(account, model, now_wall)["text"]
+
+
+def cell_info(account: dict[str, Any], model: str, now_wall: float) -> dict[str, Any]:
+    """`cell` as data: state (ok, cooling, invalid, disabled, none), text, until, share left."""
     if not account["enabled"]:
-        return "disabled"
+        return {"state": "disabled", "text": "disabled"}
     if account["state"] == "invalid":
-        return "invalid"
+        return {"state": "invalid", "text": "invalid"}
     if not any(fnmatchcase(model, p) for p in account.get("models", ["*"])):
-        return "-"
+        return {"state": "none", "text": "-"}
     waits = [
-        from_iso(c["until"]) - now_wall
+        from_iso(c["until"])
         for c in account["cooldowns"]
         if c["model"] in (model, "*") and from_iso(c["until"]) is not None
     ]
-    if waits and max(waits) > 0:
-        return f"wait {duration(max(waits))}"
+    if waits and max(waits) > now_wall:
+        until = max(waits)
+        return {
+            "state": "cooling",
+            "text": f"wait {duration(until - now_wall)}",
+            "until": iso(until),
+        }
     tightest: tuple[float, str] | None = None
     for entry in account["limits"]:
         reset = from_iso(entry["reset"])
@@ -259,7 +275,9 @@ def cell(account: dict[str, Any], model: str, now_wall: float) -> str:
         share = max(0, c["limit"] - c["used"]) / c["limit"]
         text = f"{compact(max(0, c['limit'] - c['used']))}/{compact(c['limit'])} {name}"
         tightest = min(tightest or (share, text), (share, text))
-    return tightest[1] if tightest else "ok"
+    if tightest is None:
+        return {"state": "ok", "text": "ok"}
+    return {"state": "ok", "text": tightest[1], "share": round(tightest[0], 4)}
 
 
 def limits_table(view: dict[str, Any], *, now_wall: float | None = None) -> str:

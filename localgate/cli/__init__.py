@@ -14,6 +14,7 @@ from localgate import __version__
 from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
 from localgate.cli.context import CliContext, LocalgateGroup
+from localgate.cli.dashboard import dashboard
 from localgate.cli.limits import limits
 from localgate.cli.models import models
 from localgate.cli.serve import serve
@@ -57,3 +58,4 @@ main.add_command(token_group)
 main.add_command(limits)
 main.add_command(usage)
 main.add_command(models)
+main.add_command(dashboard)

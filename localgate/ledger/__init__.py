@@ -4,12 +4,14 @@
 `LedgerStore` reads and writes the SQLite file directly (the CLI uses it).
 """
 
+from localgate.ledger.reader import LedgerReader
 from localgate.ledger.store import GROUPINGS, LedgerStore, UsageRow, ledger_path
 from localgate.ledger.writer import Ledger, apply_known, read_back
 
 __all__ = [
     "GROUPINGS",
     "Ledger",
+    "LedgerReader",
     "LedgerStore",
     "UsageRow",
     "apply_known",

@@ -1,8 +1,9 @@
 """The usage ledger on disk: one SQLite file (WAL) in the state dir.
 
-Tables: `requests` (one row per client request), `limits` (the provider's
-last figures per account, model and dimension) and `state` (the pool's
-invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
+Tables: `requests` (one row per client request), `usage_quarters` (their
+sums per quarter hour, kept by a trigger: `rollup.py`), `limits` (the
+provider's last figures per account, model and dimension) and `state` (the
+pool's invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
 plain blocking object: the daemon uses it from one worker thread only
 (`localgate.ledger.writer`), the CLI directly.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localgate.files import private_file
+from localgate.ledger import rollup
 from localgate.providers.ratelimit import (
     FIGURE_LIFETIME,
     RESET_FUTURE,
@@ -24,7 +26,7 @@ from localgate.providers.ratelimit import (
 )
 
 LEDGER_FILENAME = "ledger.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: usage_quarters (see rollup.py)
 POOL_STATE = "pool"
 
 _SCHEMA = """
@@ -153,7 +155,13 @@ class LedgerStore:
             # NORMAL: a power cut may lose the last flush, never corrupt the file.
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+                # BACKFILL sums the rows a version-1 ledger already holds (none when new).
+                db.executescript(
+                    _SCHEMA
+                    + rollup.SCHEMA
+                    + rollup.BACKFILL
+                    + f"PRAGMA user_version = {SCHEMA_VERSION};"
+                )
         except sqlite3.Error:
             db.close()
             raise
@@ -199,6 +207,7 @@ class LedgerStore:
         """
         with self._transaction():
             gone = self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
+            rollup.prune(self._db, before_wall)
             if now_wall is not None:
                 self._db.execute(
                     f"DELETE FROM limits WHERE {_EXPIRES} <= ? OR observed_at < ? OR reset_at > ?",
@@ -233,6 +242,10 @@ class LedgerStore:
             (since_wall,),
         ).fetchall()
         return [UsageRow(str(key), *(int(v or 0) for v in rest)) for key, *rest in rows]
+
+    def series(self, buckets, by: str = "account", **only) -> list[rollup.Cell]:
+        """Sums per (bucket, account or model) from the rollup; see `rollup.series`."""
+        return rollup.series(self._db, buckets, by, **only)
 
     def count(self) -> int:
         """How many request rows the ledger holds."""

@@ -46,11 +46,12 @@ async def refresh_token(request: web.Request) -> web.Response:
         chosen = [account]
     else:
         chosen = [a for a in gw.accounts.values() if refreshable(a)]
-    results = await asyncio.gather(*(_refresh(gw, account) for account in chosen))
+    results = await asyncio.gather(*(refresh_account(gw, account) for account in chosen))
     return web.json_response({"ok": all(r["ok"] for r in results), "accounts": results})
 
 
-async def _refresh(gw, account) -> dict:
+async def refresh_account(gw, account) -> dict:
+    """Refresh one account's OAuth token now: `{name, ok, expires_at | error}`."""
     if account.provider is None:
         return {"name": account.name, "ok": False, "error": account.problem}
     try:

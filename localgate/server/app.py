@@ -10,18 +10,32 @@ import time
 import aiohttp
 from aiohttp import web
 
+from localgate import dashboard
 from localgate.catalog import ModelCatalog
 from localgate.config import Config, load_config
+from localgate.dashboard.feed import LiveFeed
+from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
 from localgate.events import Events
-from localgate.gateway import Gateway
-from localgate.ledger import Ledger, ledger_path
-from localgate.proxytoken import ProxyTokenSource
 from localgate.files import private_key
+from localgate.gateway import Gateway
+from localgate.ledger import Ledger, LedgerReader, ledger_path
+from localgate.proxytoken import ProxyTokenSource
 from localgate.response_store import ResponseStore
 from localgate.server import handlers, responses
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
-from localgate.server.keys import CATALOG, GATEWAY, LEDGER, RESPONSE_STORE, STARTED
+from localgate.server.keys import (
+    CATALOG,
+    EDITS,
+    FEED,
+    GATEWAY,
+    LEDGER,
+    READER,
+    RELOAD,
+    RESPONSE_STORE,
+    SESSIONS,
+    STARTED,
+)
 
 __all__ = ["CATALOG", "GATEWAY", "LEDGER", "RESPONSE_STORE", "STARTED", "create_app"]
 SEAL_KEY_FILENAME = "seal.key"
@@ -41,7 +55,7 @@ def create_app(
 
     `proxy_token` defaults to the token in the keyring, re-read while serving.
     """
-    state = {"config": config}
+    state = {"config": config, "stamp": _stamp(config)}
     token = proxy_token or ProxyTokenSource()
     trusted = (
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
@@ -56,14 +70,26 @@ def create_app(
             built[:] = [server, value, GuardSettings.of(server, trusted, value)]
         return built[2]
 
+    sessions = PageSessions(lambda: token.value)
     app = web.Application(
-        middlewares=[make_guard(settings)],
+        middlewares=[make_guard(settings, dashboard.page_access(sessions))],
         client_max_size=int(config.server.max_body_mb * 1024 * 1024),
     )
     app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
     responses.add_routes(app)
+    dashboard.add_routes(app)
     events = events or Events()
+    # The dashboard's live feed observes the same events as the request log and the ledger.
+    feed = LiveFeed()
+    events.subscribe(feed)
+    app[FEED], app[SESSIONS], app[EDITS] = feed, sessions, asyncio.Lock()
+    app[READER] = LedgerReader(ledger_path(config.state_dir))
+
+    async def close_page_streams(app: web.Application) -> None:
+        feed.close()  # graceful shutdown must not wait for open dashboards
+
+    app.on_shutdown.append(close_page_streams)
 
     async def lifecycle(app: web.Application):
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
@@ -73,6 +99,11 @@ def create_app(
         app[GATEWAY] = gateway
         app[CATALOG] = ModelCatalog(gateway)
         app[STARTED] = time.time()
+
+        async def reload() -> Config:
+            return await _reload(gateway, state)
+
+        app[RELOAD] = reload
         watchers = [
             asyncio.create_task(_watch_config(gateway, state)),
             asyncio.create_task(token.watch()),
@@ -96,6 +127,7 @@ def create_app(
             events.subscribe(ledger)
         app[LEDGER] = ledger
         yield
+        await app[READER].close()
         await ledger.close()
 
     async def response_store(app: web.Application):
@@ -129,21 +161,26 @@ def _stamp(config: Config):
     return (stat.st_mtime_ns, stat.st_size)
 
 
+async def _reload(gateway: Gateway, state: dict) -> Config:
+    """Read the config file now and adopt it; ConfigError when it cannot be used."""
+    path = state["config"].path
+    stamp = _stamp(state["config"])
+    new = load_config(path)
+    await gateway.apply(new)
+    state["config"], state["stamp"] = new, stamp
+    log.info("config reloaded: %d account(s)", len(new.accounts))
+    return new
+
+
 async def _watch_config(gateway: Gateway, state: dict) -> None:
     """Poll the config file; adopt a valid change, keep serving on an invalid one."""
-    config = state["config"]
-    stamp = _stamp(config)
     while True:
         await asyncio.sleep(RELOAD_INTERVAL)
-        current = _stamp(config)
-        if current == stamp:
+        current = _stamp(state["config"])
+        if current == state["stamp"]:
             continue
-        stamp = current
+        state["stamp"] = current  # an invalid file is reported once, not every second
         try:
-            new = load_config(config.path)
+            await _reload(gateway, state)
         except ConfigError as exc:
             log.error("config not reloaded, still serving the previous one: %s", exc)
-            continue
-        await gateway.apply(new)
-        state["config"] = new
-        log.info("config reloaded: %d account(s)", len(new.accounts))

@@ -6,6 +6,10 @@ loopback name (DNS rebinding), a browser Origin the config does not allow
 (CSRF; preflights from allowed origins are answered here), a missing or wrong
 proxy token (when one is set), and request bodies that are too large or that
 arrive too slowly. Every error leaves in the dialect of the route it hit.
+
+The dashboard (/ui) adapts two rules: its own page's same-origin requests are
+allowed there (and only there), and `page_access` lets its files and its
+session cookie stand in for the proxy token (see localgate.dashboard).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from localgate import dialects
+from localgate.dashboard import is_page_path
 from localgate.errors import (
     BodyTooLarge,
     Forbidden,
@@ -111,8 +116,15 @@ class GuardSettings:
         )
 
 
-def make_guard(settings: Callable[[], GuardSettings]):
-    """The middleware; `settings()` returns the live GuardSettings (hot reload)."""
+def make_guard(
+    settings: Callable[[], GuardSettings],
+    page_access: Callable[[web.Request], bool] | None = None,
+):
+    """The middleware; `settings()` returns the live GuardSettings (hot reload).
+
+    `page_access(request)` says whether a dashboard request may go without the
+    proxy token (the page's own files, a valid session cookie).
+    """
 
     @web.middleware
     async def guard(request: web.Request, handler):
@@ -123,7 +135,8 @@ def make_guard(settings: Callable[[], GuardSettings]):
             check_origin(request, current)
             if is_preflight(request):
                 return preflight_response(request)
-            check_token(request, current)
+            if not (page_access and page_access(request)):
+                check_token(request, current)
             await read_body(request, current)
             return await handler(request)
         except GatewayError as err:
@@ -150,6 +163,10 @@ def check_origin(request: web.Request, server: GuardSettings) -> None:
         )
     origin = request.headers.get("Origin")
     if origin is not None:
+        if is_page_path(request.path) and normalize_origin(origin) == own_origin(host):
+            # The dashboard's own page (the Host is a loopback name, checked above).
+            request["same_origin"] = True
+            return
         if normalize_origin(origin) not in server.allowed_origins:
             raise Forbidden(
                 f"requests from the browser origin '{_printable(origin)}' are refused; allow it "
@@ -160,6 +177,11 @@ def check_origin(request: web.Request, server: GuardSettings) -> None:
         # A browser request from another page that carries no Origin (a "no-cors"
         # GET, an <img>): nothing a page may do with localgate.
         raise Forbidden("requests from other browser pages are refused")
+
+
+def own_origin(host: str) -> str:
+    """The origin of a page served by this daemon under the Host header `host`."""
+    return normalize_origin(f"http://{host}")
 
 
 def is_preflight(request: web.Request) -> bool:

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from localgate.catalog import ModelCatalog
+from localgate.config import Config
+from localgate.dashboard.feed import LiveFeed
+from localgate.dashboard.session import PageSessions
 from localgate.gateway import Gateway
-from localgate.ledger import Ledger
+from localgate.ledger import Ledger, LedgerReader
 from localgate.response_store import ResponseStore
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -15,3 +21,10 @@ CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
 LEDGER = web.AppKey("ledger", Ledger)
 RESPONSE_STORE = web.AppKey("response_store", ResponseStore)
+# Re-read the config file and adopt it now (after the daemon itself edited it).
+RELOAD = web.AppKey("reload", Callable[[], Awaitable[Config]])
+# The dashboard's: the live traffic feed, page sessions, the ledger's reader.
+FEED = web.AppKey("feed", LiveFeed)
+SESSIONS = web.AppKey("sessions", PageSessions)
+READER = web.AppKey("reader", LedgerReader)
+EDITS = web.AppKey("edits", asyncio.Lock)  # one dashboard action edits the config at a time

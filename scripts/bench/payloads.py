@@ -21,6 +21,8 @@ OPENAI_MODEL = "gpt-bench"
 ANTHROPIC_MODEL = "claude-bench"
 OPENAI_STREAM_MODEL = "gpt-stream"
 ANTHROPIC_STREAM_MODEL = "claude-stream"
+RESPONSES_MODEL = "gpt-resp-bench"  # an OpenAI account speaking the Responses API
+RESPONSES_STREAM_MODEL = "gpt-resp-stream"
 
 TOKEN_RE = re.compile(rb"\[(\d+)@(\d+)\]")
 STREAM_EVENTS = 64
@@ -58,6 +60,19 @@ def anthropic_request(size: str, *, model: str = ANTHROPIC_MODEL, stream: bool =
         "model": model,
         "max_tokens": 64,
         "messages": [{"role": "user", "content": _text(size)}],
+    }
+    if stream:
+        body["stream"] = True
+    return _dumps(body)
+
+
+def responses_request(size: str, *, model: str = RESPONSES_MODEL, stream: bool = False) -> bytes:
+    """A Responses request body (Codex's shape in brief: one user message item)."""
+    body: dict = {
+        "model": model,
+        "input": [{"type": "message", "role": "user", "content": _text(size)}],
+        "max_output_tokens": 64,
+        "store": False,
     }
     if stream:
         body["stream"] = True
@@ -102,6 +117,29 @@ ANTHROPIC_MESSAGE = _dumps(
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "usage": {"input_tokens": 12, "output_tokens": 14},
+    }
+)
+
+
+_RESPONSE_TEXT = "Hello! This is a fixed answer from the benchmark fake upstream."
+_RESPONSE_USAGE = {"input_tokens": 12, "output_tokens": 14, "total_tokens": 26}
+RESPONSES_ANSWER = _dumps(
+    {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": 1735689600,
+        "status": "completed",
+        "model": RESPONSES_MODEL,
+        "output": [
+            {
+                "id": "msg_bench",
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": _RESPONSE_TEXT, "annotations": []}],
+            }
+        ],
+        "usage": _RESPONSE_USAGE,
     }
 )
 
@@ -187,8 +225,39 @@ def anthropic_stream_event(index: int, total: int, sent_ns: int) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _dumps(data) + b"\n\n"
 
 
+def responses_stream_event(index: int, total: int, sent_ns: int) -> bytes:
+    """Event `index` of `total`: created, a message item with one text part of deltas,
+    its done events, completed."""
+    item = {"id": "msg_bench", "type": "message", "role": "assistant"}
+    ids = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}
+    head = {"id": "resp_bench", "object": "response", "model": RESPONSES_STREAM_MODEL}
+    if index == 0:
+        data = {"type": "response.created", "response": {**head, "status": "in_progress", "output": []}}
+    elif index == 1:
+        data = {"type": "response.output_item.added", "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []}}
+    elif index == 2:
+        data = {"type": "response.content_part.added", **ids,
+                "part": {"type": "output_text", "text": "", "annotations": []}}
+    elif index == total - 3:
+        data = {"type": "response.output_text.done", **ids, "text": ""}
+    elif index == total - 2:
+        data = {"type": "response.output_item.done", "output_index": 0,
+                "item": {**item, "status": "completed", "content": []}}
+    elif index == total - 1:
+        usage = {**_RESPONSE_USAGE, "output_tokens": total}
+        data = {"type": "response.completed",
+                "response": {**head, "status": "completed", "output": [], "usage": usage}}
+    else:
+        data = {"type": "response.output_text.delta", **ids, "delta": token(index, sent_ns)}
+    data["sequence_number"] = index
+    return b"event: " + data["type"].encode() + b"\ndata: " + _dumps(data) + b"\n\n"
+
+
 def token_seqs(total: int, dialect: str) -> list[int]:
     """The sequence numbers whose events carry a token, as the upstream sends them."""
     if dialect == "openai":
         return list(range(0, total - 2))
+    if dialect == "responses":
+        return list(range(3, total - 3))
     return list(range(2, total - 3))

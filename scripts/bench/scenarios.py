@@ -9,6 +9,7 @@ from scripts.bench import payloads
 
 CHAT_PATH = "/v1/chat/completions"
 MESSAGES_PATH = "/v1/messages"
+RESPONSES_PATH = "/v1/responses"
 
 
 class Routed:
@@ -35,7 +36,7 @@ class Scenario(Routed):
     """
 
     name: str  # e.g. "openai-pass/small"
-    mode: str  # "openai" | "anthropic" | "translated"
+    mode: str  # "openai" | "anthropic" | "responses" | "translated"
     size: str
     path: str
     body: Path
@@ -65,7 +66,8 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 
 def fixed_scenarios(folder: Path) -> list[Scenario]:
-    """Passthrough both ways and Anthropic client → OpenAI account, small and large."""
+    """Passthrough in each dialect, Anthropic client → OpenAI account and Responses
+    client → Anthropic account, small and large."""
     folder.mkdir(parents=True, exist_ok=True)
     found = []
     for size in payloads.SIZES:
@@ -75,6 +77,12 @@ def fixed_scenarios(folder: Path) -> list[Scenario]:
             folder,
             f"translated-{size}",
             payloads.anthropic_request(size, model=payloads.OPENAI_MODEL),
+        )
+        resp = _write(folder, f"responses-{size}", payloads.responses_request(size))
+        resp_xl = _write(
+            folder,
+            f"responses-translated-{size}",
+            payloads.responses_request(size, model=payloads.ANTHROPIC_MODEL),
         )
         found += [
             Scenario(f"openai-pass/{size}", "openai", size, CHAT_PATH, oai, CHAT_PATH, oai, False),
@@ -91,12 +99,21 @@ def fixed_scenarios(folder: Path) -> list[Scenario]:
             Scenario(
                 f"translated/{size}", "translated", size, MESSAGES_PATH, xl, CHAT_PATH, oai, True
             ),
+            Scenario(
+                f"responses-pass/{size}", "responses", size, RESPONSES_PATH, resp, RESPONSES_PATH,
+                resp, False,
+            ),
+            Scenario(
+                f"responses-translated/{size}", "translated", size, RESPONSES_PATH, resp_xl,
+                MESSAGES_PATH, anth, True,
+            ),
         ]
     return found
 
 
 def stream_scenarios(folder: Path) -> list[StreamScenario]:
-    """Streams: passthrough both ways and Anthropic client ← OpenAI stream."""
+    """Streams: passthrough in each dialect, Anthropic client ← OpenAI stream and
+    Responses client ← Anthropic stream."""
     folder.mkdir(parents=True, exist_ok=True)
     model_o, model_a = payloads.OPENAI_STREAM_MODEL, payloads.ANTHROPIC_STREAM_MODEL
     oai = _write(
@@ -109,6 +126,15 @@ def stream_scenarios(folder: Path) -> list[StreamScenario]:
         folder,
         "stream-translated",
         payloads.anthropic_request("small", model=model_o, stream=True),
+    )
+    model_r = payloads.RESPONSES_STREAM_MODEL
+    resp = _write(
+        folder, "stream-responses", payloads.responses_request("small", model=model_r, stream=True)
+    )
+    resp_xl = _write(
+        folder,
+        "stream-responses-translated",
+        payloads.responses_request("small", model=model_a, stream=True),
     )
     return [
         StreamScenario("openai-pass", "openai", "openai", CHAT_PATH, oai, CHAT_PATH, oai, False),
@@ -124,5 +150,13 @@ def stream_scenarios(folder: Path) -> list[StreamScenario]:
         ),
         StreamScenario(
             "translated", "anthropic", "openai", MESSAGES_PATH, xl, CHAT_PATH, oai, True
+        ),
+        StreamScenario(
+            "responses-pass", "responses", "responses", RESPONSES_PATH, resp, RESPONSES_PATH,
+            resp, False,
+        ),
+        StreamScenario(
+            "responses-translated", "responses", "anthropic", RESPONSES_PATH, resp_xl,
+            MESSAGES_PATH, anth, True,
         ),
     ]

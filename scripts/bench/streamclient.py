@@ -1,7 +1,7 @@
 """The streaming client: timestamps every event and checks each arrives once.
 
-`python -m scripts.bench.streamclient --url U --body FILE --client openai|anthropic
---upstream openai|anthropic --count N --concurrency C --events 64` prints one
+`python -m scripts.bench.streamclient --url U --body FILE --client openai|anthropic|responses
+--upstream openai|anthropic|responses --count N --concurrency C --events 64` prints one
 `BENCH_JSON` line. Per stream it keeps the time to the first event, each
 tokenised event's one-way delay (arrival minus the upstream's send time, both
 CLOCK_MONOTONIC) and the change in gap between consecutive events versus how
@@ -23,7 +23,11 @@ import aiohttp
 from scripts.bench import payloads
 from scripts.bench.load import CLIENT_HEADERS, MARK
 
-TERMINAL = {"openai": b"data: [DONE]", "anthropic": b"event: message_stop"}
+TERMINAL = {
+    "openai": b"data: [DONE]",
+    "anthropic": b"event: message_stop",
+    "responses": b"event: response.completed",
+}
 
 
 @dataclass
@@ -77,6 +81,11 @@ def record_line(check: StreamCheck, line: bytes, now_ns: int, last: list[int]) -
         last[:] = [now_ns, sent_ns]
 
 
+# Responses repeats an item's whole text in its `done` events and in
+# response.completed: only the deltas deliver text as it arrives.
+DELTA_ONLY = {"responses": b'"response.output_text.delta"'}
+
+
 async def one_stream(session, url: str, body: bytes, client: str) -> StreamCheck:
     check = StreamCheck()
     last: list[int] = []
@@ -89,6 +98,9 @@ async def one_stream(session, url: str, body: bytes, client: str) -> StreamCheck
                 check.ttfb_us = (now - started) / 1e3
             if line.startswith(TERMINAL[client]):
                 check.terminal = True
+            delta = DELTA_ONLY.get(client)
+            if delta is not None and delta not in line:
+                continue
             record_line(check, line, now, last)
     return check
 

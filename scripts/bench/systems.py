@@ -77,6 +77,10 @@ http {{
       default_type application/json;
       return 200 {quoted(payloads.ANTHROPIC_MESSAGE)};
     }}
+    location = /v1/responses {{
+      default_type application/json;
+      return 200 {quoted(payloads.RESPONSES_ANSWER)};
+    }}
   }}
 }}
 """
@@ -86,7 +90,7 @@ def localgate_config(path: Path, port: int, fixed: str, stream: str, state: Path
     """A localgate config: one account per (wire, upstream), secrets from the environment."""
     import tomli_w
 
-    def account(name, provider, base, model):
+    def account(name, provider, base, model, **keys):
         url = base + "/v1" if provider == "openai" else base
         return {
             "name": name,
@@ -94,6 +98,7 @@ def localgate_config(path: Path, port: int, fixed: str, stream: str, state: Path
             "base_url": url,
             "models": [model],
             "key_env": KEY_ENV,
+            **keys,
         }
 
     data = {
@@ -104,6 +109,10 @@ def localgate_config(path: Path, port: int, fixed: str, stream: str, state: Path
             account("anth", "anthropic", fixed, payloads.ANTHROPIC_MODEL),
             account("oai-stream", "openai", stream, payloads.OPENAI_STREAM_MODEL),
             account("anth-stream", "anthropic", stream, payloads.ANTHROPIC_STREAM_MODEL),
+            account("resp", "openai", fixed, payloads.RESPONSES_MODEL, api="responses"),
+            account(
+                "resp-stream", "openai", stream, payloads.RESPONSES_STREAM_MODEL, api="responses"
+            ),
         ],
     }
     path.write_text(tomli_w.dumps(data))
@@ -124,6 +133,8 @@ def litellm_config(path: Path, fixed: str, stream: str) -> Path:
             model(payloads.ANTHROPIC_MODEL, "anthropic", fixed),
             model(payloads.OPENAI_STREAM_MODEL, "openai", stream),
             model(payloads.ANTHROPIC_STREAM_MODEL, "anthropic", stream),
+            model(payloads.RESPONSES_MODEL, "openai", fixed),
+            model(payloads.RESPONSES_STREAM_MODEL, "openai", stream),
         ],
         "litellm_settings": {"telemetry": False, "drop_params": True, "set_verbose": False},
         "general_settings": {},

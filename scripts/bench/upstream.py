@@ -1,8 +1,8 @@
 """The fake upstream: fixed answers, and streams of timestamped events.
 
 Run as its own process: `python -m scripts.bench.upstream --port N`. It speaks
-just enough of both wires: `POST /v1/chat/completions` (OpenAI) and
-`POST /v1/messages` (Anthropic); a body with `"stream":true` gets `--events`
+just enough of three wires: `POST /v1/chat/completions` (OpenAI), `POST
+/v1/responses` (OpenAI Responses) and `POST /v1/messages` (Anthropic); a body with `"stream":true` gets `--events`
 events `--gap` seconds apart, on an absolute schedule so gaps do not drift.
 """
 
@@ -52,7 +52,14 @@ def make_app(events: int, gap: float) -> web.Application:
             return await stream(request, payloads.anthropic_stream_event)
         return web.Response(body=payloads.ANTHROPIC_MESSAGE, content_type=JSON)
 
+    async def responses(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        if _wants_stream(raw):
+            return await stream(request, payloads.responses_stream_event)
+        return web.Response(body=payloads.RESPONSES_ANSWER, content_type=JSON)
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/messages", messages)
     return app

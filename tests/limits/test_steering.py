@@ -88,7 +88,13 @@ async def test_openai_figures_steer_least_used_by_headroom(localgate, make_fake)
         [account("a", "openai", a.url), account("b", "openai", b.url)],
         server={"strategy": "least-used"},
     )
-    low = {"x-ratelimit-limit-requests": "100", "x-ratelimit-remaining-requests": "5"}
+    # The fake's default reset (6ms) would make the figure stale before the next
+    # request on a busy machine: a's low headroom must hold for the whole test.
+    low = {
+        "x-ratelimit-limit-requests": "100",
+        "x-ratelimit-remaining-requests": "5",
+        "x-ratelimit-reset-requests": "60s",
+    }
     a.default = Reply(headers=low)  # a reports 5% left; b (the fake default) 99.99%
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
     for _ in range(6):

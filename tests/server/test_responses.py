@@ -8,8 +8,6 @@ sticky sessions and the real Codex requests of the shared fixture.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import pytest
 
 from localgate.translate import seal
@@ -17,10 +15,10 @@ from tests.fakes import Error, Reply, ToolCall
 from tests.fakes.anthropic import thinking_signature
 from tests.fakes.responses import blob
 from tests.server.test_passthrough import openai_sdk
+from tests.translate.streams import load_json
 from tests.support import account
 
-FIXTURE = Path(__file__).parents[2].parent / "shared" / "fixtures"
-CODEX = "codex-0.171.0-responses-requests.json"
+CODEX = "codex-0.171.0-responses-requests.json"  # captured by shared/, copied in the tests
 SHELL = {
     "type": "function",
     "name": "shell",
@@ -348,7 +346,7 @@ async def test_codex_fixture_requests_are_served_by_every_kind(localgate, make_f
     acct = responses_account("up", fake) if kind == "responses" else account("up", kind, fake.url)
     models = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-pro"}
     client = await localgate([acct])
-    for captured in json.loads((FIXTURE / CODEX).read_text())["requests"]:
+    for captured in load_json(CODEX)["requests"]:
         body = {**captured["body"], "model": models.get(kind, "gpt-5-codex")}
         resp = await client.post("/v1/responses", json=body, headers={"session-id": "t1"})
         text = await resp.text()

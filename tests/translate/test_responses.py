@@ -255,9 +255,7 @@ def test_responses_upstream_to_anthropic_client(segs):
 
 
 def codex_body(index: int) -> dict:
-    return load_json("../../../../shared/fixtures/codex-0.171.0-responses-requests.json")[
-        "requests"
-    ][index]["body"]
+    return load_json("codex-0.171.0-responses-requests.json")["requests"][index]["body"]
 
 
 def test_codex_request_to_anthropic():
@@ -281,7 +279,8 @@ def test_codex_request_to_anthropic():
     assert {"type": "web_search_20250305", "name": "web_search"} in wire["tools"]
     # OpenAI's own reasoning blob cannot be verified by Anthropic: left out.
     assert "gAAAAA-opaque" not in json.dumps(wire) and "thinking" not in wire
-    assert t.dropped == ()
+    # So this continued tool turn cannot think on Anthropic, and Codex hears of it.
+    assert t.dropped == ("reasoning",)
 
 
 def test_codex_request_to_gemini_and_chat_say_what_they_left_out():
@@ -292,7 +291,9 @@ def test_codex_request_to_gemini_and_chat_say_what_they_left_out():
     assert gemini.dropped == ("tools.web_search",)
     chat = translator("responses", "openai")
     wire = chat.request(codex_body(0), model="gpt-4o", stream=True)
-    assert wire["messages"][0]["role"] == "system" and chat.dropped == ("tools.web_search",)
+    assert wire["messages"][0]["role"] == "system"
+    # gpt-4o takes no reasoning effort: the client hears of it.
+    assert chat.dropped == ("tools.web_search", "reasoning")
 
 
 def test_claude_code_request_to_a_responses_upstream():
