@@ -73,10 +73,9 @@ def is_gemini_3(model: str) -> bool:
     return model.rsplit("/", 1)[-1].lower().startswith("gemini-3")
 
 
-# Thinking token budgets each family accepts (min, max). Anthropic's ceiling is
-# the request's max_tokens - 1, applied by its writer.
+# Thinking token budgets each Gemini family accepts (min, max). Anthropic's are
+# 1024 and the request's max_tokens - 1, applied by its writer.
 THINKING_BUDGETS: dict[str, tuple[int, int]] = {
-    "claude-": (1024, 128000),
     "gemini-2.5-pro": (128, 32768),
     "gemini-2.5-flash": (1, 24576),
     "gemini-2.5-flash-lite": (512, 24576),
