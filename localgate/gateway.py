@@ -49,6 +49,8 @@ from localgate.relay import Passthrough, StreamHead, Translated, is_event_stream
 
 # Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
 RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
+# Operations whose answer is a model's turn (an empty one gets another try).
+ANSWER_OPS = frozenset({MESSAGES, CHAT, GENERATE, RESPONSES})
 # The generation operation each dialect's upstreams speak.
 GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE, "responses": RESPONSES}
 # Dialects whose upstreams count tokens of a prompt (see translate/count.py).
@@ -249,7 +251,7 @@ class Gateway:
             )
         else:
             response = self._commit_body(
-                req, resp, payload, translator, upstream, headers, record, echoed
+                req, resp, payload, translator, upstream, headers, record, echoed, accept_empty
             )
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
@@ -410,14 +412,20 @@ class Gateway:
         req.answer = relay.answer
         return response
 
-    def _commit_body(self, req, resp, payload, translator, upstream, headers, record, renamed):
-        """A whole answer: checked to be JSON, usage read, translated when needed."""
+    def _commit_body(
+        self, req, resp, payload, translator, upstream, headers, record, renamed, accept_empty
+    ):
+        """A whole answer: checked to be JSON and not empty, usage read, translated when needed."""
         resp.release()
         try:
             data = json.loads(payload)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-            record.usage = dialects.get(upstream).response_usage(data)
+            dialect = dialects.get(upstream)
+            record.usage = dialect.response_usage(data)
+            if req.op in ANSWER_OPS and not accept_empty and dialect.is_empty_answer(data):
+                reason = "answered with nothing (no content, no tool call, no refusal)"
+                return Failure(FailureKind.EMPTY, reason)
             if translator:
                 req.answer = translator.response(data)
                 payload = json.dumps(req.answer, ensure_ascii=False).encode()

@@ -99,6 +99,11 @@ def is_head(event: sse.Event) -> bool:
     )
 
 
+def is_empty_answer(body: dict) -> bool:
+    """A whole answer with no content, no tool call and no refusal."""
+    return not body.get("content") and body.get("stop_reason") not in ANSWERING_STOPS
+
+
 def stream_failure(event: sse.Event) -> int | None:
     """The HTTP status an in-stream `event: error` stands for; None for other events."""
     if event.event != "error":

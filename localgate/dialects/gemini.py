@@ -67,24 +67,28 @@ def _chunk(event: sse.Event):
 
 
 def is_head(event: sse.Event) -> bool:
-    """True for a chunk that carries nothing of the answer (may be held back).
+    """True for a chunk that carries nothing of the answer (may be held back)."""
+    chunk = _chunk(event) if event.data else {}
+    return chunk is not None and "error" not in chunk and is_empty_answer(chunk)
+
+
+def is_empty_answer(body: dict) -> bool:
+    """A response (or chunk) with no content, no call and no block.
 
     A `promptFeedback.blockReason` without candidates is a whole answer: a refusal.
     """
-    chunk = _chunk(event) if event.data else {}
-    if chunk is None or "error" in chunk:
+    if (body.get("promptFeedback") or {}).get("blockReason"):
         return False
-    if (chunk.get("promptFeedback") or {}).get("blockReason"):
-        return False
-    for candidate in chunk.get("candidates") or []:
+    for candidate in body.get("candidates") or []:
         if candidate.get("finishReason") in ANSWERING_FINISHES:
             return False
         for part in (candidate.get("content") or {}).get("parts") or []:
-            if part.get("text") or any(
-                k in part for k in ("functionCall", "inlineData", "executableCode", "fileData")
-            ):
+            if part.get("text") or any(k in part for k in ANSWER_PARTS):
                 return False
     return True
+
+
+ANSWER_PARTS = ("functionCall", "inlineData", "executableCode", "fileData")
 
 
 def stream_failure(event: sse.Event) -> int | None:

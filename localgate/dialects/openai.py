@@ -101,6 +101,17 @@ def is_head(event: sse.Event) -> bool:
     return True
 
 
+def is_empty_answer(body: dict) -> bool:
+    """A whole completion with no content, no tool call and no refusal."""
+    for choice in body.get("choices") or []:
+        message = choice.get("message") or {}
+        if any(message.get(k) for k in ("content", "tool_calls", "function_call", "refusal")):
+            return False
+        if choice.get("finish_reason") in ANSWERING_FINISHES:
+            return False
+    return True
+
+
 def stream_failure(event: sse.Event) -> int | None:
     """The HTTP status of an in-stream `data: {"error": …}` chunk; None for others."""
     if '"error"' not in event.data:

@@ -191,6 +191,11 @@ ERROR_STATUSES = {
 }
 
 
+def is_empty_answer(body: dict) -> bool:
+    """A whole response that completed with no output at all."""
+    return not body.get("output") and body.get("status") in (None, "completed")
+
+
 def stream_failure(event: sse.Event) -> int | None:
     """The HTTP status of an `error` or `response.failed` event; None for others."""
     kind = _kind(event)

@@ -343,3 +343,21 @@ async def test_stream_cut_after_its_head_fails_over_unseen(localgate, make_fake)
     assert message.content[0].text == "Hello from second"
     assert kinds.count("message_start") == 1
     assert "before any content" in pool_status(client, "first").reason
+
+
+@pytest.mark.parametrize("upstream", ["anthropic", "openai", "gemini"])
+async def test_empty_whole_answer_gets_one_retry_too(localgate, make_fake, upstream):
+    first = await make_fake(upstream, "first")
+    second = await make_fake(upstream, "second")
+    first.script(Reply(text=""))
+    model = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
+    client = await localgate(
+        [account("first", upstream, first.url), account("second", upstream, second.url)],
+        server={"strategy": "fill-first"},
+    )
+    answer = await openai_sdk(client).chat.completions.create(model=model[upstream], messages=HI)
+    assert answer.choices[0].message.content == "Hello from second"
+    count = await client.post(
+        "/v1/messages/count_tokens", json={"model": "claude-sonnet-4-5", "messages": HI}
+    )
+    assert count.status in (200, 404)  # a count is no answer: never "empty"
