@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from localgate import providers
 from localgate.config import AccountConfig
-from localgate.errors import LocalgateError
+from localgate.errors import KeyringFailed, KeyringUnavailable, LocalgateError
 from localgate.pool import AccountEntry
 from localgate.providers.base import Provider
+
+log = logging.getLogger("localgate")
 
 
 @dataclass
@@ -23,6 +27,9 @@ class Account:
     config: AccountConfig
     provider: Provider | None  # None when the secret could not be resolved
     problem: str | None = None  # why it cannot be used (missing key…), never a secret
+    # Why the keyring failed when this was built (None: it did not). The provider,
+    # if any, holds the secret loaded before; the daemon asks the keyring again soon.
+    keyring_failed: str | None = None
 
     @property
     def name(self) -> str:
@@ -40,18 +47,48 @@ class Account:
         )
 
 
-def build_account(config: AccountConfig) -> Account:
-    """Resolve the secret and instantiate the provider (blocking: call off the loop)."""
+def build_account(config: AccountConfig, previous: Account | None = None) -> Account:
+    """Resolve the secret and instantiate the provider (blocking: call off the loop).
+
+    When the keyring fails (rather than having no key), the secret `previous`
+    held is kept: a locked or briefly unreadable keyring must not take every
+    account down with it.
+    """
     cls = providers.load(config.provider)
     try:
         credential = cls.credential_for(config)
+    except (KeyringFailed, KeyringUnavailable) as exc:
+        if previous is not None and previous.provider is not None:
+            if previous.config.provider == config.provider:
+                return Account(config, cls(config, previous.provider.credential), None, str(exc))
+        return Account(config, None, str(exc), str(exc))
     except LocalgateError as exc:
         return Account(config, None, str(exc))
     return Account(config, cls(config, credential))
 
 
-async def build_accounts(configs: tuple[AccountConfig, ...]) -> dict[str, Account]:
-    """All accounts, secrets resolved in a worker thread so the server keeps serving."""
+async def build_accounts(
+    configs: tuple[AccountConfig, ...], previous: Mapping[str, Account] | None = None
+) -> dict[str, Account]:
+    """All accounts, secrets resolved in a worker thread so the server keeps serving.
+
+    `previous` (the accounts serving now) lends its secrets to accounts whose
+    keyring read fails; the change of state is logged once each way.
+    """
+    previous = previous or {}
     loop = asyncio.get_running_loop()
-    built = await loop.run_in_executor(None, lambda: [build_account(c) for c in configs])
+    built = await loop.run_in_executor(
+        None, lambda: [build_account(c, previous.get(c.name)) for c in configs]
+    )
+    failed = [a for a in built if a.keyring_failed]
+    was_failing = any(a.keyring_failed for a in previous.values())
+    if failed and not was_failing:
+        log.error(
+            "%s; accounts %s keep the keys loaded before (if any) and the keyring is asked "
+            "again every few seconds",
+            failed[0].keyring_failed,
+            ", ".join(a.name for a in failed),
+        )
+    elif was_failing and not failed:
+        log.info("the keyring answers again: account keys re-read")
     return {account.name: account for account in built}

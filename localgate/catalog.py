@@ -14,6 +14,7 @@ import time
 
 import aiohttp
 
+from localgate.bounded import read_bounded
 from localgate.errors import LocalgateError
 from localgate.routing import serves
 
@@ -60,7 +61,8 @@ class ModelCatalog:
         ) as resp:
             if resp.status != 200:
                 raise ValueError(f"status {resp.status}")
-            return model_ids(json.loads(await resp.read()))
+            limit = int(self.gateway.config.server.max_response_mb * 1048576)
+            return model_ids(json.loads(await read_bounded(resp, limit)))
 
 
 def model_ids(listing) -> list[str]:

@@ -40,14 +40,18 @@ DEFAULT_FIRST_BYTE_TIMEOUT = 60.0
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_RESPONSE_TIMEOUT = 600.0
 DEFAULT_LEDGER_RETENTION_DAYS = 90
+DEFAULT_MAX_EVENT_MB = 32.0
+DEFAULT_MAX_RESPONSE_MB = 64.0
 DEFAULT_RESPONSE_STORE_DAYS = 30
 DEFAULT_RESPONSE_STORE_MB = 256.0
 LIMIT_KEYS = ("rpm", "tpm", "rpd", "tpd")  # per-account limits localgate counts itself
 # Provider-specific keys that take one of a few words.
 EXTRA_CHOICES = {"api": ("chat", "responses")}
 
-ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Matched with fullmatch: `$` would also accept a trailing newline, which then
+# reaches response headers (x-localgate-account) and splits them.
+ACCOUNT_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+ENV_VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _empty_mapping() -> Mapping[str, Any]:
@@ -67,6 +71,8 @@ class ServerConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to receive a whole request body
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds in-flight requests get on SIGTERM
     ledger_retention_days: int = DEFAULT_LEDGER_RETENTION_DAYS  # usage rows older are deleted
+    max_event_mb: float = DEFAULT_MAX_EVENT_MB  # one upstream stream event, at most
+    max_response_mb: float = DEFAULT_MAX_RESPONSE_MB  # one non-stream upstream answer, at most
     # Responses kept for previous_response_id and GET /v1/responses/{id}: for so
     # many days, and in at most so much disk (the oldest go first).
     response_store_days: int = DEFAULT_RESPONSE_STORE_DAYS
@@ -154,6 +160,25 @@ def default_state_dir() -> Path:
 def load_config(path: Path) -> Config:
     """Read and validate the config at `path`; a missing file gives the defaults."""
     return parse_config(read_toml(path), path)
+
+
+def reload_config(current: Config) -> Config:
+    """The config file again, for a daemon serving `current`.
+
+    A file that is gone, empty, or cut short before its accounts would drop
+    every account: that raises ConfigError (the daemon keeps `current`). A file
+    without accounts is adopted when it says so (`accounts = []`, as
+    `localgate accounts remove` writes it for the last one).
+    """
+    path = current.path
+    data = read_toml(path)
+    if current.accounts and "accounts" not in data:
+        what = "is gone" if not path.exists() else "holds no accounts (emptied or cut short?)"
+        raise ConfigError(
+            f"{path} {what}; restore it. To remove every account on purpose, use "
+            "`localgate accounts remove NAME` (or write `accounts = []`)"
+        )
+    return parse_config(data, path)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -278,6 +303,8 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             "body_timeout",
             "shutdown_grace",
             "ledger_retention_days",
+            "max_event_mb",
+            "max_response_mb",
             "response_store_days",
             "response_store_mb",
         ),
@@ -302,6 +329,9 @@ def _server(check: _Checker, raw: Mapping[str, Any]) -> ServerConfig:
             check.fail(p + "max_wait", "must not be negative")
     if "max_body_mb" in raw:
         values["max_body_mb"] = check.positive(raw, "max_body_mb", p)
+    for key in ("max_event_mb", "max_response_mb"):
+        if key in raw:
+            values[key] = check.positive(raw, key, p)
     if "allowed_origins" in raw:
         values["allowed_origins"] = check.strings(raw, "allowed_origins", p)
     if "body_timeout" in raw:
@@ -346,7 +376,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
         if required not in raw:
             check.fail(f"{p}.{required}", "is required")
     name = check.typed(raw, "name", p + ".", str)
-    if not ACCOUNT_NAME_RE.match(name):
+    if not ACCOUNT_NAME_RE.fullmatch(name):
         check.fail(f"{p}.name", f"{name!r} may only use letters, digits, '-', '_' and '.'")
     provider = check.typed(raw, "provider", p + ".", str)
     if provider not in PROVIDERS:
@@ -376,7 +406,7 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             )
     if "key_env" in raw:
         values["key_env"] = check.typed(raw, "key_env", p + ".", str)
-        if not ENV_VAR_RE.match(values["key_env"]):
+        if not ENV_VAR_RE.fullmatch(values["key_env"]):
             check.fail(f"{p}.key_env", f"{values['key_env']!r} is not an environment variable")
     if "priority" in raw:
         values["priority"] = check.typed(raw, "priority", p + ".", int)
@@ -387,6 +417,11 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
             values[key] = check.typed(raw, key, p + ".", int)
             if values[key] < 1:
                 check.fail(f"{p}.{key}", f"must be at least 1, not {values[key]}")
+    for key, pattern, allowed in PROVIDERS[provider].extra_formats:
+        if key in raw:
+            value = check.typed(raw, key, p + ".", str)
+            if not re.fullmatch(pattern, value):
+                check.fail(f"{p}.{key}", f"{value!r} is not {allowed}")
     extra = {key: raw[key] for key in extra_keys if key in raw}
     for key, choices in EXTRA_CHOICES.items():
         if key in extra and extra[key] not in choices:

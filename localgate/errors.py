@@ -4,6 +4,7 @@
     ├── ConfigError                   the config file is missing a key, has a bad value…
     ├── SecretError                   an account's secret cannot be found
     │   ├── KeyringUnavailable        no usable keyring backend on this machine
+    │   ├── KeyringFailed             the keyring backend failed (locked, corrupt…)
     │   └── LoginExpired              an OAuth login was revoked or expired: log in again
     ├── TokenRefreshFailed            the token endpoint could not be reached (transient)
     ├── LoginFailed                   an interactive OAuth login did not complete
@@ -17,8 +18,12 @@
         ├── BodyTooLarge        413   request body over the configured limit
         ├── AllAccountsCooling  429   every candidate is cooling down (has retry_after)
         ├── UpstreamError       502   upstream answered with garbage or failed outright
+        │   ├── EventTooLarge           one stream event past [server] max_event_mb
+        │   └── ResponseTooLarge        a whole answer past [server] max_response_mb
         ├── NoAccounts          503   nothing configured or enabled for the request
         ├── AccountsResting     503   every candidate rests after failing (has retry_after)
+        ├── ProxyTokenMissing   503   bound beyond loopback, but the proxy token is gone
+        ├── ShuttingDown        503   the daemon stopped before the answer was whole
         └── UpstreamTimeout     504   upstream did not answer in time
 
 A GatewayError carries a dialect-neutral `kind`; `KINDS` says how each kind
@@ -107,6 +112,15 @@ class KeyringUnavailable(SecretError):
     """No usable keyring backend exists on this machine."""
 
 
+class KeyringFailed(SecretError):
+    """The keyring backend raised while reading or writing (locked, corrupt file, D-Bus away).
+
+    Unlike "no key stored", this may pass: a daemon keeps the secrets it holds and
+    asks again. The message names the backend's exception type, never its text
+    (a corrupt file keyring's error quoted the file's content).
+    """
+
+
 class LoginExpired(SecretError):
     """An OAuth refresh was refused (`invalid_grant`…); the message names the login command."""
 
@@ -181,6 +195,14 @@ class UpstreamError(GatewayError):
     status, kind = 502, "api_error"
 
 
+class EventTooLarge(UpstreamError):
+    """One upstream stream event went past [server] max_event_mb: garbage, not an answer."""
+
+
+class ResponseTooLarge(UpstreamError):
+    """A whole upstream answer went past [server] max_response_mb."""
+
+
 class NoAccounts(GatewayError):
     status, kind = 503, "unavailable"
 
@@ -195,6 +217,18 @@ class AccountsResting(GatewayError):
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(message, headers={"Retry-After": str(seconds)})
         self.retry_after = retry_after
+
+
+class ProxyTokenMissing(GatewayError):
+    """A daemon bound beyond loopback lost its proxy token: it refuses, never serves openly."""
+
+    status, kind = 503, "unavailable"
+
+
+class ShuttingDown(GatewayError):
+    """The daemon's shutdown grace ran out while this answer was still streaming."""
+
+    status, kind = 503, "unavailable"
 
 
 class UpstreamTimeout(GatewayError):

@@ -25,17 +25,21 @@ from aiohttp import web
 
 from localgate import dialects, routing
 from localgate.accounts import Account, build_accounts
+from localgate.bounded import read_bounded
 from localgate.config import Config
-from localgate.dialects.common import error_message, redact
+from localgate.dialects.common import check_model, error_message, redact
+from localgate.drain import Drain
 from localgate.errors import (
     AccountsResting,
     AllAccountsCooling,
+    EventTooLarge,
     GatewayError,
     LoginExpired,
     ModelNotFound,
     NoAccounts,
     NotFound,
     RelayedError,
+    ResponseTooLarge,
     TokenRefreshFailed,
     UpstreamError,
     UpstreamTimeout,
@@ -91,20 +95,30 @@ class Gateway:
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
         self.accounts: dict[str, Account] = {}
-        self._plans: dict[str, list[routing.Target]] = {}
+        self._plans = routing.PlanCache()
+        self.drain = Drain()  # what a shutdown waits for, and the streams it may end
         self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
 
     async def apply(self, config: Config) -> None:
-        """Adopt a (re)loaded config: rebuild accounts, keep pool state by name."""
-        accounts = await build_accounts(config.accounts)
+        """Adopt a (re)loaded config: rebuild accounts, keep pool state by name.
+
+        Secrets are read again; where the keyring fails, the ones held are kept
+        (`keyring_failed` then says to call this again soon).
+        """
+        accounts = await build_accounts(config.accounts, self.accounts)
         self.config = config
         self.accounts = accounts
-        self._plans = {}
+        self._plans = routing.PlanCache()
         self.pool.set_strategy(config.server.strategy)
         self.pool.sync([account.entry() for account in accounts.values()])
         self.pool.configure_limits({a.name: QuotaLimits.of(a) for a in config.accounts})
         for account in accounts.values():
             self._mark_problem(account)
+
+    @property
+    def keyring_failed(self) -> bool:
+        """True when the keyring failed for some account at the last `apply`."""
+        return any(account.keyring_failed for account in self.accounts.values())
 
     def reset(self, name: str) -> None:
         """Forget `name`'s invalid mark and cooldowns (a missing key stays reported);
@@ -122,21 +136,18 @@ class Gateway:
             )
 
     def plan(self, model: str) -> list[routing.Target]:
-        plan = self._plans.get(model)
-        if plan is None:
-            if len(self._plans) > 4096:  # clients send few names; bound it anyway
-                self._plans.clear()
-            plan = routing.plan(model, self.config.aliases, self.config.accounts)
-            self._plans[model] = plan
-        return plan
+        config = self.config
+        return self._plans.get(model, lambda: routing.plan(model, config.aliases, config.accounts))
 
     async def serve(self, req: ClientRequest, http_request: web.Request) -> web.StreamResponse:
         """Serve one request; raises GatewayError for the middleware to render."""
+        check_model(req.model)  # before it reaches a log line, a header or an upstream
         record = RequestDone(
             req.id, req.dialect, req.op, req.model, req.stream, 0, time.time(), 0.0
         )
         try:
-            response = await self._serve(req, http_request, record)
+            with self.drain.request():
+                response = await self._serve(req, http_request, record)
             record.status = response.status
             return response
         except GatewayError as err:
@@ -247,8 +258,9 @@ class Gateway:
             headers["x-localgate-dropped"] = ",".join(record.dropped)
         if req.stream:
             response = await self._commit_stream(
-                req, resp, payload, translator, upstream, headers, record, http_request, echoed
-            )
+                req, resp, payload, translator, upstream, headers, record, http_request, echoed,
+                provider.credential.masked(),
+            )  # fmt: skip
         else:
             response = self._commit_body(
                 req, resp, payload, translator, upstream, headers, record, echoed, accept_empty
@@ -313,16 +325,19 @@ class Gateway:
             )
         resp = None
         try:
+            limit = int(self.config.server.max_response_mb * 1048576)
             if req.stream:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
                     resp = await self._request(call, client_timeout)
                     if 200 <= resp.status < 300:
                         payload = await resp.content.readany()
                     else:
-                        payload = await resp.read()
+                        payload = await read_bounded(resp, limit)
             else:
                 resp = await self._request(call, client_timeout)
-                payload = await resp.read()
+                payload = await read_bounded(resp, limit)
+        except ResponseTooLarge as exc:  # garbage: another account may answer properly
+            failure = Failure(FailureKind.SERVER_ERROR, exc.message)
         except TimeoutError:
             failure = Failure(FailureKind.TIMEOUT, "no answer in time")
         except aiohttp.ClientConnectorError as exc:
@@ -358,11 +373,13 @@ class Gateway:
         Waits no longer than the stream's idle timeout between chunks, as the relay
         would; content is never held back, only what comes before it.
         """
-        head = StreamHead(upstream)
-        head.feed(first)
+        head = StreamHead(upstream, int(self.config.server.max_event_mb * 1048576))
         try:
+            head.feed(first)
             while not head.decided:
                 head.feed(await resp.content.readany())
+        except EventTooLarge as exc:  # garbage before any content: another account may do
+            return head.held, Failure(FailureKind.SERVER_ERROR, exc.message)
         except TimeoutError:
             return head.held, Failure(FailureKind.TIMEOUT, "the stream stalled before any content")
         except aiohttp.ClientError as exc:
@@ -394,13 +411,21 @@ class Gateway:
         )
 
     async def _commit_stream(
-        self, req, resp, first, translator, upstream, headers, record, http_request, echoed
+        self, req, resp, first, translator, upstream, headers, record, http_request, echoed, masked
     ) -> web.StreamResponse:
+        max_event = int(self.config.server.max_event_mb * 1048576)
         if translator:
-            relay = Translated(translator, upstream)
+            relay = Translated(translator, upstream, masked=masked, max_event=max_event)
         else:
             hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(upstream, echoed, hide_usage=hidden, account=record.account)
+            relay = Passthrough(
+                upstream,
+                echoed,
+                hide_usage=hidden,
+                account=record.account,
+                masked=masked,
+                max_event=max_event,
+            )
         response = web.StreamResponse(status=200, headers=headers)
         response.content_type = (
             dialects.get(req.dialect).STREAM_CONTENT_TYPE
@@ -408,17 +433,26 @@ class Gateway:
             else resp.content_type or "text/event-stream"
         )
         record.ttfb = time.monotonic() - req.received
-        await relay_stream(resp, first, relay, response, http_request, record)
+        with self.drain.stream(resp):
+            await relay_stream(resp, first, relay, response, http_request, record)
         req.answer = relay.answer
         return response
 
     def _commit_body(
         self, req, resp, payload, translator, upstream, headers, record, renamed, accept_empty
     ):
-        """A whole answer: checked to be JSON and not empty, usage read, translated when needed."""
+        """A whole answer: checked to be JSON and not empty, usage read, translated when needed.
+
+        `payload` (a bytearray from read_bounded) is emptied once parsed when the
+        answer is translated, so a large one is not held three times over.
+        """
         resp.release()
         try:
-            data = json.loads(payload)
+            text = payload.decode()
+            if translator is not None:
+                payload.clear()
+            data = json.loads(text)
+            del text
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             dialect = dialects.get(upstream)
@@ -433,7 +467,7 @@ class Gateway:
                 req.answer = _passthrough_answer(data, upstream, record.account, renamed)
                 if req.answer is not data:
                     payload = json.dumps(req.answer, ensure_ascii=False).encode()
-        except ValueError:
+        except ValueError:  # UnicodeDecodeError included
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
             body=payload, status=200, headers=headers, content_type="application/json"

@@ -27,6 +27,12 @@ PROXY_TOKEN_USER = ":proxy-token"
 TOKEN_PREFIX = "lg-"
 REFRESH_INTERVAL = 5.0  # seconds: how soon a running daemon sees `localgate token rotate`
 HEADER_NAMES = ("x-api-key", "x-goog-api-key")
+TOKEN_GONE = (
+    "this localgate listens beyond loopback and its proxy token is no longer in the "
+    "keyring, so it refuses every request (503) rather than serve anyone who can reach "
+    "it. Run `localgate token rotate` and give the new token to your clients, or restart "
+    "it bound to 127.0.0.1"
+)
 
 
 def load_proxy_token() -> str | None:
@@ -86,12 +92,16 @@ class ProxyTokenSource:
 
     A keyring that cannot be read at start leaves no token (`problem` says why);
     one that fails later keeps the last token known, so a hiccup never opens the door.
+    `required` is set for a daemon bound beyond loopback: there a token that
+    disappears (cleared, or its keyring file gone) makes the guard refuse every
+    request instead of serving anyone.
     """
 
     def __init__(self, read: Callable[[], str | None] = load_proxy_token):
         self._read = read
         self.value: str | None = None
         self.problem: str | None = None
+        self.required = False
         try:
             self.value = read()
         except SecretError as exc:
@@ -107,5 +117,8 @@ class ProxyTokenSource:
                 log.warning("cannot re-read the proxy token, keeping the current one: %s", exc)
                 continue
             if value != self.value:
-                log.info("proxy token %s", "changed" if value else "cleared")
+                if value or not self.required:
+                    log.info("proxy token %s", "changed" if value else "cleared")
+                else:
+                    log.error("proxy token gone: %s", TOKEN_GONE)
                 self.value = value

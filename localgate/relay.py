@@ -18,7 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from localgate import dialects, sse
-from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
+from localgate.dialects.common import redact
+from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
@@ -61,6 +62,7 @@ class StreamHead:
     __slots__ = (
         "_dialect",
         "_parser",
+        "_limit",
         "held",
         "failure",
         "failure_body",
@@ -69,9 +71,10 @@ class StreamHead:
         "cut",
     )
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, limit: int | None = None) -> None:
         self._dialect = dialects.get(dialect)
-        self._parser = sse.SSEParser()
+        self._parser = sse.SSEParser(limit)  # raises EventTooLarge past `limit` bytes
+        self._limit = limit
         self.held = b""
         self.failure: int | None = None
         self.failure_body = b""
@@ -99,6 +102,8 @@ class StreamHead:
                 self.ended = True
         if not chunk and not self.ended:
             self.ended = self.cut = True
+        if self._limit is not None and len(self.held) > self._limit and not self.decided:
+            raise EventTooLarge(f"the stream's opening went past {self._limit} bytes")
 
 
 class Passthrough:
@@ -107,9 +112,10 @@ class Passthrough:
     __slots__ = (
         "_dialect",
         "_tap",
-        "_tail",
+        "_cutter",
         "_rename",
         "_hide_usage",
+        "_masked",
         "_account",
         "_seal",
         "error",
@@ -121,12 +127,15 @@ class Passthrough:
         client_model: str | None = None,
         hide_usage: bool = False,
         account: str | None = None,
+        masked: tuple[str, ...] = (),
+        max_event: int | None = None,
     ):
         self._dialect = dialects.get(dialect)
         self._tap = self._dialect.usage_tap()
-        self._tail = b""
+        self._cutter = sse.EventCutter(max_event)  # bytes of one event, at most
         self._rename = client_model  # the model name the answer must carry (see gateway)
         self._hide_usage = hide_usage  # asked for our accounting, not by the client
+        self._masked = masked  # the account's secrets, should an error event echo one
         # Dialects that hand out state only the serving account can read back
         # (Responses reasoning) tag it with the account (dialects/responses.py).
         self._account = account
@@ -143,27 +152,26 @@ class Passthrough:
         return getattr(self._tap, "answer", None)
 
     def feed(self, chunk: bytes) -> bytes:
-        data = self._tail + chunk if self._tail else chunk
-        cut = _event_end(data)
-        if not cut:  # no complete event yet
-            self._tail = data
+        """The whole events `chunk` completes (raises EventTooLarge past the limit)."""
+        whole = self._cutter.feed(chunk)
+        if not whole:  # no complete event yet
             return b""
-        self._tail = data[cut:]
-        whole = data[:cut]
         if self._rename:
             whole = self._dialect.rename_stream_model(whole, self._rename)
         if self._seal is not None:
             whole = self._seal(whole, self._account)
         self._tap.feed(whole)
+        if self._tap.error is not None:  # an error event went by: its text may echo the key
+            whole = redact(whole, self._masked)
         if self._hide_usage:
             whole = self._dialect.drop_usage_chunks(whole)
         return whole
 
     def finish(self) -> bytes:
         if self._tap.error:  # the upstream's own error event went by: the answer failed
-            self.error = f"the upstream failed mid-stream: {self._tap.error}"
+            self.error = _said(self._tap.error, self._masked)
         if self._tap.complete:
-            return self._tail
+            return self._cutter.take_tail()
         return self.fail(UpstreamError(INCOMPLETE))
 
     def fail(self, error: GatewayError) -> bytes:
@@ -175,13 +183,20 @@ class Passthrough:
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
-    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "error")
+    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "_masked", "error")
 
-    def __init__(self, translator, upstream_dialect: str):
-        self._parser = sse.SSEParser()
+    def __init__(
+        self,
+        translator,
+        upstream_dialect: str,
+        masked: tuple[str, ...] = (),
+        max_event: int | None = None,
+    ):
+        self._parser = sse.SSEParser(max_event)  # bytes of one event, at most
         self._stream = translator.stream()
         self._upstream = dialects.get(upstream_dialect)
         self._complete = False
+        self._masked = masked  # the account's secrets, should an error event echo one
         self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
@@ -199,12 +214,14 @@ class Translated:
             if self._upstream.is_terminal(event):
                 self._complete = True
             out.append(self._stream.feed(event))
+        if self._stream.failed:  # the upstream's error became ours: its text may echo the key
+            return redact(b"".join(out), self._masked)
         return b"".join(out)
 
     def finish(self) -> bytes:
         tail = b"".join(self._stream.feed(e) for e in self._parser.flush())
         if self._stream.failure:  # the upstream's own error event, already relayed
-            self.error = f"the upstream failed mid-stream: {self._stream.failure}"
+            self.error = _said(self._stream.failure, self._masked)
             return tail
         if not self._complete:
             return tail + self.fail(UpstreamError(INCOMPLETE))
@@ -215,11 +232,10 @@ class Translated:
         return self._stream.fail(error)
 
 
-def _event_end(data: bytes) -> int:
-    """The offset just past the last complete event (LF or CRLF framing), 0 if none."""
-    lf = data.rfind(b"\n\n")
-    crlf = data.rfind(b"\r\n\r\n")
-    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
+def _said(message: str, masked) -> str:
+    """The record's words for an upstream's in-stream error (never a secret in them)."""
+    text = f"the upstream failed mid-stream: {message}"
+    return redact(text.encode(), masked).decode("utf-8", errors="replace")
 
 
 async def relay_stream(
@@ -241,8 +257,8 @@ async def relay_stream(
             await response.prepare(request)
         except ConnectionResetError as exc:  # gone before the headers: not our error
             raise ClientGone from exc
-        await _write(response, relay.feed(first))
         try:
+            await _write(response, relay.feed(first))
             async for chunk in upstream.content.iter_any():
                 await _write(response, relay.feed(chunk))
             tail = relay.finish()
@@ -253,6 +269,9 @@ async def relay_stream(
         except aiohttp.ClientError as exc:
             record.error = f"the upstream stream broke: {type(exc).__name__}"
             tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
+        except GatewayError as exc:  # an event past max_event_mb, a shutdown: say so
+            record.error = exc.message
+            tail = relay.fail(exc)
         await _write(response, tail)
         await response.write_eof()
     except ClientGone:

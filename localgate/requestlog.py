@@ -11,6 +11,7 @@ from localgate.events import AttemptFailed, RequestDone
 
 log = logging.getLogger("localgate.requests")
 FLUSH_DELAY = 0.05  # seconds a request line may wait to share a flush
+MAX_VALUE = 200  # characters of one value (a model, an error) a log line shows
 
 
 class RequestLog:
@@ -31,34 +32,36 @@ class RequestLog:
             self._print(self._request_line(event), _status_style(event.status))
         elif isinstance(event, AttemptFailed):
             if event.kind == "resend":
-                line = f"{_clock()}   ↳ {event.account} on {event.model}: {event.reason}"
+                line = (
+                    f"{_clock()}   ↳ {event.account} on {_cut(event.model)}: {_cut(event.reason)}"
+                )
             else:
                 wait = "invalid" if event.cooldown is None else f"cooling {event.cooldown:.0f}s"
                 line = (
-                    f"{_clock()}   ↳ {event.account} failed on {event.model}: "
-                    f"{event.reason} ({wait}); moving on"
+                    f"{_clock()}   ↳ {event.account} failed on {_cut(event.model)}: "
+                    f"{_cut(event.reason)} ({wait}); moving on"
                 )
             self._print(line, "yellow")
 
     def _request_line(self, e: RequestDone) -> str:
         served = e.account or "-"
         if e.model_used and e.model_used != e.model:
-            served += f" as {e.model_used}"
+            served += f" as {_cut(e.model_used)}"
         usage = e.usage
         tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
         if usage.cache_read_tokens or usage.cache_creation_tokens:
             tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
         status = "gone" if e.client_gone else str(e.status)
         line = (
-            f"{_clock()} {e.dialect:<9} {e.model} → {served} {status} "
+            f"{_clock()} {e.dialect:<9} {_cut(e.model)} → {served} {status} "
             f"{e.latency * 1000:.0f}ms {tokens}"
         )
         if e.stream:
             line += " stream"
         if e.dropped:
-            line += f" dropped={','.join(e.dropped)}"
+            line += f" dropped={_cut(','.join(e.dropped))}"
         if e.error:
-            line += f" | {e.error}"
+            line += f" | {_cut(e.error)}"
         return line
 
     def _print(self, line: str, style: str | None) -> None:
@@ -82,6 +85,16 @@ class RequestLog:
             self.stream.flush()
         except (OSError, ValueError):  # the log's reader went away; keep serving
             pass
+
+
+def _cut(value: str, limit: int = MAX_VALUE) -> str:
+    """`value` on one line and at most `limit` characters: values may come from clients
+    and upstreams, and a newline in one would forge the next log line."""
+    if len(value) > limit:
+        value = value[:limit] + f"…(+{len(value) - limit})"
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def _clock() -> str:

@@ -8,7 +8,7 @@ Pure logic over the config; the gateway caches plans per model name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -22,6 +22,40 @@ class Target:
     model: str  # the model name sent upstream
     accounts: tuple[str, ...]  # names of accounts whose patterns match, in config order
     depth: int  # 0 for the first target, 1.. for fallbacks
+
+
+# Bytes of model names a PlanCache holds before it starts over: clients send a
+# handful of names, a hostile one sends a new one per request.
+PLAN_CACHE_BYTES = 1 << 20
+
+
+class PlanCache:
+    """Plans by client model name, bounded by the bytes of the names they hold."""
+
+    __slots__ = ("_plans", "_bytes", "_limit")
+
+    def __init__(self, limit: int = PLAN_CACHE_BYTES) -> None:
+        self._plans: dict[str, list[Target]] = {}
+        self._bytes = 0
+        self._limit = limit
+
+    def get(self, model: str, make: Callable[[], list[Target]]) -> list[Target]:
+        """The cached plan for `model`, or `make()`'s, remembered while there is room."""
+        plan = self._plans.get(model)
+        if plan is None:
+            plan = make()
+            size = len(model) + sum(len(t.model) for t in plan)
+            if self._bytes + size > self._limit:
+                self._plans.clear()
+                self._bytes = 0
+            self._plans[model] = plan
+            self._bytes += size
+        return plan
+
+    @property
+    def size(self) -> int:
+        """The bytes of names held now (characters, close enough for a bound)."""
+        return self._bytes
 
 
 def match_alias(aliases: Sequence[Alias], model: str) -> Alias | None:

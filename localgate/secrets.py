@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from localgate.errors import KeyringUnavailable, SecretError
+from localgate.errors import KeyringFailed, KeyringUnavailable, SecretError
 
 if TYPE_CHECKING:
     from localgate.config import AccountConfig
@@ -87,7 +87,7 @@ def resolve_secret(account: AccountConfig) -> str:
 def _call(action: str, operation: Callable[..., T]) -> T:
     """Run `operation(backend)`, turning keyring failures into SecretErrors."""
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError
+    from keyring.errors import NoKeyringError
 
     backend = keyring.get_keyring()
     if not _usable(backend):
@@ -96,10 +96,13 @@ def _call(action: str, operation: Callable[..., T]) -> T:
         return operation(backend)
     except NoKeyringError as exc:
         raise KeyringUnavailable(NO_BACKEND_HELP) from exc
-    except KeyringError as exc:
-        raise SecretError(f"cannot {action} in the keyring: {exc}") from exc
-    except Exception as exc:  # backends leak their own errors (D-Bus, file I/O…)
-        raise SecretError(f"cannot {action} in the keyring: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # KeyringError, and what backends leak (D-Bus, file I/O…)
+        # The type only: a backend's text may quote what it read (a corrupt file
+        # keyring's error carried a key's base64), and this text reaches the log.
+        raise KeyringFailed(
+            f"cannot {action} in the keyring: its backend failed ({type(exc).__name__}); "
+            "check that the keyring is unlocked and readable"
+        ) from exc
 
 
 def _usable(backend) -> bool:

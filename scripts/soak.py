@@ -8,11 +8,15 @@ plaintext file keyring and six accounts of three providers, so requests both
 fail over and get translated. Workers send Anthropic, OpenAI and Gemini
 requests, streaming and not, each with a unique nonce and a fault the upstream
 applies to the request's first attempt only (429, 500, cuts, slow first byte,
-stalls, garbage); some clients hang up early. The fakes echo the nonce, so every
+stalls, garbage, an endless event or a huge answer, a key echoed in an error);
+some clients hang up early, and some send hostile input (CR/LF or huge model
+names, NaN, duplicate keys, deep nesting, UTF-16, wrong types) that must be
+refused with a 400 in dialect and never reach an upstream. The fakes echo the nonce, so every
 answer is checked: whole and exactly the expected text, or a well-formed
 dialect error the fault explains — never lost, never duplicated. The daemon's
-RSS and open fds are sampled throughout. Exit 1 on any lost, wrong or
-duplicated answer, on memory or fd growth beyond noise, or on a traceback.
+RSS and open fds are sampled throughout. Exit 1 on any lost, wrong,
+duplicated or unexpected answer, an answer carrying a key, on memory or fd
+growth beyond noise, or on a traceback.
 """
 
 from __future__ import annotations
@@ -53,13 +57,29 @@ FAULTS = {
     "cut": (3, {502}, True),  # connection dropped mid-answer
     "sterr": (2, {502}, True),  # the upstream's own in-stream error event
     "stall": (2, {504}, True),  # silence mid-stream longer than timeouts.idle
+    # Hostile upstreams: past [server] max_event_mb / max_response_mb, or echoing the key.
+    "flood": (2, {502}, True),  # one endless stream event, or a huge whole answer
+    "keyecho": (2, {400}, True),  # a 400 (whole) or an in-stream error quoting the key
 }
+# Hostile clients: each request is refused at the door (400 in its dialect), and
+# its nonce must never reach an upstream. The weight is out of the faults' 100.
+HOSTILE_INPUTS = {
+    "badmodel": 1,  # CR/LF in the model name (response splitting, forged log lines)
+    "longmodel": 1,  # a model name far past 256 characters
+    "nan": 1,  # NaN, which Python's json reads and no API takes
+    "dupkey": 1,  # a key twice in one object
+    "deep": 1,  # nesting 300 levels deep
+    "utf16": 1,  # a UTF-16 body
+    "badtype": 1,  # a field of the wrong type in a translated request
+}
+CAPS_MB = 1  # the soak's max_event_mb and max_response_mb: floods stay cheap
+FLOOD_BYTES = 3 * CAPS_MB << 20
 ROUTES = [  # (client dialect, model): passthrough, translated and alias fallback
     (dialect, model)
     for dialect in ("anthropic", "openai", "gemini")
     for model in ("claude-sonnet-4-5", "gpt-4o", "gemini-2.5-flash", "soak-any")
 ]
-FAILURES = ("lost", "wrong", "duplicated", "unexpected")
+FAILURES = ("lost", "wrong", "duplicated", "unexpected", "leaked")
 
 
 def expected_text(nonce: str, words: int) -> str:
@@ -72,9 +92,12 @@ def expected_text(nonce: str, words: int) -> str:
 
 def soak_fakes(board: Counter):
     """Fake upstream classes that apply a request's fault on its first attempt only."""
-    from tests.fakes import FAKES, Cut, Delay, Error, Garbage, Reply
+    from tests.fakes import FAKES, Cut, Delay, Error, Flood, Garbage, Reply
 
-    def behavior(fault: str, reply: Reply):
+    def behavior(fault: str, reply: Reply, call):
+        if fault == "keyecho":  # what some upstreams do with a key they refuse
+            echo = Error(400, f"Incorrect API key provided: {sent_key(call.request.headers)}")
+            return Cut(after_events=4, reply=reply, error=echo) if call.stream else echo
         return {
             "none": reply,
             "r429": Error(429, "slow down", headers={"retry-after": "1"}),
@@ -87,6 +110,7 @@ def soak_fakes(board: Counter):
             "cut": Cut(after_events=4, reply=reply),
             "sterr": Cut(after_events=4, reply=reply, error=Error(529, "Overloaded")),
             "stall": Reply(reply.text, chunks=reply.chunks, gap=TIMEOUTS["idle"] + 0.5),
+            "flood": Flood(FLOOD_BYTES),
         }[fault]
 
     class Soak:
@@ -101,10 +125,16 @@ def soak_fakes(board: Counter):
             text = expected_text(nonce, int(found[3]))
             reply = Reply(text=text, chunks=int(found[4]), gap=0.01)
             return await self.perform(
-                request, behavior(fault, reply) if not attempt else reply, call
+                request, behavior(fault, reply, call) if not attempt else reply, call
             )
 
     return {kind: type(f"Soak{cls.__name__}", (Soak, cls), {}) for kind, cls in FAKES.items()}
+
+
+def sent_key(headers: dict) -> str:
+    """The account key a request carried, wherever its provider puts it."""
+    bearer = headers.get("authorization", "").removeprefix("Bearer ")
+    return headers.get("x-api-key") or headers.get("x-goog-api-key") or bearer
 
 
 # -- the daemon ------------------------------------------------------------------
@@ -125,7 +155,13 @@ def write_config(path: Path, fakes: dict) -> None:
         for name, fake in fakes.items()
     ]
     config = {
-        "server": {"strategy": "round-robin", "max_wait": 3.0, "shutdown_grace": 5.0},
+        "server": {
+            "strategy": "round-robin",
+            "max_wait": 3.0,
+            "shutdown_grace": 5.0,
+            "max_event_mb": CAPS_MB,
+            "max_response_mb": CAPS_MB,
+        },
         "timeouts": TIMEOUTS,
         "aliases": {"soak-any": ["claude-sonnet-4-5", "openai:gpt-4o", "gemini:gemini-2.5-flash"]},
         "accounts": accounts,
@@ -280,8 +316,42 @@ def judge_text(text: str, expected: str, complete: bool) -> str | None:
     return "duplicated" if len(words) != len(set(words)) else "wrong"
 
 
+PROVIDER_OF = {"claude": "anthropic", "gpt": "openai", "gemini": "gemini"}
+
+
+def translated(dialect: str, model: str) -> bool:
+    return PROVIDER_OF.get(model.split("-")[0]) not in (dialect, None)
+
+
+def hostile(kind: str, dialect: str, path: str, body: dict) -> tuple[str, bytes]:
+    """(path, raw body) of a hostile version of a request: what `kind` breaks."""
+    raw = json.dumps(body)
+    first = next(iter(body))
+    if kind in ("badmodel", "longmodel"):
+        name = "claude-x\r\nx-injected: 1" if kind == "badmodel" else "m" * 5000
+        if dialect == "gemini":
+            model = "gemini%0D%0Ax-injected:%201" if kind == "badmodel" else name
+            return re.sub(r"models/[^:]+:", f"models/{model}:", path), raw.encode()
+        return path, json.dumps({**body, "model": name}).encode()
+    if kind == "nan":
+        return path, (raw[:-1] + ', "temperature": NaN}').encode()
+    if kind == "dupkey":
+        return path, ('{"' + first + '": null, ' + raw[1:]).encode()
+    if kind == "deep":
+        return path, (raw[:-1] + ', "deep": ' + "[" * 300 + "]" * 300 + "}").encode()
+    if kind == "utf16":
+        return path, raw.encode("utf-16")
+    if dialect == "gemini":  # badtype
+        return path, json.dumps({**body, "generationConfig": {"temperature": "hot"}}).encode()
+    return path, json.dumps({**body, "temperature": "hot"}).encode()
+
+
 def verdict(dialect, fault, stream, status, headers, raw, expected) -> str:
     """How one answered request ended: ok, stream-error, error-NNN, or a failure kind."""
+    if fault in HOSTILE_INPUTS:  # refused at the door, in the dialect, or a failure
+        if status == 400:
+            return "refused" if well_formed_error(dialect, status, raw) else "lost"
+        return "unexpected"
     _, allowed, may_break = FAULTS[fault]
     if status != 200:
         if not well_formed_error(dialect, status, raw):
@@ -314,6 +384,7 @@ class Tally:
     latencies: list = field(default_factory=list)  # seconds, answers judged ok
     failovers: int = 0  # ok answers that took more than one upstream attempt
     examples: list = field(default_factory=list)  # the first failures, for the report
+    keys: tuple = ()  # the accounts' keys (bytes): no answer may carry one
 
     def add(self, fault: str, outcome: str, latency: float, attempts: int, detail: str) -> None:
         self.outcomes[outcome] += 1
@@ -330,21 +401,34 @@ async def one_request(http, base: str, rng: random.Random, board: Counter, tally
 
     dialect, model = rng.choice(ROUTES)
     stream = rng.random() < 0.6
-    fault = rng.choices(list(FAULTS), weights=[w for w, _, _ in FAULTS.values()])[0]
-    leave_after = rng.uniform(0.02, 0.6) if rng.random() < 0.07 else None
+    weights = {**{f: w for f, (w, _, _) in FAULTS.items()}, **HOSTILE_INPUTS}
+    fault = rng.choices(list(weights), weights=list(weights.values()))[0]
+    if fault == "badtype" and not translated(dialect, model):
+        model = {"anthropic": "gpt-4o", "openai": "gemini-2.5-flash"}.get(dialect, "gpt-4o")
+    is_hostile = fault in HOSTILE_INPUTS
+    leave_after = rng.uniform(0.02, 0.6) if rng.random() < 0.07 and not is_hostile else None
     nonce, words, chunks = secrets.token_hex(8), rng.randint(3, 30), rng.randint(1, 6)
     prompt = f"soak nonce={nonce} fault={fault} words={words} chunks={chunks}"
     path, body, headers = build(dialect, model, stream, prompt)
+    data = None
+    if is_hostile:
+        path, data = hostile(fault, dialect, path, body)
+        headers = {**headers, "content-type": "application/json"}
     started = time.monotonic()
     status, raw = 0, b""
     try:
         async with asyncio.timeout(leave_after or CLIENT_TIMEOUT):
-            async with http.post(base + path, json=body, headers=headers) as resp:
+            send = {"data": data} if is_hostile else {"json": body}
+            async with http.post(base + path, headers=headers, **send) as resp:
                 raw = await resp.read()
                 status = resp.status
         outcome = verdict(
             dialect, fault, stream, status, resp.headers, raw, expected_text(nonce, words)
         )
+        if is_hostile and board.get(nonce):  # it reached an upstream: billed, or worse
+            outcome = "unexpected"
+        if any(key in raw or key[-16:] in raw for key in tally.keys):
+            outcome = "leaked"
     except TimeoutError:
         outcome = "left" if leave_after else "lost"
     except aiohttp.ClientError as exc:
@@ -482,7 +566,7 @@ async def soak(args, home: Path) -> dict:
     proc = await start_daemon(config, port, log)
     print(f"localgate pid {proc.pid} on {HOST}:{port}; {args.workers} workers, "
           f"{args.minutes} min; log {log}", flush=True)  # fmt: skip
-    tally = Tally()
+    tally = Tally(keys=tuple(key.encode() for key in keys.values()))
     rss0, fds0 = sample(proc.pid)
     kinds0 = fd_kinds(proc.pid)
     started = time.monotonic()
@@ -546,7 +630,8 @@ async def soak(args, home: Path) -> dict:
     problems += [f"{leaked} secrets in the daemon's output"] * bool(leaked)
     problems += [f"daemon exit code {exit_code}"] * bool(exit_code)
     problems += [f"{len(exposed)} files or dirs not private"] * bool(exposed)
-    names = ["ok", "stream-error", "error-429", "error-502", "error-504", "left", *FAILURES]
+    names = ["ok", "stream-error", "error-429", "error-502", "error-504", "left", "refused"]
+    names += [*FAILURES]
     names += sorted(set(tally.outcomes) - set(names))
     return {
         "minutes": args.minutes,

@@ -146,15 +146,18 @@ def test_no_usable_backend_says_how_to_fix_it(monkeypatch, make_backend, operati
 @pytest.mark.parametrize(
     "error", [KeyringError("the collection is locked"), OSError("disk on fire")]
 )
-def test_other_keyring_errors_carry_the_message_not_the_secret(monkeypatch, error):
+def test_other_keyring_errors_name_their_type_never_their_text(monkeypatch, error):
+    # A backend's text may quote what it read (a corrupt file keyring's error
+    # carried a key's base64); the type says enough to act on.
     use_backend(monkeypatch, BrokenKeyring(error))
     with pytest.raises(SecretError) as info:
         store_secret("work", SECRET)
     assert not isinstance(info.value, KeyringUnavailable)
-    assert str(error) in str(info.value)
+    assert type(error).__name__ in str(info.value)
+    assert str(error) not in str(info.value)
     assert "account 'work'" in str(info.value)
     assert SECRET not in str(info.value)
-    with pytest.raises(SecretError, match=str(error)):
+    with pytest.raises(SecretError, match=type(error).__name__):
         resolve_secret(work())
 
 
@@ -165,5 +168,5 @@ def test_delete_failure_of_a_present_entry_is_an_error(memory, monkeypatch):
         raise PasswordDeleteError("permission denied")
 
     monkeypatch.setattr(memory, "delete_password", refuse)
-    with pytest.raises(SecretError, match="permission denied"):
+    with pytest.raises(SecretError, match="PasswordDeleteError"):
         delete_secret("work")

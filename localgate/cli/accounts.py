@@ -114,7 +114,7 @@ def add(
         for flag, value in vertex_only.items():
             if value is not None:
                 raise click.UsageError(f"{flag} applies only to --provider vertex")
-    if not ACCOUNT_NAME_RE.match(name):
+    if not ACCOUNT_NAME_RE.fullmatch(name):
         raise click.BadParameter(
             f"{name!r}: use letters, digits, '-', '_' and '.'", param_hint="NAME"
         )
@@ -138,7 +138,7 @@ def add(
         )
     if key_stdin and key_env:
         raise click.UsageError("give either --key-stdin or --key-env, not both")
-    if key_env is not None and not ENV_VAR_RE.match(key_env):
+    if key_env is not None and not ENV_VAR_RE.fullmatch(key_env):
         raise click.BadParameter(f"{key_env!r} is not an environment variable name")
 
     config_file = cli.config_file()

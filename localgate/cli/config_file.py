@@ -125,6 +125,10 @@ def dumps_toml(data: Mapping[str, Any], notes: Mapping[str, str] | None = None) 
 
     # Accounts go between the settings and the aliases, as in config.example.toml.
     head = {k: v for k, v in data.items() if k not in ("accounts", "aliases")}
+    if "accounts" in data and not data["accounts"]:
+        # Said outright: a running daemon adopts "no accounts" only from a file
+        # that says so, not from one that was emptied or cut short.
+        head = {"accounts": [], **head}
     parts = [tomli_w.dumps(head)] if head else []
     for table in data.get("accounts", []):
         nested = {k: v for k, v in table.items() if _is_table(v)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from localgate.cli.context import CliContext, pass_cli
+
 
 @click.group("token")
 def token_group() -> None:
@@ -61,14 +63,32 @@ def status() -> None:
 
 
 @token_group.command("clear")
-def clear() -> None:
+@pass_cli
+def clear(cli: CliContext) -> None:
     """Forget the token: loopback clients need none again, non-loopback binds are refused.
+
+    Refused while a daemon bound beyond loopback runs (it asks the daemon at
+    LOCALGATE_URL, or at the config's [server] host and port): without its
+    token such a daemon would refuse every request. Stop it first, or restart
+    it on 127.0.0.1.
 
     \b
     Example:
       localgate token clear
     """
+    import os
+
+    from localgate.cli.daemon import ask_daemon, daemon_url
     from localgate.proxytoken import clear_proxy_token
 
+    base = os.environ.get("LOCALGATE_URL")
+    url = base.rstrip("/") + "/health" if base else daemon_url(cli.load_config().server, "/health")
+    health, _ = ask_daemon(url)
+    if isinstance(health, dict) and health.get("beyondLoopback"):
+        raise click.ClickException(
+            f"refusing: the localgate at {url.removesuffix('/health')} listens beyond "
+            "loopback and needs its proxy token (without one it refuses every request). "
+            "Stop it, or restart it bound to 127.0.0.1, then clear the token"
+        )
     clear_proxy_token()
     click.echo("proxy token cleared")

@@ -28,7 +28,11 @@ from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
 
 log = logging.getLogger("localgate")
-FLUSH_INTERVAL = 1.0  # seconds: at most this much usage is lost to a crash
+# Seconds between flushes: a kill -9 loses the rows of requests that ended in the
+# last FLUSH_INTERVAL (plus the write under way). Was 1.0; 0.25 measured no
+# different in daemon CPU per request (0.66-0.70 ms vs 0.64-0.68 at 240 req/s),
+# since the write runs on the writer thread and an idle daemon skips the flush.
+FLUSH_INTERVAL = 0.25
 FLUSH_BATCH = 512  # rows that make the writer flush before the interval is up
 PRUNE_INTERVAL = 3600.0  # seconds between retention sweeps
 MAX_PENDING = 200_000  # rows kept in memory while the disk refuses them
@@ -178,8 +182,9 @@ class Ledger:
             if not (rows or limits or state):
                 return
             try:
+                await self._reopen_if_replaced()
                 outcome = await self._run(write_batch, self._store, rows, limits, state)
-            except Exception as exc:  # the executor itself failed: keep everything
+            except Exception as exc:  # no file to write to, or the executor failed: keep it all
                 outcome = Outcome(rows_left=rows, limits_left=limits, state_left=bool(state))
                 outcome.error = exc
             self.written += outcome.written
@@ -205,6 +210,25 @@ class Ledger:
                 self._limits.setdefault(tuple(figure[:3]), figure)  # a newer figure wins
             if outcome.state_left:
                 self._pool_changes = -1
+
+    async def _reopen_if_replaced(self) -> None:
+        """Recreate the ledger file (and the state dir) when it was deleted under us.
+
+        Checked before each write (one stat a second). Raises when it cannot be
+        recreated; the rows then wait in memory like any refused write.
+        """
+        store = self._store
+        if store is None or not await self._run(store.replaced):
+            return
+        fresh = await self._run(LedgerStore.open, self.path)  # raises: tried again next flush
+        self._store = fresh
+        await self._run(store.close)
+        self._pool_changes = -1  # the new file needs the pool's state too
+        log.error(
+            "usage ledger: %s was deleted while localgate ran; recreated it and writing "
+            "on (the usage recorded before the deletion went with the file)",
+            self.path,
+        )
 
     def _pool_state(self) -> tuple[str, str, float] | None:
         """The watched pool's state to save when it changed; None when not (or on a bug)."""

@@ -20,6 +20,9 @@ class ProviderInfo:
     default_models: tuple[str, ...]  # glob patterns served when the account names none
     uses_api_key: bool  # True: the secret is an API key (prompted, --key-stdin, --key-env)
     extra_keys: tuple[str, ...] = ()  # account config keys only this provider accepts
+    # (key, regular expression matched in full, what it allows) for extra keys
+    # that end up in an upstream URL: a value must not be able to move the host.
+    extra_formats: tuple[tuple[str, str, str], ...] = ()
 
 
 PROVIDERS: dict[str, ProviderInfo] = {
@@ -58,6 +61,22 @@ PROVIDERS: dict[str, ProviderInfo] = {
             ("gemini-*", "claude-*"),
             False,
             ("project", "region", "client_secrets", "credentials_type", "email", "model_ids"),
+            (
+                # Google Cloud project ids (Google asks 6-30 characters; shorter
+                # ones are let through), optionally domain-scoped ("example.com:proj").
+                (
+                    "project",
+                    r"(?:[a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{0,29}",
+                    "a Google Cloud project id (a lowercase letter, then up to 29 "
+                    "lowercase letters, digits or '-')",
+                ),
+                # The region is part of the host name ({region}-aiplatform.googleapis.com).
+                (
+                    "region",
+                    r"[a-z]+(?:-[a-z]+[0-9]*)*",
+                    "a Google Cloud region such as us-central1, europe-west4 or global",
+                ),
+            ),
         ),
     )
 }

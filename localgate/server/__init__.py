@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from localgate.config import Config
 
+SHUTDOWN_CUT = 0.25  # seconds aiohttp gives handlers still running once the grace is over
+
 
 def run(config: Config, *, host: str | None = None, port: int | None = None) -> None:
     """Serve until SIGINT/SIGTERM, then drain in-flight requests for `shutdown_grace` seconds.
@@ -20,6 +22,7 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
     from localgate.proxytoken import ProxyTokenSource
     from localgate.requestlog import RequestLog
     from localgate.server.app import create_app
+    from localgate.server.keys import GATEWAY
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
@@ -38,10 +41,19 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
     app = create_app(config, bind_host=host, events=events, proxy_token=token)
     grace = config.server.shutdown_grace
 
-    async def announce_shutdown(app: web.Application) -> None:
-        log.info("stopping: no new connections; in-flight requests get up to %gs", grace)
+    async def drain(app: web.Application) -> None:
+        # aiohttp calls this once it stopped accepting, before it cancels handlers.
+        gateway = app[GATEWAY]
+        log.info(
+            "stopping: no new connections; %d request(s) in flight get up to %gs",
+            gateway.drain.active,
+            grace,
+        )
+        ended = await gateway.drain.shut_down(grace)
+        if ended:
+            log.warning("shutdown grace over: ended %d open stream(s) with an error event", ended)
 
-    app.on_shutdown.append(announce_shutdown)
+    app.on_shutdown.append(drain)
     sock = listen(host, port)
     port = sock.getsockname()[1]  # the one picked, when asked for port 0
     accounts = len(config.accounts)
@@ -62,8 +74,10 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
         print=None,
         handler_cancellation=True,
         access_log=None,
-        # aiohttp reads 0 as "no limit"; a zero grace means: cut at once.
-        shutdown_timeout=max(grace, 0.01),
+        # The grace is spent in `drain`; what is still running after it (a
+        # whole answer still awaited upstream) gets this much more, then is cut.
+        # aiohttp waits it twice (before and after cancelling); 0 would mean "no limit".
+        shutdown_timeout=SHUTDOWN_CUT,
     )
     print("localgate stopped", flush=True)
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from localgate import dashboard
 from localgate.catalog import ModelCatalog
-from localgate.config import Config, load_config
+from localgate.config import Config, reload_config
 from localgate.dashboard.feed import LiveFeed
 from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
@@ -25,6 +25,7 @@ from localgate.response_store import ResponseStore
 from localgate.server import handlers, responses
 from localgate.server.guard import GuardSettings, is_loopback_host, make_guard, stamp_response
 from localgate.server.keys import (
+    BEYOND_LOOPBACK,
     CATALOG,
     EDITS,
     FEED,
@@ -42,6 +43,7 @@ SEAL_KEY_FILENAME = "seal.key"
 
 log = logging.getLogger("localgate")
 RELOAD_INTERVAL = 1.0  # seconds between checks of the config file
+KEYRING_RETRY = 5.0  # seconds between reads of a failing keyring
 
 
 def create_app(
@@ -60,6 +62,7 @@ def create_app(
     trusted = (
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
     )
+    token.required = bool(trusted)  # beyond loopback a lost token means refuse, never serve
 
     built: list = [None, None, None]  # [server config, token, GuardSettings]
 
@@ -75,6 +78,7 @@ def create_app(
         middlewares=[make_guard(settings, dashboard.page_access(sessions))],
         client_max_size=int(config.server.max_body_mb * 1024 * 1024),
     )
+    app[BEYOND_LOOPBACK] = bool(trusted)
     app.on_response_prepare.append(stamp_response)
     handlers.add_routes(app)
     responses.add_routes(app)
@@ -163,9 +167,8 @@ def _stamp(config: Config):
 
 async def _reload(gateway: Gateway, state: dict) -> Config:
     """Read the config file now and adopt it; ConfigError when it cannot be used."""
-    path = state["config"].path
     stamp = _stamp(state["config"])
-    new = load_config(path)
+    new = reload_config(state["config"])  # refuses a file that would drop every account
     await gateway.apply(new)
     state["config"], state["stamp"] = new, stamp
     log.info("config reloaded: %d account(s)", len(new.accounts))
@@ -173,14 +176,30 @@ async def _reload(gateway: Gateway, state: dict) -> Config:
 
 
 async def _watch_config(gateway: Gateway, state: dict) -> None:
-    """Poll the config file; adopt a valid change, keep serving on an invalid one."""
+    """Poll the config file; adopt a valid change, keep serving on an invalid one.
+
+    A broken, emptied or deleted file is reported once per change and the last
+    good config stays; the file is adopted again as soon as it is valid. While
+    the keyring fails, the accounts are rebuilt every KEYRING_RETRY seconds.
+    """
+    retry_at = time.monotonic() + KEYRING_RETRY
     while True:
         await asyncio.sleep(RELOAD_INTERVAL)
         current = _stamp(state["config"])
         if current == state["stamp"]:
+            if gateway.keyring_failed and time.monotonic() >= retry_at:
+                retry_at = time.monotonic() + KEYRING_RETRY
+                await gateway.apply(state["config"])
             continue
         state["stamp"] = current  # an invalid file is reported once, not every second
         try:
             await _reload(gateway, state)
         except ConfigError as exc:
-            log.error("config not reloaded, still serving the previous one: %s", exc)
+            log.error(
+                "config not reloaded, still serving the previous one (%d account(s)): %s. "
+                "The file is adopted as soon as it is valid, without a restart",
+                len(state["config"].accounts),
+                exc,
+            )
+            continue
+        retry_at = time.monotonic() + KEYRING_RETRY

@@ -30,11 +30,12 @@ from localgate.errors import (
     GatewayError,
     InvalidRequest,
     NotFound,
+    ProxyTokenMissing,
     RequestTimeout,
     Unauthorized,
 )
 from localgate.ids import new_id
-from localgate.proxytoken import token_accepted
+from localgate.proxytoken import TOKEN_GONE, token_accepted
 
 log = logging.getLogger("localgate")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -68,9 +69,16 @@ def error_response(dialect: str, err: GatewayError, request_id: str | None) -> w
 
 
 def host_name(host: str) -> str:
-    """`[::1]:8080` → `::1`, `localhost:8080` → `localhost`."""
+    """`[::1]:8080` → `::1`, `localhost:8080` → `localhost`.
+
+    Anything after `]` but a port keeps the brackets, so `[::1]evil.com` is no loopback.
+    """
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
+        end = host.find("]")
+        rest = host[end + 1 :] if end > 0 else ""
+        if end > 0 and (not rest or (rest[0] == ":" and rest[1:].isdigit())):
+            return host[1:end]
+        return host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
@@ -101,16 +109,21 @@ class GuardSettings:
     allowed_origins: frozenset[str]  # normalized (see normalize_origin)
     trusted_hosts: frozenset[str]  # a non-loopback bind address, when one is configured
     proxy_token: str | None = None
+    token_required: bool = False  # bound beyond loopback: no token means refuse, never serve
     max_body: int | None = None  # bytes
     body_timeout: float | None = None  # seconds to receive the whole body
 
     @classmethod
     def of(cls, server, trusted_hosts: frozenset[str], proxy_token: str | None) -> GuardSettings:
-        """The settings a `[server]` table (ServerConfig) and the current token amount to."""
+        """The settings a `[server]` table (ServerConfig) and the current token amount to.
+
+        A daemon trusting a non-loopback Host is bound beyond loopback: it needs a token.
+        """
         return cls(
             frozenset(normalize_origin(o) for o in server.allowed_origins),
             trusted_hosts,
             proxy_token,
+            bool(trusted_hosts),
             int(server.max_body_mb * 1024 * 1024),
             server.body_timeout,
         )
@@ -173,7 +186,7 @@ def check_origin(request: web.Request, server: GuardSettings) -> None:
                 "with [server] allowed_origins in localgate's config"
             )
         request["cors_origin"] = origin
-    elif request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+    elif request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
         # A browser request from another page that carries no Origin (a "no-cors"
         # GET, an <img>): nothing a page may do with localgate.
         raise Forbidden("requests from other browser pages are refused")
@@ -206,9 +219,16 @@ def preflight_response(request: web.Request) -> web.Response:
 
 def check_token(request: web.Request, server: GuardSettings) -> None:
     """With a proxy token set, every request but the `/` probe must present it."""
-    if server.proxy_token is None or request.path in OPEN_PATHS:
+    if request.path in OPEN_PATHS:
         return
-    if not token_accepted(server.proxy_token, request.headers, request.query):
+    if server.proxy_token is None:
+        if server.token_required:
+            raise ProxyTokenMissing(TOKEN_GONE)
+        return
+    # `?key=` only where a dialect sends it (Google clients); elsewhere a token in
+    # the URL would only end up in someone's history or proxy log.
+    query = request.query if dialect_for_path(request.path) == "gemini" else {}
+    if not token_accepted(server.proxy_token, request.headers, query):
         raise Unauthorized(
             "this localgate requires its proxy token: send it as the API key "
             "(Authorization: Bearer, x-api-key or x-goog-api-key); "

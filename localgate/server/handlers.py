@@ -12,7 +12,7 @@ from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
 from localgate.server import admin
-from localgate.server.keys import CATALOG, GATEWAY, STARTED
+from localgate.server.keys import BEYOND_LOOPBACK, CATALOG, GATEWAY, STARTED
 
 
 def add_routes(app: web.Application) -> None:
@@ -52,6 +52,7 @@ async def health(request: web.Request) -> web.Response:
             "activeAccounts": states.count("ok"),
             "states": {s: states.count(s) for s in ("ok", "cooling", "invalid", "disabled")},
             "uptime": round(time.time() - request.app[STARTED], 1),
+            "beyondLoopback": request.app[BEYOND_LOOPBACK],
         }
     )
 

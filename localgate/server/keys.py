@@ -20,6 +20,8 @@ GATEWAY = web.AppKey("gateway", Gateway)
 CATALOG = web.AppKey("catalog", ModelCatalog)
 STARTED = web.AppKey("started", float)
 LEDGER = web.AppKey("ledger", Ledger)
+# The daemon listens beyond loopback (so it needs its proxy token): /health says so.
+BEYOND_LOOPBACK = web.AppKey("beyond_loopback", bool)
 RESPONSE_STORE = web.AppKey("response_store", ResponseStore)
 # Re-read the config file and adopt it now (after the daemon itself edited it).
 RELOAD = web.AppKey("reload", Callable[[], Awaitable[Config]])

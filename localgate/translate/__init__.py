@@ -26,6 +26,7 @@ from localgate.translate import compaction, fields, ir, seal
 from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
+from localgate.translate.typecheck import mistyped
 
 __all__ = [
     "DIALECTS",
@@ -96,10 +97,9 @@ class Translator:
         """
         if not isinstance(body, dict):
             raise InvalidRequest("the request body must be a JSON object")
-        try:
-            req = self.client.request_to_ir(body)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise InvalidRequest(f"malformed request: {exc!r}") from exc
+        req, problem = self._read(body)
+        if problem is not None:
+            raise _refusal(problem, _culprit(body, self._read))
         compact = "endpoint" if self.compact else ("trigger" if req.compact else None)
         if compact:
             compaction.prepare(req)
@@ -118,7 +118,27 @@ class Translator:
             compact=compact,
         )
         self._rename_for_upstream(req)
-        return self.upstream.request_from_ir(req, self.ctx)
+        try:
+            return self.upstream.request_from_ir(req, self.ctx)
+        except GatewayError:
+            raise
+        except Exception as exc:  # a value the reader let through that the writer cannot use
+            raise _refusal(_describe(exc), None) from exc
+
+    def _read(self, body: dict) -> tuple[ir.Request | None, str | None]:
+        """(the request as IR, None), or (None, what is wrong with it); GatewayErrors pass.
+
+        Total over any JSON object: whatever a reader raises on a value it did not
+        expect, or lets into the IR with the wrong type, is reported, never raised.
+        """
+        try:
+            req = self.client.request_to_ir(body)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            return None, _describe(exc)
+        problem = mistyped(req)
+        return (None, problem) if problem else (req, None)
 
     @property
     def dropped(self) -> tuple[str, ...]:
@@ -132,16 +152,23 @@ class Translator:
         """
         try:
             resp = self.upstream.response_to_ir(body)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise UpstreamError(f"upstream answered with an unreadable body: {exc!r}") from exc
-        for part in resp.parts:
-            if isinstance(part, ir.ToolCall):
-                part.name = self.names.client(part.name)
-            elif isinstance(part, ir.Thinking):
-                part.origin = seal.bind(part.origin, self.ctx.account)
-        if not self.ctx.show_thinking:
-            resp.parts = [p for p in resp.parts if not isinstance(p, THINKING_PARTS)]
-        return self.client.response_from_ir(resp, self.ctx)
+            problem = mistyped(resp)
+            if problem:
+                raise ValueError(problem)
+            for part in resp.parts:
+                if isinstance(part, ir.ToolCall):
+                    part.name = self.names.client(part.name)
+                elif isinstance(part, ir.Thinking):
+                    part.origin = seal.bind(part.origin, self.ctx.account)
+            if not self.ctx.show_thinking:
+                resp.parts = [p for p in resp.parts if not isinstance(p, THINKING_PARTS)]
+            return self.client.response_from_ir(resp, self.ctx)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            raise UpstreamError(
+                f"upstream answered with an unreadable body: {_describe(exc)}"
+            ) from exc
 
     def stream(self) -> StreamTranslator:
         """A translator for the upstream's stream of this request."""
@@ -189,29 +216,38 @@ class StreamTranslator:
             return b""
         try:
             events = self.decoder.feed(event)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except Exception:  # noqa: BLE001 - any reader failure means the same thing
             # An unreadable event (not JSON, odd shape): skip it rather than break
             # a stream the client is already reading.
             return b""
         out = b""
         for item in events:
             if isinstance(item, ir.UpstreamFailure):
-                self.failure = item.message
-                return out + self.fail(RelayedError(item.status, item.message))
+                self.failure = str(item.message)
+                return out + self.fail(RelayedError(item.status, self.failure))
             if not self.show_thinking and isinstance(item, THINKING_EVENTS):
                 continue  # reasoning the client did not ask to see
-            if isinstance(item, ir.ToolCallStart):
-                item.name = self.names.client(item.name)
-            elif isinstance(item, ir.SignatureDelta):
-                item.origin = seal.bind(item.origin, self.account)
-            elif isinstance(item, ir.UsageUpdate | ir.Start):
-                self.usage = ir.Usage(**vars(item.usage))
-            out += self.encoder.encode(item)
+            try:
+                if isinstance(item, ir.ToolCallStart):
+                    item.name = self.names.client(item.name)
+                elif isinstance(item, ir.SignatureDelta):
+                    item.origin = seal.bind(item.origin, self.account)
+                elif isinstance(item, ir.UsageUpdate | ir.Start):
+                    self.usage = ir.Usage(**vars(item.usage))
+                out += self.encoder.encode(item)
+            except Exception as exc:  # an event the writer cannot render: end it cleanly
+                failure = UpstreamError(f"the upstream sent an unusable event: {_describe(exc)}")
+                return out + self.fail(failure)
         return out
 
     def finish(self) -> bytes:
         """What the client still needs after the upstream ended cleanly."""
-        return b"" if self.failed else self.encoder.finish()
+        if self.failed:
+            return b""
+        try:
+            return self.encoder.finish()
+        except Exception as exc:
+            return self.fail(UpstreamError(f"the stream could not be closed: {_describe(exc)}"))
 
     def fail(self, error: GatewayError) -> bytes:
         """Close what is open and emit the client dialect's error event."""
@@ -219,6 +255,48 @@ class StreamTranslator:
             return b""
         self.failed = True
         return self.encoder.fail(error)
+
+
+# Top-level fields tried one by one to name the culprit of an unreadable request;
+# past this many, the search would cost more than the answer is worth.
+MAX_CULPRIT_SEARCH = 64
+
+
+def _describe(exc: Exception) -> str:
+    """An exception as a short line for an error message (it may quote the client's data)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:200] + "…" if len(text) > 200 else text
+
+
+def _culprit(body: dict, read) -> str | None:
+    """The top-level field of `body` that makes it unreadable, found by leaving each out.
+
+    Only on the error path. A field whose absence makes the request readable is
+    the culprit; failing that, one whose absence changes the failure into a
+    plain refusal (a required field: "messages: field required").
+    """
+    if len(body) > MAX_CULPRIT_SEARCH:
+        return None
+    refused = None
+    for key in body:
+        try:
+            _, problem = read({k: v for k, v in body.items() if k != key})
+        except GatewayError:
+            refused = refused or key
+            continue
+        if problem is None:
+            return key
+    return refused
+
+
+def _refusal(problem: str, key: str | None) -> InvalidRequest:
+    if key is None:
+        return InvalidRequest(f"the request cannot be read: {problem}")
+    if problem.startswith((f"{key}:", f"{key}[", f"{key}.")):  # the IR's name is the wire's
+        return InvalidRequest(problem, param=key)
+    return InvalidRequest(f"{key}: invalid value ({problem})", param=key)
 
 
 def error_message(dialect: str, body: bytes) -> str:

@@ -65,7 +65,7 @@ def request_to_ir(body: dict) -> ir.Request:
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
         top_k=body.get("top_k"),
-        stop=list(body.get("stop_sequences") or []),
+        stop=_copied(body.get("stop_sequences")),
         user=(body.get("metadata") or {}).get("user_id"),
         dropped=dropped,
     )
@@ -470,3 +470,8 @@ def _foreign_thinking(block) -> bool:
         and block.get("type") == "thinking"
         and str(block.get("signature", "")).startswith(SIGNATURE_PREFIX)
     )
+
+
+def _copied(value):
+    """A copy of a client's list (None: empty); anything else is left for the IR check."""
+    return list(value) if isinstance(value, list) else value or []

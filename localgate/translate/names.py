@@ -18,17 +18,17 @@ import re
 
 from localgate.ids import new_id
 
-_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
+_ID_OK = re.compile(r"[a-zA-Z0-9_-]+")  # fullmatch: `$` lets a newline through
 _ID_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 ENCODED_ID_PREFIX = "lgx_"  # marks an id escaped by `encode_id`
 
-_NAME_OK = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
+_NAME_OK = re.compile(r"[a-zA-Z_][a-zA-Z0-9_-]{0,63}")
 _NAME_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 def encode_id(raw: str) -> str:
     """An Anthropic-valid id for `raw` (unchanged when already valid)."""
-    if raw and _ID_OK.match(raw) and not raw.startswith(ENCODED_ID_PREFIX):
+    if raw and _ID_OK.fullmatch(raw) and not raw.startswith(ENCODED_ID_PREFIX):
         return raw
     # `_` + two hex digits per byte outside [A-Za-z0-9-]: `_` itself escapes too.
     escaped = "".join(chr(b) if b in _ID_PLAIN else f"_{b:02x}" for b in raw.encode())
@@ -63,7 +63,7 @@ def new_tool_id() -> str:
 
 def safe_name(name: str) -> str:
     """A name every dialect accepts, deterministic for `name`."""
-    if _NAME_OK.match(name):
+    if _NAME_OK.fullmatch(name):
         return name
     cleaned = _NAME_BAD_CHARS.sub("_", name) or "tool"
     if not (cleaned[0].isalpha() or cleaned[0] == "_"):

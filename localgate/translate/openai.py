@@ -74,7 +74,10 @@ def request_to_ir(body: dict) -> ir.Request:
             context_size=search.get("search_context_size"),
         )
     stop = body.get("stop")
-    req.stop = [stop] if isinstance(stop, str) else list(stop or [])
+    # A string or a list of them; anything else is left for the IR check to refuse.
+    req.stop = (
+        [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else stop or []
+    )
     for i, message in enumerate(messages):
         _message_to_ir(req, message, i)
     req.tools = _tools_to_ir(req, body)
@@ -142,10 +145,13 @@ def _tool_choice_to_ir(choice, parallel) -> ir.ToolChoice | None:
         mode = "any" if allowed.get("mode") == "required" else "auto"
         return ir.ToolChoice(mode, parallel=parallel, allowed=[n for n in names if n])
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        if not name:
-            raise refuse(
-                "tool_choice", f"a choice of type {choice.get('type')!r} has no equivalent"
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest(
+                "tool_choice: an object must name the function to call "
+                '({"type": "function", "function": {"name": "..."}})',
+                param="tool_choice",
             )
         return ir.ToolChoice("tool", name, parallel)
     mode = {"auto": "auto", "required": "any", "none": "none"}.get(choice)

@@ -117,7 +117,23 @@ class Hang:
     """Accept the request and never answer, until the client goes away."""
 
 
-Behavior = Reply | Error | Cut | Delay | Garbage | Hang
+@dataclass
+class Flood:
+    """A hostile upstream: `size` bytes that never make a usable answer, sent in `chunk`s.
+
+    A stream request gets a 200 event stream opening one event that never ends
+    (`data: xxxx…`, no blank line), after `events` whole events of the reply; a
+    whole-answer request gets a 200 JSON object of `size` bytes, chunked (no
+    Content-Length) unless `declared`.
+    """
+
+    size: int
+    chunk: int = 65536
+    events: int = 0
+    declared: bool = False
+
+
+Behavior = Reply | Error | Cut | Delay | Garbage | Hang | Flood
 
 
 @dataclass
@@ -310,6 +326,8 @@ class FakeUpstream:
                 return self.error_response(behavior)
             if isinstance(behavior, Cut):
                 return await self._cut(request, behavior, call)
+            if isinstance(behavior, Flood):
+                return await self._flood(request, behavior, call)
             if isinstance(behavior, Reply):
                 if call.stream:
                     return await self._stream(request, behavior, call)
@@ -389,6 +407,34 @@ class FakeUpstream:
         # Abort (RST), not close: a clean FIN could pass for a complete body.
         if request.transport is not None:
             request.transport.abort()
+        return response
+
+    async def _flood(self, request: web.Request, flood: Flood, call: Call) -> web.StreamResponse:
+        if call.stream:
+            response = await self._start_stream(request, Reply(), call)
+            for event in self.render_events(Reply(), call)[: flood.events]:
+                await response.write(event)
+            head, tail = b"data: {", b"}\n\n"
+        else:
+            response = web.StreamResponse(
+                headers={**self.base_headers(call), "content-type": self.json_content_type}
+            )
+            if flood.declared:
+                response.content_length = flood.size
+            await response.prepare(request)
+            head, tail = b'{"pad": "', b'"}'
+        filler = b"x" * flood.chunk
+        sent = len(head)
+        await response.write(head)
+        try:
+            while sent < flood.size - len(tail):
+                piece = filler[: flood.size - len(tail) - sent]
+                await response.write(piece)
+                sent += len(piece)
+            await response.write(tail)
+            await response.write_eof()
+        except ConnectionError:  # the gateway gave up on it, as it should
+            self.disconnects += 1
         return response
 
     async def _unknown_route(self, request: web.Request) -> web.StreamResponse:

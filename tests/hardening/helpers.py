@@ -37,6 +37,7 @@ GENERATE = Route(
     {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
 )
 POST_ROUTES = (MESSAGES, COUNT, COMPLETIONS, GENERATE)
+JSON = {"content-type": "application/json"}  # headers of a raw body sent as JSON
 GET_PATHS = ("/health", "/v1/models", "/account-limits", "/v1beta/models")
 
 

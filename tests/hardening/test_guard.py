@@ -9,6 +9,8 @@ import pytest
 from localgate.proxytoken import rotate_proxy_token
 from tests.hardening.helpers import (
     COMPLETIONS,
+    COUNT,
+    GENERATE,
     GET_PATHS,
     MESSAGES,
     POST_ROUTES,
@@ -48,6 +50,16 @@ async def test_hostile_page_cannot_post(localgate, make_fake, route):
     assert resp.status == 403
     assert_dialect_error(route.dialect, 403, await resp.read())
     assert "access-control-allow-origin" not in resp.headers
+    assert upstream_calls(fakes) == 0
+
+
+@pytest.mark.parametrize("site", ["Cross-Site", "CROSS-SITE", "Same-Site"])
+async def test_sec_fetch_site_is_compared_without_case(localgate, make_fake, site):
+    client, fakes = await start(localgate, make_fake)
+    resp = await client.get("/health", headers={"Sec-Fetch-Site": site})
+    assert resp.status == 403
+    resp = await client.post(MESSAGES.path, json=MESSAGES.body, headers={"Sec-Fetch-Site": site})
+    assert resp.status == 403
     assert upstream_calls(fakes) == 0
 
 
@@ -107,10 +119,13 @@ async def test_non_loopback_bind_host_is_trusted(aiohttp_client, config_path):
     from localgate.config import load_config
     from localgate.server.app import create_app
 
+    token = {"x-api-key": rotate_proxy_token()}  # beyond loopback, a token is required
     app = create_app(load_config(config_path), bind_host="192.0.2.7")
     client = await aiohttp_client(app)
-    assert (await client.get("/health", headers={"Host": "192.0.2.7:8080"})).status == 200
-    assert (await client.get("/health", headers={"Host": "192.0.2.8:8080"})).status == 403
+    ok = await client.get("/health", headers={"Host": "192.0.2.7:8080", **token})
+    assert ok.status == 200
+    other = await client.get("/health", headers={"Host": "192.0.2.8:8080", **token})
+    assert other.status == 403
 
 
 # -- the proxy token ------------------------------------------------------------
@@ -152,8 +167,20 @@ async def test_token_accepted_in_every_place(localgate, make_fake):
     ):
         resp = await client.post(MESSAGES.path, json=MESSAGES.body, headers=headers)
         assert resp.status == 200, headers
-    resp = await client.post(MESSAGES.path + f"?beta=true&key={token}", json=MESSAGES.body)
-    assert resp.status == 200
+    resp = await client.post(GENERATE.path + f"?key={token}", json=GENERATE.body)
+    assert resp.status != 401  # Google clients send it in the query
+
+
+async def test_query_key_only_on_routes_whose_dialect_uses_it(localgate, make_fake):
+    token = rotate_proxy_token()
+    client, fakes = await start(localgate, make_fake)
+    for route in (MESSAGES, COUNT, COMPLETIONS):
+        resp = await client.post(route.path + f"?beta=true&key={token}", json=route.body)
+        assert resp.status == 401, route.path
+        assert_dialect_error(route.dialect, 401, await resp.read())
+    assert (await client.get(f"/health?key={token}")).status == 401
+    assert upstream_calls(fakes) == 0
+    assert (await client.get(f"/v1beta/models?key={token}")).status == 200
 
 
 async def test_token_guards_every_route_but_the_probe(localgate, make_fake):
@@ -243,6 +270,10 @@ async def test_keyring_failure_on_reread_keeps_the_token():
         ("0.0.0.0", False),
         ("", False),
         ("[::1", False),
+        ("[::1]evil.com", False),
+        ("[::1]evil.com:8080", False),
+        ("[::1]:8080evil", False),
+        ("[::1]:", False),
         ("192.168.1.2:8080", False),
     ],
 )

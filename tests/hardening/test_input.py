@@ -11,14 +11,14 @@ from tests.hardening.helpers import (
     COMPLETIONS,
     COUNT,
     GENERATE,
+    JSON,
     MESSAGES,
     POST_ROUTES,
     assert_dialect_error,
     start,
     upstream_calls,
 )
-
-JSON = {"content-type": "application/json"}
+from tests.hardening.test_hostile_json import door_cases
 
 
 def bad_bodies(route) -> list[tuple[str, bytes]]:
@@ -33,6 +33,7 @@ def bad_bodies(route) -> list[tuple[str, bytes]]:
         ("invalid utf-8", b'{"model": "\xff\xfe", "messages": []}'),
         ("nan", b'{"model": NaN}'),
     ]
+    cases += door_cases(route)  # parse in Python, but are not JSON any API takes
     if route.dialect != "gemini":
         base = route.body
         cases += [

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from localgate.proxytoken import rotate_proxy_token
 from tests.fakes import Hang, Reply
-from tests.hardening.helpers import MESSAGES
+from tests.hardening.helpers import COMPLETIONS, MESSAGES
 from tests.support import account, write_config
 
 
@@ -129,3 +129,39 @@ def test_bind_refusal_names_a_broken_keyring():
 
     with pytest.raises(ConfigError, match="keyrings.alt"):
         check_bind("192.0.2.1", ProxyTokenSource(broken))
+
+
+@pytest.mark.parametrize("route", [MESSAGES, COMPLETIONS], ids=lambda r: r.dialect)
+async def test_grace_is_honoured_then_streams_end_with_the_dialect_error(
+    config_path, make_fake, route
+):
+    ant = await make_fake("anthropic", "ant")
+    oai = await make_fake("openai", "oai")
+    for fake in (ant, oai):
+        fake.default = Reply(text="x" * 200, chunks=200, gap=0.1)  # 20 s
+    write_config(
+        config_path,
+        [account("ant", "anthropic", ant.url), account("oai", "openai", oai.url)],
+        server={"shutdown_grace": 1.5},
+    )
+    port = free_port()
+    proc = await serve(config_path, port)
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{port}{route.path}"
+        async with http.post(url, json=route.stream_body) as resp:
+            first = await resp.content.readany()
+            proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            rest = await resp.read()
+            ended = time.monotonic() - started
+    text = first + rest
+    assert 1.3 < ended < 3.0, ended  # the grace, then not much more
+    last = [e for e in text.split(b"\n\n") if e.strip()][-1]
+    assert b"shutting down" in last, text[-300:]
+    if route.dialect == "anthropic":
+        assert last.startswith(b"event: error")
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert time.monotonic() - started < 4.0
+    output = (await proc.stdout.read()).decode()
+    assert "Traceback" not in output, output
+    assert "ended 1 open stream" in output and "localgate stopped" in output
