@@ -39,6 +39,20 @@ async def anthropic_stream(client, model: str, **extra):
         return kinds, await stream.get_final_message()
 
 
+MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
+
+
+async def first_and_second(localgate, make_fake, upstream: str):
+    """(client, first, second): two accounts of `upstream`, tried in that order."""
+    first = await make_fake(upstream, "first")
+    second = await make_fake(upstream, "second")
+    client = await localgate(
+        [account("first", upstream, first.url), account("second", upstream, second.url)],
+        server={"strategy": "fill-first"},
+    )
+    return client, first, second
+
+
 # -- 1. interleaved parallel tool calls ------------------------------------------------
 
 
@@ -115,18 +129,12 @@ async def test_blocked_gemini_prompt_reaches_gemini_clients_whole(localgate, mak
 @pytest.mark.parametrize("upstream", ["anthropic", "openai", "gemini"])
 async def test_error_event_before_content_fails_over_unseen(localgate, make_fake, upstream):
     """Overloaded right after the stream's head: the client never sees it."""
-    first = await make_fake(upstream, "first")
-    second = await make_fake(upstream, "second")
+    client, first, second = await first_and_second(localgate, make_fake, upstream)
     status = 529 if upstream == "anthropic" else 503
     # Anthropic and OpenAI open with a head event; Gemini's first chunk is content.
     head = 0 if upstream == "gemini" else 1
     first.script(Cut(after_events=head, error=Error(status, "Overloaded")))
-    model = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
-    client = await localgate(
-        [account("first", upstream, first.url), account("second", upstream, second.url)],
-        server={"strategy": "fill-first"},
-    )
-    kinds, message = await anthropic_stream(client, model[upstream])
+    kinds, message = await anthropic_stream(client, MODELS[upstream])
     assert message.content[0].text == "Hello from second"
     assert kinds.count("message_start") == 1
     assert pool_status(client, "first").state == "cooling"
@@ -138,16 +146,10 @@ async def test_error_event_before_content_fails_over_unseen(localgate, make_fake
 
 @pytest.mark.parametrize("upstream", ["anthropic", "openai", "gemini"])
 async def test_empty_answer_gets_one_retry_on_another_account(localgate, make_fake, upstream):
-    first = await make_fake(upstream, "first")
-    second = await make_fake(upstream, "second")
+    client, first, second = await first_and_second(localgate, make_fake, upstream)
     first.script(Reply(text=""))
-    model = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
-    client = await localgate(
-        [account("first", upstream, first.url), account("second", upstream, second.url)],
-        server={"strategy": "fill-first"},
-    )
     stream = await openai_sdk(client).chat.completions.create(
-        model=model[upstream], messages=HI, stream=True
+        model=MODELS[upstream], messages=HI, stream=True
     )
     text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert text == "Hello from second"
@@ -155,14 +157,9 @@ async def test_empty_answer_gets_one_retry_on_another_account(localgate, make_fa
 
 
 async def test_second_empty_answer_is_delivered(localgate, make_fake):
-    first = await make_fake("anthropic", "first")
-    second = await make_fake("anthropic", "second")
+    client, first, second = await first_and_second(localgate, make_fake, "anthropic")
     first.script(Reply(text=""))
     second.script(Reply(text=""))
-    client = await localgate(
-        [account("first", "anthropic", first.url), account("second", "anthropic", second.url)],
-        server={"strategy": "fill-first"},
-    )
     kinds, message = await anthropic_stream(client, "claude-sonnet-4-5")
     assert message.content == [] and kinds[-1] == "message_stop"
     assert len(first.requests) == len(second.requests) == 1
@@ -227,9 +224,8 @@ async def test_alias_answers_name_the_clients_model_on_every_path(
     localgate, make_fake, upstream, stream
 ):
     fake = await make_fake(upstream, "up")
-    model = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
     client = await localgate(
-        [account("up", upstream, fake.url)], aliases={"smart": [f"{upstream}:{model[upstream]}"]}
+        [account("up", upstream, fake.url)], aliases={"smart": [f"{upstream}:{MODELS[upstream]}"]}
     )
     sdk = openai_sdk(client)
     if stream:
@@ -332,13 +328,8 @@ async def test_media_in_a_gemini_answer_is_a_visible_note_for_other_clients(
 
 
 async def test_stream_cut_after_its_head_fails_over_unseen(localgate, make_fake):
-    first = await make_fake("anthropic", "first")
-    second = await make_fake("anthropic", "second")
+    client, first, _ = await first_and_second(localgate, make_fake, "anthropic")
     first.script(Cut(after_events=2))  # message_start and an empty text block, then RST
-    client = await localgate(
-        [account("first", "anthropic", first.url), account("second", "anthropic", second.url)],
-        server={"strategy": "fill-first"},
-    )
     kinds, message = await anthropic_stream(client, "claude-sonnet-4-5")
     assert message.content[0].text == "Hello from second"
     assert kinds.count("message_start") == 1
@@ -347,15 +338,9 @@ async def test_stream_cut_after_its_head_fails_over_unseen(localgate, make_fake)
 
 @pytest.mark.parametrize("upstream", ["anthropic", "openai", "gemini"])
 async def test_empty_whole_answer_gets_one_retry_too(localgate, make_fake, upstream):
-    first = await make_fake(upstream, "first")
-    second = await make_fake(upstream, "second")
+    client, first, second = await first_and_second(localgate, make_fake, upstream)
     first.script(Reply(text=""))
-    model = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
-    client = await localgate(
-        [account("first", upstream, first.url), account("second", upstream, second.url)],
-        server={"strategy": "fill-first"},
-    )
-    answer = await openai_sdk(client).chat.completions.create(model=model[upstream], messages=HI)
+    answer = await openai_sdk(client).chat.completions.create(model=MODELS[upstream], messages=HI)
     assert answer.choices[0].message.content == "Hello from second"
     count = await client.post(
         "/v1/messages/count_tokens", json={"model": "claude-sonnet-4-5", "messages": HI}
