@@ -317,3 +317,61 @@ def test_openai_upstream_to_gemini_client(segs, shuffle, thinks):
     assert [(p.function_call.name, p.function_call.args) for p in parts if p.function_call] == calls
     assert chunks[-1].candidates[0].finish_reason is not None
     assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
+
+
+def test_three_interleaved_calls_keep_their_order_and_stream_once_whole():
+    """Call 0 whole while 1 and 2 wait: 1 opens next (its fragments so far), then 2."""
+    t = translator("anthropic", "openai")
+    t.request(
+        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
+        model="gpt-4o",
+        stream=True,
+    )
+
+    def call(index, name=None, args=""):
+        fragment = {"index": index, "function": {"arguments": args}}
+        if name:
+            fragment |= {"id": f"call_{index}", "type": "function"}
+            fragment["function"]["name"] = name
+        return {"tool_calls": [fragment]}
+
+    deltas = [
+        {"role": "assistant", "content": ""},
+        call(0, "Read", '{"a"'),
+        call(1, "Read", '{"b"'),
+        call(2, "Read", '{"c": 3}'),
+        call(1, None, ": 2}"),
+        call(0, None, ": 1}"),
+    ]
+    bodies = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": d}]} for d in deltas]
+    bodies.append(
+        {
+            "id": "c",
+            "model": "m",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        }
+    )
+    events = [Event(None, json.dumps(b)) for b in bodies] + [Event(None, "[DONE]")]
+    message = check_anthropic(run_stream(t.stream(), events))
+    assert [b["input"] for b in message["content"]] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+def test_calls_in_order_stream_live():
+    """A call whose header comes after the previous call's arguments are whole opens at once."""
+    t = translator("anthropic", "openai")
+    t.request(
+        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
+        model="gpt-4o",
+        stream=True,
+    )
+    stream = t.stream()
+    first = {"index": 0, "id": "call_0", "type": "function"}
+    first["function"] = {"name": "Read", "arguments": '{"a": 1}'}
+    second = {"index": 1, "id": "call_1", "type": "function"}
+    second["function"] = {"name": "Bash", "arguments": '{"cmd"'}
+    for delta in ({"role": "assistant", "content": ""}, {"tool_calls": [first]}):
+        stream.feed(Event(None, json.dumps({"choices": [{"index": 0, "delta": delta}]})))
+    out = stream.feed(
+        Event(None, json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [second]}}]}))
+    )
+    assert b'"index":1' in out.replace(b" ", b"") and b"Bash" in out  # opened now, not at the end
