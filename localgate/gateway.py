@@ -14,6 +14,7 @@ content is such a failure too, and an empty answer gets one more try.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, routing
+from localgate import dialects, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.config import Config
@@ -48,17 +49,22 @@ from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import RATE_LIMITS, Failure, FailureKind
 from localgate.pool.signals import read_limits
-from localgate.providers.base import CHAT, COMPACT, COUNT_TOKENS, GENERATE, MESSAGES, RESPONSES
-from localgate.relay import Passthrough, StreamHead, Translated, is_event_stream, relay_stream
+from localgate.providers.base import COUNT_TOKENS
+from localgate.relay import (
+    Passthrough,
+    StreamHead,
+    Translated,
+    Verbatim,
+    is_event_stream,
+    relay_stream,
+)
+from localgate.spool import Spool, Upload
 
 # Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
 RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
-# Operations whose answer is a model's turn (an empty one gets another try).
-ANSWER_OPS = frozenset({MESSAGES, CHAT, GENERATE, RESPONSES})
-# The generation operation each dialect's upstreams speak.
-GENERATION_OP = {"anthropic": MESSAGES, "openai": CHAT, "gemini": GENERATE, "responses": RESPONSES}
-# Dialects whose upstreams count tokens of a prompt (see translate/count.py).
-COUNTING_DIALECTS = frozenset({"anthropic", "gemini", "responses"})
+# Upstream operations whose answer is a model's turn in the upstream's own dialect:
+# their streams have a head to hold, and an empty answer gets another try.
+ANSWER_OPS = frozenset(operations.GENERATION_OP.values())
 FIX_NO_ACCOUNTS = (
     "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
     "the running daemon picks it up without a restart"
@@ -71,12 +77,12 @@ class ClientRequest:
 
     id: str
     dialect: str  # "anthropic" | "openai" | "gemini" | "responses"
-    op: str  # MESSAGES | COUNT_TOKENS | CHAT | GENERATE | RESPONSES | COMPACT
+    op: str  # an operation of localgate.operations
     model: str
     stream: bool
     session: str | None
-    body: dict  # parsed JSON
-    raw: bytes  # as received, forwarded untouched when nothing needs changing
+    body: dict  # parsed JSON, or a multipart form's text fields (spool.Form)
+    raw: bytes | Spool  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
     # Only accounts speaking the client's own dialect may serve it (a Responses
@@ -222,10 +228,10 @@ class Gateway:
             if account.provider is None:
                 names.append(name)  # listed so the pool reports why it is unusable
                 continue
-            upstream = account.provider.upstream_dialect(target.model, req.dialect)
+            upstream = operations.upstream_dialect(account.provider, target.model, req)
             if req.native_only is not None and upstream != req.dialect:
                 continue
-            op = req.op if upstream == req.dialect else _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
         return names
@@ -236,10 +242,18 @@ class Gateway:
         An empty streamed answer is a Failure unless `accept_empty` (it had its retry).
         """
         provider = account.provider
-        upstream = provider.upstream_dialect(target.model, req.dialect)
+        upstream = operations.upstream_dialect(provider, target.model, req)
+        operation = operations.get(req.op)
+        if operation.socket:  # a WebSocket: connected here, relayed both ways
+            from localgate.sockets import attempt_socket
+
+            outcome = await attempt_socket(self, req, target, account, record, http_request)
+            if isinstance(outcome, Failure):
+                self._failed(req, account, target.model, outcome)
+            return outcome
         translator = None
         if upstream != req.dialect:
-            translator = _translator(req.op, req.dialect, upstream)
+            translator = operations.translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
         sent = await self._send(req, target, provider, upstream, translator, echoed, accept_empty)
         if isinstance(sent, Failure):
@@ -256,15 +270,22 @@ class Gateway:
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
-        if req.stream:
+        if operation.media and not _is_json(resp):
+            response = await self._commit_media(req, resp, payload, headers, record, http_request)
+        elif req.stream and not operation.media:
             response = await self._commit_stream(
                 req, resp, payload, translator, upstream, headers, record, http_request, echoed,
                 provider.credential.masked(),
             )  # fmt: skip
         else:
+            if operation.media:  # a JSON answer after its first bytes: the rest of it
+                payload += await resp.read()
+            up_op = operations.upstream_op(req.op, req.dialect, upstream)
+            reshape = functools.partial(provider.answer, up_op, target.model)
             response = self._commit_body(
-                req, resp, payload, translator, upstream, headers, record, echoed, accept_empty
-            )
+                req, resp, payload, translator, upstream, headers, record, echoed, reshape,
+                accept_empty=accept_empty or up_op not in ANSWER_OPS,
+            )  # fmt: skip
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
                 return response
@@ -285,8 +306,9 @@ class Gateway:
         an error event before any content or an empty answer can still be left for
         another account); anything else is read whole.
         """
+        operation = operations.get(req.op)
         if translator is not None:
-            op = _translated_op(req.op, upstream)
+            op = operations.upstream_op(req.op, req.dialect, upstream)
             wire = translator.request(
                 req.body,
                 model=target.model,
@@ -296,6 +318,10 @@ class Gateway:
                 seal_key=self.seal_key,
             )
             body = json.dumps(wire, ensure_ascii=False).encode()
+        elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
+            op, model_field = req.op, req.body.fields.get("model")
+            renamed = model_field and target.model != req.model
+            body = Upload(req.raw, (model_field, target.model) if renamed else None)
         else:
             op, dialect = req.op, dialects.get(upstream)
             wire = dialect.outbound(req.body, req.raw, account=provider.account.name)
@@ -315,7 +341,8 @@ class Gateway:
         # the account's configured rpm/rpd (a burst would all land on one account).
         self.pool.observe(provider.account.name, target.model)
         timeouts = self.config.timeouts
-        if req.stream:
+        streamed = req.stream or operation.media  # read to the first byte, then relayed
+        if streamed:
             client_timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
             )
@@ -326,7 +353,7 @@ class Gateway:
         resp = None
         try:
             limit = int(self.config.server.max_response_mb * 1048576)
-            if req.stream:  # the whole answer has `response`; a stream's first byte, this
+            if streamed:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
                     resp = await self._request(call, client_timeout)
                     if 200 <= resp.status < 300:
@@ -355,9 +382,12 @@ class Gateway:
         else:
             if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
                 payload = redact(payload, provider.credential.masked())
-            failure = self._read_status(provider, resp, payload, req.stream)
+            # Media answers are what the upstream makes them (whisper-1 answers a
+            # stream request with JSON): only generation streams must be events.
+            events = req.stream and not operation.media
+            failure = self._read_status(provider, resp, payload, streamed, events)
             self._observe(provider, target.model, resp, payload, failure)
-            if failure is None and req.stream:
+            if failure is None and events and op in ANSWER_OPS:
                 payload, failure = await self._read_head(provider, resp, payload, upstream)
                 if failure is not None and failure.kind is FailureKind.EMPTY and accept_empty:
                     failure = None  # it had its retry: an empty answer it is
@@ -401,11 +431,14 @@ class Gateway:
         return head.held, None
 
     def _request(self, call, timeout: aiohttp.ClientTimeout):
+        body, headers = call.body, call.headers
+        if isinstance(body, Upload):  # streamed from its spool, its length said up front
+            body, headers = body.chunks(), {**headers, "content-length": str(body.size)}
         return self.http.request(
             call.method,
             call.url,
-            headers=call.headers,
-            data=call.body,
+            headers=headers,
+            data=body,
             timeout=timeout,
             allow_redirects=False,
         )
@@ -438,10 +471,35 @@ class Gateway:
         req.answer = relay.answer
         return response
 
+    async def _commit_media(self, req, resp, first, headers, record, http_request):
+        """Audio, a text transcript or an event stream of the upstream's own: its bytes
+        go to the client as they arrive, never decoded; usage is read from events."""
+        kind = resp.headers.get("content-type", "application/octet-stream")
+        tap = dialects.get(req.dialect).usage_tap() if "event-stream" in kind else None
+        response = web.StreamResponse(status=resp.status, headers=headers)
+        response.headers["content-type"] = kind
+        record.ttfb = time.monotonic() - req.received
+        max_event = int(self.config.server.max_event_mb * 1048576)
+        relay = Verbatim(tap, max_event)
+        await relay_stream(resp, first, relay, response, http_request, record)
+        return response
+
     def _commit_body(
-        self, req, resp, payload, translator, upstream, headers, record, renamed, accept_empty
+        self,
+        req,
+        resp,
+        payload,
+        translator,
+        upstream,
+        headers,
+        record,
+        renamed,
+        reshape=None,
+        *,
+        accept_empty=True,
     ):
-        """A whole answer: checked to be JSON and not empty, usage read, translated when needed.
+        """A whole answer: checked to be JSON and (unless `accept_empty`) not empty,
+        usage read, translated when needed.
 
         `payload` (a bytearray from read_bounded) is emptied once parsed when the
         answer is translated, so a large one is not held three times over.
@@ -455,9 +513,13 @@ class Gateway:
             del text
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            if reshape is not None:  # the provider's own answer shape, made its dialect's
+                reshaped = reshape(data)
+                if reshaped is not data:
+                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
             dialect = dialects.get(upstream)
             record.usage = dialect.response_usage(data)
-            if req.op in ANSWER_OPS and not accept_empty and dialect.is_empty_answer(data):
+            if not accept_empty and dialect.is_empty_answer(data):
                 reason = "answered with nothing (no content, no tool call, no refusal)"
                 return Failure(FailureKind.EMPTY, reason)
             if translator:
@@ -473,13 +535,19 @@ class Gateway:
             body=payload, status=200, headers=headers, content_type="application/json"
         )
 
-    def _read_status(self, provider, resp, payload: bytes, stream: bool) -> Failure | None:
-        """A Failure for answers another account might do better; None otherwise."""
+    def _read_status(
+        self, provider, resp, payload: bytes, streamed: bool, events: bool
+    ) -> Failure | None:
+        """A Failure for answers another account might do better; None otherwise.
+
+        `streamed`: only the first bytes were read (they must exist); `events`: the
+        answer must be the dialect's event stream.
+        """
         status = resp.status
         if 200 <= status < 300:
-            if stream and not payload:
-                return Failure(FailureKind.SERVER_ERROR, "the stream ended before any event")
-            if stream and not is_event_stream(resp.headers.get("content-type", ""), payload):
+            if streamed and not payload:
+                return Failure(FailureKind.SERVER_ERROR, "the answer ended before its first byte")
+            if events and not is_event_stream(resp.headers.get("content-type", ""), payload):
                 kind = resp.headers.get("content-type") or "no content type"
                 return Failure(FailureKind.SERVER_ERROR, f"answered a stream request with {kind}")
             return None
@@ -531,13 +599,19 @@ class Gateway:
         """Why nothing can serve the model: unknown model, or an operation no account has."""
         if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
             return req.native_only
-        if req.op == COUNT_TOKENS and any(t.accounts for t in self.plan(req.model)):
-            # Claude Code falls back to its own estimate on a 404 here.
-            return NotFound(f"no account serving {req.model} can count tokens")
+        if any(t.accounts for t in self.plan(req.model)):
+            if req.op == COUNT_TOKENS:
+                # Claude Code falls back to its own estimate on a 404 here.
+                return NotFound(f"no account serving {req.model} can count tokens")
+            return NotFound(
+                f"no account serving {req.model} can serve this route ({req.op}); "
+                "`localgate models` lists what the accounts serve"
+            )
         patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
         return ModelNotFound(
             f"no account serves model '{req.model}' (the accounts serve {', '.join(patterns)}); "
-            "add an account whose `models` match it, or map it in [aliases]",
+            "`localgate models` lists them; add an account whose `models` match it, "
+            "or map it in [aliases]",
             param="model",
         )
 
@@ -610,24 +684,8 @@ def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | 
     return seal(data, account) if seal is not None else data
 
 
-def _translated_op(op: str, upstream: str) -> str | None:
-    """The upstream operation for a client operation in another dialect."""
-    if op in (MESSAGES, CHAT, GENERATE, RESPONSES, COMPACT):
-        return GENERATION_OP[upstream]  # a compaction is a summary the model writes
-    if op == COUNT_TOKENS and upstream in COUNTING_DIALECTS:
-        return COUNT_TOKENS  # the upstream's own counter; Chat Completions has none (404)
-    return None
-
-
-def _translator(op: str, client: str, upstream: str):
-    """The translator of one request between dialects: a counter's, or a generation's."""
-    if op == COUNT_TOKENS:
-        from localgate.translate.count import counter
-
-        return counter(client, upstream)
-    from localgate.translate import translator
-
-    return translator(client, upstream, compact=op == COMPACT)
+def _is_json(resp) -> bool:
+    return resp.headers.get("content-type", "").lower().startswith("application/json")
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

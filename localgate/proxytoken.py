@@ -57,6 +57,9 @@ def auth_headers(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+KEY_PROTOCOL = "openai-insecure-api-key."  # a WebSocket subprotocol carrying the API key
+
+
 def presented(headers: Mapping[str, str], query: Mapping[str, str]) -> Iterator[str]:
     """Every credential the request carries, wherever its SDK put it."""
     authorization = headers.get("Authorization", "")
@@ -70,6 +73,12 @@ def presented(headers: Mapping[str, str], query: Mapping[str, str]) -> Iterator[
     value = query.get("key")
     if value:
         yield value
+    # Browsers cannot set headers on a WebSocket: the Realtime SDKs send the key
+    # as a subprotocol instead.
+    for protocol in headers.get("Sec-WebSocket-Protocol", "").split(","):
+        protocol = protocol.strip()
+        if protocol.startswith(KEY_PROTOCOL):
+            yield protocol.removeprefix(KEY_PROTOCOL)
 
 
 def token_accepted(expected: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:

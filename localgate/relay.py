@@ -19,6 +19,7 @@ from aiohttp import web
 
 from localgate import dialects, sse
 from localgate.dialects.common import redact
+from localgate.dialects.usage import Usage
 from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
@@ -180,6 +181,40 @@ class Passthrough:
         return self._dialect.stream_error(error, self._tap)
 
 
+class Verbatim:
+    """Bytes out exactly as they came: audio, a text transcript, an upstream's own events.
+
+    An event stream's usage is read on the way by `tap` (the client dialect's).
+    Nothing can be said inside audio when the upstream breaks off, so `fail`
+    answers None and the client's connection is cut instead of ended cleanly.
+    """
+
+    __slots__ = ("_tap", "_cutter", "error")
+
+    def __init__(self, tap=None, max_event: int | None = None):
+        self._tap = tap
+        self.error: str | None = None  # bytes as they came: nothing to say after them
+        # The tap reads whole events; the client gets the chunks as they came.
+        self._cutter = sse.EventCutter(max_event) if tap is not None else None
+
+    @property
+    def usage(self):
+        return self._tap.usage if self._tap is not None else Usage()
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._cutter is not None:
+            whole = self._cutter.feed(chunk)
+            if whole:
+                self._tap.feed(whole)
+        return chunk
+
+    def finish(self) -> bytes:
+        return b""
+
+    def fail(self, error: GatewayError) -> None:
+        return None
+
+
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
@@ -241,7 +276,7 @@ def _said(message: str, masked) -> str:
 async def relay_stream(
     upstream: aiohttp.ClientResponse,
     first: bytes,
-    relay: Passthrough | Translated,
+    relay: Passthrough | Translated | Verbatim,
     response: web.StreamResponse,
     request: web.Request,
     record,
@@ -272,6 +307,10 @@ async def relay_stream(
         except GatewayError as exc:  # an event past max_event_mb, a shutdown: say so
             record.error = exc.message
             tail = relay.fail(exc)
+        if tail is None:  # no way to say it inside the answer: cut it so it reads as cut
+            if request.transport is not None:
+                request.transport.abort()
+            return
         await _write(response, tail)
         await response.write_eof()
     except ClientGone:

@@ -8,8 +8,10 @@ import sys
 import time
 
 from localgate.events import AttemptFailed, RequestDone
+from localgate.providers.base import CHAT, GENERATE, MESSAGES
 
 log = logging.getLogger("localgate.requests")
+CHAT_OPS = frozenset((MESSAGES, CHAT, GENERATE))  # the usual: their lines name no op
 FLUSH_DELAY = 0.05  # seconds a request line may wait to share a flush
 MAX_VALUE = 200  # characters of one value (a model, an error) a log line shows
 
@@ -56,6 +58,8 @@ class RequestLog:
             f"{_clock()} {e.dialect:<9} {_cut(e.model)} → {served} {status} "
             f"{e.latency * 1000:.0f}ms {tokens}"
         )
+        if e.op not in CHAT_OPS:  # embeddings, audio, images… say which
+            line += f" op={e.op}"
         if e.stream:
             line += " stream"
         if e.dropped:

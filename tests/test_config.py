@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from localgate import providers
 from localgate.config import (
     AccountConfig,
     Alias,
@@ -94,7 +95,7 @@ def test_full_config(tmp_path):
     )
     assert work.model_patterns == ("claude-*", "x")
     assert dict(gcp.extra) == {"project": "p", "region": "us-east5"}
-    assert gcp.model_patterns == ("gemini-*", "claude-*")  # the provider default
+    assert gcp.model_patterns == providers.info("vertex").default_models  # the default
     with pytest.raises(TypeError):
         gcp.extra["project"] = "other"  # read-only
     hash(gcp)  # usable as a dict key although extra is a mapping

@@ -41,3 +41,12 @@ def test_without_a_loop_lines_go_out_at_once():
     stream = CountingStream()
     RequestLog(stream, color=False)(done(1))
     assert stream.writes == 1 and "gpt-4o → a 200" in stream.getvalue()
+
+
+def test_other_operations_are_named():
+    out = io.StringIO()
+    log = RequestLog(out, color=False)  # no loop here: lines go out at once
+    log(RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1))
+    log(done(2))
+    first, second = out.getvalue().splitlines()
+    assert first.endswith("op=transcribe") and "op=" not in second

@@ -164,15 +164,22 @@ def _read_event(event: sse.Event, tap: UsageTap) -> None:
         tap.error = str(parsed["error"].get("message") or "error event")
 
 
-def models_list(ids: list[str]) -> dict:
-    """GET /v1beta/models in Gemini's shape."""
+GENERATION_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+EMBEDDING_METHODS = ("embedContent", "batchEmbedContents")
+
+
+def model_entry(model: str) -> dict:
+    """A Gemini `Model` for `model`; what it supports follows from its kind."""
+    methods = EMBEDDING_METHODS if "embed" in model else GENERATION_METHODS
     return {
-        "models": [
-            {
-                "name": f"models/{i}",
-                "displayName": i,
-                "supportedGenerationMethods": ["generateContent"],
-            }
-            for i in ids
-        ]
+        "name": f"models/{model}",
+        "baseModelId": model,
+        "displayName": model,
+        "description": f"{model}, served by localgate",
+        "supportedGenerationMethods": list(methods),
     }
+
+
+def models_list(ids: list[str]) -> dict:
+    """GET /v1beta/models in Gemini's shape (one page of it)."""
+    return {"models": [model_entry(i) for i in ids]}

@@ -155,13 +155,21 @@ def response_usage(body: dict) -> Usage:
 
 
 def read_usage(usage) -> Usage:
-    """OpenAI's prompt_tokens include cached ones; split them the Anthropic way."""
+    """OpenAI's prompt_tokens include cached ones; split them the Anthropic way.
+
+    Images, audio and realtime answers name them input_tokens/output_tokens
+    (with `input_tokens_details`/`input_token_details`); read those too.
+    """
     if not isinstance(usage, dict):
         return Usage()
-    details = usage.get("prompt_tokens_details")
+    if "prompt_tokens" in usage or "input_tokens" not in usage:
+        prompt, output = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        details = usage.get("prompt_tokens_details")
+    else:
+        prompt, output = usage.get("input_tokens"), usage.get("output_tokens")
+        details = usage.get("input_tokens_details") or usage.get("input_token_details")
     cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    prompt = as_int(usage.get("prompt_tokens"))
-    return Usage(max(prompt - cached, 0), as_int(usage.get("completion_tokens")), cached, 0)
+    return Usage(max(as_int(prompt) - cached, 0), as_int(output), cached, 0)
 
 
 def is_terminal(event: sse.Event) -> bool:

@@ -41,7 +41,23 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "localgate.providers.openai:OpenAIProvider",
             "openai",
             "https://api.openai.com/v1",
-            ("gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*"),
+            (
+                "gpt-*",  # also gpt-image-*, gpt-4o-*-tts, gpt-4o-*-transcribe, gpt-realtime*
+                "o1*",
+                "o3*",
+                "o4*",
+                "chatgpt-*",
+                "codex-*",
+                "text-embedding-3-*",
+                "text-embedding-ada-*",
+                "dall-e-*",
+                "tts-*",
+                "whisper-*",
+                "omni-moderation-*",
+                "text-moderation-*",
+                "davinci-*",  # legacy completions
+                "babbage-*",
+            ),
             True,
             ("api",),
         ),
@@ -50,7 +66,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "localgate.providers.gemini:GeminiProvider",
             "gemini",
             "https://generativelanguage.googleapis.com",
-            ("gemini-*", "gemma-*"),
+            ("gemini-*", "gemma-*", "text-embedding-004", "embedding-001"),
             True,
         ),
         ProviderInfo(
@@ -58,7 +74,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
             "localgate.providers.vertex:VertexProvider",
             "gemini",
             "",  # derived from region
-            ("gemini-*", "claude-*"),
+            ("gemini-*", "claude-*", "text-embedding-00*", "text-multilingual-embedding-*"),
             False,
             ("project", "region", "client_secrets", "credentials_type", "email", "model_ids"),
             (

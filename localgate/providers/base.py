@@ -20,6 +20,7 @@ from localgate.providers.ratelimit import retry_after
 
 if TYPE_CHECKING:
     from localgate.config import AccountConfig
+    from localgate.spool import Upload
 
 
 # Operations a client asks for; each dialect has its own, the gateway maps them.
@@ -38,7 +39,7 @@ class UpstreamCall:
     method: str
     url: str
     headers: dict[str, str]
-    body: bytes | None = None
+    body: bytes | Upload | None = None  # an Upload is streamed from its spool
 
 
 @dataclass
@@ -123,6 +124,11 @@ class Provider:
     ) -> UpstreamCall:
         """The upstream request for `op` on `model` with `body` (already in our dialect)."""
         raise NotImplementedError
+
+    def answer(self, op: str, model: str, data: dict) -> dict:
+        """The upstream's JSON answer to `op` in its dialect's shape (Vertex's own
+        embedding methods answer otherwise); most providers' answers already are."""
+        return data
 
     async def check_call(self) -> UpstreamCall:
         """One cheap request that proves the account works (for `accounts test`)."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
+from localgate import operations as ops
 from localgate.dialects.common import error_message
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.base import (
@@ -35,6 +36,10 @@ _DURATION = re.compile(
 )  # protobuf Duration in JSON: "37s", "0.5s"
 
 
+GEMINI_OPERATIONS = frozenset((GENERATE, COUNT_TOKENS, ops.EMBED_CONTENT, ops.BATCH_EMBED))
+EMBED_METHODS = {ops.EMBED_CONTENT: "embedContent", ops.BATCH_EMBED: "batchEmbedContents"}
+
+
 class GeminiProvider(Provider):
     name = "gemini"
 
@@ -47,8 +52,7 @@ class GeminiProvider(Provider):
         return f"{base}/{API_VERSION}"
 
     def operations(self, model: str) -> frozenset[str]:
-        # COUNT_TOKENS: `:countTokens`, fed by localgate.translate.count.
-        return frozenset((GENERATE, COUNT_TOKENS))
+        return GEMINI_OPERATIONS
 
     async def call(self, op, model, body, *, stream, client_headers):
         # The model may carry a "models/" prefix when a client copied it from a listing.
@@ -56,6 +60,10 @@ class GeminiProvider(Provider):
         if op == COUNT_TOKENS:
             method = "countTokens"
             body = count_body(body, model)
+        elif op in EMBED_METHODS:
+            method = EMBED_METHODS[op]
+            if op == ops.BATCH_EMBED:
+                body = batch_body(body, model)
         else:
             method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         headers = {
@@ -96,16 +104,32 @@ class GeminiProvider(Provider):
         return classify_status(status, headers, message)
 
 
-def count_body(prompt: bytes, model: str) -> bytes:
-    """A countTokens body for the prompt fields of a generateContent body.
+def count_body(body: bytes, model: str) -> bytes:
+    """A countTokens body whose `generateContentRequest`, if any, names `model`.
 
     The top-level form counts `contents` only; system instructions and tools are
     counted when the prompt comes as a `generateContentRequest`, which names its
     model (ai.google.dev/api/tokens: models.countTokens; the two forms are
-    mutually exclusive).
+    mutually exclusive). An alias may have sent the request to another model.
     """
-    request = {"model": "models/" + model.removeprefix("models/"), **json.loads(prompt)}
-    return json.dumps({"generateContentRequest": request}, ensure_ascii=False).encode()
+    data = json.loads(body)
+    wrapped = data.get("generateContentRequest")
+    name = "models/" + model.removeprefix("models/")
+    if not isinstance(wrapped, dict) or wrapped.get("model") == name:
+        return body
+    data["generateContentRequest"] = {**wrapped, "model": name}
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def batch_body(body: bytes, model: str) -> bytes:
+    """A batchEmbedContents body whose every request names `model`, as the API demands."""
+    data = json.loads(body)
+    name = "models/" + model.removeprefix("models/")
+    requests = data.get("requests") or []
+    if all(r.get("model") == name for r in requests):
+        return body
+    data["requests"] = [{**r, "model": name} for r in requests]
+    return json.dumps(data, ensure_ascii=False).encode()
 
 
 def next_quota_reset(now_wall: float | None = None) -> float:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from urllib.parse import quote
 
+from localgate import operations
 from localgate.dialects.common import error_message
 from localgate.pool.failures import Failure, FailureKind
-from fnmatch import fnmatchcase
-
 from localgate.providers.base import (
     CHAT,
     COMPACT,
@@ -54,16 +55,34 @@ class OpenAIProvider(Provider):
         return self.dialects_for(model)[0]
 
     def operations(self, model: str) -> frozenset[str]:
-        return frozenset().union(*(OPERATIONS[d] for d in self.dialects_for(model)))
+        # Generation in the API(s) it speaks; every other OpenAI route is relayed
+        # (the upstream says which models take which).
+        generation = (OPERATIONS[d] for d in self.dialects_for(model))
+        return frozenset().union(operations.OPENAI_RELAYED, *generation)
 
     async def call(self, op, model, body, *, stream, client_headers):
-        headers = {
-            "content-type": "application/json",
-            "authorization": f"Bearer {await self.credential.token()}",
-        }
+        operation = operations.get(op)
+        headers = {"authorization": f"Bearer {await self.credential.token()}"}
+        if operation.socket:
+            return self._socket_call(model, headers, client_headers)
+        # A form goes with the client's own content type: its boundary is in it.
+        kind = client_headers.get("content-type") if operation.multipart else None
+        headers["content-type"] = kind or "application/json"
+        accept = client_headers.get("accept") if operation.media else None
         if stream:
             headers["accept"] = "text/event-stream"
-        return UpstreamCall("POST", self.base_url + PATHS[op], headers, body)
+        elif accept:  # audio asks for application/octet-stream
+            headers["accept"] = accept
+        path = PATHS[op] if op in PATHS else operation.openai_path
+        return UpstreamCall("POST", self.base_url + path, headers, body)
+
+    def _socket_call(self, model, headers, client_headers) -> UpstreamCall:
+        """The Realtime socket: the base URL's host, the account's key in the header."""
+        beta = client_headers.get("openai-beta")
+        if beta:
+            headers["openai-beta"] = beta
+        url = f"{self.base_url}/realtime?model={quote(model, safe='')}"
+        return UpstreamCall("GET", url, headers)
 
     async def check_call(self) -> UpstreamCall:
         headers = {"authorization": f"Bearer {self.credential.secret}"}

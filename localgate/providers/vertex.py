@@ -20,17 +20,18 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from localgate import operations as ops
 from localgate.dialects.common import error_message
 from localgate.errors import ConfigError
 from localgate.pool.failures import Failure, FailureKind
 from localgate.providers.base import (
     COUNT_TOKENS,
-    GENERATE,
     MESSAGES,
     Provider,
     UpstreamCall,
 )
-from localgate.providers.gemini import GeminiProvider
+from localgate.providers.gemini import GEMINI_OPERATIONS, GeminiProvider
+from localgate.providers.vertex_embed import embed_answer, embed_request
 
 API_VERSION = "v1"
 FORBIDDEN_MODEL_REST = 3600.0  # seconds a model the project may not call rests
@@ -143,7 +144,7 @@ class VertexProvider(Provider):
         # Both publishers count: Claude's count-tokens:rawPredict, Gemini's :countTokens.
         if self.publisher(model) == "anthropic":
             return frozenset((MESSAGES, COUNT_TOKENS))
-        return frozenset((GENERATE, COUNT_TOKENS))
+        return GEMINI_OPERATIONS
 
     def model_url(self, publisher: str, model_id: str, method: str) -> str:
         """`{base}/v1/projects/P/locations/R/publishers/X/models/ID:METHOD`."""
@@ -159,8 +160,11 @@ class VertexProvider(Provider):
         if self.publisher(model) == "google":
             if op == COUNT_TOKENS:
                 # CountTokensRequest takes contents, systemInstruction and tools at the
-                # top level, as localgate.translate.count writes them: sent as is.
+                # top level: the Gemini API's `generateContentRequest` is unwrapped.
                 method = "countTokens"
+                body = _count_body(body)
+            elif op in (ops.EMBED_CONTENT, ops.BATCH_EMBED):
+                method, body = embed_request(op, model_id, body)
             else:
                 method = "streamGenerateContent?alt=sse" if stream else "generateContent"
             url = self.model_url("google", model_id.removeprefix("models/"), method)
@@ -179,6 +183,12 @@ class VertexProvider(Provider):
         if stream:
             headers["accept"] = "text/event-stream"
         return UpstreamCall("POST", url, headers, body)
+
+    def answer(self, op: str, model: str, data: dict) -> dict:
+        """Vertex's embedding answers (`:embedContent`, `:predict`) in the Gemini API's shape."""
+        if op in (ops.EMBED_CONTENT, ops.BATCH_EMBED):
+            return embed_answer(op, data)
+        return data
 
     def betas(self, header: str) -> str:
         """The client's `anthropic-beta` values that Vertex takes, comma-separated."""
@@ -269,6 +279,16 @@ def relogin_command(account) -> str:
     if extra.get("client_secrets"):
         return command + f" --client-secrets {extra['client_secrets']}"
     return command
+
+
+def _count_body(body: bytes) -> bytes:
+    """A countTokens body with the fields of a `generateContentRequest` at the top level."""
+    data = json.loads(body)
+    wrapped = data.get("generateContentRequest")
+    if not isinstance(wrapped, dict):
+        return body
+    fields = {k: v for k, v in wrapped.items() if k not in ("model", "toolConfig")}
+    return json.dumps(fields, ensure_ascii=False).encode()
 
 
 def _claude_body(body: bytes, model_id: str | None) -> bytes:

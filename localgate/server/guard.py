@@ -36,6 +36,7 @@ from localgate.errors import (
 )
 from localgate.ids import new_id
 from localgate.proxytoken import TOKEN_GONE, token_accepted
+from localgate.spool import CHUNK, Spool
 
 log = logging.getLogger("localgate")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -51,12 +52,21 @@ CORS_METHODS = "GET, POST, HEAD, OPTIONS"
 CORS_MAX_AGE = "600"
 
 
-def dialect_for_path(path: str) -> str:
-    """The dialect an error on `path` must be written in."""
+def dialect_for_path(path: str, headers=None) -> str:
+    """The dialect an error on `path` must be written in, and a model lookup's shape
+    (`headers` tell the SDKs apart on `/v1/models`, which all three call)."""
     if path.startswith("/v1/messages"):
         return "anthropic"
-    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+    if path.startswith(("/v1beta/", "/upload/v1beta/")) or (
+        path.startswith("/v1/models/") and ":" in path
+    ):
         return "gemini"
+    if path.startswith("/v1/models") and headers is not None:
+        # google-genai looks models up under /v1 (its default api_version) with its key header.
+        if "x-goog-api-key" in headers or "x-goog-api-client" in headers:
+            return "gemini"
+        if "anthropic-version" in headers:
+            return "anthropic"
     return "openai"
 
 
@@ -153,15 +163,21 @@ def make_guard(
             await read_body(request, current)
             return await handler(request)
         except GatewayError as err:
-            return error_response(dialect_for_path(request.path), err, request_id)
+            return error_response(dialect_for_path(request.path, request.headers), err, request_id)
         except web.HTTPException as exc:
             return error_response(
-                dialect_for_path(request.path), _from_http(exc, request), request_id
+                dialect_for_path(request.path, request.headers),
+                _from_http(exc, request),
+                request_id,
             )
         except Exception:
             log.exception("internal error on %s %s (%s)", request.method, request.path, request_id)
             err = GatewayError(f"internal error in localgate (request {request_id}); see its log")
-            return error_response(dialect_for_path(request.path), err, request_id)
+            return error_response(dialect_for_path(request.path, request.headers), err, request_id)
+        finally:
+            spool = request.get("spool")
+            if spool is not None:
+                spool.close()
 
     return guard
 
@@ -240,14 +256,20 @@ async def read_body(request: web.Request, server: GuardSettings) -> None:
     """Read the body now, bounded in size and time, so handlers get it from memory.
 
     aiohttp caches what `read()` returned, so the handler's own `read()` is free.
+    A multipart form (an upload) is spooled instead — to disk when large — as
+    `request["spool"]`, under the same limits.
     """
     if request.method not in BODY_METHODS or not request.body_exists:
         return
     limit = server.max_body
     if limit is not None and request.content_length and request.content_length > limit:
         raise _too_large(limit)
+    multipart = request.content_type.startswith("multipart/")
     try:
-        if request.content.is_eof() and request.content_length is not None:
+        if multipart:
+            async with asyncio.timeout(server.body_timeout):
+                request["spool"] = await _spool(request, limit)
+        elif request.content.is_eof() and request.content_length is not None:
             await request.read()  # it came with the headers: no timer to arm
         else:
             async with asyncio.timeout(server.body_timeout):
@@ -259,6 +281,19 @@ async def read_body(request: web.Request, server: GuardSettings) -> None:
         ) from None
     except web.HTTPRequestEntityTooLarge:
         raise _too_large(limit) from None
+
+
+async def _spool(request: web.Request, limit: int | None) -> Spool:
+    spool = Spool()
+    try:
+        async for chunk in request.content.iter_chunked(CHUNK):
+            spool.write(chunk)
+            if limit is not None and spool.size > limit:
+                raise _too_large(limit)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 def _too_large(limit: int | None) -> BodyTooLarge:

@@ -1,17 +1,19 @@
 """Token counting across dialects: a count request answered by the upstream's own counter.
 
 A count request is a generation request without the generation: Anthropic's
-`POST /v1/messages/count_tokens`, Responses' `POST /v1/responses/input_tokens`.
+`POST /v1/messages/count_tokens`, Responses' `POST /v1/responses/input_tokens`,
+Gemini's `:countTokens` (whose `contents`, or whole `generateContentRequest`,
+is read as the generateContent body it stands for).
 The prompt in it (system, messages, tools) goes through the same translation
 as a generation request, so what is counted is what a generation would send;
 of that body only the fields the upstream's counter takes are kept:
 
-- Gemini `:countTokens` takes the prompt fields of a generateContent body. The
-  neutral shape below is what Vertex takes at the top level (`contents`,
-  `systemInstruction`, `tools`: google-genai's `_CountTokensParameters_to_vertex`);
-  the Gemini API provider wraps it as `{"generateContentRequest": {…}}`
-  (ai.google.dev/api/tokens), and Vertex's CountTokensRequest has no
-  `toolConfig`. It answers `{"totalTokens": N}` (left out when 0).
+- Gemini `:countTokens` takes the prompt fields of a generateContent body,
+  written here in the Gemini API's own form, `{"generateContentRequest":
+  {"model", …}}` (ai.google.dev/api/tokens: its top-level form counts `contents`
+  only) — the form a Gemini client may send too; the Vertex provider lifts the
+  fields to the top level, where its CountTokensRequest takes them (it has no
+  `toolConfig`). It answers `{"totalTokens": N}` (left out when 0).
 - Anthropic `count_tokens` takes a Messages body without `max_tokens` and
   sampling; it answers `{"input_tokens": N}`.
 - OpenAI `/responses/input_tokens` takes a Responses body without `store`,
@@ -38,6 +40,7 @@ COUNTERS: dict[str, tuple[tuple[str, ...], str]] = {
 # client dialect → its answer for a count of N tokens
 ANSWERS = {
     "anthropic": lambda n: {"input_tokens": n},
+    "gemini": lambda n: {"totalTokens": n},
     "responses": lambda n: {"object": "response.input_tokens", "input_tokens": n},
 }
 
@@ -54,6 +57,7 @@ class TokenCounter:
 
     def __init__(self, client: str, upstream: str) -> None:
         self.messages = Translator(client, upstream)
+        self.client, self.upstream = client, upstream
         self.fields, self.key = COUNTERS[upstream]
         self.answer = ANSWERS[client]
 
@@ -65,8 +69,13 @@ class TokenCounter:
         """The client's count body → the fields of the upstream's generation body its
         counter takes. Raises InvalidRequest for what cannot be translated (as a
         generation would)."""
+        if self.client == "gemini":
+            body = generate_body(body)
         wire = self.messages.request(body, model=model, stream=False, **context)
-        return {key: wire[key] for key in self.fields if key in wire}
+        counted = {key: wire[key] for key in self.fields if key in wire}
+        if self.upstream == "gemini":
+            return {"generateContentRequest": {"model": "models/" + model, **counted}}
+        return counted
 
     def response(self, body: dict) -> dict:
         """The upstream's count → the client's. Raises UpstreamError (502) when the
@@ -76,3 +85,11 @@ class TokenCounter:
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
             raise UpstreamError(f"the upstream's token count is unreadable: {body!r:.200}")
         return self.answer(total)
+
+
+def generate_body(count: dict) -> dict:
+    """The generateContent body a Gemini countTokens body stands for."""
+    wrapped = count.get("generateContentRequest")
+    if isinstance(wrapped, dict):
+        return {k: v for k, v in wrapped.items() if k != "model"}
+    return {"contents": count.get("contents")}

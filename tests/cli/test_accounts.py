@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from keyring.backends import fail
 
+from localgate import providers
 from localgate.config import load_config
 
 SECRET = "sk-ant-api03-very-secret"
@@ -232,7 +233,7 @@ def test_list_json_with_daemon_states(cli, config_path, daemon):
             "name": "ci",
             "provider": "openai",
             "base_url": "https://api.openai.com/v1",
-            "models": ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*"],
+            "models": list(providers.info("openai").default_models),
             "priority": 2,
             "enabled": False,
             "key_env": "CI_KEY",

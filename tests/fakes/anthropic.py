@@ -102,8 +102,14 @@ class FakeAnthropic(FakeUpstream):
         body = recorded.json if isinstance(recorded.json, dict) else {}
         return await self.answer(request, Call(model, body.get("stream") is True, recorded))
 
-    async def _count_tokens(self, request: web.Request) -> web.Response:
-        return self._tokens_counted(await self.record(request))
+    async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
+        # Scripted failures (429, Hang…) apply to counting too; a Reply counts.
+        recorded = await self.record(request)
+
+        async def count(reply) -> web.Response:
+            return self._tokens_counted(recorded)
+
+        return await self.answer_with(request, recorded, count)
 
     def _tokens_counted(self, recorded: Recorded) -> web.Response:
         body = recorded.json if isinstance(recorded.json, dict) else {}

@@ -219,7 +219,7 @@ class FakeUpstream:
 
     async def start(self) -> None:
         """Serve on a free port of 127.0.0.1 and set `url`."""
-        app = web.Application()
+        app = web.Application(client_max_size=64 << 20)  # uploads: OpenAI takes 25-50 MB
         self.add_routes(app.router)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         # Cancelling handlers on disconnect is how a Hang or a stream learns the
@@ -336,6 +336,21 @@ class FakeUpstream:
             self.disconnects += 1
             raise
         raise TypeError(f"not a behavior: {behavior!r}")
+
+    async def answer_with(self, request: web.Request, recorded: Recorded, render):
+        """Answer with the next behavior; a Reply is rendered by `await render(reply)`
+        (routes whose answers are not chat: embeddings, audio, images…)."""
+        behavior = self.next_behavior()
+        try:
+            while isinstance(behavior, Delay):
+                await asyncio.sleep(behavior.seconds)
+                behavior = behavior.then
+            if isinstance(behavior, Reply):
+                return await render(behavior)
+        except asyncio.CancelledError:
+            self.disconnects += 1
+            raise
+        return await self.perform(request, behavior, Call("", False, recorded))
 
     def error_response(self, error: Error) -> web.Response:
         body, headers = self.render_error(error)

@@ -15,6 +15,7 @@ import json
 from aiohttp import web
 
 from .base import Call, Delay, Error, FakeUpstream, Reply, dumps, random_id, split_text
+from .openai_media import vector
 
 STATUSES = {
     400: "INVALID_ARGUMENT",
@@ -44,6 +45,17 @@ VERTEX_ROUTE = (
     "/{version:v1|v1beta1}/projects/{project}/locations/{location}"
     "/publishers/google/models/{target:[^/]+}"
 )
+
+
+EMBED_METHODS = ("embedContent", "batchEmbedContents", "predict")
+
+
+def _dims(config: dict) -> int:
+    return config.get("outputDimensionality") or 12
+
+
+def _text(content: dict) -> str:
+    return "".join(p.get("text", "") for p in content.get("parts", []))
 
 
 def thought_signature(thinking: str, name: str) -> str:
@@ -82,12 +94,51 @@ class FakeGemini(FakeUpstream):
             if isinstance(behavior, Reply):
                 return self._count_tokens(recorded.json)
             return await self.perform(request, behavior, Call(model, False, recorded))
+        if method in EMBED_METHODS:
+            return await self.answer_with(
+                request, recorded, lambda reply: self._embed(method, model, recorded.json)
+            )
         if method not in ("generateContent", "streamGenerateContent"):
             return self.error_response(
                 Error(status=404, message=f"Method not found: {method}", headers={})
             )
         stream = method == "streamGenerateContent" and request.query.get("alt") == "sse"
         return await self.answer(request, Call(model=model, stream=stream, request=recorded))
+
+    async def _embed(self, method: str, model: str, body: dict) -> web.Response:
+        """The Gemini API's embedContent/batchEmbedContents, and Vertex's :predict."""
+        if method == "predict":  # Vertex: instances of plain text, snake_case task_type
+            predictions = [
+                {
+                    "embeddings": {
+                        "values": vector(i["content"], _dims(body.get("parameters") or {})),
+                        "statistics": {
+                            "token_count": len(i["content"].split()),
+                            "truncated": False,
+                        },
+                    }
+                }
+                for i in body["instances"]
+            ]
+            answer = {"predictions": predictions, "metadata": {"billableCharacterCount": 9}}
+        elif method == "embedContent":
+            config = body.get("embedContentConfig") or body
+            answer = {"embedding": {"values": vector(_text(body["content"]), _dims(config))}}
+        else:
+            for request in body["requests"]:
+                if request.get("model") != f"models/{model}":
+                    return self.error_response(
+                        Error(400, "Model in request does not match the URL", headers={})
+                    )
+            answer = {
+                "embeddings": [
+                    {"values": vector(_text(r["content"]), _dims(r))} for r in body["requests"]
+                ]
+            }
+        return web.Response(
+            body=dumps(answer, indent=2),
+            headers={**self.base_headers(None), "content-type": self.json_content_type},
+        )
 
     def _count_tokens(self, body: object) -> web.Response:
         """~4 bytes per token of the prompt, never zero. The Gemini API also takes the

@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from .base import Call, Error, FakeUpstream, Reply, dumps, random_id, split_text
+from .openai_media import MediaRoutes
 from .responses import ResponsesRender, refusal
 
 # Status -> (error.type, error.code) as the API sends them.
@@ -36,14 +37,16 @@ def sse(chunk: dict | str) -> bytes:
     return b"data: " + payload + b"\n\n"
 
 
-class FakeOpenAI(FakeUpstream):
+class FakeOpenAI(MediaRoutes, FakeUpstream):
     """Serves POST /v1/chat/completions, the Responses API (/v1/responses,
-    /input_tokens, /compact) and GET /v1/models; `url` ends in /v1. Each fake is
-    its own organisation: it accepts only the reasoning blobs it minted."""
+    /input_tokens, /compact), GET /v1/models and the routes beyond chat
+    (openai_media); `url` ends in /v1. Each fake is its own organisation: it
+    accepts only the reasoning blobs it minted."""
 
     kind = "openai"
     url_path = "/v1"
     default_models = ("gpt-4o", "gpt-4o-mini", "o3-mini")
+    sse = staticmethod(sse)  # the media routes frame their events alike
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/chat/completions", self._completions)
@@ -51,6 +54,7 @@ class FakeOpenAI(FakeUpstream):
         router.add_post("/v1/responses/input_tokens", self._input_tokens)
         router.add_post("/v1/responses/compact", self._compact)
         router.add_get("/v1/models", self._models)
+        self.add_media_routes(router)
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)

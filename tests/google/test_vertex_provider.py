@@ -8,6 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from localgate.config import AccountConfig
+from localgate.operations import BATCH_EMBED, EMBED_CONTENT
 from localgate.pool.failures import FailureKind
 from localgate.providers.base import COUNT_TOKENS, GENERATE, MESSAGES, Credential
 from localgate.providers.vertex import VertexProvider, relogin_command
@@ -82,7 +83,12 @@ async def test_claude_count_tokens_keeps_the_vertex_model_in_the_body():
 async def test_gemini_generate(stream, method):
     provider = vertex("http://127.0.0.1:9/")
     assert provider.dialect_for("gemini-2.5-pro") == "gemini"
-    assert provider.operations("gemini-2.5-pro") == {GENERATE, COUNT_TOKENS}
+    assert provider.operations("gemini-2.5-pro") == {
+        GENERATE,
+        COUNT_TOKENS,
+        EMBED_CONTENT,
+        BATCH_EMBED,
+    }
     body = b'{"contents": []}'
     call = await provider.call(GENERATE, "gemini-2.5-pro", body, stream=stream, client_headers={})
     assert call.url == (

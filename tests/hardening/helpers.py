@@ -36,8 +36,20 @@ GENERATE = Route(
     "gemini",
     {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
 )
+EMBEDDINGS = Route(
+    "/v1/embeddings", "openai", {"model": "text-embedding-3-small", "input": ["a", "b"]}
+)
+LEGACY = Route("/v1/completions", "openai", {"model": "claude-opus-4-8", "prompt": "x"})
+SPEECH = Route("/v1/audio/speech", "openai", {"model": "tts-1", "voice": "alloy", "input": "x"})
+EMBED_CONTENT = Route(
+    "/v1beta/models/text-embedding-3-small:batchEmbedContents",
+    "gemini",
+    {"requests": [{"content": {"parts": [{"text": "hi"}]}}]},
+)
 POST_ROUTES = (MESSAGES, COUNT, COMPLETIONS, GENERATE)
 JSON = {"content-type": "application/json"}  # headers of a raw body sent as JSON
+# The routes beyond chat, fuzzed with the same bodies and headers.
+FUZZED_ROUTES = (*POST_ROUTES, EMBEDDINGS, LEGACY, SPEECH, EMBED_CONTENT)
 GET_PATHS = ("/health", "/v1/models", "/account-limits", "/v1beta/models")
 
 

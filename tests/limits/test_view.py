@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from localgate import providers
 from localgate.config import AccountConfig
 from localgate.limits import TODAY_MEANS, limits_table, limits_view
 from localgate.pool import AccountEntry, Failure, FailureKind, Pool, QuotaLimits
@@ -139,7 +140,7 @@ EXPECTED_JSON = {
             "name": "oa",
             "provider": "openai",
             "enabled": False,
-            "models": ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "codex-*"],
+            "models": list(providers.info("openai").default_models),
             "state": "disabled",
             "reason": None,
             "cooldowns": [],

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from localgate.config import AccountConfig
+from localgate.operations import BATCH_EMBED, EMBED_CONTENT
 from localgate.pool.failures import FailureKind
 from localgate.providers import load
 from localgate.providers.base import COUNT_TOKENS, GENERATE, Credential
@@ -44,7 +45,9 @@ def quota_failure(*quota_ids: str) -> dict:
 
 def test_registry_loads_it():
     assert load("gemini") is GeminiProvider
-    assert provider().operations("gemini-2.5-flash") == frozenset({GENERATE, COUNT_TOKENS})
+    assert provider().operations("gemini-2.5-flash") == frozenset(
+        {GENERATE, COUNT_TOKENS, EMBED_CONTENT, BATCH_EMBED}
+    )
     assert provider().dialect_for("gemini-2.5-flash") == "gemini"
 
 

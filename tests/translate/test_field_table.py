@@ -176,8 +176,8 @@ def table() -> list[tuple[str, str, str, str]]:
     """(client dialect, field, upstream dialect, fate) for every row of the table."""
     rows, dialect = [], None
     for line in DOC.read_text().splitlines():
-        if line.startswith("### "):
-            dialect = SECTIONS.get(line[4:].strip())
+        if line.startswith("#"):  # a table runs until the next heading
+            dialect = SECTIONS.get(line.lstrip("#").strip())
         elif dialect and line.startswith("| `"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             field, toward, fate = cells[0].strip("`"), TOWARD[cells[1]], cells[2].strip("*")
