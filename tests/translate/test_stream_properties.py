@@ -319,14 +319,20 @@ def test_openai_upstream_to_gemini_client(segs, shuffle, thinks):
     assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
 
 
-def test_three_interleaved_calls_keep_their_order_and_stream_once_whole():
-    """Call 0 whole while 1 and 2 wait: 1 opens next (its fragments so far), then 2."""
+def anthropic_client_of_openai():
+    """A translator of a plain Anthropic request to gpt-4o, ready to stream."""
     t = translator("anthropic", "openai")
     t.request(
         {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
         model="gpt-4o",
         stream=True,
     )
+    return t
+
+
+def test_three_interleaved_calls_keep_their_order_and_stream_once_whole():
+    """Call 0 whole while 1 and 2 wait: 1 opens next (its fragments so far), then 2."""
+    t = anthropic_client_of_openai()
 
     def call(index, name=None, args=""):
         fragment = {"index": index, "function": {"arguments": args}}
@@ -358,12 +364,7 @@ def test_three_interleaved_calls_keep_their_order_and_stream_once_whole():
 
 def test_calls_in_order_stream_live():
     """A call whose header comes after the previous call's arguments are whole opens at once."""
-    t = translator("anthropic", "openai")
-    t.request(
-        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
-        model="gpt-4o",
-        stream=True,
-    )
+    t = anthropic_client_of_openai()
     stream = t.stream()
     first = {"index": 0, "id": "call_0", "type": "function"}
     first["function"] = {"name": "Read", "arguments": '{"a": 1}'}
