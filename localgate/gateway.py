@@ -643,8 +643,13 @@ class Gateway:
 
     def _resting(self, req, names: set[str], wait: float) -> GatewayError:
         """Every candidate rests: 429 when they were rate limited, else 503 saying why."""
+        # A rest restored from before kinds were kept ("") says nothing either way.
         rests = [
-            (s.name, rest) for s in self.pool.status() if s.name in names for rest in s.cooldowns
+            (s.name, rest)
+            for s in self.pool.status()
+            if s.name in names
+            for rest in s.cooldowns
+            if rest.kind
         ]
         if all(rest.kind in RATE_LIMIT_KINDS for _, rest in rests):
             return AllAccountsCooling(
