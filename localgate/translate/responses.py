@@ -93,9 +93,7 @@ def request_to_ir(body: dict) -> ir.Request:
         req.system.append(ir.Text(instructions))
     _input_to_ir(req, _items(body.get("input")))
     _tools_to_ir(req, body.get("tools"))
-    req.tool_choice = _tool_choice_to_ir(
-        req, body.get("tool_choice"), body.get("parallel_tool_calls")
-    )
+    req.tool_choice = _tool_choice_to_ir(req, body.get("tool_choice"), body.get("parallel_tool_calls"))
     _reasoning_to_ir(req, body.get("reasoning"))
     _text_to_ir(req, body.get("text"))
     ir.resolve_tool_names(req)
@@ -166,9 +164,7 @@ def _function_call(req: ir.Request, item: dict, index: int) -> None:
         parsed = json.loads(args) if isinstance(args, str) and args else {}
     except ValueError:
         parsed = {}
-    call = ir.ToolCall(
-        _required(item, "call_id", index), name, parsed if isinstance(parsed, dict) else {}
-    )
+    call = ir.ToolCall(_required(item, "call_id", index), name, parsed if isinstance(parsed, dict) else {})
     _add(req, "assistant", [call])
 
 
@@ -176,9 +172,7 @@ def _custom_call(req: ir.Request, item: dict, index: int) -> None:
     name = _qualified(item.get("namespace"), _required(item, "name", index))
     value = item.get("input")
     call = ir.ToolCall(
-        _required(item, "call_id", index),
-        name,
-        {ir.CUSTOM_INPUT: value if isinstance(value, str) else ""},
+        _required(item, "call_id", index), name, {ir.CUSTOM_INPUT: value if isinstance(value, str) else ""}
     )
     _add(req, "assistant", [call])
 
@@ -361,9 +355,7 @@ def _tool_choice_to_ir(req: ir.Request, choice, parallel) -> ir.ToolChoice | Non
             if isinstance(t, dict) and isinstance(t.get("name"), str)
         }
         req.tools = [t for t in req.tools if t.name in allowed]
-        return ir.ToolChoice(
-            "any" if choice.get("mode") == "required" else "auto", parallel=parallel
-        )
+        return ir.ToolChoice("any" if choice.get("mode") == "required" else "auto", parallel=parallel)
     # A hosted tool forced by type (web_search_preview…): the model may still use it.
     req.dropped.append("tool_choice")
     return ir.ToolChoice("auto", parallel=parallel)
@@ -416,9 +408,7 @@ def split_name(name: str, ctx: ir.Context) -> tuple[str | None, str]:
 def _required(item: dict, name: str, index: int) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
-        raise InvalidRequest(
-            f"input[{index}].{name}: a non-empty string is required", param="input"
-        )
+        raise InvalidRequest(f"input[{index}].{name}: a non-empty string is required", param="input")
     return value
 
 
@@ -501,11 +491,7 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     if fmt and fmt.type == "json_object":
         body["text"] = {"format": {"type": "json_object"}}
     elif fmt and fmt.type == "json_schema":
-        spec: dict = {
-            "type": "json_schema",
-            "name": fmt.name or "response",
-            "schema": fmt.schema or {},
-        }
+        spec: dict = {"type": "json_schema", "name": fmt.name or "response", "schema": fmt.schema or {}}
         if fmt.strict is not None:
             spec["strict"] = fmt.strict
         body["text"] = {"format": spec}
@@ -570,9 +556,7 @@ def _assistant_items(parts: list[ir.Part], ctx: ir.Context, custom: set[str]) ->
                     {
                         "type": "reasoning",
                         "id": item_id,
-                        "summary": [{"type": "summary_text", "text": part.text}]
-                        if part.text
-                        else [],
+                        "summary": [{"type": "summary_text", "text": part.text}] if part.text else [],
                         "encrypted_content": blob,
                     }
                 )
@@ -627,11 +611,7 @@ def _input_part_from_ir(part: ir.Part) -> dict | None:
             return {"type": "input_text", "text": part.text}
         if part.data is not None:
             data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
-            return {
-                "type": "input_file",
-                "filename": part.title or "document.pdf",
-                "file_data": data_url,
-            }
+            return {"type": "input_file", "filename": part.title or "document.pdf", "file_data": data_url}
         return {"type": "input_file", "file_url": part.url} if part.url else None
     return None
 
@@ -703,9 +683,7 @@ def call_of(item: dict) -> ir.ToolCall:
     """A function or custom tool call output item as a tool call."""
     name = _qualified(item.get("namespace"), item.get("name") or "")
     if item.get("type") == "custom_tool_call":
-        return ir.ToolCall(
-            item.get("call_id") or "", name, {ir.CUSTOM_INPUT: item.get("input") or ""}
-        )
+        return ir.ToolCall(item.get("call_id") or "", name, {ir.CUSTOM_INPUT: item.get("input") or ""})
     try:
         args = json.loads(item.get("arguments") or "{}")
     except ValueError:
