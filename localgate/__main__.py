@@ -1,3 +1,3 @@
 from localgate.cli import main
 
-main()
+main(prog_name="localgate")

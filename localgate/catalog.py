@@ -57,8 +57,9 @@ class ModelCatalog:
             return list(account.provider.known_models())
         timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
         async with self.gateway.http.request(
-            call.method, call.url, headers=call.headers, timeout=timeout
-        ) as resp:
+            call.method, call.url, headers=call.headers, timeout=timeout,
+            proxy=account.provider.proxy,
+        ) as resp:  # fmt: skip
             if resp.status != 200:
                 raise ValueError(f"status {resp.status}")
             limit = int(self.gateway.config.server.max_response_mb * 1048576)

@@ -104,6 +104,7 @@ class AccountConfig:
     tpm: int | None = None  # tokens per minute
     rpd: int | None = None  # requests per rolling day
     tpd: int | None = None  # tokens per rolling day
+    proxy: str | None = None  # "http://host:port", or "none"; None: HTTPS_PROXY & co.
     # Provider-specific keys (ProviderInfo.extra_keys), read-only. Left out of the
     # hash because its values (lists, tables) need not be hashable.
     extra: Mapping[str, Any] = field(default_factory=_empty_mapping, hash=False)
@@ -365,8 +366,11 @@ _ACCOUNT_KEYS = (
     "key_env",
     "priority",
     "enabled",
+    "proxy",
     *LIMIT_KEYS,
 )
+# Keys people write when they paste a key into the file: refused with where keys belong.
+SECRET_KEYS = ("key", "api_key", "apikey", "api-key", "secret", "token", "password")
 
 
 def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
@@ -385,6 +389,14 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
     for key in raw:
         if key in _ACCOUNT_KEYS or key in extra_keys:
             continue
+        if key.lower() in SECRET_KEYS:
+            check.fail(
+                f"{p}.{key}",
+                "keys do not belong in the config file (it is not encrypted, and gets copied "
+                f"and shared). Delete this line, then store the key with `localgate accounts "
+                f"edit {name} --key` (the keyring), or name an environment variable with "
+                '`key_env = "VAR"`',
+            )
         takers = [info.name for info in PROVIDERS.values() if key in info.extra_keys]
         if takers:
             check.fail(f"{p}.{key}", f"only accepted for {' and '.join(takers)} accounts")
@@ -407,7 +419,25 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
     if "key_env" in raw:
         values["key_env"] = check.typed(raw, "key_env", p + ".", str)
         if not ENV_VAR_RE.fullmatch(values["key_env"]):
-            check.fail(f"{p}.key_env", f"{values['key_env']!r} is not an environment variable")
+            # Shown only when it cannot be a key: a pasted key must not reach a terminal.
+            shown = repr(values["key_env"]) if len(values["key_env"]) < 16 else "this value"
+            check.fail(
+                f"{p}.key_env",
+                f"{shown} is not an environment variable name. key_env names the variable "
+                f'that holds the key (key_env = "ANTHROPIC_API_KEY"), not the key itself: '
+                f"keys go in the keyring (`localgate accounts edit {name} --key`)",
+            )
+    if "proxy" in raw:
+        values["proxy"] = check.typed(raw, "proxy", p + ".", str)
+        parts = urlsplit(values["proxy"])
+        if values["proxy"] != "none" and (
+            parts.scheme not in ("http", "https") or not parts.netloc
+        ):
+            check.fail(
+                f"{p}.proxy",
+                f'{values["proxy"]!r} must be an http:// proxy URL, or "none" for a direct '
+                "connection",
+            )
     if "priority" in raw:
         values["priority"] = check.typed(raw, "priority", p + ".", int)
     if "enabled" in raw:

@@ -8,6 +8,10 @@
     │   └── LoginExpired              an OAuth login was revoked or expired: log in again
     ├── TokenRefreshFailed            the token endpoint could not be reached (transient)
     ├── LoginFailed                   an interactive OAuth login did not complete
+    ├── CannotListen                  `serve` cannot bind its address
+    ├── AlreadyRunning                another daemon serves the same state dir
+    ├── DaemonError                   `start`/`stop`/`service`: the daemon did not do as asked
+    ├── ClientConfigError             `connect`: a client's config file cannot be edited safely
     └── GatewayError                  an error a client sees, rendered in its dialect
         ├── InvalidRequest      400   malformed JSON, wrong types, missing fields
         ├── Unauthorized        401   proxy token missing or wrong
@@ -135,6 +139,18 @@ class LoginFailed(LocalgateError):
 
 class CannotListen(LocalgateError):
     """`serve` cannot bind its address (port taken, address not on this machine…)."""
+
+
+class AlreadyRunning(LocalgateError):
+    """A daemon already serves this state dir; the message names it (pid, URL)."""
+
+
+class DaemonError(LocalgateError):
+    """The daemon did not start, stop or answer as asked; the message says what to look at."""
+
+
+class ClientConfigError(LocalgateError):
+    """A client's config file (Claude Code, Codex, Gemini CLI) cannot be edited safely."""
 
 
 class GatewayError(LocalgateError):

@@ -355,13 +355,13 @@ class Gateway:
             limit = int(self.config.server.max_response_mb * 1048576)
             if streamed:  # the whole answer has `response`; a stream's first byte, this
                 async with asyncio.timeout(timeouts.first_byte):
-                    resp = await self._request(call, client_timeout)
+                    resp = await self._request(call, client_timeout, provider.proxy)
                     if 200 <= resp.status < 300:
                         payload = await resp.content.readany()
                     else:
                         payload = await read_bounded(resp, limit)
             else:
-                resp = await self._request(call, client_timeout)
+                resp = await self._request(call, client_timeout, provider.proxy)
                 payload = await read_bounded(resp, limit)
         except ResponseTooLarge as exc:  # garbage: another account may answer properly
             failure = Failure(FailureKind.SERVER_ERROR, exc.message)
@@ -430,7 +430,7 @@ class Gateway:
             return head.held, Failure(FailureKind.EMPTY, reason)
         return head.held, None
 
-    def _request(self, call, timeout: aiohttp.ClientTimeout):
+    def _request(self, call, timeout: aiohttp.ClientTimeout, proxy: str | None):
         body, headers = call.body, call.headers
         if isinstance(body, Upload):  # streamed from its spool, its length said up front
             body, headers = body.chunks(), {**headers, "content-length": str(body.size)}
@@ -441,6 +441,7 @@ class Gateway:
             data=body,
             timeout=timeout,
             allow_redirects=False,
+            proxy=proxy,
         )
 
     async def _commit_stream(
@@ -627,8 +628,8 @@ class Gateway:
                 for n in sorted(status)
             )
             fix = (
-                "re-enable with `localgate accounts enable NAME`, or re-add the key with "
-                "`localgate accounts add NAME --provider P`"
+                "re-enable with `localgate accounts enable NAME`, or set a new key with "
+                "`localgate accounts edit NAME --key`"
             )
             return NoAccounts(f"no usable account serves {req.model}: {reasons}; {fix}")
         name, failure = last
@@ -636,7 +637,9 @@ class Gateway:
         if failure.kind is FailureKind.TIMEOUT:
             return UpstreamTimeout(message)
         if failure.kind is FailureKind.AUTH:
-            return NoAccounts(message + f"; fix the key with `localgate accounts add {name} ...`")
+            return NoAccounts(
+                message + f"; fix the key with `localgate accounts edit {name} --key`"
+            )
         if failure.rate_limited:
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)

@@ -1,99 +1,129 @@
-"""One console line per request (and per failed attempt), rich-coloured on a terminal."""
+"""One log line per request, followed by one per failed attempt of that request.
+
+Lines go through `logging` (see localgate.logs: queued on the loop, written
+by a background thread, as text or JSON). Each carries the request id, and
+the failed attempts of a request are held back until the request ends, so
+they follow its line instead of interleaving with other requests' lines.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
-import time
 
 from localgate.events import AttemptFailed, RequestDone
 from localgate.providers.base import CHAT, GENERATE, MESSAGES
 
-log = logging.getLogger("localgate.requests")
 CHAT_OPS = frozenset((MESSAGES, CHAT, GENERATE))  # the usual: their lines name no op
-FLUSH_DELAY = 0.05  # seconds a request line may wait to share a flush
+MAX_HELD = 10_000  # requests whose failed attempts wait for their end line, at most
 MAX_VALUE = 200  # characters of one value (a model, an error) a log line shows
 
 
 class RequestLog:
-    """An observer of gateway events that prints them as they happen."""
+    """An observer of gateway events that logs them to `localgate.requests`."""
 
-    def __init__(self, stream=None, *, color: bool | None = None):
-        self.stream = stream or sys.stderr
-        self.color = self.stream.isatty() if color is None else color
-        self._console = None
-        self._pending: list[str] = []  # lines waiting for the next write
-        if self.color:
-            from rich.console import Console
-
-            self._console = Console(file=self.stream, highlight=False)
+    def __init__(self, logger: logging.Logger | None = None):
+        self.log = logger or logging.getLogger("localgate.requests")
+        self._held: dict[str, list[AttemptFailed]] = {}  # request id → its failed attempts
 
     def __call__(self, event: object) -> None:
-        if isinstance(event, RequestDone):
-            self._print(self._request_line(event), _status_style(event.status))
-        elif isinstance(event, AttemptFailed):
-            if event.kind == "resend":
-                line = (
-                    f"{_clock()}   ↳ {event.account} on {_cut(event.model)}: {_cut(event.reason)}"
-                )
-            else:
-                wait = "invalid" if event.cooldown is None else f"cooling {event.cooldown:.0f}s"
-                line = (
-                    f"{_clock()}   ↳ {event.account} failed on {_cut(event.model)}: "
-                    f"{_cut(event.reason)} ({wait}); moving on"
-                )
-            self._print(line, "yellow")
+        if isinstance(event, AttemptFailed):
+            if len(self._held) >= MAX_HELD:  # a request that never ended: log its attempts now
+                oldest = next(iter(self._held))
+                for attempt in self._held.pop(oldest):
+                    self._attempt(attempt)
+            self._held.setdefault(event.request_id, []).append(event)
+        elif isinstance(event, RequestDone):
+            self._emit(
+                request_line(event),
+                {
+                    "request_id": event.request_id,
+                    "style": _status_style(event),
+                    "fields": request_fields(event),
+                },
+            )
+            for attempt in self._held.pop(event.request_id, ()):
+                self._attempt(attempt)
 
-    def _request_line(self, e: RequestDone) -> str:
-        served = e.account or "-"
-        if e.model_used and e.model_used != e.model:
-            served += f" as {_cut(e.model_used)}"
-        usage = e.usage
-        tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
-        if usage.cache_read_tokens or usage.cache_creation_tokens:
-            tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
-        status = "gone" if e.client_gone else str(e.status)
-        line = (
-            f"{_clock()} {e.dialect:<9} {_cut(e.model)} → {served} {status} "
-            f"{e.latency * 1000:.0f}ms {tokens}"
-        )
-        if e.op not in CHAT_OPS:  # embeddings, audio, images… say which
-            line += f" op={e.op}"
-        if e.stream:
-            line += " stream"
-        if e.dropped:
-            line += f" dropped={_cut(','.join(e.dropped))}"
-        if e.error:
-            line += f" | {_cut(e.error)}"
-        return line
+    def _attempt(self, e: AttemptFailed) -> None:
+        if e.kind == "resend":
+            line = f"  ↳ {e.account} on {_cut(e.model)}: {_cut(e.reason)}"
+        else:
+            wait = "invalid" if e.cooldown is None else f"cooling {e.cooldown:.0f}s"
+            line = (
+                f"  ↳ {e.account} failed on {_cut(e.model)}: {_cut(e.reason)} ({wait}); moved on"
+            )
+        fields = {
+            "event": "attempt_failed",
+            "account": e.account,
+            "model": e.model,
+            "kind": e.kind,
+            "reason": e.reason,
+            "cooldown": e.cooldown,
+        }
+        self._emit(line, {"request_id": e.request_id, "style": "yellow", "fields": fields})
 
-    def _print(self, line: str, style: str | None) -> None:
-        if self._console is not None:
-            self._console.print(line, style=style, markup=False)
-            return
-        # stderr writes through at every line, a syscall per request (it showed in
-        # the benchmark's profile): lines of one loop tick go out in one write.
-        self._pending.append(line)
-        if len(self._pending) > 1:
-            return  # a flush is already due
-        try:
-            asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush)
-        except RuntimeError:  # no loop (a CLI or a test): write now
-            self._flush()
+    def _emit(self, line: str, extra: dict) -> None:
+        # makeRecord + handle: what logger.info does, less its walk up the stack for
+        # the caller's file and line (a third of the cost, on every request).
+        if self.log.isEnabledFor(logging.INFO):
+            record = self.log.makeRecord(
+                self.log.name, logging.INFO, "", 0, line, None, None, extra=extra
+            )
+            self.log.handle(record)
 
-    def _flush(self) -> None:
-        lines, self._pending = self._pending, []
-        try:
-            self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # the log's reader went away; keep serving
-            pass
+
+def request_line(e: RequestDone) -> str:
+    """`anthropic claude-x → work 200 412ms in=10 out=20 stream` (no time, no id)."""
+    served = e.account or "-"
+    if e.model_used and e.model_used != e.model:
+        served += f" as {_cut(e.model_used)}"
+    usage = e.usage
+    tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
+    if usage.cache_read_tokens or usage.cache_creation_tokens:
+        tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
+    status = "gone" if e.client_gone else str(e.status)
+    line = f"{e.dialect:<9} {_cut(e.model)} → {served} {status} {e.latency * 1000:.0f}ms {tokens}"
+    if e.op not in CHAT_OPS:  # embeddings, audio, images… say which
+        line += f" op={e.op}"
+    if e.stream:
+        line += " stream"
+    if e.dropped:
+        line += f" dropped={_cut(','.join(e.dropped))}"
+    if e.error:
+        line += f" | {_cut(e.error)}"
+    return line
+
+
+def request_fields(e: RequestDone) -> dict:
+    """The request as JSON-able fields, for `serve --log-format json`."""
+    usage = e.usage
+    return {
+        "event": "request",
+        "dialect": e.dialect,
+        "op": e.op,
+        "model": e.model,
+        "account": e.account,
+        "model_used": e.model_used,
+        "status": e.status,
+        "stream": e.stream,
+        "latency_ms": round(e.latency * 1000, 1),
+        "ttfb_ms": None if e.ttfb is None else round(e.ttfb * 1000, 1),
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_creation_tokens": usage.cache_creation_tokens,
+        "attempts": e.attempts,
+        "fallback_depth": e.fallback_depth,
+        "client_gone": e.client_gone,
+        "dropped": list(e.dropped),
+        "error": e.error,
+    }
 
 
 def _cut(value: str, limit: int = MAX_VALUE) -> str:
     """`value` on one line and at most `limit` characters: values may come from clients
-    and upstreams, and a newline in one would forge the next log line."""
+    and upstreams, and a newline in one would forge the next log line. (The JSON
+    format escapes on its own; its fields keep the values whole.)"""
     if len(value) > limit:
         value = value[:limit] + f"…(+{len(value) - limit})"
     if value.isprintable():
@@ -101,13 +131,9 @@ def _cut(value: str, limit: int = MAX_VALUE) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
-def _clock() -> str:
-    return time.strftime("%H:%M:%S")
-
-
-def _status_style(status: int) -> str | None:
-    if status >= 500:
+def _status_style(e: RequestDone) -> str | None:
+    if e.status >= 500 or e.error:
         return "red"
-    if status >= 400:
+    if e.status >= 400:
         return "yellow"
     return None

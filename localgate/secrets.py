@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from localgate.errors import KeyringFailed, KeyringUnavailable, SecretError
@@ -23,8 +24,9 @@ SERVICE = "localgate"
 
 NO_BACKEND_HELP = (
     "no usable keyring backend on this machine to keep account keys in. Fix it by one of: "
-    "installing a backend (e.g. `pip install keyrings.alt`, or a desktop Secret Service "
-    "such as gnome-keyring or KWallet); selecting one with the PYTHON_KEYRING_BACKEND "
+    "installing a backend (a desktop Secret Service such as gnome-keyring or KWallet; or "
+    "keys in a plaintext file, 0600: `pipx inject localgate keyrings.alt` for a pipx "
+    "install, `pip install keyrings.alt` otherwise); selecting one with the PYTHON_KEYRING_BACKEND "
     "environment variable; or setting `key_env` in the account to take its key from an "
     "environment variable (`localgate accounts add NAME --provider P --key-env VAR`)"
 )
@@ -37,6 +39,54 @@ def store_secret(name: str, value: str) -> None:
     if not value:
         raise SecretError(f"refusing to store an empty key for account {name!r}")
     _call(f"store the key of account {name!r}", lambda kr: kr.set_password(SERVICE, name, value))
+    protect_plaintext_keyring()
+
+
+def plaintext_keyring_file() -> Path | None:
+    """The file keys are kept in unencrypted (keyrings.alt's plaintext backend), or None.
+
+    None for every backend that encrypts (Secret Service, KWallet, macOS
+    Keychain, Windows Credential Locker).
+    """
+    import keyring
+    from keyring.backends import chainer
+
+    backend = keyring.get_keyring()
+    candidates = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
+    for candidate in candidates:
+        if type(candidate).__name__ == "PlaintextKeyring" and getattr(candidate, "file_path", None):
+            return Path(candidate.file_path)
+    return None
+
+
+def protect_plaintext_keyring() -> Path | None:
+    """Keep a plaintext keyring file 0600 in a 0700 dir; its path (None: not plaintext)."""
+    path = plaintext_keyring_file()
+    if path is None:
+        return None
+    try:
+        if path.exists():
+            os.chmod(path, 0o600)
+        if path.parent.exists():
+            os.chmod(path.parent, 0o700)
+    except OSError:  # not ours to change (another owner): doctor reports the modes
+        pass
+    return path
+
+
+def keyring_description() -> str:
+    """Where keys live, in words: the backend's name, or the plaintext file named plainly."""
+    import keyring
+
+    path = plaintext_keyring_file()
+    if path is not None:
+        return (
+            f"a plaintext file, {path}: keys are NOT encrypted; the file is readable only by "
+            "you (0600, in a 0700 dir) and by root. For encrypted storage use a Secret "
+            "Service (gnome-keyring, KWallet) or your OS keychain"
+        )
+    backend = keyring.get_keyring()
+    return f"the keyring backend {getattr(backend, 'name', type(backend).__name__)!r}"
 
 
 def get_secret(name: str) -> str | None:
@@ -72,15 +122,18 @@ def resolve_secret(account: AccountConfig) -> str:
                 f"account {account.name!r} takes its key from the environment variable "
                 f"{account.key_env}, which is not set or empty: export {account.key_env}=... "
                 f"before starting localgate, or remove key_env from the account to use the "
-                f"keyring (localgate accounts add {account.name} --provider {account.provider})"
+                f"keyring (localgate accounts edit {account.name} --key)"
             )
         return value
     value = get_secret(account.name)
     if not value:
-        raise SecretError(
-            f"no key stored for account {account.name!r}: run "
-            f"localgate accounts add {account.name} --provider {account.provider}"
-        )
+        if account.provider == "vertex":  # its secret is a Google login, not a key
+            from localgate.providers.vertex import relogin_command
+
+            fix = relogin_command(account)
+        else:
+            fix = f"localgate accounts edit {account.name} --key"
+        raise SecretError(f"no key stored for account {account.name!r}: run {fix}")
     return value
 
 

@@ -52,7 +52,11 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
     try:
         async with asyncio.timeout(gateway.config.timeouts.first_byte):
             upstream = await gateway.http.ws_connect(
-                call.url, headers=call.headers, protocols=protocols, max_msg_size=0
+                call.url,
+                headers=call.headers,
+                protocols=protocols,
+                max_msg_size=0,
+                proxy=provider.proxy,  # the account's, or the environment's
             )
     except aiohttp.WSServerHandshakeError as exc:
         # aiohttp keeps the status and headers of a refused upgrade, not its body.

@@ -42,3 +42,19 @@ async def localgate(aiohttp_client, config_path):
         return await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
 
     return start
+
+
+def logger_to(stream):
+    """A logger writing what it gets to `stream` as the daemon's text log does
+    (for `RequestLog(logger_to(out))` in tests)."""
+    import logging
+
+    from localgate.logs import TextFormatter
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter(dated=True))
+    logger = logging.getLogger(f"tests.log.{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger

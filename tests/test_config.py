@@ -149,7 +149,9 @@ ERRORS = [
     ),
     ('[[accounts]]\nname = 3\nprovider = "openai"', "accounts[0].name: must be a string, not int"),
     (ACCOUNT + "modles = []", "accounts[0].modles: unknown key (did you mean 'models'?)"),
-    (ACCOUNT + "api_key = 'sk'", "accounts[0].api_key: unknown key (allowed: name, provider, "),
+    (ACCOUNT + "api_key = 'sk'", "accounts[0].api_key: keys do not belong in the config file"),
+    (ACCOUNT + "key_env = 'sk-ant-api03-abcdefgh'", "accounts[0].key_env: this value is not an"),
+    (ACCOUNT + "proxy = 'socks://x'", "accounts[0].proxy: 'socks://x' must be an http:// proxy"),
     (ACCOUNT + 'project = "p"', "accounts[0].project: only accepted for vertex accounts"),
     (
         ACCOUNT + 'base_url = "ftp://x"',

@@ -1,52 +1,86 @@
-"""The request log: one line per request, lines of one loop tick in one write."""
+"""The request log: a line per request with its id, its failed attempts after it."""
 
 from __future__ import annotations
 
-import asyncio
 import io
+import json
+import logging
 
-from localgate.events import RequestDone
-from localgate.requestlog import FLUSH_DELAY, RequestLog
-
-
-class CountingStream(io.StringIO):
-    def __init__(self):
-        super().__init__()
-        self.writes = 0
-
-    def write(self, text: str) -> int:
-        self.writes += 1
-        return super().write(text)
+from localgate.events import AttemptFailed, RequestDone
+from localgate.logs import DaemonLog, JsonFormatter, TextFormatter
+from localgate.requestlog import RequestLog, request_line
 
 
-def done(n: int) -> RequestDone:
-    return RequestDone(f"req_{n}", "openai", "chat", "gpt-4o", False, 200, 0.0, 0.01, account="a")
+def done(n: int, status: int = 200, **changes) -> RequestDone:
+    return RequestDone(
+        f"req_{n}", "openai", "chat", "gpt-4o", False, status, 0.0, 0.01, account="a", **changes
+    )
 
 
-async def test_lines_of_one_tick_share_one_write():
-    stream = CountingStream()
-    log = RequestLog(stream, color=False)
-    for n in range(3):
-        log(done(n))
-    assert stream.writes == 0  # nothing on the request path
-    await asyncio.sleep(FLUSH_DELAY * 3)
-    assert stream.writes == 1
-    assert stream.getvalue().count("gpt-4o → a 200") == 3
-    log(done(4))
-    await asyncio.sleep(FLUSH_DELAY * 3)
-    assert stream.writes == 2 and stream.getvalue().count("\n") == 4
+def failed(n: int, account: str) -> AttemptFailed:
+    return AttemptFailed(f"req_{n}", account, "gpt-4o", "rate_limited", "429 slow down", 30.0)
 
 
-def test_without_a_loop_lines_go_out_at_once():
-    stream = CountingStream()
-    RequestLog(stream, color=False)(done(1))
-    assert stream.writes == 1 and "gpt-4o → a 200" in stream.getvalue()
+def capture(formatter: logging.Formatter) -> tuple[logging.Logger, io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(f"test.requests.{id(out)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger, out
+
+
+def test_line_carries_the_request_id():
+    logger, out = capture(TextFormatter(dated=False))
+    RequestLog(logger)(done(1))
+    line = out.getvalue()
+    assert line.count("\n") == 1
+    assert " req_1 openai" in line and "gpt-4o → a 200" in line
+
+
+def test_failed_attempts_follow_their_request_not_interleaved():
+    logger, out = capture(TextFormatter(dated=False))
+    log = RequestLog(logger)
+    log(failed(1, "first"))
+    log(failed(2, "other"))
+    log(done(2))  # request 2 ends first
+    log(failed(1, "second"))
+    log(done(1))
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["req_2", "req_2", "req_1", "req_1", "req_1"]
+    assert "gpt-4o → a 200" in lines[0] and "other failed" in lines[1]
+    assert "first failed" in lines[3] and "second failed" in lines[4]
+
+
+def test_json_format_is_one_object_per_line():
+    logger, out = capture(JsonFormatter())
+    log = RequestLog(logger)
+    log(failed(7, "first"))
+    log(done(7, status=502, error="upstream broke"))
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["event"] for e in entries] == ["request", "attempt_failed"]
+    assert {e["request_id"] for e in entries} == {"req_7"}
+    assert entries[0]["status"] == 502 and entries[0]["error"] == "upstream broke"
+    assert entries[1]["account"] == "first" and entries[1]["cooldown"] == 30.0
+
+
+def test_nothing_queued_is_lost_when_the_log_stops(tmp_path):
+    """Lines queued on the loop are all in the file once `stop` returns."""
+    log_file = tmp_path / "state" / "localgate.log"
+    daemon_log = DaemonLog(log_file, stderr=False).start()
+    try:
+        request_log = RequestLog()
+        for n in range(2000):
+            request_log(done(n))
+    finally:
+        daemon_log.stop()
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 2000 and "req_1999" in lines[-1]
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
 
 
 def test_other_operations_are_named():
-    out = io.StringIO()
-    log = RequestLog(out, color=False)  # no loop here: lines go out at once
-    log(RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1))
-    log(done(2))
-    first, second = out.getvalue().splitlines()
-    assert first.endswith("op=transcribe") and "op=" not in second
+    first = request_line(RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1))
+    assert first.endswith("op=transcribe") and "op=" not in request_line(done(2))

@@ -77,7 +77,7 @@ def test_missing_key_names_the_fix(memory):
     with pytest.raises(SecretError) as info:
         resolve_secret(work())
     assert str(info.value) == (
-        "no key stored for account 'work': run localgate accounts add work --provider anthropic"
+        "no key stored for account 'work': run localgate accounts edit work --key"
     )
 
 

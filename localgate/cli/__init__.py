@@ -11,18 +11,27 @@ from pathlib import Path
 import click
 
 from localgate import __version__
+from localgate.cli import accounts_edit  # noqa: F401  (adds `accounts edit | rename`)
 from localgate.cli.accounts import accounts
 from localgate.cli.config import config_group
+from localgate.cli.connect import connect, env_command
 from localgate.cli.context import CliContext, LocalgateGroup
 from localgate.cli.dashboard import dashboard
+from localgate.cli.doctor import doctor
+from localgate.cli.lifecycle import logs, restart, start, status, stop
 from localgate.cli.limits import limits
 from localgate.cli.models import models
 from localgate.cli.serve import serve
+from localgate.cli.service import service_group
 from localgate.cli.token import token_group
 from localgate.cli.usage import usage
 
 
-@click.group(cls=LocalgateGroup)
+@click.group(
+    cls=LocalgateGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_path",
@@ -31,9 +40,16 @@ from localgate.cli.usage import usage
     metavar="PATH",
     help="Config file (env LOCALGATE_CONFIG). Default: config.toml in the user config dir.",
 )
-@click.version_option(__version__, prog_name="localgate")
+@click.option(
+    "--url",
+    "url",
+    metavar="URL",
+    help="The running daemon's base URL (env LOCALGATE_URL). Default: found from the "
+    "runtime file the daemon writes in the state dir.",
+)
+@click.version_option(__version__, "--version", "-V", prog_name="localgate")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
     """localgate: a local gateway in front of your own LLM provider accounts.
 
     Tools speak their own dialect (Anthropic Messages, OpenAI Chat Completions)
@@ -48,10 +64,17 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
       localgate serve
       ANTHROPIC_BASE_URL=http://127.0.0.1:8080 claude
     """
-    ctx.obj = CliContext(config_path)
+    from click.core import ParameterSource
+
+    given = ctx.get_parameter_source("config_path") == ParameterSource.COMMANDLINE
+    ctx.obj = CliContext(config_path, url, given)
+    if ctx.invoked_subcommand is None:  # bare `localgate`: the help, and success
+        click.echo(ctx.get_help())
 
 
 main.add_command(serve)
+for command in (start, stop, restart, status, logs, service_group, connect, env_command, doctor):
+    main.add_command(command)
 main.add_command(accounts)
 main.add_command(config_group)
 main.add_command(token_group)

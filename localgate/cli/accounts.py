@@ -9,7 +9,13 @@ from urllib.parse import quote
 
 import click
 
-from localgate.cli.context import CliContext, no_such_account, pass_cli, require_account
+from localgate.cli.context import (
+    CliContext,
+    complete_account,
+    no_such_account,
+    pass_cli,
+    require_account,
+)
 from localgate.config import ACCOUNT_NAME_RE, ENV_VAR_RE, AccountConfig, Config
 from localgate.providers import PROVIDERS
 
@@ -69,6 +75,11 @@ def accounts() -> None:
     help="vertex: OAuth client JSON (Desktop app) for the browser login; remembered.",
 )
 @click.option("--adc", is_flag=True, help="vertex: import gcloud's application-default login.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace an existing account of that name (provider, flags and key) afresh.",
+)
 @pass_cli
 def add(
     cli: CliContext,
@@ -85,8 +96,13 @@ def add(
     no_browser: bool,
     client_secrets: str | None,
     adc: bool,
+    replace: bool,
 ) -> None:
-    """Add account NAME, or update it when it exists (its key and the flags given).
+    """Add account NAME (with --replace: replace the account of that name).
+
+    An existing NAME is refused without --replace, which replaces it whole:
+    its provider, the flags given (others back to their defaults) and its key.
+    To change only some of it, use `localgate accounts edit`.
 
     Without --key-stdin or --key-env you are asked for the key (input hidden).
     The key is stored in the keyring before the config is written, so a
@@ -118,6 +134,7 @@ def add(
         raise click.BadParameter(
             f"{name!r}: use letters, digits, '-', '_' and '.'", param_hint="NAME"
         )
+    _refuse_existing(cli, name, replace)
     if provider == "vertex":
         if key_stdin or key_env:
             raise click.UsageError("vertex accounts log in with Google, not with a key")
@@ -143,12 +160,7 @@ def add(
 
     config_file = cli.config_file()
     existing = config_file.account(name)
-    # Same provider: keep what the flags don't change. Another provider: start afresh,
-    # since its base_url, models and extra keys belonged to the old kind.
-    if existing is not None and existing.get("provider") == provider:
-        table: dict[str, Any] = dict(existing)
-    else:
-        table = {"name": name, "provider": provider}
+    table: dict[str, Any] = {"name": name, "provider": provider}
     if base_url is not None:
         table["base_url"] = base_url
     if models:
@@ -157,17 +169,14 @@ def add(
         table["priority"] = priority
     if key_env is not None:
         table["key_env"] = key_env
-    else:
-        table.pop("key_env", None)
     config_file.put_account(table)
     config_file.validate()  # a bad flag fails here, before any key is asked for or stored
 
-    verb = "updated" if existing is not None else "added"
+    verb = "replaced" if existing is not None else "added"
     if key_env is not None:
         config_file.save()
         click.echo(f"{verb} account {name!r} ({provider}); its key comes from ${key_env}")
-        if not os.environ.get(key_env):
-            click.echo(f"note: {key_env} is not set in this shell", err=True)
+        warn_unset_key_env(name, key_env)
         return
 
     key = _read_key(name, provider, key_stdin)
@@ -175,7 +184,43 @@ def add(
 
     store_secret(name, key)
     config_file.save()
-    click.echo(f"{verb} account {name!r} ({provider}); key stored in the keyring")
+    click.echo(f"{verb} account {name!r} ({provider}); key stored in {where_keys_live()}")
+
+
+def _refuse_existing(cli: CliContext, name: str, replace: bool) -> None:
+    """An account NAME exists and --replace was not given: say what it is and what to do."""
+    existing = cli.config_file().account(name)
+    if existing is None or replace:
+        return
+    what = existing.get("provider", "?")
+    if existing.get("base_url"):
+        what += f", {existing['base_url']}"
+    raise click.ClickException(
+        f"account {name!r} already exists ({what}). To replace it (provider, settings and "
+        f"key): add --replace. To change part of it: localgate accounts edit {name} "
+        "[--models P]… [--priority N] [--base-url URL] [--key]"
+    )
+
+
+def warn_unset_key_env(name: str, variable: str) -> None:
+    """--key-env names a variable this shell does not set: say what that means."""
+    if not os.environ.get(variable):
+        click.echo(
+            f"warning: ${variable} is not set in this shell: account {name!r} has no key until "
+            f"it is set in the daemon's environment (export {variable}=… before "
+            "`localgate start`)",
+            err=True,
+        )
+
+
+def where_keys_live() -> str:
+    """'the keyring', or the plaintext file named plainly."""
+    from localgate.secrets import plaintext_keyring_file
+
+    path = plaintext_keyring_file()
+    if path is None:
+        return "the keyring"
+    return f"{path}, a plaintext file (0600 in a 0700 dir; not encrypted: see `localgate doctor`)"
 
 
 def _read_key(name: str, provider: str, from_stdin: bool) -> str:
@@ -210,7 +255,7 @@ def list_accounts(cli: CliContext, as_json: bool) -> None:
     from localgate.cli.daemon import account_states
 
     config = cli.load_config()
-    states, problem = account_states(config.server)
+    states, problem = account_states(cli.daemon(config))
     rows = [_account_row(account, states) for account in config.accounts]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -274,7 +319,7 @@ def _print_table(rows: list[dict[str, Any]], problem: str | None) -> None:
 
 
 @accounts.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_account)
 @pass_cli
 def remove(cli: CliContext, name: str) -> None:
     """Remove account NAME from the config and its key from the keyring.
@@ -305,7 +350,7 @@ def remove(cli: CliContext, name: str) -> None:
 
 
 @accounts.command("enable")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_account)
 @pass_cli
 def enable(cli: CliContext, name: str) -> None:
     """Let the daemon use account NAME again.
@@ -318,16 +363,28 @@ def enable(cli: CliContext, name: str) -> None:
       localgate accounts enable work
     """
     config = _set_enabled(cli, name, True)
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon, await_account
 
-    url = daemon_url(config.server, f"/reset-account?account={quote(name)}")
-    answer, _ = ask_daemon(url, method="POST", timeout=2.0)
+    daemon = cli.daemon(config)
+    # Wait for the daemon to read the change first: resetting an account it still
+    # thinks disabled would report "disabled" right after enabling it.
+    entry, problem = await_account(
+        daemon, name, lambda e: e is not None and e.get("state") != "disabled"
+    )
+    if entry is None:
+        if problem and not problem.startswith("not running"):
+            click.echo(f"note: the daemon at {daemon.url} {problem}", err=True)
+        return
+    url = daemon.endpoint(f"/reset-account?account={quote(name)}")
+    answer, problem = ask_daemon(url, method="POST", timeout=2.0)
     if isinstance(answer, dict) and "state" in answer:
         click.echo(f"the running daemon forgot its marks on {name!r}: now {answer['state']}")
+    else:
+        click.echo(f"note: the daemon at {daemon.url} {problem}", err=True)
 
 
 @accounts.command("disable")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_account)
 @pass_cli
 def disable(cli: CliContext, name: str) -> None:
     """Keep account NAME (and its key) but stop routing requests to it.
@@ -356,7 +413,7 @@ def _set_enabled(cli: CliContext, name: str, enabled: bool) -> Config:
 
 
 @accounts.command("test")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_account)
 @pass_cli
 def test(cli: CliContext, name: str) -> None:
     """Make one cheap live call with account NAME and say whether it works.

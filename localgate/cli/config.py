@@ -15,16 +15,93 @@ from localgate.providers import PROVIDERS
 
 @click.group("config")
 def config_group() -> None:
-    """Find and inspect the config file.
+    """Create, find, edit and inspect the config file.
 
     \b
     Examples:
+      localgate config init          # a commented starter file
+      localgate config edit          # $EDITOR, validated before it is kept
+      localgate config example       # every key, documented
       localgate config path
       localgate config show
       LOCALGATE_CONFIG=~/other.toml localgate config show
 
-    The file is TOML; config.example.toml in the source tree documents every key.
+    The file is TOML; `localgate config example` prints every key with its
+    default and meaning (installed with localgate as config.example.toml).
     """
+
+
+@config_group.command("example")
+def example() -> None:
+    """Print the documented example config: every key, its default, what it does."""
+    from localgate.cli.config_file import example_config
+
+    click.echo(example_config(), nl=False)
+
+
+@config_group.command("init")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@pass_cli
+def init(cli: CliContext, force: bool) -> None:
+    """Write a commented starter config (every key, commented out) at the config path.
+
+    \b
+    Example:
+      localgate config init && localgate config edit
+    """
+    from localgate.cli.config_file import starter_config, write_private
+
+    path = cli.config_path
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} already exists (--force to overwrite it)")
+    write_private(path, starter_config())
+    click.echo(f"wrote {path}: every key is there, commented; `localgate config edit` to change it")
+
+
+@config_group.command("edit")
+@pass_cli
+def edit(cli: CliContext) -> None:
+    """Open the config in $VISUAL / $EDITOR; keep the change only once it is valid.
+
+    An invalid edit is shown with its error and offered back for another try;
+    declining leaves the file as it was.
+    """
+    from localgate.cli.config_file import starter_config, write_private
+    from localgate.errors import ConfigError
+
+    path = cli.config_path
+    original = path.read_text(encoding="utf-8") if path.exists() else starter_config()
+    text = original
+    while True:
+        edited = click.edit(text, extension=".toml", require_save=True)
+        if edited is None or edited == original:
+            click.echo("no change")
+            return
+        try:
+            _validate(edited, path)
+        except ConfigError as exc:
+            click.echo(f"not saved: {exc}", err=True)
+            if not click.confirm("Edit again?", default=True, err=True):
+                raise click.ClickException(f"{path} left as it was") from exc
+            text = edited
+            continue
+        write_private(path, edited)
+        click.echo(f"saved {path}; a running daemon picks it up within a second")
+        return
+
+
+def _validate(text: str, path) -> None:
+    """Raise ConfigError when `text` is not a valid config (named as `path`)."""
+    import tomllib
+
+    from localgate.config import parse_config
+    from localgate.errors import ConfigError
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    parse_config(data, path)
 
 
 @config_group.command("path")

@@ -10,6 +10,7 @@ creates the dir. tomli-w cannot keep comments: the header says so.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,24 +95,85 @@ class ConfigFile:
 
     def save(self) -> Config:
         """Validate, then write atomically: temp file in the same dir, fsync, replace."""
-        import tempfile
-
         config = self.validate()
-        text = FILE_HEADER + dumps_toml(self.data)
-        directory = private_dir(self.path.parent)
-        # mkstemp creates the file with mode 0600 whatever the umask.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(directory)
+        write_private(self.path, FILE_HEADER + dumps_toml(self.data))
         return config
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically (temp file, fsync, rename), mode 0600 in a 0700 dir.
+
+    A daemon that hot-reloads never sees half a file.
+    """
+    import tempfile
+
+    directory = private_dir(path.parent)
+    # mkstemp creates the file with mode 0600 whatever the umask.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)
+
+
+EXAMPLE_NAME = "config.example.toml"
+
+
+def example_config() -> str:
+    """The documented example config, from where localgate was installed (or its source)."""
+    import site
+    import sys
+    import sysconfig
+
+    places = [
+        Path(sysconfig.get_path("data")) / "share" / "localgate",  # pip, pipx, a venv
+        Path(sys.prefix) / "share" / "localgate",
+        Path(site.getuserbase()) / "share" / "localgate",  # pip install --user
+        Path(__file__).resolve().parents[2],  # a source checkout (editable install)
+    ]
+    for place in places:
+        try:
+            return (place / EXAMPLE_NAME).read_text(encoding="utf-8")
+        except OSError:
+            continue
+    raise ConfigError(
+        f"{EXAMPLE_NAME} is not installed here (looked in {', '.join(map(str, places))}); "
+        "reinstall localgate"
+    )
+
+
+STARTER_HEADER = """\
+# localgate configuration, written by `localgate config init`.
+# Every key is below, commented out with its default: uncomment what you change.
+# `localgate config edit` opens this file and checks it before keeping a change.
+# Keys (secrets) never go here: `localgate accounts add NAME --provider P` keeps
+# them in the keyring.
+
+"""
+
+
+def starter_config() -> str:
+    """The example with every setting commented out: valid, and the defaults.
+
+    Table headers ([server], [timeouts], [aliases]) stay, so a line uncommented
+    under one lands in its table; account tables ([[accounts]]) are commented
+    out whole, since an account without its keys is invalid.
+    """
+    lines = []
+    for line in example_config().splitlines():
+        stripped = line.strip()
+        keep = not stripped or stripped.startswith("#") or _TABLE_HEADER.match(stripped)
+        lines.append(line if keep else "# " + line)
+    return STARTER_HEADER + "\n".join(lines) + "\n"
+
+
+_TABLE_HEADER = re.compile(r"^\[[^\[\]]+\]\s*(#.*)?$")  # [server], not [[accounts]]
 
 
 def dumps_toml(data: Mapping[str, Any], notes: Mapping[str, str] | None = None) -> str:

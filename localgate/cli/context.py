@@ -9,7 +9,7 @@ import click
 
 from localgate.cli.config_file import ConfigFile
 from localgate.config import AccountConfig, Config, default_config_path, load_config
-from localgate.errors import LocalgateError
+from localgate.errors import ConfigError, LocalgateError
 
 
 class LocalgateGroup(click.Group):
@@ -31,6 +31,8 @@ class CliContext:
     """The root options, handed to every command as `ctx.obj`."""
 
     config_option: Path | None = None
+    url_option: str | None = None
+    config_flag: bool = False  # --config was on the command line (not LOCALGATE_CONFIG)
 
     @property
     def config_path(self) -> Path:
@@ -40,7 +42,24 @@ class CliContext:
         return default_config_path()
 
     def load_config(self) -> Config:
-        return load_config(self.config_path)
+        """The config; `--config` naming a missing file is an error (a typo would
+        otherwise serve an empty config). Otherwise a missing file reads as the
+        defaults: a fresh install has none yet.
+        """
+        path = self.config_path
+        if self.config_flag and not path.exists():
+            raise ConfigError(
+                f"{path}: no such config file (named by --config). "
+                f"Create it with `localgate --config {path} config init`, or leave both "
+                "out to use the default config"
+            )
+        return load_config(path)
+
+    def daemon(self, config: Config | None = None):
+        """Where the running daemon is (see localgate.cli.daemon.locate_daemon)."""
+        from localgate.cli.daemon import locate_daemon
+
+        return locate_daemon(config or self.load_config(), self.url_option)
 
     def config_file(self) -> ConfigFile:
         return ConfigFile.load(self.config_path)
@@ -60,3 +79,20 @@ def require_account(config: Config, name: str) -> AccountConfig:
 def no_such_account(path: Path, name: str, accounts) -> str:
     names = ", ".join(a.name for a in accounts) or "none yet"
     return f"no account named {name!r} in {path} (accounts: {names})"
+
+
+def complete_account(ctx: click.Context, param, incomplete: str):
+    """Shell completion: the config's account names that start with `incomplete`."""
+    from click.shell_completion import CompletionItem
+
+    root = ctx.find_root()
+    option = root.params.get("config_path")
+    try:
+        config = load_config(option.expanduser() if option else default_config_path())
+    except LocalgateError:  # a broken config completes nothing rather than a traceback
+        return []
+    return [
+        CompletionItem(a.name, help=a.provider)
+        for a in config.accounts
+        if a.name.startswith(incomplete)
+    ]

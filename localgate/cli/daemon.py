@@ -14,22 +14,57 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
-from localgate.config import ServerConfig
+from localgate.config import Config
+from localgate.runtime import Runtime, base_url, read_runtime
 
 DEFAULT_PROBE_TIMEOUT = 0.5
-
-# A daemon bound to every interface still answers on loopback.
-_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+URL_ENV = "LOCALGATE_URL"
 
 
-def daemon_url(server: ServerConfig, path: str) -> str:
-    """http://host:port/path for the daemon described by `server`."""
-    host = _WILDCARD_HOSTS.get(server.host, server.host)
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"http://{host}:{server.port}{path}"
+@dataclass(frozen=True)
+class DaemonLocation:
+    """Where the CLI looks for the daemon, and what told it so."""
+
+    url: str  # base URL without a trailing slash
+    source: str  # "--url", "LOCALGATE_URL", "runtime file", "config"
+    runtime: Runtime | None = None  # the runtime file's word, when there is one
+
+    def endpoint(self, path: str) -> str:
+        """The URL of `path` (which starts with '/') on this daemon."""
+        return self.url + path
+
+
+def locate_daemon(config: Config, url_option: str | None = None) -> DaemonLocation:
+    """The daemon's base URL: --url, then $LOCALGATE_URL, then the runtime file the
+    running daemon wrote in the state dir, then the config's [server] host and port."""
+    import os
+
+    if url_option:
+        return DaemonLocation(normalize_base_url(url_option), "--url")
+    if os.environ.get(URL_ENV):
+        return DaemonLocation(normalize_base_url(os.environ[URL_ENV]), URL_ENV)
+    runtime = read_runtime(config.state_dir)
+    if runtime is not None:
+        return DaemonLocation(runtime.url, "runtime file", runtime)
+    return DaemonLocation(base_url(config.server.host, config.server.port), "config")
+
+
+def normalize_base_url(url: str) -> str:
+    """`127.0.0.1:9090`, `http://127.0.0.1:9090/` → `http://127.0.0.1:9090`.
+
+    A trailing `/v1` (what SDKs are given) is dropped too: the daemon's own
+    routes (/health, /account-limits) live at its root.
+    """
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    url = url.rstrip("/")
+    if url.endswith("/v1"):
+        url = url[: -len("/v1")]
+    return url
 
 
 def ask_daemon(
@@ -84,10 +119,10 @@ def _unreachable(reason: object) -> str:
 
 
 def account_states(
-    server: ServerConfig, timeout: float = DEFAULT_PROBE_TIMEOUT
+    daemon: DaemonLocation, timeout: float = DEFAULT_PROBE_TIMEOUT
 ) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
     """(each account's entry of the daemon's /account-limits by name, None) or (None, why not)."""
-    body, problem = ask_daemon(daemon_url(server, "/account-limits"), timeout=timeout)
+    body, problem = ask_daemon(daemon.endpoint("/account-limits"), timeout=timeout)
     if not isinstance(body, dict) or not isinstance(body.get("accounts"), list):
         return None, problem or "answered something that is not a limits view"
     states = {
@@ -96,3 +131,31 @@ def account_states(
         if isinstance(entry, dict) and isinstance(entry.get("name"), str)
     }
     return states, None
+
+
+RELOAD_WAIT = 5.0  # seconds the CLI waits for a running daemon to adopt a config change
+
+
+def await_account(
+    daemon: DaemonLocation, name: str, ready, timeout: float = RELOAD_WAIT
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Poll the daemon until its entry for account `name` satisfies `ready(entry)`.
+
+    The daemon re-reads the config about once a second; a command that changed
+    it waits here so what it reports is what the daemon does. Returns (entry,
+    None), or (None, why not): not running, or the change not adopted in time.
+    An entry of None stands for "the daemon does not know this account".
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        states, problem = account_states(daemon)
+        if states is None:
+            return None, problem
+        entry = states.get(name)
+        if ready(entry):
+            return entry, None
+        if time.monotonic() >= deadline:
+            return None, f"did not pick the change up within {timeout:.0f}s"
+        time.sleep(0.1)

@@ -35,9 +35,10 @@ def dashboard(cli: CliContext, no_browser: bool, url: str | None) -> None:
       localgate dashboard
       localgate dashboard --no-browser     # print the link, open it yourself
     """
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon, locate_daemon
 
-    base = (url or daemon_url(cli.load_config().server, "")).rstrip("/")
+    # --url, the root --url, $LOCALGATE_URL, the runtime file, then the config.
+    base = locate_daemon(cli.load_config(), url or cli.url_option).url
     link, problem = ask_daemon(f"{base}/ui/api/login-link", method="POST", timeout=ASK_TIMEOUT)
     if not isinstance(link, dict) or not isinstance(link.get("url"), str):
         problem = problem or "answered something that is not a login link"

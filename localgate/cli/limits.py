@@ -18,7 +18,8 @@ _STATE_STYLES = {"ok": "green", "cooling": "yellow", "invalid": "red", "disabled
 @click.option(
     "--url",
     metavar="URL",
-    help="The daemon's /account-limits URL. Default: from the config's [server] host and port.",
+    help="The daemon's base URL (or its /account-limits URL). Default: the root --url, "
+    "$LOCALGATE_URL, the running daemon's runtime file, then the config's host and port.",
 )
 @pass_cli
 def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
@@ -35,10 +36,11 @@ def limits(cli: CliContext, as_json: bool, url: str | None) -> None:
     """
     import time
 
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon, locate_daemon
 
     config = cli.load_config()
-    url = url or daemon_url(config.server, "/account-limits")
+    if not (url and url.rstrip("/").endswith("/account-limits")):  # a full URL is kept
+        url = locate_daemon(config, url or cli.url_option).endpoint("/account-limits")
     view, problem = ask_daemon(url, timeout=FETCH_TIMEOUT)
     if view is not None and not (isinstance(view, dict) and "accounts" in view):
         view, problem = None, "it answered something that is not a limits view"
@@ -74,7 +76,12 @@ def _what_happened(url: str, problem: str) -> str:
 
 
 def render(view: dict[str, Any], now_wall: float) -> None:
-    """The view as rich tables: summary, accounts, model × account matrix."""
+    """The view as rich tables: summary, accounts (reasons below), model × account matrix.
+
+    Nothing is cut to fit the terminal: figures and names stay whole, reasons
+    wrap on their own lines, and a matrix too wide turns on its side, or into
+    one line per account.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -88,49 +95,79 @@ def render(view: dict[str, Any], now_wall: float) -> None:
         problem = view.get("daemon_problem") or "not running"
         said = "not running" if problem.startswith("not running") else f"the daemon {problem}"
         console.print(f"{said}: last known state from the ledger (saved {saved})", style="dim")
-    table = Table(show_edge=False, header_style="bold")
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
     rows = account_rows(view, now_wall)
-    for index, column in enumerate(ACCOUNT_HEADER):
+    columns = ACCOUNT_HEADER[:-1]  # DETAIL: on its own lines below, where it can wrap
+    for index, column in enumerate(columns):
         cells = [column, *(r[index] for r in rows)]
-        table.add_column(column.lower(), **_fit(column, cells, console.width))
+        table.add_column(column.lower(), **_fit(column, cells))
     for row in rows:
         style = _STATE_STYLES.get(row[2])
-        table.add_row(*row[:2], Text(row[2], style=style or ""), *row[3:])
+        table.add_row(*row[:2], Text(row[2], style=style or ""), *row[3 : len(columns)])
     console.print(table)
+    for row in rows:
+        if row[-1]:
+            console.print(Text.assemble((row[0], "bold"), ": ", row[-1]))
     names, rows = matrix(view, now_wall)
     if not rows:
         console.print("no provider figures or rests yet", style="dim")
         return
-    grid = Table(show_edge=False, header_style="bold", title="left / wait, by model")
-    grid.add_column("model", overflow="fold", min_width=min(24, _longest(["model", *rows[0][:1]])))
+    console.print(_matrix_table(console, names, rows) or _matrix_lines(names, rows))
+
+
+def _matrix_table(console, names: list[str], rows: list[list[str]]):
+    """Models × accounts, or accounts × models, whichever fits whole; None if neither."""
+    from rich.table import Table
+    from rich.text import Text
+
+    by_account = [[name, *(row[i] for row in rows)] for i, name in enumerate(names, start=1)]
+    for corner, heads, body in (
+        ("model", names, rows),
+        ("account", [row[0] for row in rows], by_account),
+    ):
+        widths = [
+            _longest([head, *(r[i] for r in body)]) for i, head in enumerate([corner, *heads])
+        ]
+        # Rich measures a table as at most the console: add up its natural width instead
+        # (each column padded by 1 on both sides but at the edges, a rule between two).
+        if sum(widths) + 3 * len(widths) - 3 > console.width:
+            continue
+        grid = Table(
+            show_edge=False, pad_edge=False, header_style="bold", title="left / wait, by model"
+        )
+        for head, width in zip([corner, *heads], widths, strict=True):
+            grid.add_column(head, no_wrap=True, min_width=width)
+        for first, *cells in body:
+            grid.add_row(first, *(Text(c, style=_cell_style(c)) for c in cells))
+        return grid
+    return None
+
+
+def _matrix_lines(names: list[str], rows: list[list[str]]):
+    """The matrix as one wrapped line per account: `name: model cell, model cell`."""
+    from rich.text import Text
+
+    text = Text("left / wait, by model\n", style="bold")
     for index, name in enumerate(names, start=1):
-        # A figure or a wait is read whole or not at all; the account name may wrap.
-        grid.add_column(name, no_wrap=True, min_width=_longest([r[index] for r in rows]))
-    for model, *cells in rows:
-        grid.add_row(model, *(Text(c, style=_cell_style(c)) for c in cells))
-    console.print(grid)
+        text.append(name, style="bold")
+        text.append(": ")
+        for number, row in enumerate(rows):
+            text.append(("; " if number else "") + f"{row[0]} ")
+            text.append(row[index], style=_cell_style(row[index]))
+        text.append("\n")
+    return text
 
 
-# Columns of the accounts table that never shrink (states and numbers), and
+# Columns of the accounts table that never shrink (names, states and numbers), and
 # those that may wrap between figures but never inside one.
-_WHOLE = {"PROVIDER", "STATE", "REQ/MIN", "TOK/MIN"}
-_WORDS = {"TODAY", "LIMITS"}
+_WHOLE = {"ACCOUNT", "PROVIDER", "STATE", "REQ/MIN", "TOK/MIN"}
 
 
-def _fit(column: str, cells: list[str], width: int) -> dict[str, Any]:
-    """Rich column options so a narrow terminal wraps names and detail, never a figure.
-
-    Rich measures a column's minimum as its longest word, so a long account
-    name is capped (`max_width`) to let it fold rather than push the table
-    past the terminal's edge, where rich would crop the last columns.
-    """
+def _fit(column: str, cells: list[str]) -> dict[str, Any]:
+    """Rich column options so a narrow terminal wraps between figures, never inside one."""
     if column in _WHOLE:
         return {"no_wrap": True, "min_width": _longest(cells)}
-    if column in _WORDS:
-        return {"overflow": "fold"}
-    if column == "ACCOUNT":
-        return {"overflow": "fold", "max_width": max(8, width // 5)}
-    return {"overflow": "fold", "min_width": min(12, _longest(cells))}  # DETAIL
+    return {"overflow": "fold"}  # TODAY, LIMITS: words stay whole
 
 
 def _longest(texts: list[str]) -> int:

@@ -20,11 +20,11 @@ def models(cli: CliContext, as_json: bool) -> None:
     lists say, filtered by their patterns, plus alias names); when it is not
     running, the model patterns of the config and the accounts behind each.
     """
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon
     from localgate.cli.limits import FETCH_TIMEOUT
 
     config = cli.load_config()
-    url = daemon_url(config.server, "/v1/models")
+    url = cli.daemon(config).endpoint("/v1/models")
     listing, problem = ask_daemon(url, timeout=FETCH_TIMEOUT)
     ids = _ids(listing)
     if ids is not None:

@@ -68,7 +68,7 @@ def clear(cli: CliContext) -> None:
     """Forget the token: loopback clients need none again, non-loopback binds are refused.
 
     Refused while a daemon bound beyond loopback runs (it asks the daemon at
-    LOCALGATE_URL, or at the config's [server] host and port): without its
+    --url, LOCALGATE_URL, its runtime file or the config's host and port): without its
     token such a daemon would refuse every request. Stop it first, or restart
     it on 127.0.0.1.
 
@@ -76,13 +76,12 @@ def clear(cli: CliContext) -> None:
     Example:
       localgate token clear
     """
-    import os
 
-    from localgate.cli.daemon import ask_daemon, daemon_url
+    from localgate.cli.daemon import ask_daemon
     from localgate.proxytoken import clear_proxy_token
 
-    base = os.environ.get("LOCALGATE_URL")
-    url = base.rstrip("/") + "/health" if base else daemon_url(cli.load_config().server, "/health")
+    # --url, $LOCALGATE_URL, the runtime file, then the config: as every command.
+    url = cli.daemon().endpoint("/health")
     health, _ = ask_daemon(url)
     if isinstance(health, dict) and health.get("beyondLoopback"):
         raise click.ClickException(

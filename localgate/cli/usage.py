@@ -15,6 +15,8 @@ _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _COUNTS = (
     "requests",
     "errors",
+    "broken_streams",
+    "failed_attempts",
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",
@@ -67,6 +69,10 @@ def parse_since(text: str, now_wall: float) -> float:
 def usage(cli: CliContext, since: str, by: str, as_json: bool) -> None:
     """Requests and tokens served, from the usage ledger (kept across restarts).
 
+    Per row: requests, errors (status >= 400 or the client went away), broken
+    streams (cut after their first bytes), failed attempts (by account: the
+    times that account failed and the request moved on), then tokens.
+
     \b
     Examples:
       localgate usage                      # the last 7 days, by account
@@ -109,12 +115,13 @@ def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since
     from localgate.limits import compact
 
     table = Table(title=f"usage since {since}", title_justify="left", show_edge=False)
-    # Short headers: eight columns of figures must fit 80 columns whole.
-    headers = (by, "requests", "errors", "input", "output", "cache rd", "cache wr", "tokens")
+    # Short headers: ten columns of figures must fit 80 columns whole.
+    headers = (by, "reqs", "errs", "broken", "failed", "in", "out", "cache rd", "cache wr",
+               "tokens")  # fmt: skip
 
     def cells(entry: dict[str, Any]) -> list[str]:
-        counts = [str(entry["requests"]), str(entry["errors"])]
-        return [*counts, *(compact(entry[k]) for k in _COUNTS[2:])]
+        counts = [str(entry[k]) for k in _COUNTS[:4]]
+        return [*counts, *(compact(entry[k]) for k in _COUNTS[4:])]
 
     rows = [[str(entry[by]), *cells(entry)] for entry in entries]
     rows.append(["total", *cells(total)])

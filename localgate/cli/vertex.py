@@ -83,7 +83,7 @@ def add_vertex(
 
     store_secret(name, json.dumps(info))
     config_file.save()
-    verb = "updated" if existing is not None else "added"
+    verb = "replaced" if existing is not None else "added"
     who = f" as {email}" if email else ""
     click.echo(
         f"{verb} account {name!r} (vertex, project {table['project']}, region "

@@ -47,21 +47,36 @@ class Request(transport.Request):
     cannot hold a refresh for longer.
     """
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT, total: float = TOTAL_TIMEOUT):
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        total: float = TOTAL_TIMEOUT,
+        proxy: str | None = None,
+    ):
         self.timeout = timeout
         self.total = total
+        self.proxy = proxy  # the account's `proxy` setting (providers/proxy.py decides)
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        from localgate.providers.proxy import upstream_proxy
+
         parts = urlsplit(url)
         path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         total = min(timeout, self.total) if timeout else self.total
         step = min(self.timeout, total)
+        via = upstream_proxy(self.proxy, url)
+        # Through a proxy: a CONNECT tunnel for https, the absolute URL for http.
+        netloc = urlsplit(via).netloc if via else parts.netloc
         if parts.scheme == "https":
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.netloc, timeout=step, context=ssl.create_default_context()
+                netloc, timeout=step, context=ssl.create_default_context()
             )
+            if via:
+                connection.set_tunnel(parts.hostname, parts.port or 443)
         elif parts.scheme == "http":
-            connection = http.client.HTTPConnection(parts.netloc, timeout=step)
+            connection = http.client.HTTPConnection(netloc, timeout=step)
+            if via:
+                path = url
         else:
             raise exceptions.TransportError(f"unsupported URL scheme in {parts.scheme}://…")
         watchdog = _Watchdog(connection, total)

@@ -27,7 +27,7 @@ from localgate.providers.ratelimit import (
 )
 
 LEDGER_FILENAME = "ledger.sqlite3"
-SCHEMA_VERSION = 2  # 2: usage_quarters (see rollup.py)
+SCHEMA_VERSION = 3  # 2: usage_quarters (see rollup.py); 3: requests.failed
 POOL_STATE = "pool"
 
 _SCHEMA = """
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS requests (
     attempts INTEGER,
     fallback_depth INTEGER,
     client_gone INTEGER,
-    error TEXT
+    error TEXT,
+    failed TEXT                      -- JSON list: accounts whose attempt failed first
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
 CREATE TABLE IF NOT EXISTS limits (
@@ -93,7 +94,12 @@ REQUEST_COLUMNS = (
     "fallback_depth",
     "client_gone",
     "error",
+    "failed",
 )
+# Ledgers before version 3 lack the `failed` column: added in place, old rows NULL.
+_ADD_FAILED = "ALTER TABLE requests ADD COLUMN failed TEXT;"
+# A stream that broke after its first bytes: it kept its 200 and carries the error.
+_BROKEN = "stream AND status < 400 AND error IS NOT NULL AND NOT client_gone"
 _INSERT = (
     f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
@@ -115,13 +121,13 @@ class UsageRow:
 
     key: str
     requests: int
-    # Requests that ended with status >= 400, a client that went away, or an
-    # error after their 200 (a stream cut short or failing mid-way).
-    errors: int
+    errors: int  # requests that ended with status >= 400 or a client that went away
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
     cache_creation_tokens: int
+    broken_streams: int = 0  # streams that broke after their first bytes
+    failed_attempts: int = 0  # attempts that failed over to another account
 
     @property
     def tokens(self) -> int:
@@ -172,14 +178,15 @@ class LedgerStore:
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a power cut may lose the last flush, never corrupt the file.
             db.execute("PRAGMA synchronous=NORMAL")
-            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                # BACKFILL sums the rows a version-1 ledger already holds (none when new).
-                db.executescript(
-                    _SCHEMA
-                    + rollup.SCHEMA
-                    + rollup.BACKFILL
-                    + f"PRAGMA user_version = {SCHEMA_VERSION};"
-                )
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                script = _SCHEMA + rollup.SCHEMA
+                if version < 2:  # BACKFILL sums the rows a version-1 ledger holds (none when new)
+                    script += rollup.BACKFILL
+                columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+                if columns and "failed" not in columns:  # a ledger from before version 3
+                    script += _ADD_FAILED
+                db.executescript(script + f"PRAGMA user_version = {SCHEMA_VERSION};")
         except sqlite3.Error:
             db.close()
             raise
@@ -249,17 +256,44 @@ class LedgerStore:
     # -- reading ------------------------------------------------------------
 
     def usage(self, since_wall: float, by: str = "account") -> list[UsageRow]:
-        """Requests and tokens since `since_wall`, grouped by account, model or day."""
+        """Requests, tokens, broken streams and failed attempts since `since_wall`,
+        grouped by account, model or day.
+
+        By account, a failed attempt counts for the account that failed (which
+        may have served nothing); by model or day, for the request's group.
+        """
         group = GROUPINGS[by]  # KeyError for an unknown grouping: a programming error
         rows = self._db.execute(
             f"SELECT {group} AS key, COUNT(*), "
-            "SUM(CASE WHEN status >= 400 OR client_gone OR error IS NOT NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status >= 400 OR client_gone THEN 1 ELSE 0 END), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-            "SUM(cache_creation_tokens) "
-            "FROM requests WHERE ts >= ? GROUP BY key ORDER BY key",
+            f"SUM(cache_creation_tokens), SUM(CASE WHEN {_BROKEN} THEN 1 ELSE 0 END) "
+            "FROM requests WHERE ts >= ? GROUP BY key",
             (since_wall,),
         ).fetchall()
-        return [UsageRow(str(key), *(int(v or 0) for v in rest)) for key, *rest in rows]
+        if by == "account":
+            failed_sql = (
+                "SELECT failure.value, COUNT(*) FROM requests, json_each(requests.failed) "
+                "AS failure WHERE ts >= ? AND failed IS NOT NULL GROUP BY failure.value"
+            )
+        else:
+            failed_sql = (
+                f"SELECT {group} AS key, SUM(json_array_length(failed)) FROM requests "
+                "WHERE ts >= ? AND failed IS NOT NULL GROUP BY key"
+            )
+        failed = {str(k): int(n or 0) for k, n in self._db.execute(failed_sql, (since_wall,))}
+        counts = {str(key): [int(v or 0) for v in rest] for key, *rest in rows}
+        for key in failed.keys() - counts.keys():  # an account that only ever failed
+            counts[key] = [0] * 7
+        return [
+            UsageRow(
+                key,
+                *counts[key][:6],
+                broken_streams=counts[key][6],
+                failed_attempts=failed.get(key, 0),
+            )
+            for key in sorted(counts)
+        ]
 
     def series(self, buckets, by: str = "account", **only) -> list[rollup.Cell]:
         """Sums per (bucket, account or model) from the rollup; see `rollup.series`."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localgate.events import LimitsObserved, RequestDone
+from localgate.events import AttemptFailed, LimitsObserved, RequestDone
 from localgate.ledger.store import POOL_STATE, LedgerStore
 from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
@@ -56,8 +56,9 @@ def _stored(value):
     return value
 
 
-def request_row(event: RequestDone) -> tuple:
-    """A RequestDone as a `requests` row (REQUEST_COLUMNS order)."""
+def request_row(event: RequestDone, failed: list[str] | None = None) -> tuple:
+    """A RequestDone as a `requests` row (REQUEST_COLUMNS order); `failed`: the
+    accounts whose attempt at it failed before one served (or none did)."""
     usage = event.usage
     return (
         event.started_wall,
@@ -80,6 +81,7 @@ def request_row(event: RequestDone) -> tuple:
         _stored(event.fallback_depth),
         int(event.client_gone),
         event.error,
+        json.dumps(failed) if failed else None,
     )
 
 
@@ -101,6 +103,7 @@ class Ledger:
         # RequestDone events (made rows on the writer thread, off the request
         # path) and rows a failed write gave back.
         self._rows: list[RequestDone | tuple] = []
+        self._failed: dict[str, list[str]] = {}  # request id → accounts that failed it
         self._limits: dict[tuple[str, str, str], tuple] = {}
         self._store: LedgerStore | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -123,12 +126,19 @@ class Ledger:
         if not self._open:
             return
         if isinstance(event, RequestDone):
-            self._rows.append(event)
+            failed = self._failed.pop(event.request_id, None)
+            # Rows are made on the writer thread, but for the rare request that
+            # failed over: its row carries the accounts that failed.
+            self._rows.append(request_row(event, failed) if failed else event)
             if len(self._rows) >= self.batch and self._wake is not None:
                 self._wake.set()
             if event.account is not None and self._pool is not None:
                 # "today" counts what this row counts, so a restart does not change it.
                 self._pool.served(event.account, event.usage.total)
+        elif isinstance(event, AttemptFailed):
+            if len(self._failed) >= MAX_PENDING:  # a request that never ended: forget it
+                self._failed.pop(next(iter(self._failed)))
+            self._failed.setdefault(event.request_id, []).append(event.account)
         elif isinstance(event, LimitsObserved):
             for s in event.snapshots:
                 key = (event.account, event.model, s.dimension)

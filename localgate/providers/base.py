@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from localgate.dialects.common import error_message
@@ -94,6 +95,13 @@ class Provider:
     @property
     def base_url(self) -> str:
         return (self.account.base_url or self.info.default_base_url).rstrip("/")
+
+    @cached_property  # the environment is read once per provider, not per request
+    def proxy(self) -> str | None:
+        """The HTTP proxy for this account's requests (see providers/proxy.py), or None."""
+        from localgate.providers.proxy import upstream_proxy
+
+        return upstream_proxy(self.account.proxy, self.base_url)
 
     def dialect_for(self, model: str) -> str:
         """The wire dialect this account speaks for `model` (its first, when several)."""

@@ -38,7 +38,9 @@ async def check_account(config: Config, account: AccountConfig) -> CheckResult:
     )
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.request(call.method, call.url, headers=call.headers) as resp:
+            async with http.request(
+                call.method, call.url, headers=call.headers, data=call.body, proxy=provider.proxy
+            ) as resp:
                 body = await resp.read()
     except aiohttp.ClientConnectorError as exc:
         return result(False, f"cannot connect to {provider.base_url}: {exc.os_error or exc}")

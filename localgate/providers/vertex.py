@@ -96,16 +96,19 @@ class VertexProvider(Provider):
         if not account.extra.get("project"):
             raise ConfigError(
                 f"account {account.name!r} has no `project`: run localgate accounts add "
-                f"{account.name} --provider vertex --project P --region R"
+                f"{account.name} --provider vertex --project P --region R --replace"
             )
         where = f"the stored login of account {account.name!r}"
         secret = resolve_secret(account)
         info = parse_info(secret, where)
+        from localgate.google.transport import Request
+
         return GoogleCredential(
             secret,
             google_credentials(info, where),
             account=account.name,
             relogin=relogin_command(account),
+            transport=Request(proxy=account.proxy),  # token refreshes take the account's proxy
         )
 
     @property
@@ -268,17 +271,20 @@ class VertexProvider(Provider):
 
 
 def relogin_command(account) -> str:
-    """The command that logs account `account` in again, as the user first added it."""
+    """The command that logs account `account` in again, as the user first added it.
+
+    `--replace` because the account exists; for vertex it keeps project and region.
+    """
     extra = account.extra
     command = f"localgate accounts add {account.name} --provider vertex"
     kind = extra.get("credentials_type")
     if kind == "adc":
-        return command + " --adc"
+        return command + " --adc --replace"
     if kind in ("service_account", "authorized_user"):
-        return command + " --credentials-file FILE"
+        return command + " --credentials-file FILE --replace"
     if extra.get("client_secrets"):
-        return command + f" --client-secrets {extra['client_secrets']}"
-    return command
+        return command + f" --client-secrets {extra['client_secrets']} --replace"
+    return command + " --replace"
 
 
 def _count_body(body: bytes) -> bytes:

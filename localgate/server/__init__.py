@@ -5,22 +5,37 @@ from __future__ import annotations
 from localgate.config import Config
 
 SHUTDOWN_CUT = 0.25  # seconds aiohttp gives handlers still running once the grace is over
+FILE_ONLY = {"console": False}  # a log record stdout already showed
 
 
-def run(config: Config, *, host: str | None = None, port: int | None = None) -> None:
+def run(
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    log_format: str = "text",
+    log_to_stderr: bool = True,
+) -> None:
     """Serve until SIGINT/SIGTERM, then drain in-flight requests for `shutdown_grace` seconds.
 
     Refuses a non-loopback bind unless a proxy token is set (anyone on the
-    network could otherwise spend the user's accounts).
+    network could otherwise spend the user's accounts), and a second daemon on
+    the same state dir. While serving, holds the state dir's lock and publishes
+    the runtime file that lets every command find it; logs go to the rotating
+    log file in the state dir (and to stderr unless `log_to_stderr` is off).
     """
     import logging
+    import os
+    import time
 
     from aiohttp import web
 
     from localgate import __version__
     from localgate.events import Events
+    from localgate.logs import DaemonLog
     from localgate.proxytoken import ProxyTokenSource
     from localgate.requestlog import RequestLog
+    from localgate.runtime import DaemonClaim, Runtime, base_url, log_path
     from localgate.server.app import create_app
     from localgate.server.keys import GATEWAY
 
@@ -28,58 +43,99 @@ def run(config: Config, *, host: str | None = None, port: int | None = None) -> 
     port = port if port is not None else config.server.port
     token = ProxyTokenSource()
     check_bind(host, token)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
-    log = logging.getLogger("localgate")
-    if token.problem:
-        log.warning("no proxy token in use: %s", token.problem)
-    events = Events()
-    events.subscribe(RequestLog())
-    app = create_app(config, bind_host=host, events=events, proxy_token=token)
-    grace = config.server.shutdown_grace
+    claim = DaemonClaim(config.state_dir).claim()
+    daemon_log = DaemonLog(log_path(config.state_dir), fmt=log_format, stderr=log_to_stderr)
+    try:
+        daemon_log.start()
+        logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
+        log = logging.getLogger("localgate")
+        if token.problem:
+            log.warning("no proxy token in use: %s", token.problem)
+        events = Events()
+        events.subscribe(RequestLog())
+        app = create_app(config, bind_host=host, events=events, proxy_token=token)
+        grace = config.server.shutdown_grace
 
-    async def drain(app: web.Application) -> None:
-        # aiohttp calls this once it stopped accepting, before it cancels handlers.
-        gateway = app[GATEWAY]
-        log.info(
-            "stopping: no new connections; %d request(s) in flight get up to %gs",
-            gateway.drain.active,
-            grace,
-        )
-        ended = await gateway.drain.shut_down(grace)
-        if ended:
-            log.warning("shutdown grace over: ended %d open stream(s) with an error event", ended)
+        async def drain(app: web.Application) -> None:
+            # aiohttp calls this once it stopped accepting, before it cancels handlers.
+            gateway = app[GATEWAY]
+            log.info(
+                "stopping: no new connections; %d request(s) in flight get up to %gs",
+                gateway.drain.active,
+                grace,
+            )
+            ended = await gateway.drain.shut_down(grace)
+            if ended:
+                log.warning(
+                    "shutdown grace over: ended %d open stream(s) with an error event", ended
+                )
 
-    app.on_shutdown.append(drain)
-    sock = listen(host, port)
-    port = sock.getsockname()[1]  # the one picked, when asked for port 0
-    accounts = len(config.accounts)
-    guarded = ", proxy token required" if token.value else ""
-    print(
-        f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
-        f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})",
-        flush=True,
-    )
-    if not accounts:
-        print(
-            "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",
-            flush=True,
+        app.on_shutdown.append(drain)
+        sock = listen(host, port)
+        port = sock.getsockname()[1]  # the one picked, when asked for port 0
+
+        async def publish(app: web.Application) -> None:
+            # Once the app has started: a command that finds the file finds a daemon
+            # that answers.
+            claim.publish(
+                Runtime(
+                    os.getpid(),
+                    base_url(host, port),
+                    time.time(),
+                    str(config.path),
+                    __version__,
+                    str(log_path(config.state_dir)),
+                )
+            )
+
+        app.on_startup.append(publish)
+        accounts = len(config.accounts)
+        guarded = ", proxy token required" if token.value else ""
+        listening = (
+            f"localgate {__version__} listening on http://{_url_host(host)}:{port} "
+            f"({accounts} account{'s' if accounts != 1 else ''}{guarded}; config {config.path})"
         )
-    web.run_app(
-        app,
-        sock=sock,
-        print=None,
-        handler_cancellation=True,
-        access_log=None,
-        # The grace is spent in `drain`; what is still running after it (a
-        # whole answer still awaited upstream) gets this much more, then is cut.
-        # aiohttp waits it twice (before and after cancelling); 0 would mean "no limit".
-        shutdown_timeout=SHUTDOWN_CUT,
-    )
+        print(listening, flush=True)  # the announcement scripts read (stdout): first
+        log.info("%s", listening, extra=FILE_ONLY)
+        warn_plaintext_keyring(log)
+        if not accounts:
+            print(
+                "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",
+                flush=True,
+            )
+        web.run_app(
+            app,
+            sock=sock,
+            print=None,
+            handler_cancellation=True,
+            access_log=None,
+            # The grace is spent in `drain`; what is still running after it (a
+            # whole answer still awaited upstream) gets this much more, then is cut.
+            # aiohttp waits it twice (before and after cancelling); 0 would mean "no limit".
+            shutdown_timeout=SHUTDOWN_CUT,
+        )
+        log.info("localgate stopped", extra=FILE_ONLY)
+    finally:
+        claim.release()
+        daemon_log.stop()
     print("localgate stopped", flush=True)
+
+
+def warn_plaintext_keyring(log) -> None:
+    """Say at start, in plain words, when account keys sit unencrypted in a file."""
+    from localgate.secrets import protect_plaintext_keyring
+
+    try:
+        path = protect_plaintext_keyring()
+    except Exception:  # a broken keyring is reported where a key is needed
+        return
+    if path is not None:
+        log.warning(
+            "account keys are kept unencrypted in %s (keyrings.alt's plaintext backend): "
+            "it is 0600, so other users cannot read it, but root, backups and anything "
+            "running as you can. `localgate doctor` says how to use an encrypted keyring",
+            path,
+        )
 
 
 def check_bind(host: str, token) -> None:

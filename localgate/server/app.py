@@ -97,6 +97,8 @@ def create_app(
 
     async def lifecycle(app: web.Application):
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        # Proxies are chosen per account and request (providers/proxy.py: HTTPS_PROXY,
+        # NO_PROXY, the account's `proxy`, never for loopback), not by aiohttp's trust_env.
         http = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
         gateway = Gateway(config, http, events)
         await gateway.apply(config)

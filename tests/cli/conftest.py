@@ -33,11 +33,15 @@ def config_path(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def cli(config_path, keyring_file):
-    """Run `localgate --config <tmp> ARGS…`; returns the click Result."""
+    """Run `LOCALGATE_CONFIG=<tmp> localgate ARGS…`; returns the click Result.
+
+    The variable, not --config: the file need not exist yet (--config naming a
+    missing file is an error).
+    """
 
     def run(*args: str, input: str | None = None, env: dict | None = None) -> Result:
         # Wide enough that rich does not fold table cells mid-word.
-        runner = CliRunner(env={"COLUMNS": "200", **(env or {})})
-        return runner.invoke(main, ["--config", str(config_path), *args], input=input)
+        environ = {"COLUMNS": "200", "LOCALGATE_CONFIG": str(config_path), **(env or {})}
+        return CliRunner(env=environ).invoke(main, list(args), input=input)
 
     return run

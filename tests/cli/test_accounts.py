@@ -26,7 +26,9 @@ def stored(keyring_file, name: str) -> str | None:
 def test_add_prompts_for_a_hidden_key(cli, config_path, keyring_file):
     result = cli("accounts", "add", "work", "--provider", "anthropic", input=SECRET + "\n")
     assert result.exit_code == 0, result.output
-    assert "added account 'work' (anthropic); key stored in the keyring" in result.output
+    # The test keyring is a plaintext file: the message names it and says so.
+    assert "added account 'work' (anthropic); key stored in " in result.output
+    assert "keyring_pass.cfg, a plaintext file (0600 in a 0700 dir; not encrypted" in result.output
     assert SECRET not in result.output  # hidden input is not echoed
     assert stored(keyring_file, "work") == SECRET
     config = load_config(config_path)
@@ -63,23 +65,93 @@ def test_add_with_key_env_stores_nothing_in_the_keyring(cli, config_path, keyrin
     assert load_config(config_path).account("ci").key_env == "CI_KEY"
 
 
-def test_readding_updates_key_and_flags(cli, config_path, keyring_file):
+def test_readding_is_refused_without_replace(cli, config_path, keyring_file):
+    cli("accounts", "add", "work", "--provider", "anthropic", "--priority", "2", input="old\n")
+    result = cli("accounts", "add", "work", "--provider", "openai", "--key-stdin", input="new")
+    assert result.exit_code == 1
+    assert "account 'work' already exists (anthropic)" in result.output
+    assert "--replace" in result.output and "accounts edit work" in result.output
+    assert stored(keyring_file, "work") == "old"
+    assert load_config(config_path).account("work").provider == "anthropic"
+
+
+def test_replace_starts_afresh(cli, config_path, keyring_file):
     cli("accounts", "add", "work", "--provider", "anthropic", "--priority", "2", input="old\n")
     cli("accounts", "disable", "work")
     result = cli(
-        "accounts", "add", "work", "--provider", "anthropic", "--models", "claude-*",
-        "--key-stdin", input="new",
+        "accounts", "add", "work", "--provider", "openai", "--models", "gpt-*",
+        "--key-stdin", "--replace", input="new",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "updated account 'work'" in result.output
+    assert "replaced account 'work'" in result.output
     assert stored(keyring_file, "work") == "new"
     account = load_config(config_path).account("work")
-    # flags given change, the rest is kept
-    assert (account.models, account.priority, account.enabled) == (("claude-*",), 2, False)
+    assert (account.provider, account.models, account.priority, account.enabled) == (
+        "openai",
+        ("gpt-*",),
+        0,
+        True,
+    )
 
-    result = cli("accounts", "add", "work", "--provider", "openai", "--key-stdin", input="k")
+
+def test_edit_changes_only_what_is_asked(cli, config_path, keyring_file):
+    cli("accounts", "add", "work", "--provider", "openai", "--priority", "2", input="k1\n")
+    result = cli("accounts", "edit", "work", "--models", "gpt-4o*", "--base-url",
+                 "http://127.0.0.1:9/v1", "--proxy", "none")  # fmt: skip
+    assert result.exit_code == 0, result.output
     account = load_config(config_path).account("work")
-    assert (account.provider, account.models, account.priority) == ("openai", None, 0)
+    assert (account.models, account.base_url, account.priority) == (
+        ("gpt-4o*",),
+        "http://127.0.0.1:9/v1",
+        2,
+    )
+    assert account.proxy == "none"
+    assert stored(keyring_file, "work") == "k1"  # no --key: no prompt, key untouched
+    assert "API key" not in result.output
+
+
+def test_edit_key_prompts_and_drops_key_env(cli, config_path, keyring_file):
+    cli("accounts", "add", "ci", "--provider", "anthropic", "--key-env", "CI_KEY")
+    result = cli("accounts", "edit", "ci", "--key", input="sk-new\n")
+    assert result.exit_code == 0, result.output
+    assert "sk-new" not in result.output and stored(keyring_file, "ci") == "sk-new"
+    assert load_config(config_path).account("ci").key_env is None
+
+
+def test_edit_refuses_bad_values_and_nothing(cli, config_path):
+    cli("accounts", "add", "work", "--provider", "openai", input="k\n")
+    assert "nothing to change" in cli("accounts", "edit", "work").output
+    bad = cli("accounts", "edit", "work", "--base-url", "ftp://x")
+    assert bad.exit_code == 1 and "must be an http:// or https:// URL" in bad.output
+    assert cli("accounts", "edit", "nope", "--priority", "1").exit_code == 1
+
+
+def test_rename_moves_the_key(cli, config_path, keyring_file):
+    cli("accounts", "add", "work", "--provider", "anthropic", input="sk-1\n")
+    cli("accounts", "add", "other", "--provider", "anthropic", input="sk-2\n")
+    taken = cli("accounts", "rename", "work", "other")
+    assert taken.exit_code == 1 and "already exists" in taken.output
+    result = cli("accounts", "rename", "work", "work-2025")
+    assert result.exit_code == 0 and "its key moved" in result.output
+    assert stored(keyring_file, "work-2025") == "sk-1" and stored(keyring_file, "work") is None
+    names = [a.name for a in load_config(config_path).accounts]
+    assert names == ["work-2025", "other"]
+
+
+def test_account_names_complete(cli, config_path, monkeypatch):
+    from click.shell_completion import ShellComplete
+
+    from localgate.cli import main
+
+    cli("accounts", "add", "work", "--provider", "anthropic", input="k\n")
+    cli("accounts", "add", "wild", "--provider", "anthropic", input="k\n")
+    cli("accounts", "add", "other", "--provider", "anthropic", input="k\n")
+    monkeypatch.setenv("LOCALGATE_CONFIG", str(config_path))
+    complete = ShellComplete(main, {}, "localgate", "_LOCALGATE_COMPLETE")
+    names = [item.value for item in complete.get_completions(["accounts", "test"], "w")]
+    assert names == ["work", "wild"]
+    names = [item.value for item in complete.get_completions(["accounts", "rename"], "")]
+    assert names == ["work", "wild", "other"]
 
 
 @pytest.mark.parametrize("key_input", ["\n", "   \n"])

@@ -64,7 +64,7 @@ def fake_server(monkeypatch):
     calls = []
     module = types.ModuleType("localgate.server")
 
-    def run(config, *, host, port):
+    def run(config, *, host, port, log_format="text", log_to_stderr=True):
         calls.append((config, host, port))
         if getattr(module, "raise_", None):
             raise module.raise_

@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from localgate.cli.daemon import account_states, ask_daemon
-from localgate.config import ServerConfig
+from localgate.cli.daemon import DaemonLocation, account_states, ask_daemon
 from localgate.ledger import LedgerStore, ledger_path
 from localgate.ledger.store import POOL_STATE, REQUEST_COLUMNS
 from tests.limits.live import free_port
@@ -99,7 +98,7 @@ def test_words_for_each_way_the_daemon_can_fail():
 
 def test_account_states_keeps_the_reason():
     with http_answering(401) as port:
-        states, problem = account_states(ServerConfig(port=port))
+        states, problem = account_states(DaemonLocation(f"http://127.0.0.1:{port}", "--url"))
     assert states is None and problem.startswith("answered 401")
 
 
@@ -221,7 +220,7 @@ def test_limits_at_100_columns_keeps_state_figures_and_detail(cli, config_path):
     result = cli("limits", env={"COLUMNS": "100", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "detail" in out
+    assert "work: claude-opus-4-8 back in" in out  # the detail, on its own line
     assert "cooling" in out and "cooli…" not in out
     assert "rpm 0/1k" in out and "tpm 0/2M" in out and "3.9G" in out
     assert "organisation" in out and "quota" in out  # the detail wraps, whole

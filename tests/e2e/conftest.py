@@ -1,6 +1,6 @@
 """Fixtures for end-to-end runs: the real client CLIs, and a watched localgate.
 
-Claude Code and Codex CLI are installed once each with npm into a cache dir
+Claude Code, Codex CLI and Gemini CLI are installed once each with npm into a cache dir
 outside the repo, and reused when present. Without npm, or when an install
 fails, the tests skip with the reason — except under CI (`CI` set), where the
 CLIs must run: a skip there would hide a broken gateway behind a green build.
@@ -81,6 +81,13 @@ def claude_code() -> Path:
 def codex() -> Path:
     """The path of a working `codex` executable (installed on first use)."""
     return npm_cli("codex", "@openai/codex", "codex", "codex-cli")
+
+
+@pytest.fixture(scope="session")
+def gemini_cli() -> Path:
+    """The path of a working `gemini` executable (installed on first use)."""
+    # Its --version prints the bare version number: any output will do.
+    return npm_cli("gemini-cli", "@google/gemini-cli", "gemini", "")
 
 
 # -- localgate, watched: what a client sent, in brief ------------------------------

@@ -121,7 +121,9 @@ async def test_codex_tool_loop_on_each_account_kind(
     started: list = []
     try:
         fake = await start(fake_cls, provider, started, tool=CODEX_TOOL)
-        result = await codex_session(codex, watched, tmp_path, [account(provider, provider, fake.url)], model)
+        result = await codex_session(
+            codex, watched, tmp_path, [account(provider, provider, fake.url)], model
+        )
         check_done(*result, started)
         assert fake.tool_calls_sent == 1 and any(s.startswith("final") for s in fake.seen)
         if provider == "openai":  # a Codex model: relayed to /responses, not translated
@@ -143,7 +145,12 @@ async def test_codex_never_sees_the_first_accounts_429(codex, watched, tmp_path)
             account("second", "anthropic", second.url),
         ]
         result = await codex_session(
-            codex, watched, tmp_path, accounts, "claude-sonnet-4-5", server={"strategy": "fill-first"}
+            codex,
+            watched,
+            tmp_path,
+            accounts,
+            "claude-sonnet-4-5",
+            server={"strategy": "fill-first"},
         )
         check_done(*result, started)
         assert len(first.requests) >= 1

@@ -113,6 +113,8 @@ class FakeAnthropic(FakeUpstream):
 
     def _tokens_counted(self, recorded: Recorded) -> web.Response:
         body = recorded.json if isinstance(recorded.json, dict) else {}
+        if not isinstance(body.get("messages"), list):  # as the API answers an empty body
+            return self.error_response(Error(400, "messages: Field required", headers={}))
         counted = {k: body.get(k) for k in ("system", "messages", "tools")}
         # ~4 bytes per token of the parts that are prompt, never zero.
         tokens = max(1, len(json.dumps(counted, separators=(",", ":"))) // 4)

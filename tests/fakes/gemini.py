@@ -148,6 +148,8 @@ class FakeGemini(FakeUpstream):
         wrapped = body.get("generateContentRequest")
         if isinstance(wrapped, dict):
             body = wrapped
+        if not body.get("contents"):  # as the API answers an empty body
+            return self.error_response(Error(400, "contents is not specified", headers={}))
         prompt = {k: body.get(k) for k in ("contents", "systemInstruction", "tools")}
         tokens = max(1, len(json.dumps(prompt, separators=(",", ":"))) // 4)
         answer = {"totalTokens": tokens, "promptTokensDetails": [_modality(tokens)]}

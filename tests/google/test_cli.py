@@ -158,14 +158,16 @@ def test_add_with_no_browser_and_a_pasted_url(run, tmp_path, fake_google_token, 
     assert "GOCSPX" not in run.config.read_text()
     assert json.loads(get_secret("gcp"))["refresh_token"].startswith("1//browser-")
 
-    # Logging in again needs no flags: project, region and client are remembered.
+    # Logging in again needs only --replace: project, region and client are remembered.
     first = get_secret("gcp")
+    refused = run("accounts", "add", "gcp", "--provider", "vertex", "--no-browser")
+    assert refused.exit_code == 1 and "--replace" in refused.output
     again = run(
-        "accounts", "add", "gcp", "--provider", "vertex", "--no-browser",
+        "accounts", "add", "gcp", "--provider", "vertex", "--no-browser", "--replace",
         input=io.BufferedReader(PasteWhenAsked(attempts)),
     )  # fmt: skip
     assert again.exit_code == 0, again.output
-    assert "updated account 'gcp'" in again.output
+    assert "replaced account 'gcp'" in again.output
     assert get_secret("gcp") != first
 
 
@@ -226,6 +228,23 @@ def test_add_refuses(run, args, message):
     assert not run.config.exists()
 
 
+async def test_accounts_test_for_claude_on_vertex(run, fake_vertex, fake_google_token):
+    """An account serving only Claude is checked with Claude's token count, a real body."""
+    from localgate.secrets import store_secret
+
+    store_secret("gcp", json.dumps(fake_google_token.authorized_user()))
+    run.config.write_text(
+        f'[[accounts]]\nname = "gcp"\nprovider = "vertex"\nproject = "proj"\n'
+        f'region = "us-east5"\nbase_url = "{fake_vertex.url}"\nmodels = ["claude-*"]\n'
+    )
+    result = await asyncio.to_thread(run, "accounts", "test", "gcp")
+    assert result.exit_code == 0, result.output
+    (checked,) = fake_vertex.claude.requests
+    assert checked.path.endswith("/publishers/anthropic/models/count-tokens:rawPredict")
+    assert checked.json["messages"] == [{"role": "user", "content": "ping"}]
+    assert checked.json["model"].startswith("claude-")
+
+
 async def test_accounts_test_for_vertex(run, tmp_path, fake_vertex, fake_google_token):
     from localgate.secrets import store_secret
 
@@ -240,6 +259,8 @@ async def test_accounts_test_for_vertex(run, tmp_path, fake_vertex, fake_google_
     assert "accepted the credentials" in result.output
     (checked,) = fake_vertex.gemini.requests
     assert checked.path.endswith("/publishers/google/models/gemini-2.5-flash:countTokens")
+    # A real body: Vertex answers an empty one with 400 (and so does the fake).
+    assert checked.json == {"contents": [{"role": "user", "parts": [{"text": "ping"}]}]}
     assert fake_vertex.rejected == 0
 
     fake_google_token.revoked.add("1//fake-refresh")

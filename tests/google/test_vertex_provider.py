@@ -161,12 +161,13 @@ def test_relogin_command_repeats_the_source():
     def config(**extra):
         return AccountConfig("gcp", "vertex", extra=MappingProxyType(extra))
 
-    assert relogin_command(config(credentials_type="adc")).endswith("--provider vertex --adc")
+    adc = relogin_command(config(credentials_type="adc"))
+    assert adc.endswith("--provider vertex --adc --replace")
     assert relogin_command(config(credentials_type="service_account")).endswith(
-        "--credentials-file FILE"
+        "--credentials-file FILE --replace"
     )
     assert relogin_command(config(credentials_type="browser", client_secrets="/c.json")).endswith(
-        "--client-secrets /c.json"
+        "--client-secrets /c.json --replace"
     )
 
 

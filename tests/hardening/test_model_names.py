@@ -18,6 +18,7 @@ from tests.hardening.helpers import (
     start,
     upstream_calls,
 )
+from tests.support import logger_to
 
 HOSTILE = [
     "claude-opus-4-8\r\nx-injected: 1",
@@ -81,11 +82,11 @@ def test_plan_cache_starts_over_past_its_bound():
 
 def test_log_lines_cut_long_values_and_escape_newlines():
     out = io.StringIO()
-    log = RequestLog(out, color=False)
+    log = RequestLog(logger_to(out))
     done = RequestDone("r", "openai", "chat", "m" * 1_000_000, False, 502, 0.0, 0.1)
     done.error = "upstream said: bad\nFAKE 12:00:00 anthropic claude → ok 200"
-    log(done)
     log(AttemptFailed("r", "a", "x\r\ny" * 1000, "server_error", "boom\n" * 1000, 1.0))
+    log(done)  # failed attempts are written after their request's line
     lines = out.getvalue().splitlines()
     assert len(lines) == 2, lines
     assert all(len(line) < 6 * MAX_VALUE for line in lines)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from localgate.proxytoken import rotate_proxy_token
 from tests.fakes import Cut, Error, Garbage, Hang, Reply
 from tests.hardening.helpers import ANTHROPIC_KEY, COMPLETIONS, MESSAGES, OPENAI_KEY
-from tests.support import account, write_config
+from tests.support import account, logger_to, write_config
 
 
 def fragments(secret: str) -> list[str]:
@@ -44,7 +44,7 @@ async def run_traffic(aiohttp_client, config_path, make_fake, upstream_401_messa
     bad.default = Error(401, upstream_401_message(OPENAI_KEY + "-bad"))
     printed = io.StringIO()
     events = Events()
-    events.subscribe(RequestLog(printed, color=False))
+    events.subscribe(RequestLog(logger_to(printed)))
     client = await aiohttp_client(create_app(load_config(config_path), events=events))
     seen: list[str] = []
     auth = {"x-api-key": token}
@@ -158,3 +158,4 @@ async def test_a_relayed_client_error_never_echoes_the_key(localgate, make_fake)
     text = await resp.text()
     assert resp.status == 400 and "[redacted]" in text, text
     assert ANTHROPIC_KEY[-16:] not in text
+

@@ -102,6 +102,7 @@ async def test_grace_period_bounds_the_wait(config_path, make_fake):
 def test_non_loopback_bind_without_token_refuses(config_path):
     from localgate.cli import main
 
+    config_path.write_text("")  # --config must name a file that exists
     result = CliRunner().invoke(
         main, ["--config", str(config_path), "serve", "--host", "0.0.0.0", "--port", "1"]
     )

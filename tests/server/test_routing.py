@@ -52,7 +52,7 @@ async def test_missing_key_gives_503_naming_the_command(localgate, make_fake):
     resp = await client.post("/v1/messages", json=HI)
     assert resp.status == 503
     message = (await resp.json())["error"]["message"]
-    assert "localgate accounts add work" in message
+    assert "localgate accounts edit work --key" in message
     assert not work.requests
 
 
@@ -159,22 +159,18 @@ async def test_hot_reload_adds_an_account_without_restart(localgate, make_fake, 
         app_module.RELOAD_INTERVAL = 1.0
 
 
-async def test_request_log_line(localgate, make_fake):
-    import io
-
+async def test_request_log_line(localgate, make_fake, caplog):
     from localgate.requestlog import RequestLog
     from localgate.server.app import GATEWAY
 
     work = await make_fake("anthropic", "work")
     client = await localgate([account("work", "anthropic", work.url)])
-    out = io.StringIO()
-    client.app[GATEWAY].events.subscribe(RequestLog(out, color=False))
-    await client.post("/v1/messages", json=HI)
-    for _ in range(100):  # lines of one tick share a write, within FLUSH_DELAY
-        if out.getvalue():
-            break
-        await asyncio.sleep(0.01)
-    line = out.getvalue()
-    assert line.count("\n") == 1
+    client.app[GATEWAY].events.subscribe(RequestLog())
+    with caplog.at_level("INFO", logger="localgate.requests"):
+        response = await client.post("/v1/messages", json=HI)
+    records = [r for r in caplog.records if r.name == "localgate.requests"]
+    assert len(records) == 1
+    line = records[0].getMessage()
+    assert records[0].request_id == response.headers["x-request-id"]
     assert "anthropic" in line and "claude-opus-4-8 → work 200" in line and "in=" in line
     assert "sk-test" not in line
