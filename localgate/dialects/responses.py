@@ -83,7 +83,9 @@ def open_compactions(body: dict, key: bytes) -> dict:
         return body
     opened = []
     for item in items:
-        summary = seal.open_compaction(item.get("encrypted_content"), key) if _is_ours(item) else None
+        summary = (
+            seal.open_compaction(item.get("encrypted_content"), key) if _is_ours(item) else None
+        )
         if summary is not None:
             text = {"type": "input_text", "text": as_history(summary)}
             opened.append({"type": "message", "role": "user", "content": [text]})
@@ -272,7 +274,9 @@ def seal_events(events: bytes, account: str) -> bytes:
                 out.append(line)
                 continue
             cr = b"\r" if line.endswith(b"\r") else b""
-            sealed = json.dumps(seal_answer(data, account), ensure_ascii=False, separators=(",", ":"))
+            sealed = json.dumps(
+                seal_answer(data, account), ensure_ascii=False, separators=(",", ":")
+            )
             line = b"data: " + sealed.encode() + cr
         out.append(line)
     return b"\n".join(out)
@@ -285,7 +289,10 @@ def seal_answer(data, account: str):
             blob = data["encrypted_content"]
             if seal.unwrap(blob) is None:
                 value = f"{data.get('id', '')}:{blob}"
-                return {**data, "encrypted_content": seal.wrap(seal.responses_origin(account), value)}
+                return {
+                    **data,
+                    "encrypted_content": seal.wrap(seal.responses_origin(account), value),
+                }
             return data
         return {k: seal_answer(v, account) for k, v in data.items()}
     if isinstance(data, list):

@@ -84,7 +84,8 @@ async def run_codex(codex: Path, client, tmp_path: Path, model: str) -> tuple[in
         proc.kill()
         out, err = await proc.communicate()
         raise AssertionError(
-            f"codex did not finish in {RUN_TIMEOUT}s\nstdout: {out.decode()}\nstderr: {err.decode()}"
+            f"codex did not finish in {RUN_TIMEOUT}s\n"
+            f"stdout: {out.decode()}\nstderr: {err.decode()}"
         ) from None
     return proc.returncode, out.decode(), err.decode(), cwd
 
