@@ -19,6 +19,8 @@ from collections.abc import Mapping
 
 from localgate import sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
+# Errors read as OpenAI's; part of this dialect's interface (guard, gateway).
+from localgate.dialects.openai import error_body, error_payload  # noqa: F401
 from localgate.dialects.usage import Usage
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
@@ -105,22 +107,6 @@ def _is_ours(item) -> bool:
 def hides_usage(body: dict) -> bool:
     """Streams of this dialect always end with their usage: nothing to hide."""
     return False
-
-
-def error_payload(err: GatewayError) -> dict:
-    kind = KINDS[err.kind]
-    return {
-        "error": {
-            "message": err.message,
-            "type": kind.openai_type,
-            "param": err.param,
-            "code": kind.openai_code,
-        }
-    }
-
-
-def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
-    return json.dumps(error_payload(err)).encode()
 
 
 def stream_error(err: GatewayError, tap: ResponsesTap | None = None) -> bytes:
