@@ -19,8 +19,7 @@ from collections.abc import Mapping
 
 from localgate import sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
-# Errors read as OpenAI's; part of this dialect's interface (guard, gateway).
-from localgate.dialects.openai import error_body, error_payload  # noqa: F401
+from localgate.dialects.openai import error_body, error_payload  # noqa: F401 (OpenAI's shape)
 from localgate.dialects.usage import Usage
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
