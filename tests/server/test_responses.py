@@ -12,7 +12,7 @@ import json
 import pytest
 
 from localgate.translate import seal
-from tests.fakes import Error, Reply, ToolCall
+from tests.fakes import Cut, Error, Reply, ToolCall
 from tests.fakes.anthropic import thinking_signature
 from tests.fakes.responses import blob
 from tests.server.test_passthrough import openai_sdk
@@ -359,3 +359,32 @@ async def test_codex_fixture_requests_are_served_by_every_kind(localgate, make_f
         kind == "responses"
     ):  # relayed as sent (the capture's blob is another org's, fake accepts none)
         assert sent["client_metadata"]["turn_id"]
+
+
+@pytest.mark.parametrize("kind", ["responses", "anthropic"])
+async def test_error_inside_the_200_stream_before_output_fails_over_unseen(
+    localgate, make_fake, kind
+):
+    """OpenAI's `error` event after response.created, Anthropic's after message_start:
+    a Responses client (Codex) sees one clean stream from the second account."""
+    fake_kind = "openai" if kind == "responses" else kind
+    first, second = await make_fake(fake_kind, "first"), await make_fake(fake_kind, "second")
+    first.script(Cut(after_events=2 if kind == "responses" else 1, error=Error(500, "boom")))
+    if kind == "responses":
+        accounts = [
+            responses_account("first", first, priority=9),
+            responses_account("second", second),
+        ]
+    else:
+        accounts = [
+            account(n, kind, f.url, priority=p)
+            for n, f, p in [("first", first, 9), ("second", second, 0)]
+        ]
+    client = await localgate(accounts, server={"strategy": "fill-first"})
+    model = "gpt-5" if kind == "responses" else "claude-sonnet-4-5"
+    async with openai_sdk(client).responses.stream(model=model, input="hi") as events:
+        kinds = [event.type async for event in events]
+        final = await events.get_final_response()
+    assert final.output_text == "Hello from second"
+    assert kinds.count("response.created") == 1 and "error" not in kinds
+    assert len(first.requests) == len(second.requests) == 1
