@@ -455,7 +455,8 @@ def _account(check: _Checker, raw: Any, p: str) -> AccountConfig:
     extra = {key: raw[key] for key in extra_keys if key in raw}
     for key, choices in EXTRA_CHOICES.items():
         if key in extra and extra[key] not in choices:
-            check.fail(f"{p}.{key}", f"must be one of {', '.join(map(repr, choices))}, not {extra[key]!r}")
+            words = ", ".join(map(repr, choices))
+            check.fail(f"{p}.{key}", f"must be one of {words}, not {extra[key]!r}")
     return AccountConfig(**values, extra=MappingProxyType(extra))
 
 

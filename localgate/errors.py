@@ -25,6 +25,7 @@
         │   ├── EventTooLarge           one stream event past [server] max_event_mb
         │   └── ResponseTooLarge        a whole answer past [server] max_response_mb
         ├── NoAccounts          503   nothing configured or enabled for the request
+        ├── AccountsResting     503   every candidate rests after failing (has retry_after)
         ├── ProxyTokenMissing   503   bound beyond loopback, but the proxy token is gone
         ├── ShuttingDown        503   the daemon stopped before the answer was whole
         └── UpstreamTimeout     504   upstream did not answer in time
@@ -220,6 +221,18 @@ class ResponseTooLarge(UpstreamError):
 
 class NoAccounts(GatewayError):
     status, kind = 503, "unavailable"
+
+
+class AccountsResting(GatewayError):
+    """Every candidate account rests after failures (5xx, empty answers…), not after a
+    rate limit: the client hears what happened, and when the first is back."""
+
+    status, kind = 503, "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float):
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(message, headers={"Retry-After": str(seconds)})
+        self.retry_after = retry_after
 
 
 class ProxyTokenMissing(GatewayError):

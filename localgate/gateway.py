@@ -5,6 +5,10 @@ orders the ready ones → `_attempt` on each until one answers → relay. Until 
 byte has reached the client every failure (429, 5xx, timeout, refused
 connection, garbage) moves the request on and cools the account down; after
 that, the relay ends the stream with an error event and never retries.
+
+A stream's head (message_start, the role chunk…) is held until its first
+content (`relay.StreamHead`), so an error event inside a 200 stream before any
+content is such a failure too, and an empty answer gets one more try.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import aiohttp
@@ -28,7 +32,9 @@ from localgate.config import Config
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
 from localgate.errors import (
+    AccountsResting,
     AllAccountsCooling,
+    EventTooLarge,
     GatewayError,
     LoginExpired,
     ModelNotFound,
@@ -42,12 +48,24 @@ from localgate.errors import (
 )
 from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
-from localgate.pool.failures import Failure, FailureKind
+from localgate.pool.failures import RATE_LIMITS, Failure, FailureKind
 from localgate.pool.signals import read_limits
 from localgate.providers.base import COUNT_TOKENS
-from localgate.relay import Passthrough, Translated, Verbatim, is_event_stream, relay_stream
+from localgate.relay import (
+    Passthrough,
+    StreamHead,
+    Translated,
+    Verbatim,
+    is_event_stream,
+    relay_stream,
+)
 from localgate.spool import Spool, Upload
 
+# Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
+RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
+# Upstream operations whose answer is a model's turn in the upstream's own dialect:
+# their streams have a head to hold, and an empty answer gets another try.
+ANSWER_OPS = frozenset(operations.GENERATION_OP.values())
 FIX_NO_ACCOUNTS = (
     "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
     "the running daemon picks it up without a restart"
@@ -176,6 +194,7 @@ class Gateway:
         deadline = time.monotonic() + self.config.server.max_wait
         budget = max(3, 2 * sum(len(names) for _, names in candidates))
         last: tuple[str, Failure] | None = None
+        empties = 0  # empty answers so far: the first gets another try, later ones stand
         while True:
             wait = None
             for target, names in candidates:
@@ -186,11 +205,18 @@ class Gateway:
                     if self.accounts[name].provider is None:
                         continue  # its key is missing; the pool already reports why
                     outcome = await self._try(
-                        req, target, self.accounts[name], record, http_request, candidates[0][0]
+                        req,
+                        target,
+                        self.accounts[name],
+                        record,
+                        http_request,
+                        candidates[0][0],
+                        accept_empty=empties > 0,
                     )
                     if not isinstance(outcome, Failure):
                         return outcome
                     last = (name, outcome)
+                    empties += outcome.kind is FailureKind.EMPTY
                     if record.attempts >= budget:
                         raise self._give_up(req, last, None)
                 if selection.ready:  # some just failed: ask again when they are back
@@ -200,11 +226,13 @@ class Gateway:
                 raise self._give_up(req, last, wait)
             await asyncio.sleep(wait + 0.01)
 
-    async def _try(self, req, target, account, record, http_request, primary):
+    async def _try(self, req, target, account, record, http_request, primary, *, accept_empty):
         """`_attempt`, and once more at once when the account asks for a resend."""
         for _ in range(2):
             record.attempts += 1
-            outcome = await self._attempt(req, target, account, record, http_request, primary)
+            outcome = await self._attempt(
+                req, target, account, record, http_request, primary, accept_empty
+            )
             if not (isinstance(outcome, Failure) and outcome.kind is FailureKind.RESEND):
                 break
         return outcome
@@ -227,8 +255,11 @@ class Gateway:
                 names.append(name)
         return names
 
-    async def _attempt(self, req, target, account, record, http_request, primary):
-        """Try one account. Returns the committed response, or a Failure to move on."""
+    async def _attempt(self, req, target, account, record, http_request, primary, accept_empty):
+        """Try one account. Returns the committed response, or a Failure to move on.
+
+        An empty streamed answer is a Failure unless `accept_empty` (it had its retry).
+        """
         provider = account.provider
         upstream = operations.upstream_dialect(provider, target.model, req)
         operation = operations.get(req.op)
@@ -243,7 +274,7 @@ class Gateway:
         if upstream != req.dialect:
             translator = operations.translator(req.op, req.dialect, upstream)
         echoed = _echoed_model(req, target, provider)
-        sent = await self._send(req, target, provider, upstream, translator, echoed)
+        sent = await self._send(req, target, provider, upstream, translator, echoed, accept_empty)
         if isinstance(sent, Failure):
             self._failed(req, account, target.model, sent)
             return sent
@@ -271,8 +302,9 @@ class Gateway:
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             reshape = functools.partial(provider.answer, up_op, target.model)
             response = self._commit_body(
-                req, resp, payload, translator, upstream, headers, record, echoed, reshape
-            )
+                req, resp, payload, translator, upstream, headers, record, echoed, reshape,
+                accept_empty=accept_empty or up_op not in ANSWER_OPS,
+            )  # fmt: skip
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
                 return response
@@ -286,11 +318,12 @@ class Gateway:
             )
         return response
 
-    async def _send(self, req, target, provider, upstream, translator, echoed):
-        """Send upstream and read up to the first byte: (response, first bytes) or a Failure.
+    async def _send(self, req, target, provider, upstream, translator, echoed, accept_empty):
+        """Send upstream and read up to the first content: (response, bytes read) or a Failure.
 
-        A 2xx stream yields its first chunk (so a silent upstream can still be left
-        for another account); anything else is read whole.
+        A 2xx stream yields its head and first content event (so a silent upstream,
+        an error event before any content or an empty answer can still be left for
+        another account); anything else is read whole.
         """
         operation = operations.get(req.op)
         if translator is not None:
@@ -299,7 +332,7 @@ class Gateway:
                 req.body,
                 model=target.model,
                 stream=req.stream,
-                client_model=echoed or "",
+                client_model=req.model,  # answers name what the client asked for
                 account=provider.account.name,
                 seal_key=self.seal_key,
             )
@@ -373,11 +406,48 @@ class Gateway:
             events = req.stream and not operation.media
             failure = self._read_status(provider, resp, payload, streamed, events)
             self._observe(provider, target.model, resp, payload, failure)
+            if failure is None and events and op in ANSWER_OPS:
+                payload, failure = await self._read_head(provider, resp, payload, upstream)
+                if failure is not None and failure.kind is FailureKind.EMPTY and accept_empty:
+                    failure = None  # it had its retry: an empty answer it is
             if failure is None:
                 return resp, payload
         if resp is not None:
             resp.close()
         return failure
+
+    async def _read_head(self, provider, resp, first: bytes, upstream: str):
+        """Read a 2xx stream up to its first content: (bytes read, None) or (_, Failure).
+
+        Waits no longer than the stream's idle timeout between chunks, as the relay
+        would; content is never held back, only what comes before it.
+        """
+        head = StreamHead(upstream, int(self.config.server.max_event_mb * 1048576))
+        try:
+            head.feed(first)
+            while not head.decided:
+                head.feed(await resp.content.readany())
+        except EventTooLarge as exc:  # garbage before any content: another account may do
+            return head.held, Failure(FailureKind.SERVER_ERROR, exc.message)
+        except TimeoutError:
+            return head.held, Failure(FailureKind.TIMEOUT, "the stream stalled before any content")
+        except aiohttp.ClientError as exc:
+            reason = f"the stream broke before any content: {type(exc).__name__}"
+            return head.held, Failure(FailureKind.CONNECTION, reason)
+        if head.failure is not None:
+            body = redact(head.failure_body, provider.credential.masked())
+            failure = provider.classify(head.failure, {}, body)
+            if failure is not None:
+                reason = f"error event in its 200 stream: {failure.reason}"
+                return head.held, replace(failure, reason=reason)
+        elif head.cut:
+            return head.held, Failure(
+                FailureKind.SERVER_ERROR, "the stream ended before any content"
+            )
+        elif not head.content:
+            reason = "answered with an empty stream (no content, no tool call, no refusal)"
+            return head.held, Failure(FailureKind.EMPTY, reason)
+        return head.held, None
 
     def _request(self, call, timeout: aiohttp.ClientTimeout, proxy: str | None):
         body, headers = call.body, call.headers
@@ -435,9 +505,21 @@ class Gateway:
         return response
 
     def _commit_body(
-        self, req, resp, payload, translator, upstream, headers, record, renamed, reshape=None
+        self,
+        req,
+        resp,
+        payload,
+        translator,
+        upstream,
+        headers,
+        record,
+        renamed,
+        reshape=None,
+        *,
+        accept_empty=True,
     ):
-        """A whole answer: checked to be JSON, usage read, translated when needed.
+        """A whole answer: checked to be JSON and (unless `accept_empty`) not empty,
+        usage read, translated when needed.
 
         `payload` (a bytearray from read_bounded) is emptied once parsed when the
         answer is translated, so a large one is not held three times over.
@@ -455,7 +537,11 @@ class Gateway:
                 reshaped = reshape(data)
                 if reshaped is not data:
                     data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
-            record.usage = dialects.get(upstream).response_usage(data)
+            dialect = dialects.get(upstream)
+            record.usage = dialect.response_usage(data)
+            if not accept_empty and dialect.is_empty_answer(data):
+                reason = "answered with nothing (no content, no tool call, no refusal)"
+                return Failure(FailureKind.EMPTY, reason)
             if translator:
                 req.answer = translator.response(data)
                 payload = json.dumps(req.answer, ensure_ascii=False).encode()
@@ -552,13 +638,8 @@ class Gateway:
     def _give_up(self, req, last: tuple[str, Failure] | None, wait: float | None):
         """The error for a request no account could serve, true to why."""
         names = {n for t in self.plan(req.model) for n in t.accounts}
-        if last is None or last[1].kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
-            if wait is not None:
-                return AllAccountsCooling(
-                    f"every account serving {req.model} is cooling down "
-                    f"(rate limited); the first is back in {wait:.0f}s",
-                    retry_after=wait,
-                )
+        if wait is not None and (last is None or last[1].rate_limited):
+            return self._resting(req, names, wait)  # every candidate rests: say why
         if last is None:
             status = {s.name: s for s in self.pool.status() if s.name in names}
             reasons = "; ".join(
@@ -578,19 +659,45 @@ class Gateway:
             return NoAccounts(
                 message + f"; fix the key with `localgate accounts edit {name} --key`"
             )
-        if failure.kind in (FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED):
+        if failure.rate_limited:
             return AllAccountsCooling(message, retry_after=wait or 60)
         return UpstreamError(message)
 
+    def _resting(self, req, names: set[str], wait: float) -> GatewayError:
+        """Every candidate rests: 429 when they were rate limited, else 503 saying why."""
+        # A rest restored from before kinds were kept ("") says nothing either way.
+        rests = [
+            (s.name, rest)
+            for s in self.pool.status()
+            if s.name in names
+            for rest in s.cooldowns
+            if rest.kind
+        ]
+        if all(rest.kind in RATE_LIMIT_KINDS for _, rest in rests):
+            return AllAccountsCooling(
+                f"every account serving {req.model} is cooling down "
+                f"(rate limited); the first is back in {wait:.0f}s",
+                retry_after=wait,
+            )
+        failing = "; ".join(
+            f"{name}: {rest.reason}" for name, rest in rests if rest.kind not in RATE_LIMIT_KINDS
+        )
+        return AccountsResting(
+            f"every account serving {req.model} is resting after failures ({failing}); "
+            f"the first is back in {wait:.0f}s",
+            retry_after=wait,
+        )
+
 
 def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:
-    """The client's model name, when the answer would name another and the dialect echoes it.
+    """The client's model name, when the answer would name another.
 
     Another name comes from an alias, or from an upstream with its own ids (Vertex
-    answers `claude-sonnet-4-5@20250929`); Claude Code drops thinking when it does.
+    answers `claude-sonnet-4-5@20250929`). Answers name what the client asked for on
+    every path (Claude Code drops the thinking of an answer naming another model);
+    `x-model-used` still says what served.
     """
-    renamed = target.model != req.model or provider.renames_models
-    if renamed and dialects.get(req.dialect).ECHO_CLIENT_MODEL:
+    if target.model != req.model or provider.renames_models:
         return req.model
     return None
 
@@ -598,8 +705,8 @@ def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str |
 def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | None) -> dict:
     """A relayed whole answer as the client gets it: renamed when an alias served it,
     with account-bound state tagged (dialects that hand some out define `seal_answer`)."""
-    if renamed and "model" in data:
-        data = {**data, "model": renamed}
+    if renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
+        data = {**data, key: renamed}
     seal = getattr(dialects.get(upstream), "seal_answer", None)
     return seal(data, account) if seal is not None else data
 

@@ -87,8 +87,13 @@ def _account(config, status) -> dict[str, Any]:
         "state": state,
         "reason": status.reason if status else None,
         "cooldowns": [
-            {"model": model, "until": iso(until), "reason": reason}
-            for model, until, reason in (status.cooldowns if status else [])
+            {
+                "model": rest.model,
+                "until": iso(rest.until_wall),
+                "reason": rest.reason,
+                "kind": rest.kind,
+            }
+            for rest in (status.cooldowns if status else [])
         ],
         "limits": [
             {

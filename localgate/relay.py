@@ -4,7 +4,12 @@ Two kinds of stream relay share one loop: `Passthrough` forwards the
 upstream's bytes untouched (same dialect on both sides) while a tap reads usage
 from them; `Translated` turns each upstream event into the client's events at
 once. Both forward whole events only, so a stream cut mid-event ends with a
-clean error event instead of half a JSON object.
+clean error event instead of half a JSON object, and both say afterwards
+(`error`) whether the answer was cut short or failed inside its stream.
+
+Before either begins, `StreamHead` reads the upstream's opening events
+(message_start, role chunk…) until the first content: an error or an empty
+answer there is a failure like a 5xx, and another account can still serve.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from aiohttp import web
 from localgate import dialects, sse
 from localgate.dialects.common import redact
 from localgate.dialects.usage import Usage
-from localgate.errors import GatewayError, UpstreamError, UpstreamTimeout
+from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
@@ -40,6 +45,68 @@ class ClientGone(Exception):
     """The client closed its connection while we were writing to it."""
 
 
+INCOMPLETE = "the upstream ended the stream before it was complete"
+
+
+class StreamHead:
+    """The opening of an upstream stream, held until it shows what it is.
+
+    Feed it chunks until `decided`: `failure` (the status of an error event
+    before any content), `content` (the first content event arrived), or
+    `ended` (the stream ended with nothing but its head: an empty answer when
+    its terminal event came, `cut` short when the connection just closed).
+    `held` is every byte fed, for the relay to send on. The dialect module
+    says what a head event is (`is_head`) and what an error looks like
+    (`stream_failure`); content is never held: it decides at once.
+    """
+
+    __slots__ = (
+        "_dialect",
+        "_parser",
+        "_limit",
+        "held",
+        "failure",
+        "failure_body",
+        "content",
+        "ended",
+        "cut",
+    )
+
+    def __init__(self, dialect: str, limit: int | None = None) -> None:
+        self._dialect = dialects.get(dialect)
+        self._parser = sse.SSEParser(limit)  # raises EventTooLarge past `limit` bytes
+        self._limit = limit
+        self.held = b""
+        self.failure: int | None = None
+        self.failure_body = b""
+        self.content = False
+        self.ended = False
+        self.cut = False
+
+    @property
+    def decided(self) -> bool:
+        return self.failure is not None or self.content or self.ended
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk of the stream (b"" when it ended)."""
+        self.held += chunk
+        events = self._parser.feed(chunk) if chunk else self._parser.flush()
+        for event in events:
+            status = self._dialect.stream_failure(event)
+            if status is not None:
+                self.failure, self.failure_body = status, event.data.encode()
+                return
+            if not self._dialect.is_head(event):
+                self.content = True
+                return
+            if self._dialect.is_terminal(event):
+                self.ended = True
+        if not chunk and not self.ended:
+            self.ended = self.cut = True
+        if self._limit is not None and len(self.held) > self._limit and not self.decided:
+            raise EventTooLarge(f"the stream's opening went past {self._limit} bytes")
+
+
 class Passthrough:
     """Same dialect: bytes out as they came in, cut at event boundaries."""
 
@@ -52,6 +119,7 @@ class Passthrough:
         "_masked",
         "_account",
         "_seal",
+        "error",
     )
 
     def __init__(
@@ -73,6 +141,7 @@ class Passthrough:
         # (Responses reasoning) tag it with the account (dialects/responses.py).
         self._account = account
         self._seal = getattr(self._dialect, "seal_events", None) if account else None
+        self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
     def usage(self):
@@ -89,9 +158,7 @@ class Passthrough:
         if not whole:  # no complete event yet
             return b""
         if self._rename:
-            renamed = self._dialect.rename_stream_model(whole, self._rename)
-            if renamed is not None:
-                whole, self._rename = renamed, None
+            whole = self._dialect.rename_stream_model(whole, self._rename)
         if self._seal is not None:
             whole = self._seal(whole, self._account)
         self._tap.feed(whole)
@@ -102,11 +169,14 @@ class Passthrough:
         return whole
 
     def finish(self) -> bytes:
+        if self._tap.error:  # the upstream's own error event went by: the answer failed
+            self.error = _said(self._tap.error, self._masked)
         if self._tap.complete:
             return self._cutter.take_tail()
-        return self.fail(UpstreamError("the upstream ended the stream before it was complete"))
+        return self.fail(UpstreamError(INCOMPLETE))
 
     def fail(self, error: GatewayError) -> bytes:
+        self.error = self.error or error.message
         # The tap knows what the error event must continue (Responses: id, sequence).
         return self._dialect.stream_error(error, self._tap)
 
@@ -119,10 +189,11 @@ class Verbatim:
     answers None and the client's connection is cut instead of ended cleanly.
     """
 
-    __slots__ = ("_tap", "_cutter")
+    __slots__ = ("_tap", "_cutter", "error")
 
     def __init__(self, tap=None, max_event: int | None = None):
         self._tap = tap
+        self.error: str | None = None  # bytes as they came: nothing to say after them
         # The tap reads whole events; the client gets the chunks as they came.
         self._cutter = sse.EventCutter(max_event) if tap is not None else None
 
@@ -147,7 +218,7 @@ class Verbatim:
 class Translated:
     """Another dialect upstream: each upstream event becomes client events at once."""
 
-    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "_masked")
+    __slots__ = ("_parser", "_stream", "_upstream", "_complete", "_masked", "error")
 
     def __init__(
         self,
@@ -161,6 +232,7 @@ class Translated:
         self._upstream = dialects.get(upstream_dialect)
         self._complete = False
         self._masked = masked  # the account's secrets, should an error event echo one
+        self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
     def usage(self):
@@ -183,14 +255,22 @@ class Translated:
 
     def finish(self) -> bytes:
         tail = b"".join(self._stream.feed(e) for e in self._parser.flush())
+        if self._stream.failure:  # the upstream's own error event, already relayed
+            self.error = _said(self._stream.failure, self._masked)
+            return tail
         if not self._complete:
-            return tail + self.fail(
-                UpstreamError("the upstream ended the stream before it was complete")
-            )
+            return tail + self.fail(UpstreamError(INCOMPLETE))
         return tail + self._stream.finish()
 
     def fail(self, error: GatewayError) -> bytes:
+        self.error = self.error or error.message
         return self._stream.fail(error)
+
+
+def _said(message: str, masked) -> str:
+    """The record's words for an upstream's in-stream error (never a secret in them)."""
+    text = f"the upstream failed mid-stream: {message}"
+    return redact(text.encode(), masked).decode("utf-8", errors="replace")
 
 
 async def relay_stream(
@@ -237,6 +317,7 @@ async def relay_stream(
         record.client_gone = True
     finally:
         record.usage = relay.usage
+        record.error = record.error or relay.error
         if finished:
             upstream.release()
         else:

@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 # The first line of the README's first ```sh block is the install command.
 install=$(awk '/^```sh$/ {inside=1; next} inside {print; exit}' README.md)
 case "$install" in
-  pipx\ install\ *) ;;
-  *) echo "README's first command is not a pipx install: $install" >&2; exit 1 ;;
+  "pipx install . && localgate start") ;;
+  *) echo "README's first command is not 'pipx install . && localgate start': $install" >&2; exit 1 ;;
 esac
+# The same command, but on any free port: CI's machine may have 8080 taken.
+install="${install/localgate start/localgate start --port 0}"
 
 if ! command -v pipx >/dev/null; then
   if command -v apt-get >/dev/null; then
@@ -33,12 +35,16 @@ if "$python" -c 'import sysconfig, pathlib, sys; sys.exit(not (pathlib.Path(sysc
 fi
 
 echo "install check: $install"
-(eval "$install") >"$home/install.log" 2>&1 || { cat "$home/install.log" >&2; exit 1; }
-
 localgate="$PIPX_BIN_DIR/localgate"
+trap '"$localgate" stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
+(export PATH="$PIPX_BIN_DIR:$PATH"; eval "$install") >"$home/install.log" 2>&1 \
+  || { cat "$home/install.log" >&2; exit 1; }
+grep -q "http://127.0.0.1:" "$home/install.log" || { cat "$home/install.log" >&2; exit 1; }
+"$localgate" status | grep -qi running
 "$localgate" --version
 "$localgate" -h >/dev/null
 "$localgate" >/dev/null                      # bare: the help, exit 0
 "$localgate" config example | grep -q '^\[server\]'
 "$localgate" config init >/dev/null && "$localgate" config show >/dev/null
+"$localgate" stop >/dev/null
 echo "install check: passed"

@@ -153,6 +153,12 @@ ERRORS = [
     (ACCOUNT + "key_env = 'sk-ant-api03-abcdefgh'", "accounts[0].key_env: this value is not an"),
     (ACCOUNT + "proxy = 'socks://x'", "accounts[0].proxy: 'socks://x' must be an http:// proxy"),
     (ACCOUNT + 'project = "p"', "accounts[0].project: only accepted for vertex accounts"),
+    (ACCOUNT + 'api = "chat"', "accounts[0].api: only accepted for openai accounts"),
+    (
+        '[[accounts]]\nname = "o"\nprovider = "openai"\napi = "completions"',
+        "accounts[0].api: must be one of 'chat', 'responses', not 'completions'",
+    ),
+    ('[server]\nresponse_store_days = 0', "server.response_store_days: must be at least 1"),
     (
         ACCOUNT + 'base_url = "ftp://x"',
         "accounts[0].base_url: 'ftp://x' must be an http:// or https:// URL",

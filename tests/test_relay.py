@@ -102,3 +102,98 @@ def test_openai_stream_cut_ends_with_error_chunk():
         [sse.encode({"choices": [{"index": 0, "delta": {"content": "x"}}]})], "openai"
     )
     assert json.loads(tail.decode()[len("data: ") :])["error"]["type"] == "server_error"
+
+
+# -- StreamHead: what a stream opens with is held, content decides at once --------------
+
+
+def _events(*pairs) -> bytes:
+    from localgate.sse import encode
+
+    return b"".join(encode(data, event) for event, data in pairs)
+
+
+def test_stream_head_holds_the_head_and_decides_on_the_first_content():
+    from localgate.relay import StreamHead
+
+    head = StreamHead("anthropic")
+    opening = _events(
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1"}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        ("ping", {"type": "ping"}),
+    )
+    head.feed(opening)
+    assert not head.decided and head.held == opening
+    delta = _events(
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "Hi"},
+            },
+        )
+    )
+    head.feed(delta)
+    assert head.content and head.failure is None and head.held == opening + delta
+
+
+def test_stream_head_reads_an_error_event_before_content_as_a_failure():
+    from localgate.relay import StreamHead
+
+    head = StreamHead("openai")
+    head.feed(b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n')
+    assert not head.decided
+    head.feed(b'data: {"error":{"message":"overloaded","type":"server_error","code":503}}\n\n')
+    assert head.failure == 503 and not head.content
+
+
+def test_stream_head_sees_an_empty_answer_end():
+    from localgate.relay import StreamHead
+
+    head = StreamHead("openai")
+    head.feed(
+        b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    assert head.ended and not head.content
+    refusal = StreamHead("gemini")
+    refusal.feed(b'data: {"promptFeedback": {"blockReason": "SAFETY"}}\r\n\r\n')
+    assert refusal.content  # a blocked prompt is an answer
+
+
+def test_stream_head_reads_the_responses_dialect_too():
+    from localgate.relay import StreamHead
+
+    def event(kind, **data):
+        return _events((kind, {"type": kind, **data}))
+
+    head = StreamHead("responses")
+    head.feed(event("response.created", response={"id": "resp_1", "output": []}))
+    head.feed(event("response.in_progress", response={"id": "resp_1", "output": []}))
+    assert not head.decided
+    head.feed(event("error", code="rate_limit_exceeded", message="slow down"))
+    assert head.failure == 429
+    failed = StreamHead("responses")
+    failed.feed(event("response.failed", response={"error": {"code": "server_error"}}))
+    assert failed.failure == 500
+    content = StreamHead("responses")
+    content.feed(event("response.output_text.delta", delta="Hi"))
+    assert content.content
+
+
+def test_stream_head_tells_a_cut_stream_from_an_empty_answer():
+    from localgate.relay import StreamHead
+
+    head = StreamHead("openai")
+    head.feed(b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n')
+    head.feed(b"")  # the connection closed: no finish, no [DONE]
+    assert head.ended and head.cut and not head.content

@@ -82,7 +82,9 @@ def test_nothing_queued_is_lost_when_the_log_stops(tmp_path):
 
 
 def test_other_operations_are_named():
-    first = request_line(RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1))
+    first = request_line(
+        RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1)
+    )
     assert first.endswith("op=transcribe") and "op=" not in request_line(done(2))
 
 

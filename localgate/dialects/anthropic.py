@@ -6,17 +6,12 @@ import json
 from collections.abc import Mapping
 
 from localgate import sse
-from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "anthropic"
-MODEL_IN_BODY = True
-# Answers carry the model name the client asked for, even when an alias served
-# another: Claude Code drops the thinking blocks of an answer whose `model`
-# differs from its request, and the next tool-loop turn then lacks them (400).
-# `x-model-used` still says what served.
-ECHO_CLIENT_MODEL = True  # the model is a body field
+MODEL_IN_BODY = True  # the model is a body field
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
@@ -71,25 +66,66 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
     return user_id
 
 
-def rename_stream_model(events: bytes, model: str) -> bytes | None:
-    """`events` with their `message_start` naming `model`; None when they hold none."""
-    at = events.find(b'"message_start"')
-    if at < 0:
-        return None
-    start = events.rfind(b"\n", 0, at) + 1
-    end = events.find(b"\n", at)
-    end = len(events) if end < 0 else end
-    line = events[start:end]
-    if not line.startswith(b"data:"):
+def rename_stream_model(events: bytes, model: str) -> bytes:
+    """`events` with their `message_start` naming `model`."""
+    return rename_in_events(events, b'"message_start"', lambda data: data["message"], model)
+
+
+MODEL_FIELD = "model"  # where a whole answer names its model
+
+
+# What a stream opens with before it says anything: held back until the first
+# content so that an error event right after `message_start` can still fail over.
+HEAD_EVENTS = frozenset({"message_start", "ping", "content_block_stop", "message_stop"})
+# Stop reasons that are an answer of their own, even with no content before them.
+ANSWERING_STOPS = frozenset({"max_tokens", "refusal", "pause_turn", "tool_use"})
+
+
+def is_head(event: sse.Event) -> bool:
+    """True for an event that carries nothing of the answer (may be held back)."""
+    if event.event in HEAD_EVENTS:
+        return True
+    if event.event not in ("content_block_start", "message_delta"):
+        return False
+    try:
+        data = event.json()
+    except ValueError:
+        return False
+    if event.event == "message_delta":
+        return (data.get("delta") or {}).get("stop_reason") not in ANSWERING_STOPS
+    block = data.get("content_block") or {}
+    return block.get("type") in ("text", "thinking") and not (
+        block.get("text") or block.get("thinking")
+    )
+
+
+def is_empty_answer(body: dict) -> bool:
+    """A whole answer with no content, no tool call and no refusal."""
+    return not body.get("content") and body.get("stop_reason") not in ANSWERING_STOPS
+
+
+def stream_failure(event: sse.Event) -> int | None:
+    """The HTTP status an in-stream `event: error` stands for; None for other events."""
+    if event.event != "error":
         return None
     try:
-        payload = json.loads(line[5:])
-        payload["message"]["model"] = model
-    except (ValueError, KeyError, TypeError):
-        return None
-    cr = b"\r" if line.endswith(b"\r") else b""
-    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return events[:start] + b"data: " + encoded + cr + events[end:]
+        kind = (event.json().get("error") or {}).get("type")
+    except (ValueError, AttributeError):
+        kind = None
+    return ERROR_STATUSES.get(kind, 500)
+
+
+# Anthropic's error types (an in-stream error carries no status of its own).
+ERROR_STATUSES = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
 
 
 def hides_usage(body: dict) -> bool:

@@ -220,6 +220,38 @@ def error_message(body: bytes, limit: int = 300) -> str:
     return " ".join(text.split()) or "(empty body)"
 
 
+def rename_in_events(
+    events: bytes,
+    needle: bytes,
+    holder: Callable[[dict], dict],
+    model: str,
+    key: str = "model",
+) -> bytes:
+    """`events` (whole SSE events) with `holder(payload)[key]` set to `model` in every
+    `data:` line holding `needle`; lines that do not parse as expected are kept as is.
+
+    An alias's answer names the model the client asked for, on every path.
+    """
+    if needle not in events:
+        return events
+    lines = events.split(b"\n")
+    for i, line in enumerate(lines):
+        if not line.startswith(b"data:") or needle not in line:
+            continue
+        try:
+            payload = json.loads(line[5:])
+            target = holder(payload)
+            if key not in target:
+                continue
+            target[key] = model
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        cr = b"\r" if line.endswith(b"\r") else b""
+        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        lines[i] = b"data: " + encoded + cr
+    return b"\n".join(lines)
+
+
 class UsageTap:
     """Reads usage from a passing stream without altering it.
 

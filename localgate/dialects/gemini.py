@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 
 from localgate import sse
-from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "gemini"
-ECHO_CLIENT_MODEL = False  # answers keep the upstream's (often versioned) name
 MODEL_IN_BODY = False  # the model is in the URL
+MODEL_FIELD = "modelVersion"  # where a whole answer names its model
 STREAM_CONTENT_TYPE = "text/event-stream"
 
 
@@ -32,6 +32,74 @@ def outbound(body: dict, raw: bytes, account: str = "") -> dict:
 def hides_usage(body: dict) -> bool:
     """Streams of this dialect always carry their usage: nothing to hide."""
     return False
+
+
+def rename_stream_model(events: bytes, model: str) -> bytes:
+    """`events` with every chunk's `modelVersion` naming `model`."""
+    return rename_in_events(events, b'"modelVersion"', lambda data: data, model, "modelVersion")
+
+
+# Finish reasons that are an answer of their own, even with no content before them.
+ANSWERING_FINISHES = frozenset(
+    {
+        "MAX_TOKENS",
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "MALFORMED_FUNCTION_CALL",
+        "OTHER",
+        "LANGUAGE",
+    }
+)
+
+
+def _chunk(event: sse.Event):
+    try:
+        chunk = json.loads(event.data)
+    except ValueError:
+        return None
+    if isinstance(chunk, list):  # a JSON-array framing of one chunk
+        chunk = chunk[0] if chunk else {}
+    return chunk if isinstance(chunk, dict) else None
+
+
+def is_head(event: sse.Event) -> bool:
+    """True for a chunk that carries nothing of the answer (may be held back)."""
+    chunk = _chunk(event) if event.data else {}
+    return chunk is not None and "error" not in chunk and is_empty_answer(chunk)
+
+
+def is_empty_answer(body: dict) -> bool:
+    """A response (or chunk) with no content, no call and no block.
+
+    A `promptFeedback.blockReason` without candidates is a whole answer: a refusal.
+    """
+    if (body.get("promptFeedback") or {}).get("blockReason"):
+        return False
+    for candidate in body.get("candidates") or []:
+        if candidate.get("finishReason") in ANSWERING_FINISHES:
+            return False
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if part.get("text") or any(k in part for k in ANSWER_PARTS):
+                return False
+    return True
+
+
+ANSWER_PARTS = ("functionCall", "inlineData", "executableCode", "fileData")
+
+
+def stream_failure(event: sse.Event) -> int | None:
+    """The HTTP status of an in-stream error chunk (`{"error": {"code": …}}`); None for others."""
+    if '"error"' not in event.data:
+        return None
+    chunk = _chunk(event)
+    if chunk is None or not isinstance(chunk.get("error"), dict):
+        return None
+    code = chunk["error"].get("code")
+    return code if isinstance(code, int) and 400 <= code < 600 else 500
 
 
 def error_payload(err: GatewayError) -> dict:
@@ -70,8 +138,10 @@ def read_usage(meta) -> Usage:
 
 
 def is_terminal(event: sse.Event) -> bool:
-    """Gemini sends no terminator: the chunk with a finishReason is the last one."""
-    return '"finishReason"' in event.data or event.data.startswith('{"error"')
+    """Gemini sends no terminator: the chunk with a finishReason is the last one, or
+    the one with `promptFeedback.blockReason` (a blocked prompt, a whole answer)."""
+    data = event.data
+    return '"finishReason"' in data or '"blockReason"' in data or data.startswith('{"error"')
 
 
 def usage_tap() -> UsageTap:

@@ -7,13 +7,13 @@ import re
 from collections.abc import Mapping
 
 from localgate import sse
-from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
 NAME = "openai"
-ECHO_CLIENT_MODEL = False  # answers keep the upstream's (often versioned) name
 MODEL_IN_BODY = True  # the model is a body field
+MODEL_FIELD = "model"  # where a whole answer names its model
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
@@ -68,6 +68,65 @@ def drop_usage_chunks(events: bytes) -> bytes:
                 continue
         kept.append(event)
     return b"".join(kept)
+
+
+def rename_stream_model(events: bytes, model: str) -> bytes:
+    """`events` with every chunk naming `model` (each chunk carries the name)."""
+    return rename_in_events(events, b'"model"', lambda data: data, model)
+
+
+# Finish reasons that are an answer of their own, even with no content before them.
+ANSWERING_FINISHES = frozenset({"length", "tool_calls", "function_call", "content_filter"})
+
+
+def is_head(event: sse.Event) -> bool:
+    """True for a chunk that carries nothing of the answer: the role chunk, an
+    empty delta, a plain `stop`, the usage chunk, `[DONE]` (may be held back)."""
+    if event.data == "[DONE]" or not event.data:
+        return True
+    try:
+        chunk = json.loads(event.data)
+    except ValueError:
+        return False
+    if not isinstance(chunk, dict) or "error" in chunk:
+        return False
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") or {}
+        if any(delta.get(k) for k in ("content", "reasoning_content", "reasoning", "refusal")):
+            return False
+        if delta.get("tool_calls") or delta.get("function_call"):
+            return False
+        if choice.get("finish_reason") in ANSWERING_FINISHES:
+            return False
+    return True
+
+
+def is_empty_answer(body: dict) -> bool:
+    """A whole completion with no content, no tool call and no refusal."""
+    for choice in body.get("choices") or []:
+        message = choice.get("message") or {}
+        if any(message.get(k) for k in ("content", "tool_calls", "function_call", "refusal")):
+            return False
+        if choice.get("finish_reason") in ANSWERING_FINISHES:
+            return False
+    return True
+
+
+def stream_failure(event: sse.Event) -> int | None:
+    """The HTTP status of an in-stream `data: {"error": …}` chunk; None for others."""
+    if '"error"' not in event.data:
+        return None
+    try:
+        chunk = json.loads(event.data)
+    except ValueError:
+        return None
+    if not isinstance(chunk, dict) or "error" not in chunk or chunk.get("choices"):
+        return None
+    error = chunk["error"] if isinstance(chunk["error"], dict) else {}
+    for status in (error.get("code"), error.get("status")):
+        if isinstance(status, int) and 400 <= status < 600:
+            return status
+    return 429 if "rate_limit" in str(error.get("type") or error.get("code")) else 500
 
 
 def error_payload(err: GatewayError) -> dict:

@@ -18,15 +18,16 @@ import re
 from collections.abc import Mapping
 
 from localgate import sse
-from localgate.dialects.common import Inspected, UsageTap, field
+from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
+from localgate.dialects.openai import error_body, error_payload  # noqa: F401 (OpenAI's shape)
 from localgate.dialects.usage import Usage
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
 from localgate.translate.compaction import as_history
 
 NAME = "responses"
-ECHO_CLIENT_MODEL = False  # answers keep the upstream's name, as OpenAI's do
 MODEL_IN_BODY = True
+MODEL_FIELD = "model"  # where a whole answer names its model
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 
@@ -83,7 +84,9 @@ def open_compactions(body: dict, key: bytes) -> dict:
         return body
     opened = []
     for item in items:
-        summary = seal.open_compaction(item.get("encrypted_content"), key) if _is_ours(item) else None
+        summary = (
+            seal.open_compaction(item.get("encrypted_content"), key) if _is_ours(item) else None
+        )
         if summary is not None:
             text = {"type": "input_text", "text": as_history(summary)}
             opened.append({"type": "message", "role": "user", "content": [text]})
@@ -103,22 +106,6 @@ def _is_ours(item) -> bool:
 def hides_usage(body: dict) -> bool:
     """Streams of this dialect always end with their usage: nothing to hide."""
     return False
-
-
-def error_payload(err: GatewayError) -> dict:
-    kind = KINDS[err.kind]
-    return {
-        "error": {
-            "message": err.message,
-            "type": kind.openai_type,
-            "param": err.param,
-            "code": kind.openai_code,
-        }
-    }
-
-
-def error_body(err: GatewayError, request_id: str | None = None) -> bytes:
-    return json.dumps(error_payload(err)).encode()
 
 
 def stream_error(err: GatewayError, tap: ResponsesTap | None = None) -> bytes:
@@ -153,6 +140,59 @@ def read_usage(usage) -> Usage:
 
 def is_terminal(event: sse.Event) -> bool:
     return _kind(event) in TERMINAL
+
+
+def rename_stream_model(events: bytes, model: str) -> bytes:
+    """`events` with the response object of each lifecycle event naming `model`."""
+    return rename_in_events(events, b'"response"', lambda data: data["response"], model)
+
+
+# What a stream opens with before it says anything (held back until the first content).
+HEAD_EVENTS = frozenset({"response.created", "response.in_progress", "response.queued"})
+
+
+def is_head(event: sse.Event) -> bool:
+    """True for an event that carries nothing of the answer: the lifecycle events
+    before any output, and a `response.completed` whose output is empty."""
+    kind = _kind(event)
+    if kind in HEAD_EVENTS:
+        return True
+    if kind != "response.completed":
+        return False
+    try:
+        response = event.json().get("response") or {}
+    except (ValueError, AttributeError):
+        return False
+    return not response.get("output")
+
+
+# Error codes of `error` and `response.failed` events → the HTTP status they stand for.
+ERROR_STATUSES = {
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "server_is_overloaded": 503,
+    "overloaded": 503,
+    "slow_down": 503,
+}
+
+
+def is_empty_answer(body: dict) -> bool:
+    """A whole response that completed with no output at all."""
+    return not body.get("output") and body.get("status") in (None, "completed")
+
+
+def stream_failure(event: sse.Event) -> int | None:
+    """The HTTP status of an `error` or `response.failed` event; None for others."""
+    kind = _kind(event)
+    if kind not in ("error", "response.failed"):
+        return None
+    try:
+        data = event.json()
+    except ValueError:
+        return 500
+    error = data.get("error") or (data.get("response") or {}).get("error") or data
+    code = error.get("code") if isinstance(error, dict) else None
+    return ERROR_STATUSES.get(code, 500)
 
 
 def _kind(event: sse.Event) -> str | None:
@@ -219,7 +259,9 @@ def seal_events(events: bytes, account: str) -> bytes:
                 out.append(line)
                 continue
             cr = b"\r" if line.endswith(b"\r") else b""
-            sealed = json.dumps(seal_answer(data, account), ensure_ascii=False, separators=(",", ":"))
+            sealed = json.dumps(
+                seal_answer(data, account), ensure_ascii=False, separators=(",", ":")
+            )
             line = b"data: " + sealed.encode() + cr
         out.append(line)
     return b"\n".join(out)
@@ -232,7 +274,10 @@ def seal_answer(data, account: str):
             blob = data["encrypted_content"]
             if seal.unwrap(blob) is None:
                 value = f"{data.get('id', '')}:{blob}"
-                return {**data, "encrypted_content": seal.wrap(seal.responses_origin(account), value)}
+                return {
+                    **data,
+                    "encrypted_content": seal.wrap(seal.responses_origin(account), value),
+                }
             return data
         return {k: seal_answer(v, account) for k, v in data.items()}
     if isinstance(data, list):

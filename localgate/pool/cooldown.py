@@ -32,6 +32,7 @@ class Cooldown:
     until: float
     reason: str
     streak: int = 0
+    kind: str = ""  # the FailureKind value that started the rest ("" when unknown)
 
     def active(self, now: float) -> bool:
         return self.until > now

@@ -19,6 +19,7 @@ class FailureKind(StrEnum):
     CONNECTION = "connection"  # refused, reset, DNS, TLS: the host is unreachable
     AUTH = "auth"  # 401/403: the key is wrong or revoked; the account is invalid
     FORBIDDEN_MODEL = "forbidden_model"  # 403 for one model only (not enabled in the project)
+    EMPTY = "empty"  # a stream with no content, no tool call and no refusal
     # The upstream refused a part the provider can leave out (Vertex: a beta); the
     # provider has learned it, so the same account gets the request again at once.
     RESEND = "resend"
@@ -46,3 +47,12 @@ class Failure:
     @property
     def invalidates(self) -> bool:
         return self.kind is FailureKind.AUTH
+
+    @property
+    def rate_limited(self) -> bool:
+        """The provider asked us to slow down (as opposed to failing)."""
+        return self.kind in RATE_LIMITS
+
+
+# Kinds that mean "too many requests": a 429 to the client, with Retry-After.
+RATE_LIMITS = frozenset({FailureKind.RATE_LIMITED, FailureKind.QUOTA_EXHAUSTED})

@@ -65,6 +65,7 @@ class CooldownInfo(NamedTuple):
     model: str  # ALL_MODELS ("*") when the whole account rests
     until_wall: float
     reason: str
+    kind: str = ""  # the FailureKind value behind the rest: rate limited, or failing?
 
 
 @dataclass(frozen=True)
@@ -299,9 +300,9 @@ class Pool:
             base=self._backoff_base,
             cap=self._backoff_max,
         )
-        cooldown = Cooldown(now + seconds, failure.reason, streak)
+        cooldown = Cooldown(now + seconds, failure.reason, streak, failure.kind.value)
         if previous is not None and previous.until > cooldown.until:
-            cooldown = Cooldown(previous.until, previous.reason, streak)
+            cooldown = Cooldown(previous.until, previous.reason, streak, previous.kind)
         account.cooldowns[key] = cooldown
         if len(account.cooldowns) > _SWEEP_AT:
             self._sweep(account, now)
@@ -333,20 +334,24 @@ class Pool:
         statuses = []
         for name, account in self._accounts.items():
             rests = {
-                key: (cooldown.until, key, cooldown.reason)
+                key: (cooldown.until, key, cooldown.reason, cooldown.kind)
                 for key, cooldown in account.cooldowns.items()
                 if cooldown.active(now)
             }
-            quota = [(until, m, why) for m, until, why in account.quota.exhausted(now)]
+            spent = FailureKind.QUOTA_EXHAUSTED.value
+            quota = [(until, m, why, spent) for m, until, why in account.quota.exhausted(now)]
             local = account.quota.rest(ALL_MODELS, now)
             if local is not None:
-                quota.append((now + local[0], ALL_MODELS, local[1]))
-            for until, key, why in quota:
+                quota.append((now + local[0], ALL_MODELS, local[1], FailureKind.RATE_LIMITED.value))
+            for until, key, why, kind in quota:
                 # A 429 both cools and reports the figure: show the one rest, not two.
                 if key not in rests or rests[key][0] < until - 1.0:
-                    rests[key] = (until, key, why)
+                    rests[key] = (until, key, why, kind)
             active = sorted(rests.values(), key=lambda item: item[0])
-            cooldowns = [CooldownInfo(key, now_wall + (until - now), r) for until, key, r in active]
+            cooldowns = [
+                CooldownInfo(key, now_wall + (until - now), r, kind)
+                for until, key, r, kind in active
+            ]
             if not account.entry.enabled:
                 state, reason = "disabled", None
             elif account.invalid is not None:
@@ -384,6 +389,7 @@ class Pool:
                     "until": now_wall + (cooldown.until - now),
                     "reason": cooldown.reason,
                     "streak": cooldown.streak,
+                    "kind": cooldown.kind,
                 }
                 for key, cooldown in account.cooldowns.items()
                 if cooldown.active(now)
@@ -438,6 +444,7 @@ def _restore_rest(account: _Account, rest: Any, now: float, now_wall: float) -> 
         return
     key, until_wall = rest.get("model"), rest.get("until")
     reason, streak = rest.get("reason", ""), rest.get("streak", 1)
+    kind = rest.get("kind", "")
     if not isinstance(key, str) or not isinstance(until_wall, int | float):
         return
     if not math.isfinite(until_wall) or until_wall <= now_wall:
@@ -449,4 +456,5 @@ def _restore_rest(account: _Account, rest: Any, now: float, now_wall: float) -> 
             until,
             reason if isinstance(reason, str) else "",
             streak if isinstance(streak, int) and streak > 0 else 1,
+            kind if isinstance(kind, str) else "",
         )

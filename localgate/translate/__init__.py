@@ -22,7 +22,7 @@ from types import ModuleType
 
 from localgate.errors import GatewayError, InvalidRequest, RelayedError, UpstreamError
 from localgate.sse import Event
-from localgate.translate import compaction, ir, seal
+from localgate.translate import compaction, fields, ir, seal
 from localgate.translate.anthropic import drop_foreign_thinking
 from localgate.translate.ir import Usage
 from localgate.translate.names import ToolNames
@@ -45,6 +45,11 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "gemini": ("localgate.translate.gemini", "localgate.translate.gemini_stream"),
     "responses": ("localgate.translate.responses", "localgate.translate.responses_stream"),
 }
+
+
+# Reasoning, as parts and as stream events: left out for clients that did not ask.
+THINKING_PARTS = (ir.Thinking, ir.RedactedThinking)
+THINKING_EVENTS = (ir.ThinkingDelta, ir.SignatureDelta, ir.RedactedThinkingBlock)
 
 
 def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
@@ -104,7 +109,9 @@ class Translator:
             client_model=client_model,
             stream=stream,
             include_usage=req.include_usage,
-            dropped=list(req.dropped),
+            dropped=list(dict.fromkeys(req.dropped)),
+            field_names=fields.ir_names(self.ctx.client),
+            show_thinking=req.show_thinking,
             account=account,
             seal_key=seal_key,
             tools={tool.name: replace(tool) for tool in req.tools},  # before renaming
@@ -153,6 +160,8 @@ class Translator:
                     part.name = self.names.client(part.name)
                 elif isinstance(part, ir.Thinking):
                     part.origin = seal.bind(part.origin, self.ctx.account)
+            if not self.ctx.show_thinking:
+                resp.parts = [p for p in resp.parts if not isinstance(p, THINKING_PARTS)]
             return self.client.response_from_ir(resp, self.ctx)
         except GatewayError:
             raise
@@ -168,6 +177,7 @@ class Translator:
             self.client_stream.StreamEncoder(self.ctx),
             self.names,
             self.ctx.account,
+            show_thinking=self.ctx.show_thinking,
         )
 
     def _rename_for_upstream(self, req: ir.Request) -> None:
@@ -175,6 +185,8 @@ class Translator:
             tool.name = self.names.upstream(tool.name)
         if req.tool_choice and req.tool_choice.name:
             req.tool_choice.name = self.names.upstream(req.tool_choice.name)
+        if req.tool_choice and req.tool_choice.allowed:
+            req.tool_choice.allowed = [self.names.upstream(n) for n in req.tool_choice.allowed]
         for message in req.messages:
             for part in message.parts:
                 if isinstance(part, ir.ToolCall | ir.ToolResult) and part.name:
@@ -184,13 +196,19 @@ class Translator:
 class StreamTranslator:
     """Upstream SSE events in, client SSE bytes out, one event at a time."""
 
-    def __init__(self, decoder, encoder, names: ToolNames, account: str = "") -> None:
+    def __init__(
+        self, decoder, encoder, names: ToolNames, account: str = "", *, show_thinking: bool = True
+    ) -> None:
         self.decoder = decoder
         self.encoder = encoder
         self.names = names
         self.account = account  # reasoning an upstream signs is bound to its account
+        self.show_thinking = (
+            show_thinking  # False: reasoning the client did not ask for is left out
+        )
         self.usage = Usage()
         self.failed = False
+        self.failure: str | None = None  # the upstream's own in-stream error, if any
 
     def feed(self, event: Event) -> bytes:
         """The client bytes one upstream event produces now (may be b"")."""
@@ -205,7 +223,10 @@ class StreamTranslator:
         out = b""
         for item in events:
             if isinstance(item, ir.UpstreamFailure):
-                return out + self.fail(RelayedError(item.status, str(item.message)))
+                self.failure = str(item.message)
+                return out + self.fail(RelayedError(item.status, self.failure))
+            if not self.show_thinking and isinstance(item, THINKING_EVENTS):
+                continue  # reasoning the client did not ask to see
             try:
                 if isinstance(item, ir.ToolCallStart):
                     item.name = self.names.client(item.name)

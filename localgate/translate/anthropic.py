@@ -6,8 +6,12 @@ Choices worth knowing:
   that Anthropic signed is sent (others would be "Invalid signature").
 - Mid-conversation system messages from other dialects become user text
   wrapped in `<system>` tags, keeping their place (and the cache prefix).
-- `response_format` toward Anthropic becomes a system instruction (works on
-  every model; `output_config.format` is not accepted everywhere).
+- `response_format` toward Anthropic is `output_config.format` on models that
+  have structured output (schema fitted by schemas.for_anthropic), a system
+  instruction on the others.
+- Thinking budgets are raised to 1024 and lowered below max_tokens; what
+  cannot be honoured (thinking with max_tokens ≤ 1024, sampling parameters
+  beside thinking, temperature above 1) is reported, never silent (`fields.ANTHROPIC`).
 - Tool ids outside `^[a-zA-Z0-9_-]+$` are escaped reversibly (names.encode_id).
 """
 
@@ -17,8 +21,13 @@ import json
 
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir
-from localgate.translate.models import DEFAULT_MAX_TOKENS, clamp_max_tokens, output_cap
+from localgate.translate import fields, ir, schemas
+from localgate.translate.models import (
+    DEFAULT_MAX_TOKENS,
+    clamp_max_tokens,
+    has_structured_output,
+    output_cap,
+)
 from localgate.translate.names import decode_id, encode_id
 
 SIGNATURE_PREFIX = "localgate:"
@@ -47,9 +56,10 @@ def request_to_ir(body: dict) -> ir.Request:
     messages = body.get("messages")
     if not isinstance(messages, list):
         raise InvalidRequest("messages: field required (a list)", param="messages")
+    dropped: list[str] = []
     req = ir.Request(
         system=_system_to_ir(body.get("system")),
-        messages=[_message_to_ir(m, i) for i, m in enumerate(messages)],
+        messages=[_message_to_ir(m, i, dropped) for i, m in enumerate(messages)],
         tools=[_tool_to_ir(t) for t in body.get("tools") or [] if _is_custom_tool(t)],
         max_tokens=body.get("max_tokens"),
         temperature=body.get("temperature"),
@@ -57,7 +67,17 @@ def request_to_ir(body: dict) -> ir.Request:
         top_k=body.get("top_k"),
         stop=_copied(body.get("stop_sequences")),
         user=(body.get("metadata") or {}).get("user_id"),
+        dropped=dropped,
     )
+    fields.ANTHROPIC.note(req, body)
+    for tool in body.get("tools") or []:
+        if str(tool.get("type", "")).startswith("web_search_"):
+            req.web_search = ir.WebSearch(  # each provider has a search of its own
+                allowed_domains=list(tool.get("allowed_domains") or []),
+                user_location=tool.get("user_location"),
+            )
+        elif not _is_custom_tool(tool):
+            req.dropped.append(f"tools.{tool.get('type')}")
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
         parallel = (
@@ -72,10 +92,15 @@ def request_to_ir(body: dict) -> ir.Request:
         req.reasoning = ir.Reasoning(enabled=False)
     elif thinking.get("type") in ("enabled", "adaptive"):
         req.reasoning = ir.Reasoning(
-            effort=output.get("effort"), budget=thinking.get("budget_tokens")
+            effort=output.get("effort"),
+            budget=thinking.get("budget_tokens"),
+            adaptive=thinking.get("type") == "adaptive",
         )
     elif output.get("effort"):
         req.reasoning = ir.Reasoning(effort=output["effort"])
+    # Anthropic answers with thinking only when it was asked for.
+    req.show_thinking = thinking.get("type") in ("enabled", "adaptive")
+    fields.note_unknown(req, output, ("effort", "format"), "output_config.")
     fmt = output.get("format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         req.response_format = ir.ResponseFormat("json_schema", fmt.get("schema"))
@@ -111,35 +136,34 @@ def _system_to_ir(system) -> list[ir.Text]:
     ]
 
 
-def _message_to_ir(message: dict, index: int) -> ir.Message:
+def _message_to_ir(message: dict, index: int, dropped: list[str]) -> ir.Message:
     role = message.get("role")
     if role not in ("user", "assistant", "system"):
         raise InvalidRequest(f"messages.{index}.role: unknown role {role!r}", param="messages")
     content = message.get("content")
     if isinstance(content, str):
         return ir.Message(role, [ir.Text(content)])
-    parts = [p for p in (_block_to_ir(b) for b in content or []) if p is not None]
+    parts = []
+    for position, block in enumerate(content or []):
+        part = _block_to_ir(block, f"messages.{index}.content.{position}")
+        if part is not None:
+            parts.append(part)
+        else:  # server tools' history: it ran on Anthropic's side only
+            dropped.append(f"messages.content.{block.get('type')}")
     return ir.Message(role, parts)
 
 
-def _block_to_ir(block: dict) -> ir.Part | None:
+def _block_to_ir(block: dict, where: str = "") -> ir.Part | None:
+    """One content block; None for Anthropic-only blocks (server tools' history)."""
     kind = block.get("type")
     if kind == "text":
         return ir.Text(block.get("text", ""))
     if kind in ("image", "document"):
-        source = block.get("source") or {}
-        media = {"media_type": source.get("media_type")}
-        if source.get("type") == "base64":
-            media["data"] = source.get("data")
-        elif source.get("type") == "url":
-            media["url"] = source.get("url")
-        elif source.get("type") == "text":
-            return ir.Document(text=source.get("data"), title=block.get("title"), **media)
-        else:
-            return None  # file ids and content sources have no equivalent elsewhere
-        if kind == "image":
-            return ir.Image(**media)
-        return ir.Document(title=block.get("title"), **media)
+        return _media_to_ir(kind, block, where)
+    if kind == "search_result":  # text with a source: a titled text document elsewhere
+        text = "\n".join(b.get("text", "") for b in block.get("content") or [])
+        title = block.get("title") or block.get("source")
+        return ir.Document("text/plain", text=text, title=title)
     if kind == "tool_use":
         return ir.ToolCall(decode_id(block["id"]), block["name"], block.get("input") or {})
     if kind == "tool_result":
@@ -147,7 +171,11 @@ def _block_to_ir(block: dict) -> ir.Part | None:
         if isinstance(content, str):
             parts: list[ir.Part] = [ir.Text(content)] if content else []
         else:
-            parts = [p for p in (_block_to_ir(b) for b in content or []) if p is not None]
+            parts = [
+                p
+                for i, b in enumerate(content or [])
+                if (p := _block_to_ir(b, f"{where}.content.{i}")) is not None
+            ]
         return ir.ToolResult(
             decode_id(block["tool_use_id"]), "", parts, bool(block.get("is_error"))
         )
@@ -159,24 +187,56 @@ def _block_to_ir(block: dict) -> ir.Part | None:
     return None  # server tool blocks, search results…: Anthropic-only
 
 
+def _media_to_ir(kind: str, block: dict, where: str) -> ir.Part:
+    """An image or document block; a source only Anthropic can resolve is a 400."""
+    source = block.get("source") or {}
+    media = {"media_type": source.get("media_type")}
+    title = block.get("title")
+    if source.get("type") == "base64":
+        media["data"] = source.get("data")
+    elif source.get("type") == "url":
+        media["url"] = source.get("url")
+    elif source.get("type") == "text":
+        return ir.Document(text=source.get("data"), title=title, **media)
+    elif source.get("type") == "content" and all(
+        b.get("type") == "text" for b in source.get("content") or []
+    ):
+        text = "\n".join(b.get("text", "") for b in source.get("content") or [])
+        return ir.Document("text/plain", text=text, title=title)
+    else:
+        raise InvalidRequest(
+            f"{where}: a {kind} with a {source.get('type')!r} source exists only on "
+            "Anthropic's side and cannot be sent to this model's account; send it inline",
+            param="messages",
+        )
+    if kind == "image":
+        return ir.Image(**media)
+    return ir.Document(title=title, **media)
+
+
 def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     """The Messages request for an Anthropic upstream."""
     max_tokens = clamp_max_tokens(ctx.model, req.max_tokens) or output_cap(ctx.model)
     body: dict = {"model": ctx.model, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
     system = [{"type": "text", "text": t.text} for t in req.system if t.text]
-    if req.response_format and req.response_format.type != "text":
-        system.append({"type": "text", "text": _format_instruction(req.response_format)})
+    fmt = req.response_format
+    if fmt and fmt.type == "json_schema" and fmt.schema and has_structured_output(ctx.model):
+        schema = schemas.for_anthropic(fmt.schema)
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    elif fmt and fmt.type != "text":
+        system.append({"type": "text", "text": _format_instruction(fmt)})
     if system:
         body["system"] = system
     body["messages"] = _messages_from_ir(req.messages)
-    if req.tools:
+    tools = ir.allowed_tools(req)
+    if tools:
         body["tools"] = [
             {"name": t.name, "description": t.description or "", "input_schema": t.schema}
-            for t in req.tools
+            for t in tools
         ]
     if req.web_search is not None:
         body.setdefault("tools", []).append(_web_search_tool(req.web_search))
-    if req.tool_choice and (req.tools or req.tool_choice.mode == "none"):
+    if req.tool_choice and (tools or req.tool_choice.mode == "none"):
         choice: dict = {"type": req.tool_choice.mode}
         if req.tool_choice.mode == "tool":
             choice["name"] = req.tool_choice.name
@@ -187,16 +247,22 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
         body["stop_sequences"] = req.stop
     if req.user:
         body["metadata"] = {"user_id": req.user}
-    thinking = _thinking_from_ir(req, body)
+    thinking = _thinking_from_ir(req, body, ctx)
+    sampling = {"temperature": req.temperature, "top_p": req.top_p, "top_k": req.top_k}
     if thinking:
         body["thinking"] = thinking
-    else:  # sampling parameters are refused alongside thinking
-        if req.temperature is not None:
+        for name in (n for n, v in sampling.items() if v is not None):
+            ctx.drop(name)  # Anthropic refuses sampling parameters beside thinking
+    else:
+        for name, value in sampling.items():
+            if value is not None:
+                body[name] = value
+        if req.temperature is not None and not 0.0 <= req.temperature <= 1.0:
             body["temperature"] = min(max(req.temperature, 0.0), 1.0)  # OpenAI allows 0–2
-        if req.top_p is not None:
-            body["top_p"] = req.top_p
-        if req.top_k is not None:
-            body["top_k"] = req.top_k
+            ctx.drop("temperature")
+    for name in ("seed", "presence_penalty", "frequency_penalty"):
+        if getattr(req, name) is not None:
+            ctx.drop(name)
     if ctx.stream:
         body["stream"] = True
     return body
@@ -224,7 +290,12 @@ def _format_instruction(fmt: ir.ResponseFormat) -> str:
     return "Respond with one valid JSON object only (no prose, no code fences)."
 
 
-def _thinking_from_ir(req: ir.Request, body: dict) -> dict | None:
+# Anthropic's least thinking budget; the most is max_tokens - 1.
+MIN_THINKING_BUDGET = 1024
+
+
+def _thinking_from_ir(req: ir.Request, body: dict, ctx: ir.Context) -> dict | None:
+    """`thinking` with a budget in Anthropic's range, or None (noted when asked for)."""
     if not req.reasoning or not req.reasoning.enabled:
         return None
     # A continued tool turn must start with the thinking block that preceded the
@@ -232,12 +303,16 @@ def _thinking_from_ir(req: ir.Request, body: dict) -> dict | None:
     last = next((m for m in reversed(body["messages"]) if m["role"] == "assistant"), None)
     if last and any(b["type"] == "tool_use" for b in last["content"]):
         if last["content"][0]["type"] not in ("thinking", "redacted_thinking"):
+            ctx.drop("reasoning")
             return None
-    budget = ir.budget_for(req.reasoning)
-    budget = min(budget, body["max_tokens"] - 1)
-    if budget < 1024:
+    if body["max_tokens"] <= MIN_THINKING_BUDGET:
+        ctx.drop("reasoning")  # no room for the least budget below max_tokens
         return None
-    return {"type": "enabled", "budget_tokens": budget}
+    if body.get("tool_choice", {}).get("type") in ("any", "tool"):
+        ctx.drop("reasoning")  # Anthropic refuses a forced tool beside thinking
+        return None
+    budget = max(ir.budget_for(req.reasoning), MIN_THINKING_BUDGET)
+    return {"type": "enabled", "budget_tokens": min(budget, body["max_tokens"] - 1)}
 
 
 def _messages_from_ir(messages: list[ir.Message]) -> list[dict]:

@@ -5,9 +5,17 @@ first, blocks with sequential non-interleaved indices (a change of kind closes
 the open block), no empty blocks, `message_delta` (with usage) and
 `message_stop` last. It holds `message_delta` until the upstream ends, because
 an OpenAI upstream sends usage after its finish chunk.
+
+OpenAI-compatible upstreams may interleave parallel calls' argument fragments
+(header 0, header 1, fragment of 0, fragment of 1…). Blocks cannot interleave,
+so a call that starts while the open call's arguments are not yet a whole JSON
+value is collected by key, and goes out (its fragments so far, then live) once
+the open call's arguments are whole; calls in order stream as they come.
 """
 
 from __future__ import annotations
+
+import json
 
 from localgate.errors import KINDS, GatewayError
 from localgate.sse import Event, encode
@@ -101,6 +109,9 @@ class StreamEncoder:
         self.index = -1  # index of the last block opened
         self.open: str | None = None  # kind of the open block
         self.open_key: object = None  # tool call key of the open tool_use block
+        self.open_args = ""  # the open call's arguments so far
+        # Calls that started while another tool_use block was open: key → [id, name, args].
+        self.queued: dict[object, list[str]] = {}
         self.signed = False  # the open thinking block has its signature
         self.usage = ir.Usage()
         self.stop_reason: str | None = None
@@ -132,13 +143,17 @@ class StreamEncoder:
             out += self._close()
         elif isinstance(event, ir.ToolCallStart):
             self.saw_tool_call = True
-            out += self._close()
-            block = {"type": "tool_use", "id": encode_id(event.id), "name": event.name, "input": {}}
-            out += self._open("tool_use", block)
-            self.open_key = event.key
+            if event.key == self.open_key or event.key in self.queued:
+                pass  # a repeated header
+            elif self.open == "tool_use" and (self.queued or not _whole(self.open_args)):
+                self.queued[event.key] = [event.id, event.name, ""]
+            else:
+                out += self._open_call(event.key, event.id, event.name)
         elif isinstance(event, ir.ToolArgsDelta):
             if event.fragment and self.open == "tool_use" and self.open_key == event.key:
-                out += self._delta({"type": "input_json_delta", "partial_json": event.fragment})
+                out += self._args(event.fragment)
+            elif event.fragment and event.key in self.queued:
+                self.queued[event.key][2] += event.fragment
         elif isinstance(event, ir.BlockStop):
             out += self._close()
         elif isinstance(event, ir.UsageUpdate):
@@ -198,11 +213,43 @@ class StreamEncoder:
         data = {"type": "content_block_start", "index": self.index, "content_block": block}
         return out + encode(data, "content_block_start")
 
+    def _open_call(self, key: object, call_id: str, name: str, arguments: str = "") -> bytes:
+        out = self._close()
+        block = {"type": "tool_use", "id": encode_id(call_id), "name": name, "input": {}}
+        out += self._open("tool_use", block)
+        self.open_key, self.open_args = key, ""
+        return out + (self._args(arguments) if arguments else b"")
+
+    def _args(self, fragment: str) -> bytes:
+        """A fragment of the open call; once its arguments are whole, the next queued
+        call takes the floor (its fragments so far at once, then live)."""
+        out = self._delta({"type": "input_json_delta", "partial_json": fragment})
+        self.open_args += fragment
+        while self.queued and _whole(self.open_args):
+            out += self._close_block() + self._open_next()
+        return out
+
+    def _open_next(self) -> bytes:
+        """Open the first queued call with its fragments so far, keeping the others queued."""
+        key = next(iter(self.queued))
+        call_id, name, arguments = self.queued.pop(key)
+        rest, self.queued = self.queued, {}  # opening must not send the others first
+        out = self._open_call(key, call_id, name, arguments)
+        self.queued = rest
+        return out
+
     def _delta(self, delta: dict) -> bytes:
         data = {"type": "content_block_delta", "index": self.index, "delta": delta}
         return encode(data, "content_block_delta")
 
     def _close(self) -> bytes:
+        """Close the open block, then send the calls still queued, each whole."""
+        out = self._close_block()
+        while self.queued:
+            out += self._open_next() + self._close_block()
+        return out
+
+    def _close_block(self) -> bytes:
         if self.open is None:
             return b""
         out = b""
@@ -215,3 +262,16 @@ class StreamEncoder:
         self.open_key = None
         data = {"type": "content_block_stop", "index": self.index}
         return out + encode(data, "content_block_stop")
+
+
+def _whole(arguments: str) -> bool:
+    """True once a call's argument fragments form a whole JSON object (nothing valid
+    can follow a closed object, so the call is complete)."""
+    text = arguments.strip()
+    if not text.endswith("}"):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

@@ -111,6 +111,11 @@ class CompletionStream:
         """True once the stream ended in an error (the relay masks its text)."""
         return self.chat.failed
 
+    @property
+    def failure(self) -> str | None:
+        """The upstream's own in-stream error, if any (the record keeps it)."""
+        return self.chat.failure
+
     def _rewrite(self, data: bytes) -> bytes:
         out = []
         for event in self.parser.feed(data):

@@ -13,18 +13,27 @@ Choices worth knowing:
   whose signature was lost (other dialects) get Google's documented
   `skip_thought_signature_validator` placeholder.
 - Mid-conversation system messages become `<system>` user text.
+- Every schema a Gemini client sends (responseSchema, responseJsonSchema, tool
+  parameters) is read as JSON Schema (schemas.from_gemini: Gemini CLI sends
+  upper-case types even in responseJsonSchema).
+- Media with no true equivalent elsewhere (audio, video, gs:// and Files API
+  URIs) and fields whose loss would change the answer (cachedContent,
+  text/x.enum, logprobs…) are refused with a 400 naming them; the rest of
+  `fields.GEMINI` is mapped or noted as dropped.
 """
 
 from __future__ import annotations
 
-import json
-import mimetypes
-
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir
-from localgate.translate.models import clamp_max_tokens, is_gemini_3
-from localgate.translate.names import new_tool_id
+from localgate.translate import fields, ir, schemas
+from localgate.translate.fields import CONFIG, refuse
+from localgate.translate.gemini_parts import client_part, media_note, part_to_ir, parts_from_ir
+from localgate.translate.models import (
+    clamp_max_tokens,
+    clamp_thinking_budget,
+    is_gemini_3,
+)
 
 FINISH_TO_IR = {
     "STOP": "end_turn",
@@ -38,7 +47,6 @@ FINISH_TO_IR = {
 }
 FINISH_FROM_IR = {"max_tokens": "MAX_TOKENS", "refusal": "SAFETY"}  # everything else: STOP
 SKIP_SIGNATURE = "skip_thought_signature_validator"
-MAX_THINKING_BUDGET = 24576  # the smallest ceiling among 2.5 models (Flash)
 
 
 # --- requests --------------------------------------------------------------
@@ -49,9 +57,10 @@ def request_to_ir(body: dict) -> ir.Request:
     contents = body.get("contents")
     if not isinstance(contents, list):
         raise InvalidRequest("contents: a list is required", param="contents")
+    if body.get("cachedContent"):
+        raise refuse("cachedContent", "cached content lives on Google's side; send it inline")
     config = body.get("generationConfig") or {}
-    if (config.get("candidateCount") or 1) > 1:
-        raise InvalidRequest("candidateCount > 1 is not supported", param="candidateCount")
+    _refuse_config(config)
     system = body.get("systemInstruction") or body.get("system_instruction") or {}
     req = ir.Request(
         system=[ir.Text(p["text"]) for p in system.get("parts") or [] if p.get("text")],
@@ -59,32 +68,29 @@ def request_to_ir(body: dict) -> ir.Request:
         temperature=config.get("temperature"),
         top_p=config.get("topP"),
         top_k=config.get("topK"),
+        seed=config.get("seed"),
+        presence_penalty=config.get("presencePenalty"),
+        frequency_penalty=config.get("frequencyPenalty"),
         stop=list(config.get("stopSequences") or []),
     )
+    fields.GEMINI.note(req, body)
+    fields.GEMINI_CONFIG.note(req, config)
     pending: list[tuple[str, str]] = []  # (id, name) of the last model turn's calls
-    for content in contents:
+    for i, content in enumerate(contents):
         role = "assistant" if content.get("role") == "model" else "user"
         if role == "assistant":
             pending.clear()  # results answer the latest model turn's calls
         parts: list[ir.Part] = []
-        for part in content.get("parts") or []:
-            parts += _part_to_ir(part, pending, role)
+        for j, part in enumerate(content.get("parts") or []):
+            parts += part_to_ir(part, pending, role, f"contents[{i}].parts[{j}]")
         req.messages.append(ir.Message(role, parts))
-    for tool in body.get("tools") or []:
-        for decl in tool.get("functionDeclarations") or []:
-            schema = decl.get("parametersJsonSchema") or _json_schema(decl.get("parameters"))
-            req.tools.append(ir.Tool(decl["name"], decl.get("description"), schema))
-    calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
-    mode = calling.get("mode")
-    if mode:
-        allowed = calling.get("allowedFunctionNames") or []
-        if mode == "ANY" and len(allowed) == 1:
-            req.tool_choice = ir.ToolChoice("tool", allowed[0])
-        else:
-            req.tool_choice = ir.ToolChoice({"ANY": "any", "NONE": "none"}.get(mode, "auto"))
+    _tools_to_ir(req, body)
     if config.get("responseMimeType") == "application/json":
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
-        req.response_format = ir.ResponseFormat("json_schema" if schema else "json_object", schema)
+        fmt = "json_schema" if schema else "json_object"
+        req.response_format = ir.ResponseFormat(
+            fmt, schemas.from_gemini(schema) if schema else None
+        )
     thinking = config.get("thinkingConfig")
     if thinking:
         budget = thinking.get("thinkingBudget")
@@ -93,78 +99,59 @@ def request_to_ir(body: dict) -> ir.Request:
             enabled=budget != 0,
             effort=level.lower() if isinstance(level, str) else None,
             budget=budget if isinstance(budget, int) and budget > 0 else None,
+            adaptive=budget == -1,
         )
+        known = ("thinkingBudget", "thinkingLevel", "includeThoughts")
+        fields.note_unknown(req, thinking, known, CONFIG + "thinkingConfig.")
+    # Gemini answers with thoughts only when includeThoughts asked for them.
+    req.show_thinking = bool((thinking or {}).get("includeThoughts"))
     ir.resolve_tool_names(req)
     return req
 
 
-def _json_schema(schema) -> dict:
-    """Gemini's OpenAPI-subset `parameters` as JSON Schema (types are upper case there)."""
-    if not schema:
-        return {"type": "object", "properties": {}}
-    if isinstance(schema, list):
-        return [_json_schema(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key == "type" and isinstance(value, str):
-            out[key] = value.lower()
-        elif key in ("nullable", "propertyOrdering"):
-            continue
-        elif key == "properties" and isinstance(value, dict):
-            out[key] = {name: _json_schema(sub) for name, sub in value.items()}
-        elif key in ("items", "anyOf"):
-            out[key] = _json_schema(value)
-        else:
-            out[key] = value
-    return out
+def _refuse_config(config: dict) -> None:
+    """400 for generation settings whose loss would change what the client gets."""
+    if (config.get("candidateCount") or 1) > 1:
+        raise refuse(CONFIG + "candidateCount", "more than one candidate is not supported")
+    for name in ("responseLogprobs", "logprobs"):
+        if config.get(name):
+            raise refuse(CONFIG + name, "log probabilities are not supported for this model")
+    modalities = [str(m).upper() for m in config.get("responseModalities") or []]
+    if any(m != "TEXT" for m in modalities):
+        raise refuse(CONFIG + "responseModalities", "only text answers can be translated")
+    if config.get("speechConfig"):
+        raise refuse(CONFIG + "speechConfig", "only text answers can be translated")
+    for name in ("responseFormat", "translationConfig"):
+        if config.get(name):
+            raise refuse(CONFIG + name, "this output setting has no equivalent elsewhere")
+    mime = config.get("responseMimeType")
+    if mime not in (None, "text/plain", "application/json"):
+        raise refuse(CONFIG + "responseMimeType", f"{mime} answers have no equivalent elsewhere")
 
 
-def _part_to_ir(part: dict, pending: list[tuple[str, str]], role: str) -> list[ir.Part]:
-    out: list[ir.Part] = []
-    signature = part.get("thoughtSignature")
-    if part.get("thought"):
-        return [ir.Thinking(part.get("text", ""), signature, "gemini")]
-    if signature:
-        out.append(ir.Thinking("", signature, "gemini"))
-    if "text" in part:
-        out.append(ir.Text(part["text"]))
-    elif "inlineData" in part:
-        data = part["inlineData"]
-        out.append(_media(data.get("mimeType"), data=data.get("data")))
-    elif "fileData" in part:
-        data = part["fileData"]
-        out.append(_media(data.get("mimeType"), url=data.get("fileUri")))
-    elif "functionCall" in part:
-        call = part["functionCall"]
-        call_id = call.get("id") or new_tool_id()
-        pending.append((call_id, call.get("name", "")))
-        out.append(ir.ToolCall(call_id, call.get("name", ""), call.get("args") or {}))
-    elif "functionResponse" in part:
-        response = part["functionResponse"]
-        name = response.get("name", "")
-        call_id = response.get("id") or _take_pending(pending, name)
-        payload = response.get("response") or {}
-        is_error = "error" in payload and "output" not in payload
-        value = payload.get("error") if is_error else payload.get("output", payload)
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        out.append(ir.ToolResult(call_id, name, [ir.Text(text)], is_error))
-    return out
-
-
-def _take_pending(pending: list[tuple[str, str]], name: str) -> str:
-    for i, (call_id, call_name) in enumerate(pending):
-        if call_name == name:
-            del pending[i]
-            return call_id
-    return new_tool_id()
-
-
-def _media(mime: str | None, *, data: str | None = None, url: str | None = None) -> ir.Part:
-    if mime and mime.startswith("image/"):
-        return ir.Image(mime, data, url)
-    return ir.Document(mime, data, url)
+def _tools_to_ir(req: ir.Request, body: dict) -> None:
+    """Function declarations (every schema read as JSON Schema) and the calling config."""
+    for tool in body.get("tools") or []:
+        for decl in tool.get("functionDeclarations") or []:
+            schema = decl.get("parametersJsonSchema") or decl.get("parameters")
+            req.tools.append(
+                ir.Tool(decl["name"], decl.get("description"), schemas.from_gemini(schema))
+            )
+        if "googleSearch" in tool:  # the provider's own search, as each provider has one
+            req.web_search = ir.WebSearch()
+        for kind in tool:
+            if kind not in ("functionDeclarations", "googleSearch"):
+                req.dropped.append(f"tools.{kind}")  # Google's own tools (code, maps…)
+    config = body.get("toolConfig") or {}
+    fields.note_unknown(req, config, ("functionCallingConfig",), "toolConfig.")
+    calling = config.get("functionCallingConfig") or {}
+    mode = calling.get("mode")
+    allowed = list(calling.get("allowedFunctionNames") or []) or None
+    if mode == "ANY" and allowed and len(allowed) == 1:
+        req.tool_choice = ir.ToolChoice("tool", allowed[0])
+    elif mode:
+        choice = {"ANY": "any", "NONE": "none"}.get(mode, "auto")  # VALIDATED: auto, checked
+        req.tool_choice = ir.ToolChoice(choice, allowed=allowed if choice != "none" else None)
 
 
 def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
@@ -173,24 +160,26 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     system = [{"text": t.text} for t in req.system if t.text]
     if system:
         body["systemInstruction"] = {"parts": system}
-    if req.tools:
+    # allowedFunctionNames goes only with ANY: an "auto" choice among some tools
+    # declares only those.
+    choice = req.tool_choice
+    tools = ir.allowed_tools(req) if choice and choice.mode == "auto" else req.tools
+    if tools:
         declarations = [
             {
                 "name": t.name,
                 "description": t.description or "",
                 "parametersJsonSchema": {k: v for k, v in t.schema.items() if k != "$schema"},
             }
-            for t in req.tools
+            for t in tools
         ]
         body["tools"] = [{"functionDeclarations": declarations}]
         if req.tool_choice:
-            mode = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}[
-                req.tool_choice.mode
-            ]
-            calling: dict = {"mode": mode}
-            if req.tool_choice.mode == "tool":
-                calling["allowedFunctionNames"] = [req.tool_choice.name]
-            body["toolConfig"] = {"functionCallingConfig": calling}
+            body["toolConfig"] = {"functionCallingConfig": _calling_config(req.tool_choice)}
+    if req.tool_choice and req.tool_choice.parallel is False:
+        ctx.drop("parallel")  # Gemini decides how many calls it makes
+    if req.user:
+        ctx.drop("user")
     if req.web_search is not None:
         if req.tools:  # Gemini refuses Google Search grounding beside function calling
             ctx.drop("tools.web_search")
@@ -202,9 +191,27 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     return body
 
 
+def _calling_config(choice: ir.ToolChoice) -> dict:
+    mode = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}[choice.mode]
+    calling: dict = {"mode": mode}
+    if choice.mode == "tool":
+        calling["allowedFunctionNames"] = [choice.name]
+    elif choice.allowed is not None and choice.mode == "any":
+        calling["allowedFunctionNames"] = list(choice.allowed)
+    return calling
+
+
 def _generation_config(req: ir.Request, ctx: ir.Context) -> dict:
     config: dict = {}
-    for key, value in (("temperature", req.temperature), ("topP", req.top_p), ("topK", req.top_k)):
+    sampling = (
+        ("temperature", req.temperature),
+        ("topP", req.top_p),
+        ("topK", req.top_k),
+        ("seed", req.seed),
+        ("presencePenalty", req.presence_penalty),
+        ("frequencyPenalty", req.frequency_penalty),
+    )
+    for key, value in sampling:
         if value is not None:
             config[key] = value
     max_tokens = clamp_max_tokens(ctx.model, req.max_tokens)
@@ -212,32 +219,43 @@ def _generation_config(req: ir.Request, ctx: ir.Context) -> dict:
         config["maxOutputTokens"] = max_tokens
     if req.stop:
         config["stopSequences"] = req.stop[:5]  # Gemini's limit
+        if len(req.stop) > 5:
+            ctx.drop("stop")
     fmt = req.response_format
     if fmt and fmt.type != "text":
         config["responseMimeType"] = "application/json"
         if fmt.type == "json_schema" and fmt.schema:
-            config["responseJsonSchema"] = fmt.schema
-    thinking = _thinking_config(req.reasoning, ctx.model)
+            config["responseJsonSchema"], left_out = schemas.for_gemini(fmt.schema)
+            if left_out:
+                ctx.drop("response_format")  # keywords Gemini refuses (`not`, `if`…)
+    thinking = _thinking_config(req.reasoning, ctx)
     if thinking:
         config["thinkingConfig"] = thinking
     return config
 
 
-def _thinking_config(reasoning: ir.Reasoning | None, model: str) -> dict | None:
+def _thinking_config(reasoning: ir.Reasoning | None, ctx: ir.Context) -> dict | None:
+    """A thinkingConfig with one of budget or level (never both), within the model's range."""
+    model = ctx.model
     name = model.rsplit("/", 1)[-1].lower()
-    if (
-        not reasoning
-        or not name.startswith("gemini-")
-        or name.startswith(("gemini-1", "gemini-2.0"))
-    ):
-        return None  # older models and Gemma refuse thinkingConfig
+    if not reasoning:
+        return None
+    if not name.startswith("gemini-") or name.startswith(("gemini-1", "gemini-2.0")):
+        if reasoning.enabled:
+            ctx.drop("reasoning")  # older models and Gemma refuse thinkingConfig
+        return None
     if not reasoning.enabled:
-        return None if is_gemini_3(model) else {"thinkingBudget": 0}
+        if is_gemini_3(model) or name.startswith("gemini-2.5-pro"):
+            ctx.drop("reasoning")  # these models cannot stop thinking
+            return None
+        return {"thinkingBudget": 0}
+    shown = {"includeThoughts": True} if ctx.show_thinking else {}
     if is_gemini_3(model):
         level = "low" if ir.effort_for(reasoning) in ("minimal", "low") else "high"
-        return {"includeThoughts": True, "thinkingLevel": level}
-    budget = min(reasoning.budget, MAX_THINKING_BUDGET) if reasoning.budget else -1  # -1: dynamic
-    return {"includeThoughts": True, "thinkingBudget": budget}
+        return {**shown, "thinkingLevel": level}
+    if reasoning.adaptive or (reasoning.budget is None and reasoning.effort is None):
+        return {**shown, "thinkingBudget": -1}  # Gemini's dynamic budget: the model decides
+    return {**shown, "thinkingBudget": clamp_thinking_budget(model, ir.budget_for(reasoning))}
 
 
 def _contents_from_ir(messages: list[ir.Message], model: str) -> list[dict]:
@@ -248,7 +266,7 @@ def _contents_from_ir(messages: list[ir.Message], model: str) -> list[dict]:
             text = ir.text_of(message.parts)
             parts = [{"text": f"<system>\n{text}\n</system>"}] if text else []
         else:
-            parts = _parts_from_ir(message.parts)
+            parts = parts_from_ir(message.parts)
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -262,58 +280,6 @@ def _contents_from_ir(messages: list[ir.Message], model: str) -> list[dict]:
         if is_gemini_3(model) and calls and "thoughtSignature" not in calls[0]:
             calls[0]["thoughtSignature"] = SKIP_SIGNATURE
     return contents
-
-
-def _parts_from_ir(parts: list[ir.Part]) -> list[dict]:
-    out: list[dict] = []
-    signature: str | None = None  # a carried signature waiting for its part
-    for part in parts:
-        if isinstance(part, ir.Thinking):
-            if part.origin != "gemini":
-                continue  # foreign reasoning: Gemini cannot verify it
-            if part.text:
-                thought = {"text": part.text, "thought": True}
-                if part.signature:
-                    thought["thoughtSignature"] = part.signature
-                out.append(thought)
-            elif part.signature:
-                signature = part.signature
-            continue
-        produced = _part_from_ir(part)
-        if produced and signature:
-            produced[0]["thoughtSignature"] = signature
-            signature = None
-        out += produced
-    if signature:  # the signed part was an empty text part at the end
-        out.append({"text": "", "thoughtSignature": signature})
-    return out
-
-
-def _part_from_ir(part: ir.Part) -> list[dict]:
-    if isinstance(part, ir.Text):
-        return [{"text": part.text}] if part.text else []
-    if isinstance(part, ir.Image | ir.Document):
-        return _media_from_ir(part)
-    if isinstance(part, ir.ToolCall):
-        return [{"functionCall": {"name": part.name, "args": part.arguments}}]
-    if isinstance(part, ir.ToolResult):
-        text = ir.text_of(part.content)
-        response = {"error": text} if part.is_error else {"output": text}
-        images = [m for p in part.content if isinstance(p, ir.Image) for m in _media_from_ir(p)]
-        return [{"functionResponse": {"name": part.name or "tool", "response": response}}, *images]
-    return []
-
-
-def _media_from_ir(part: ir.Image | ir.Document) -> list[dict]:
-    if isinstance(part, ir.Document) and part.text is not None:
-        return [{"text": part.text}]
-    mime = part.media_type
-    if part.data is not None:
-        return [{"inlineData": {"mimeType": mime or "application/octet-stream", "data": part.data}}]
-    if part.url:
-        mime = mime or mimetypes.guess_type(part.url)[0] or "image/jpeg"
-        return [{"fileData": {"mimeType": mime, "fileUri": part.url}}]
-    return []
 
 
 # --- responses -------------------------------------------------------------
@@ -358,7 +324,8 @@ def response_to_ir(body: dict) -> ir.Response:
     finish = None
     if candidates:
         for part in (candidates[0].get("content") or {}).get("parts") or []:
-            parts += _part_to_ir(part, [], "assistant")
+            note = media_note(part)
+            parts += [ir.Text(note)] if note else part_to_ir(part, [], "assistant")
         finish = candidates[0].get("finishReason")
     elif (body.get("promptFeedback") or {}).get("blockReason"):
         finish = "SAFETY"
@@ -370,16 +337,6 @@ def response_to_ir(body: dict) -> ir.Response:
         stop_reason=stop_to_ir(finish or "STOP", has_calls),
         usage=usage_to_ir(body.get("usageMetadata")),
     )
-
-
-def client_part(part: ir.Part) -> dict | None:
-    """A response part as a Gemini client reads it (foreign signatures dropped)."""
-    if isinstance(part, ir.Thinking):
-        return {"text": part.text, "thought": True} if part.text else None
-    if isinstance(part, ir.ToolCall):
-        return {"functionCall": {"id": part.id, "name": part.name, "args": part.arguments}}
-    produced = _part_from_ir(part)
-    return produced[0] if produced else None
 
 
 def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
@@ -394,7 +351,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
             }
         ],
         "usageMetadata": usage_from_ir(resp.usage),
-        "modelVersion": resp.model or ctx.model,
+        "modelVersion": ctx.client_model or resp.model or ctx.model,
         "responseId": resp.id,
     }
 

@@ -12,7 +12,13 @@ import json
 from localgate.errors import KINDS, GatewayError
 from localgate.sse import Event, encode
 from localgate.translate import ir
-from localgate.translate.gemini import FINISH_FROM_IR, stop_to_ir, usage_from_ir, usage_to_ir
+from localgate.translate.gemini import (
+    FINISH_FROM_IR,
+    media_note,
+    stop_to_ir,
+    usage_from_ir,
+    usage_to_ir,
+)
 from localgate.translate.names import new_tool_id
 
 
@@ -57,6 +63,9 @@ class StreamDecoder:
         return out
 
     def _part(self, part: dict) -> list[ir.StreamEvent]:
+        note = media_note(part)
+        if note:  # a media part: its note, as text
+            part = {**part, "text": note}
         out: list[ir.StreamEvent] = []
         signature = part.get("thoughtSignature")
         if part.get("thought"):
@@ -101,45 +110,44 @@ class StreamDecoder:
 class StreamEncoder:
     """Internal events → the SSE bytes a Gemini client reads.
 
-    Function calls are sent whole, as Gemini does: their argument fragments
-    are collected until the call's block ends (text is never held back).
+    Function calls are sent whole, as Gemini does: each call's argument
+    fragments are collected by key (parallel calls may interleave them) until
+    the calls' block ends; text is never held back.
     """
 
     def __init__(self, ctx: ir.Context) -> None:
         self.ctx = ctx
         self.id = ""
-        self.model = ctx.model
+        self.model = ctx.client_model or ctx.model
         self.usage = ir.Usage()
-        self.call: dict | None = None  # the call being assembled
-        self.arguments = ""
+        self.calls: dict[object, list[str]] = {}  # key → [id, name, arguments] being assembled
         self.stop_reason: str | None = None
         self.done = False
 
     def encode(self, event: ir.StreamEvent) -> bytes:
         if isinstance(event, ir.Start):
-            self.id, self.model = event.id, event.model or self.model
+            self.id = event.id
+            self.model = self.ctx.client_model or event.model or self.model
             self.usage = event.usage
             return b""
         if isinstance(event, ir.TextDelta) and event.text:
-            return self._flush_call() + self._chunk([{"text": event.text}])
+            return self._flush_calls() + self._chunk([{"text": event.text}])
         if isinstance(event, ir.ThinkingDelta) and event.text:
-            return self._flush_call() + self._chunk([{"text": event.text, "thought": True}])
+            return self._flush_calls() + self._chunk([{"text": event.text, "thought": True}])
         if isinstance(event, ir.ToolCallStart):
-            out = self._flush_call()
-            self.call = {"id": event.id, "name": event.name}
-            self.arguments = ""
-            return out
-        if isinstance(event, ir.ToolArgsDelta) and self.call is not None:
-            self.arguments += event.fragment
+            self.calls.setdefault(event.key, [event.id, event.name, ""])
+            return b""
+        if isinstance(event, ir.ToolArgsDelta) and event.key in self.calls:
+            self.calls[event.key][2] += event.fragment
             return b""
         if isinstance(event, ir.BlockStop):
-            return self._flush_call()
+            return self._flush_calls()
         if isinstance(event, ir.UsageUpdate):
             self.usage = event.usage
             return b""
         if isinstance(event, ir.Finish):
             self.stop_reason = event.stop_reason
-            return self._flush_call()
+            return self._flush_calls()
         return b""
 
     def finish(self) -> bytes:
@@ -147,7 +155,7 @@ class StreamEncoder:
         if self.done:
             return b""
         self.done = True
-        out = self._flush_call()
+        out = self._flush_calls()
         reason = FINISH_FROM_IR.get(self.stop_reason or "", "STOP")
         return out + self._chunk([], finish_reason=reason)
 
@@ -159,15 +167,18 @@ class StreamEncoder:
         status = KINDS.get(error.kind, KINDS["api_error"]).google_status
         return encode({"error": {"code": error.status, "message": error.message, "status": status}})
 
-    def _flush_call(self) -> bytes:
-        if self.call is None:
+    def _flush_calls(self) -> bytes:
+        if not self.calls:
             return b""
-        try:
-            args = json.loads(self.arguments) if self.arguments.strip() else {}
-        except ValueError:
-            args = {}
-        call, self.call = self.call, None
-        return self._chunk([{"functionCall": {**call, "args": args}}])
+        parts = []
+        for call_id, name, arguments in self.calls.values():
+            try:
+                args = json.loads(arguments) if arguments.strip() else {}
+            except ValueError:
+                args = {}
+            parts.append({"functionCall": {"id": call_id, "name": name, "args": args}})
+        self.calls.clear()
+        return self._chunk(parts)
 
     def _chunk(self, parts: list[dict], finish_reason: str | None = None) -> bytes:
         candidate: dict = {"content": {"role": "model", "parts": parts}, "index": 0}

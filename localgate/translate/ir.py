@@ -104,7 +104,9 @@ def custom_tool_schema(tool_format: dict | None) -> dict:
     description = "The raw input for this tool, as one string."
     if isinstance(tool_format, dict) and tool_format.get("type") == "grammar":
         syntax = tool_format.get("syntax", "")
-        description += f" It must follow this {syntax} grammar:\n{tool_format.get('definition', '')}"
+        description += (
+            f" It must follow this {syntax} grammar:\n{tool_format.get('definition', '')}"
+        )
     return {
         "type": "object",
         "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
@@ -126,6 +128,7 @@ class ToolChoice:
     mode: Literal["auto", "any", "tool", "none"] = "auto"
     name: str | None = None
     parallel: bool | None = None  # None: the upstream's default
+    allowed: list[str] | None = None  # only these tools may be called (None: any tool)
 
 
 @dataclass
@@ -143,6 +146,7 @@ class Reasoning:
     enabled: bool = True
     effort: str | None = None  # minimal | low | medium | high | max …
     budget: int | None = None
+    adaptive: bool = False  # the model decides how much (Anthropic adaptive, Gemini -1)
     summary: str | None = None  # Responses: auto | concise | detailed
 
 
@@ -160,7 +164,13 @@ class Request:
     response_format: ResponseFormat | None = None
     reasoning: Reasoning | None = None
     user: str | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     include_usage: bool = False  # OpenAI clients: stream_options.include_usage
+    # Whether the client reads reasoning it did not ask for (OpenAI clients read
+    # `reasoning_content` as it comes; Anthropic and Gemini clients only asked).
+    show_thinking: bool = True
     web_search: WebSearch | None = None
     # Responses: the answer is a compaction of the conversation (a summary the
     # serving model writes), not a message; see translate/compaction.py.
@@ -296,6 +306,7 @@ class Context:
     client_model: str = ""  # the name the client asked for; Anthropic answers repeat it
     stream: bool = False
     include_usage: bool = False
+    show_thinking: bool = True  # the client reads reasoning (Request.show_thinking)
     account: str = ""  # the serving account: reasoning state is sealed to it
     seal_key: bytes = b""  # localgate's own key for what it signs (compaction summaries)
     tools: dict[str, Tool] = field(default_factory=dict)  # the request's tools by IR name
@@ -303,9 +314,14 @@ class Context:
     # Request fields the upstream could not honour and that were left out, in the
     # client's own names: the response says so in `x-localgate-dropped`.
     dropped: list[str] = field(default_factory=list)
+    # IR field name → the client's name for it (`seed` → `generationConfig.seed`),
+    # so writers drop in the IR's words and the client reads its own.
+    field_names: dict[str, str] = field(default_factory=dict)
 
     def drop(self, name: str) -> None:
-        """Note that the client's field `name` was left out (once, in order)."""
+        """Note that the client's field `name` (or the IR field of that name) was
+        left out or not honoured as sent (clamped), once, in order."""
+        name = self.field_names.get(name, name)
         if name not in self.dropped:
             self.dropped.append(name)
 
@@ -322,6 +338,17 @@ def resolve_tool_names(request: Request) -> None:
                 names[part.id] = part.name
             elif isinstance(part, ToolResult) and not part.name:
                 part.name = names.get(part.id, "")
+
+
+def allowed_tools(request: Request) -> list[Tool]:
+    """The tools the model may call: all, or those `tool_choice.allowed` names.
+
+    For targets without an allowed list, declaring only those is the same rule.
+    """
+    allowed = request.tool_choice.allowed if request.tool_choice else None
+    if allowed is None:
+        return request.tools
+    return [tool for tool in request.tools if tool.name in allowed]
 
 
 def text_of(parts: list[Part]) -> str:

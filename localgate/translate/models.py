@@ -71,3 +71,42 @@ def is_openai_reasoning(model: str) -> bool:
 def is_gemini_3(model: str) -> bool:
     """Gemini 3 takes thinkingLevel and validates thought signatures on calls."""
     return model.rsplit("/", 1)[-1].lower().startswith("gemini-3")
+
+
+# Thinking token budgets each Gemini family accepts (min, max). Anthropic's are
+# 1024 and the request's max_tokens - 1, applied by its writer.
+THINKING_BUDGETS: dict[str, tuple[int, int]] = {
+    "gemini-2.5-pro": (128, 32768),
+    "gemini-2.5-flash": (1, 24576),
+    "gemini-2.5-flash-lite": (512, 24576),
+}
+
+# Claude models that take `output_config.format` (native structured output).
+STRUCTURED_OUTPUT_PREFIXES = (
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-6",
+    "claude-opus-4-1",
+    "claude-opus-4-5",
+    "claude-opus-4-6",
+    "claude-haiku-4-5",
+)
+
+
+def thinking_budget_range(model: str) -> tuple[int, int] | None:
+    """The (min, max) thinking budget `model` accepts, when known."""
+    name = model.rsplit("/", 1)[-1].lower()
+    best = max((p for p in THINKING_BUDGETS if name.startswith(p)), key=len, default=None)
+    return THINKING_BUDGETS[best] if best else None
+
+
+def clamp_thinking_budget(model: str, budget: int) -> int:
+    """`budget` raised to the model's minimum and lowered to its maximum."""
+    bounds = thinking_budget_range(model)
+    if bounds is None:
+        return budget
+    return min(max(budget, bounds[0]), bounds[1])
+
+
+def has_structured_output(model: str) -> bool:
+    """True for Claude models that take `output_config.format`."""
+    return model.rsplit("/", 1)[-1].lower().startswith(STRUCTURED_OUTPUT_PREFIXES)

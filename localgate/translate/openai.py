@@ -1,9 +1,12 @@
 """OpenAI Chat Completions ⇄ the internal form (requests, responses, errors).
 
 Choices worth knowing:
-- `n > 1`, audio input/output and `logprobs` cannot be served from another
-  dialect: 400 naming the parameter. `seed`, penalties, `logit_bias`, `store`,
-  `service_tier`, `prediction` and `top_k` are dropped.
+- `n > 1`, audio input/output, `logprobs` and `top_logprobs` cannot be served
+  from another dialect: 400 naming the parameter. Every field is listed in
+  `fields.OPENAI`: what the IR carries goes on (`seed` and the penalties to Gemini),
+  what no other provider has (`logit_bias`, `store`…) is noted as dropped, and
+  the answer names it in `x-localgate-dropped` (see translate/fields.py).
+- Legacy `functions`/`function_call` are read as tools and tool_choice.
 - Mid-conversation system messages (Claude Code's) become `<system>` user
   text, since many OpenAI-compatible servers only take a leading system one.
 - Reasoning text (`reasoning_content`, or `reasoning`) becomes thinking; it is
@@ -20,7 +23,8 @@ import time
 
 from localgate.errors import InvalidRequest
 from localgate.ids import new_id
-from localgate.translate import ir
+from localgate.translate import fields, ir, schemas
+from localgate.translate.fields import refuse
 from localgate.translate.models import clamp_max_tokens, is_openai_reasoning
 from localgate.translate.names import new_tool_id
 from localgate.translate.openai_parts import user_from_ir, user_part_to_ir
@@ -55,9 +59,20 @@ def request_to_ir(body: dict) -> ir.Request:
         max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
         temperature=body.get("temperature"),
         top_p=body.get("top_p"),
+        top_k=body.get("top_k"),
+        seed=body.get("seed"),
+        presence_penalty=body.get("presence_penalty"),
+        frequency_penalty=body.get("frequency_penalty"),
         user=body.get("user"),
         include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
     )
+    fields.OPENAI.note(req, body)
+    search = body.get("web_search_options")
+    if isinstance(search, dict):  # the provider's own search, as each provider has one
+        req.web_search = ir.WebSearch(
+            user_location=(search.get("user_location") or {}).get("approximate"),
+            context_size=search.get("search_context_size"),
+        )
     stop = body.get("stop")
     # A string or a list of them; anything else is left for the IR check to refuse.
     req.stop = (
@@ -65,12 +80,12 @@ def request_to_ir(body: dict) -> ir.Request:
     )
     for i, message in enumerate(messages):
         _message_to_ir(req, message, i)
-    req.tools = [
-        ir.Tool(f["name"], f.get("description"), f.get("parameters") or _EMPTY_SCHEMA)
-        for t in body.get("tools") or []
-        if t.get("type") == "function" and (f := t.get("function") or {}).get("name")
-    ]
-    req.tool_choice = _tool_choice_to_ir(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    req.tools = _tools_to_ir(req, body)
+    choice = body.get("tool_choice")
+    if choice is None and body.get("function_call") is not None:  # the legacy pair
+        call = body["function_call"]
+        choice = {"type": "function", "function": call} if isinstance(call, dict) else call
+    req.tool_choice = _tool_choice_to_ir(choice, body.get("parallel_tool_calls"))
     if body.get("reasoning_effort"):
         req.reasoning = ir.Reasoning(effort=body["reasoning_effort"])
         if body["reasoning_effort"] == "none":
@@ -92,17 +107,43 @@ _EMPTY_SCHEMA = {"type": "object", "properties": {}}
 
 def _refuse_unsupported(body: dict) -> None:
     if (body.get("n") or 1) > 1:
-        raise InvalidRequest("n > 1 is not supported for this model's account", param="n")
-    if body.get("audio") or "audio" in (body.get("modalities") or []):
-        raise InvalidRequest("audio output is not supported for this model", param="audio")
-    if body.get("logprobs"):
-        raise InvalidRequest("logprobs are not supported for this model", param="logprobs")
+        raise refuse("n", "n > 1 is not supported for this model's account")
+    if body.get("audio"):
+        raise refuse("audio", "audio output is not supported for this model")
+    if "audio" in (body.get("modalities") or []):
+        raise refuse("modalities", "audio output is not supported for this model")
+    for name in ("logprobs", "top_logprobs"):
+        if body.get(name):
+            raise refuse(name, "log probabilities are not supported for this model")
+
+
+def _tools_to_ir(req: ir.Request, body: dict) -> list[ir.Tool]:
+    """Function tools, and legacy `functions`; other kinds are noted as dropped."""
+    declared = [t.get("function") or {} for t in body.get("tools") or [] if _is_function(t)]
+    declared += list(body.get("functions") or [])
+    for tool in body.get("tools") or []:
+        if not _is_function(tool):
+            req.dropped.append(f"tools.{tool.get('type')}")
+    return [
+        ir.Tool(f["name"], f.get("description"), f.get("parameters") or _EMPTY_SCHEMA)
+        for f in declared
+        if f.get("name")
+    ]
+
+
+def _is_function(tool: dict) -> bool:
+    return tool.get("type") == "function"
 
 
 def _tool_choice_to_ir(choice, parallel) -> ir.ToolChoice | None:
     parallel = None if parallel is None else bool(parallel)
     if choice is None:
         return ir.ToolChoice("auto", parallel=parallel) if parallel is not None else None
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = choice.get("allowed_tools") or {}
+        names = [(t.get("function") or {}).get("name") for t in allowed.get("tools") or []]
+        mode = "any" if allowed.get("mode") == "required" else "auto"
+        return ir.ToolChoice(mode, parallel=parallel, allowed=[n for n in names if n])
     if isinstance(choice, dict):
         function = choice.get("function")
         name = function.get("name") if isinstance(function, dict) else None
@@ -142,7 +183,15 @@ def _message_to_ir(req: ir.Request, message: dict, index: int) -> None:
             function = call.get("function") or {}
             args = _parse_arguments(function.get("arguments"))
             parts.append(ir.ToolCall(call.get("id") or "", function.get("name", ""), args))
+        if isinstance(message.get("function_call"), dict):  # legacy: one call, no id
+            function = message["function_call"]
+            args = _parse_arguments(function.get("arguments"))
+            parts.append(ir.ToolCall(f"call_legacy_{index}", function.get("name", ""), args))
         req.messages.append(ir.Message("assistant", parts))
+    elif role == "function":  # legacy result: paired with the latest call of its name
+        name = message.get("name") or ""
+        texts = [ir.Text(t) for t in _texts(content) if t]
+        _append(req, "user", [ir.ToolResult(_latest_call_id(req, name), name, texts)])
     elif role == "tool":
         result = ir.ToolResult(
             message.get("tool_call_id") or "", "", [ir.Text(t) for t in _texts(content) if t]
@@ -150,6 +199,14 @@ def _message_to_ir(req: ir.Request, message: dict, index: int) -> None:
         _append(req, "user", [result])
     else:
         raise InvalidRequest(f"messages[{index}].role: unknown role {role!r}", param="messages")
+
+
+def _latest_call_id(req: ir.Request, name: str) -> str:
+    for message in reversed(req.messages):
+        for part in reversed(message.parts):
+            if isinstance(part, ir.ToolCall) and part.name == name:
+                return part.id
+    return new_tool_id()
 
 
 def _append(req: ir.Request, role: str, parts: list[ir.Part]) -> None:
@@ -190,7 +247,8 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     max_tokens = clamp_max_tokens(ctx.model, req.max_tokens)
     if max_tokens:
         body["max_completion_tokens" if reasoning_model else "max_tokens"] = max_tokens
-    if req.tools:
+    tools = ir.allowed_tools(req)
+    if tools:
         body["tools"] = [
             {
                 "type": "function",
@@ -200,7 +258,7 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
                     "parameters": {k: v for k, v in t.schema.items() if k != "$schema"},
                 },
             }
-            for t in req.tools
+            for t in tools
         ]
         choice = req.tool_choice
         if choice and choice.mode == "tool":
@@ -213,27 +271,61 @@ def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
         ctx.drop("tools.web_search")
     if req.stop:
         body["stop"] = req.stop[:4]  # OpenAI's limit
-    if not reasoning_model:  # reasoning models refuse sampling parameters
-        if req.temperature is not None:
-            body["temperature"] = req.temperature
-        if req.top_p is not None:
-            body["top_p"] = req.top_p
-    elif req.reasoning and req.reasoning.enabled:
-        body["reasoning_effort"] = ir.effort_for(req.reasoning)
+        if len(req.stop) > 4:
+            ctx.drop("stop")
+    sampling = {
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "seed": req.seed,
+        "presence_penalty": req.presence_penalty,
+        "frequency_penalty": req.frequency_penalty,
+    }
+    for name, value in sampling.items():
+        if value is None:
+            continue
+        if reasoning_model and name != "seed":  # reasoning models refuse sampling parameters
+            ctx.drop(name)
+        else:
+            body[name] = value
+    if req.top_k is not None:
+        ctx.drop("top_k")
+    _reasoning_from_ir(req, ctx, body, reasoning_model)
     if req.user and len(req.user) <= 64:
         body["user"] = req.user
+    elif req.user:
+        ctx.drop("user")
     fmt = req.response_format
     if fmt and fmt.type == "json_object":
         body["response_format"] = {"type": "json_object"}
     elif fmt and fmt.type == "json_schema":
-        spec: dict = {"name": fmt.name or "response", "schema": fmt.schema or {}}
-        if fmt.strict is not None:
-            spec["strict"] = fmt.strict
+        schema, strict = schemas.for_openai(fmt.schema or {"type": "object"})
+        spec: dict = {"name": _schema_name(fmt.name), "schema": schema}
+        spec["strict"] = strict if fmt.strict is None else fmt.strict and strict
+        if fmt.strict and not strict:
+            ctx.drop("response_format.strict")  # the schema breaks OpenAI's strict rules
         body["response_format"] = {"type": "json_schema", "json_schema": spec}
     if ctx.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _reasoning_from_ir(req: ir.Request, ctx: ir.Context, body: dict, reasoning_model: bool):
+    """`reasoning_effort` for models that take it; noted as dropped for the others."""
+    if req.reasoning is None:
+        return
+    if reasoning_model and req.reasoning.enabled:
+        body["reasoning_effort"] = ir.effort_for(req.reasoning)
+    elif reasoning_model and ctx.model.rsplit("/", 1)[-1].startswith("gpt-5"):
+        body["reasoning_effort"] = "minimal"  # the least gpt-5 takes: it cannot stop reasoning
+    elif req.reasoning.enabled or reasoning_model:
+        ctx.drop("reasoning")
+
+
+def _schema_name(name: str | None) -> str:
+    """A `json_schema.name` OpenAI takes: ^[a-zA-Z0-9_-]{1,64}$."""
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "_" for c in name or "")
+    return cleaned[:64] or "response"
 
 
 def _messages_from_ir(req: ir.Request, ctx: ir.Context) -> list[dict]:
@@ -369,7 +461,7 @@ def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
         "id": resp.id if resp.id.startswith("chatcmpl") else new_completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": resp.model or ctx.model,
+        "model": ctx.client_model or resp.model or ctx.model,
         "choices": [
             {
                 "index": 0,

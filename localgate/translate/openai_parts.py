@@ -1,8 +1,9 @@
 """OpenAI content parts ⇄ the internal form: text, images, files, tool results.
 
-A `tool` message takes text only, so images inside a tool result become a
-placeholder in the tool message plus a user message with the images, sent
-right after the run of tool messages.
+A `tool` message takes text only, so images and files inside a tool result
+become a placeholder in the tool message plus a user message with them, sent
+right after the run of tool messages. A document known only by URL has no
+equivalent (file parts take data): 400.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from localgate.errors import InvalidRequest
 from localgate.translate import ir
 
 IMAGE_PLACEHOLDER = "[image content follows in the next user message]"
+FILE_PLACEHOLDER = "[file content follows in the next user message]"
 
 
 def user_part_to_ir(part: dict, index: int) -> ir.Part:
@@ -47,25 +49,32 @@ def split_data_url(url: str) -> tuple[str | None, str | None]:
 def user_from_ir(parts: list[ir.Part]) -> list[dict]:
     """A user turn as OpenAI messages: tool messages first, then the user message."""
     out: list[dict] = []
-    images: list[dict] = []
+    carried: list[dict] = []  # media of tool results, for the user message after them
     for part in parts:
         if isinstance(part, ir.ToolResult):
-            texts = [ir.text_of([p]) for p in part.content if not isinstance(p, ir.Image)]
+            media = [p for p in part.content if _is_media(p)]
+            texts = [ir.text_of([p]) for p in part.content if not _is_media(p)]
             content = "\n".join(t for t in texts if t)
-            result_images = [_media_part(p) for p in part.content if isinstance(p, ir.Image)]
-            images += [i for i in result_images if i]
-            if result_images:
-                content = f"{content}\n{IMAGE_PLACEHOLDER}" if content else IMAGE_PLACEHOLDER
+            carried += [m for m in (_media_part(p) for p in media) if m]
+            placeholders = {
+                IMAGE_PLACEHOLDER if isinstance(p, ir.Image) else FILE_PLACEHOLDER for p in media
+            }
+            content = "\n".join(filter(None, [content, *sorted(placeholders)]))
             if part.is_error and content:
                 content = f"Error: {content}"
             out.append({"role": "tool", "tool_call_id": part.id, "content": content or "(empty)"})
     rest = [p for p in (_media_part(p) for p in parts if not isinstance(p, ir.ToolResult)) if p]
-    rest = images + rest
+    rest = carried + rest
     if rest and all(p["type"] == "text" for p in rest):
         out.append({"role": "user", "content": "\n".join(p["text"] for p in rest)})
     elif rest:
         out.append({"role": "user", "content": rest})
     return out
+
+
+def _is_media(part: ir.Part) -> bool:
+    """An image or a file (a text document reads as text)."""
+    return isinstance(part, ir.Image) or (isinstance(part, ir.Document) and part.text is None)
 
 
 def _media_part(part: ir.Part) -> dict | None:
@@ -83,5 +92,10 @@ def _media_part(part: ir.Part) -> dict | None:
                 "type": "file",
                 "file": {"filename": part.title or "document.pdf", "file_data": data_url},
             }
-        return {"type": "text", "text": part.url} if part.url else None
+        if part.url:
+            raise InvalidRequest(
+                f"a document by URL ({part.url[:80]}) cannot be sent to an OpenAI-compatible "
+                "account (file parts take the data); send it inline",
+                param="messages",
+            )
     return None

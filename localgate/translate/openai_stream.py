@@ -91,7 +91,7 @@ class StreamEncoder:
     def __init__(self, ctx: ir.Context) -> None:
         self.ctx = ctx
         self.id = new_completion_id()
-        self.model = ctx.model
+        self.model = ctx.client_model or ctx.model
         self.created = int(time.time())
         self.started = False
         self.tool_index: dict[object, int] = {}  # call key → client tool index
@@ -103,7 +103,7 @@ class StreamEncoder:
         if isinstance(event, ir.Start):
             if event.id.startswith("chatcmpl"):
                 self.id = event.id
-            self.model = event.model or self.model
+            self.model = self.ctx.client_model or event.model or self.model
             self.usage = event.usage
             return self._start()
         out = self._start()

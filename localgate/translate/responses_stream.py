@@ -22,12 +22,12 @@ from localgate.translate.responses import (
     call_of,
     created_at,
     new_response_id,
-    split_name,
     stop_reason,
     thinking_of,
     usage_from_ir,
     usage_to_ir,
 )
+from localgate.translate.responses_input import split_name
 
 ITEM_PREFIX = {
     "message": "msg_",
@@ -189,7 +189,9 @@ class StreamEncoder:
         else:
             response = self._response("completed")
             out += self._event("response.completed", response=response)
-        self.answer = self._compaction_answer(response) if self.ctx.compact == "endpoint" else response
+        self.answer = (
+            self._compaction_answer(response) if self.ctx.compact == "endpoint" else response
+        )
         return out
 
     def fail(self, error: GatewayError) -> bytes:
@@ -274,19 +276,28 @@ class StreamEncoder:
         body = item.body
         if item.kind == "message":
             part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-            out += self._event("response.output_text.done", **ids, content_index=0, text=text, logprobs=[])
+            out += self._event(
+                "response.output_text.done", **ids, content_index=0, text=text, logprobs=[]
+            )
             out += self._event("response.content_part.done", **ids, content_index=0, part=part)
             body.update(status="completed", content=[part])
         elif item.kind == "reasoning":
             if item.summary_open:
                 summary = {"type": "summary_text", "text": text}
-                out += self._event("response.reasoning_summary_text.done", **ids, summary_index=0, text=text)
-                out += self._event("response.reasoning_summary_part.done", **ids, summary_index=0, part=summary)
+                out += self._event(
+                    "response.reasoning_summary_text.done", **ids, summary_index=0, text=text
+                )
+                out += self._event(
+                    "response.reasoning_summary_part.done", **ids, summary_index=0, part=summary
+                )
                 body["summary"] = [summary]
         elif item.kind == "function_call":
             arguments = text or "{}"
             out += self._event(
-                "response.function_call_arguments.done", **ids, name=body["name"], arguments=arguments
+                "response.function_call_arguments.done",
+                **ids,
+                name=body["name"],
+                arguments=arguments,
             )
             body.update(status="completed", arguments=arguments)
         elif item.kind == "custom_tool_call":

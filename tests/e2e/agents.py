@@ -8,7 +8,9 @@ tool's result comes back they finish; anything else gets a short text.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
 
@@ -154,3 +156,32 @@ def describe(fakes, out: str, err: str, seen: list[dict]) -> str:
 def _model(recorded) -> str:
     body = recorded.json if isinstance(recorded.json, dict) else {}
     return str(body.get("model", "-"))
+
+
+CLI_TIMEOUT = 240  # seconds for one run of a client CLI
+
+
+async def run_cli(
+    *command: str, env: dict, cwd: Path | None = None, timeout: float = CLI_TIMEOUT
+) -> tuple[int, str, str]:
+    """Run a client CLI to its end (asyncio: the in-process server keeps serving);
+    (exit code, stdout, stderr). Past `timeout` it is killed and the test fails
+    with what it printed."""
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        raise AssertionError(
+            f"{Path(command[0]).name} did not finish in {timeout}s\n"
+            f"stdout: {out.decode()}\nstderr: {err.decode()}"
+        ) from None
+    return proc.returncode, out.decode(), err.decode()

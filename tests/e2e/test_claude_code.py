@@ -10,7 +10,6 @@ each answer by reading the request instead of following a fixed script.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -20,17 +19,16 @@ from tests.e2e.agents import (
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
-    anthropic_view,
     describe,
     gemini_view,
     openai_view,
+    run_cli,
     served_cleanly,
     start,
 )
 from tests.fakes import Error
 from tests.support import account
 
-RUN_TIMEOUT = 240  # seconds for one `claude -p` session
 PROMPT = "Create out.txt containing hi using the Bash tool, then tell me you are done."
 
 
@@ -73,28 +71,10 @@ async def run_claude(
     home, cwd = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     cwd.mkdir()
-    proc = await asyncio.create_subprocess_exec(
-        str(claude_code),
-        "-p",
-        PROMPT,
-        "--allowedTools",
-        "Bash",
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await run_cli(
+        str(claude_code), "-p", PROMPT, "--allowedTools", "Bash", env=env, cwd=cwd
     )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        out, err = await proc.communicate()
-        raise AssertionError(
-            f"claude did not finish in {RUN_TIMEOUT}s\n"
-            f"stdout: {out.decode()}\nstderr: {err.decode()}"
-        ) from None
-    return proc.returncode, out.decode(), err.decode(), cwd
+    return code, out, err, cwd
 
 
 # -- scenarios ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ finishes. Whatever account kind serves it, the file must exist afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -22,13 +21,13 @@ from tests.e2e.agents import (
     AgentGemini,
     AgentOpenAI,
     describe,
+    run_cli,
     served_cleanly,
     start,
 )
 from tests.fakes import Error
 from tests.support import account
 
-RUN_TIMEOUT = 240  # seconds for one `codex exec`
 PROMPT = "Create out.txt containing hi with a shell command, then tell me you are done."
 
 
@@ -66,27 +65,16 @@ async def run_codex(codex: Path, client, tmp_path: Path, model: str) -> tuple[in
         SHELL="/bin/bash",
         RUST_LOG="error",
     )
-    proc = await asyncio.create_subprocess_exec(
+    code, out, err = await run_cli(
         str(codex),
         "exec",
         "--skip-git-repo-check",
         "--dangerously-bypass-approvals-and-sandbox",
         PROMPT,
-        cwd=cwd,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
     )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        out, err = await proc.communicate()
-        raise AssertionError(
-            f"codex did not finish in {RUN_TIMEOUT}s\nstdout: {out.decode()}\nstderr: {err.decode()}"
-        ) from None
-    return proc.returncode, out.decode(), err.decode(), cwd
+    return code, out, err, cwd
 
 
 async def codex_session(codex, watched, tmp_path, accounts, model: str, **tables):

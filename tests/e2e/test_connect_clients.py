@@ -10,7 +10,6 @@ wrote.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -18,29 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.agents import run_cli
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply
 from tests.support import account, write_config
 
-RUN_TIMEOUT = 240
 ANSWER = "Hello through localgate."
-
-
-async def run(*command: str, env: dict, cwd: Path | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        env=env,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        out, err = await proc.communicate()
-        raise AssertionError(f"{command[0]} timed out\n{out.decode()}\n{err.decode()}") from None
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture
@@ -51,14 +32,14 @@ async def home(tmp_path, config_path):
     base = {**os.environ, "LOCALGATE_CONFIG": str(config_path)}
 
     async def localgate(*args: str, **extra: str) -> str:
-        code, out, err = await run(
+        code, out, err = await run_cli(
             sys.executable, "-m", "localgate", *args, env={**base, "HOME": str(home), **extra}
         )
         assert code == 0, out + err
         return out
 
     yield home, localgate
-    await run(sys.executable, "-m", "localgate", "stop", env=base)
+    await run_cli(sys.executable, "-m", "localgate", "stop", env=base)
 
 
 def client_env(home: Path, **extra: str) -> dict[str, str]:
@@ -88,7 +69,7 @@ async def test_claude_code_after_connect(claude_code, home, config_path):
         )
         work = home_dir / "work"
         work.mkdir()
-        code, out, err = await run(str(claude_code), "-p", "Say hello.", env=env, cwd=work)
+        code, out, err = await run_cli(str(claude_code), "-p", "Say hello.", env=env, cwd=work)
         assert code == 0 and ANSWER in out, f"{out}\n{err}\nupstream saw {len(fake.requests)}"
         assert fake.requests, "Claude Code did not reach the fake upstream through localgate"
         # The fake saw the account's own key, never the client's placeholder.
@@ -119,7 +100,9 @@ async def test_gemini_cli_after_connect(gemini_cli, home, config_path):
         env = client_env(home_dir, GEMINI_CLI_TRUST_WORKSPACE="true")
         work = home_dir / "work"
         work.mkdir()
-        code, out, err = await run(str(gemini_cli), "--yolo", "-p", "Say hello.", env=env, cwd=work)
+        code, out, err = await run_cli(
+            str(gemini_cli), "--yolo", "-p", "Say hello.", env=env, cwd=work
+        )
         assert code == 0 and ANSWER in out, f"{out}\n{err}\nupstream saw {len(fake.requests)}"
         assert any(":streamGenerateContent" in r.path or ":generateContent" in r.path
                    for r in fake.requests)  # fmt: skip
@@ -141,7 +124,7 @@ async def test_codex_after_connect(codex, home, config_path):
         env = client_env(home_dir, RUST_LOG="error")
         work = home_dir / "work"
         work.mkdir()
-        code, out, err = await run(
+        code, out, err = await run_cli(
             str(codex), "exec", "--skip-git-repo-check", "Say hello.", env=env, cwd=work
         )
         assert code == 0 and ANSWER in out + err, f"{out}\n{err}\nupstream saw {fake.requests}"

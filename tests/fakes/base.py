@@ -53,6 +53,15 @@ class Reply:
     chunks: int = 3
     gap: float = 0.0
     headers: dict = field(default_factory=dict)
+    # Parallel calls' argument fragments interleaved (header 0, header 1, fragment
+    # of 0, fragment of 1…), as some OpenAI-compatible servers stream them.
+    interleave: bool = False
+    # Gemini: media parts of the answer, (mime type, base64 data) each, after the text
+    # (image models answer with inlineData). Other fakes ignore them.
+    media: list[tuple[str, str]] = field(default_factory=list)
+    # Gemini: the prompt was blocked (`promptFeedback.blockReason`, e.g. "SAFETY"):
+    # the answer is that one chunk, with no candidates. Other fakes ignore it.
+    block_reason: str | None = None
 
 
 @dataclass

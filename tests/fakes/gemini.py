@@ -242,8 +242,11 @@ class FakeGemini(FakeUpstream):
     def _chunks(self, reply: Reply, call: Call) -> list[dict]:
         """The stream as GenerateContentResponse objects: thoughts, text, then calls."""
         rid = random_id(22)
+        if reply.block_reason:
+            return [self._blocked(reply, call, rid)]
         groups = [[part] for part in self._thought_parts(_pieces(reply.thinking, reply), reply)]
         groups += [[{"text": piece}] for piece in split_text(self._text(reply), reply.chunks)]
+        groups += [[self._media_part(m)] for m in reply.media]
         if reply.tool_calls:
             groups.append(self._call_parts(reply))
         if not groups:
@@ -251,7 +254,30 @@ class FakeGemini(FakeUpstream):
         last = len(groups) - 1
         return [self._response(g, reply, call, rid, i == last) for i, g in enumerate(groups)]
 
+    @staticmethod
+    def _media_part(media: tuple[str, str]) -> dict:
+        mime, data = media
+        return {"inlineData": {"mimeType": mime, "data": data}}
+
+    def _blocked(self, reply: Reply, call: Call, rid: str) -> dict:
+        """A blocked prompt: promptFeedback and usage, no candidates at all."""
+        feedback = {
+            "blockReason": reply.block_reason,
+            "safetyRatings": [
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}
+            ],
+        }
+        usage = self._usage(reply, final=False)
+        return {
+            "promptFeedback": feedback,
+            "usageMetadata": usage,
+            "modelVersion": call.model,
+            "responseId": rid,
+        }
+
     def render_body(self, reply: Reply, call: Call) -> bytes:
+        if reply.block_reason:
+            return dumps(self._blocked(reply, call, random_id(22)), indent=2)
         if call.request.path.endswith(":streamGenerateContent"):
             # Without alt=sse the API streams one JSON array of responses.
             return dumps(self._chunks(reply, call), indent=2)
@@ -259,6 +285,7 @@ class FakeGemini(FakeUpstream):
         text = self._text(reply)
         if text:
             parts.append({"text": text})
+        parts += [self._media_part(m) for m in reply.media]
         parts += self._call_parts(reply)
         response = self._response(parts, reply, call, random_id(22), final=True)
         return dumps(response, indent=2)

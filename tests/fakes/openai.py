@@ -215,6 +215,7 @@ class FakeOpenAI(MediaRoutes, FakeUpstream):
             events.append(chunk({"reasoning_content": piece}))
         for piece in split_text(self._text(reply), reply.chunks):
             events.append(chunk({"content": piece}))
+        calls = []  # per call: its header chunk, then its argument fragments
         for index, tool in enumerate(self._tool_calls(reply)):
             opening = {
                 "index": index,
@@ -222,10 +223,19 @@ class FakeOpenAI(MediaRoutes, FakeUpstream):
                 "type": "function",
                 "function": {"name": tool["function"]["name"], "arguments": ""},
             }
-            events.append(chunk({"tool_calls": [opening]}))
-            for piece in split_text(tool["function"]["arguments"], max(2, reply.chunks)):
-                fragment = {"index": index, "function": {"arguments": piece}}
-                events.append(chunk({"tool_calls": [fragment]}))
+            pieces = split_text(tool["function"]["arguments"], max(2, reply.chunks))
+            fragments = [{"index": index, "function": {"arguments": p}} for p in pieces]
+            calls.append([opening, *fragments])
+        if reply.interleave:  # round robin: every header first, then fragments in turn
+            order = [
+                call[i]
+                for i in range(max(map(len, calls), default=0))
+                for call in calls
+                if i < len(call)
+            ]
+        else:
+            order = [part for call in calls for part in call]
+        events += [chunk({"tool_calls": [part]}) for part in order]
         events.append(chunk({}, self._finish_reason(reply)))
         if include_usage:
             events.append(sse({**head, "choices": [], "usage": self._usage(reply)}))

@@ -65,8 +65,17 @@ class ResponsesRender:
     def items(self, reply: Reply, call: Call) -> list[dict]:
         body = call.request.json if isinstance(call.request.json, dict) else {}
         include = body.get("include") or []
-        if any(isinstance(i, dict) and i.get("type") == "compaction_trigger" for i in body.get("input") or []):
-            return [{"type": "compaction", "id": "cmp_" + _hex(40), "encrypted_content": blob(self.org, "compacted")}]
+        if any(
+            isinstance(i, dict) and i.get("type") == "compaction_trigger"
+            for i in body.get("input") or []
+        ):
+            return [
+                {
+                    "type": "compaction",
+                    "id": "cmp_" + _hex(40),
+                    "encrypted_content": blob(self.org, "compacted"),
+                }
+            ]
         out: list[dict] = []
         if reply.thinking is not None:
             item = {
@@ -152,24 +161,54 @@ class ResponsesRender:
             ids = {"item_id": item["id"], "output_index": index}
             kind = item["type"]
             if kind == "reasoning":
-                event("response.output_item.added", output_index=index, item={**item, "summary": [], "encrypted_content": None})
+                event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "summary": [], "encrypted_content": None},
+                )
                 text = item["summary"][0]["text"]
-                event("response.reasoning_summary_part.added", **ids, summary_index=0, part={"type": "summary_text", "text": ""})
+                event(
+                    "response.reasoning_summary_part.added",
+                    **ids,
+                    summary_index=0,
+                    part={"type": "summary_text", "text": ""},
+                )
                 for piece in split_text(text, reply.chunks):
-                    event("response.reasoning_summary_text.delta", **ids, summary_index=0, delta=piece)
+                    event(
+                        "response.reasoning_summary_text.delta", **ids, summary_index=0, delta=piece
+                    )
                 event("response.reasoning_summary_text.done", **ids, summary_index=0, text=text)
-                event("response.reasoning_summary_part.done", **ids, summary_index=0, part=item["summary"][0])
+                event(
+                    "response.reasoning_summary_part.done",
+                    **ids,
+                    summary_index=0,
+                    part=item["summary"][0],
+                )
             elif kind == "message":
                 text = item["content"][0]["text"]
-                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
+                event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "status": "in_progress", "content": []},
+                )
                 empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
                 event("response.content_part.added", **ids, content_index=0, part=empty)
                 for piece in split_text(text, reply.chunks):
-                    event("response.output_text.delta", **ids, content_index=0, delta=piece, logprobs=[])
+                    event(
+                        "response.output_text.delta",
+                        **ids,
+                        content_index=0,
+                        delta=piece,
+                        logprobs=[],
+                    )
                 event("response.output_text.done", **ids, content_index=0, text=text, logprobs=[])
                 event("response.content_part.done", **ids, content_index=0, part=item["content"][0])
             elif kind == "function_call":
-                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "arguments": ""})
+                event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "status": "in_progress", "arguments": ""},
+                )
                 for piece in split_text(item["arguments"], max(2, reply.chunks)):
                     event("response.function_call_arguments.delta", **ids, delta=piece)
                 event("response.function_call_arguments.done", **ids, arguments=item["arguments"])
@@ -182,5 +221,11 @@ class ResponsesRender:
 
     def stream_error(self, message: str, code: str) -> bytes:
         """An `error` event, as the API sends when a stream fails mid-way."""
-        data = {"type": "error", "sequence_number": 3, "code": code, "message": message, "param": None}
+        data = {
+            "type": "error",
+            "sequence_number": 3,
+            "code": code,
+            "message": message,
+            "param": None,
+        }
         return b"event: error\ndata: " + dumps(data) + b"\n\n"

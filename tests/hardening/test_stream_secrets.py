@@ -22,7 +22,9 @@ async def test_key_echoed_in_a_stream_error_is_masked(
 ):
     client, fakes = await start(localgate, make_fake)
     echo = Error(status=401, message=f"Incorrect API key provided: {key}. Check it.")
-    fakes[index].script(Cut(after_events=2, error=echo))
+    # After content (an Anthropic stream's 4th event is its first text delta): an error
+    # event before any content fails over unseen instead (gateway head hold-back).
+    fakes[index].script(Cut(after_events=4, error=echo))
     body = {"model": model, "max_tokens": 10, "messages": CHAT, "stream": True}
     resp = await client.post(path, json=body)
     assert resp.status == 200

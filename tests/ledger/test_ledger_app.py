@@ -63,7 +63,7 @@ async def test_rows_cooldowns_and_invalid_marks_survive_a_restart(localgate, mak
     status = {s.name: s for s in pool_of(client).status()}
     assert status["broken"].state == "invalid" and "invalid x-api-key" in status["broken"].reason
     assert status["work"].state == "cooling"
-    ((model, until, reason),) = status["work"].cooldowns
+    ((model, until, reason, _kind),) = status["work"].cooldowns
     assert model == HI["model"] and 590 < until - time.time() <= 600.5
     assert status["spare"].requests_today == 1
     await post_messages(client)  # still skips both

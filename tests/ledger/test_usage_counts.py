@@ -28,7 +28,9 @@ async def test_broken_streams_and_failed_attempts_per_account(localgate, make_fa
         server={"strategy": "fill-first"},
     )
     first.script(Error(500, "boom"))  # fails over to second, which serves
-    second.script(Reply(text="fine"), Cut(after_events=3, reply=Reply(text="abcdefghij")))
+    # Cut after content (an Anthropic stream's 4th event is its first text delta):
+    # before it, the held head would fail over instead of breaking.
+    second.script(Reply(text="fine"), Cut(after_events=4, reply=Reply(text="abcdefghij")))
     for _ in range(2):
         async with client.post("/v1/messages", json=STREAM) as response:
             await response.read()

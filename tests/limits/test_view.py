@@ -86,11 +86,17 @@ EXPECTED_JSON = {
             "state": "cooling",
             "reason": "provider reports requests exhausted (0 of 50 left)",
             "cooldowns": [
-                {"model": OPUS, "until": "2023-11-14T22:14:02Z", "reason": "429 rate limited"},
+                {
+                    "model": OPUS,
+                    "until": "2023-11-14T22:14:02Z",
+                    "reason": "429 rate limited",
+                    "kind": "rate_limited",
+                },
                 {
                     "model": SONNET,
                     "until": "2023-11-14T22:14:50Z",
                     "reason": "provider reports requests exhausted (0 of 50 left)",
+                    "kind": "quota_exhausted",
                 },
             ],
             "limits": [

@@ -255,8 +255,8 @@ def test_status(clock):
     assert a.last_used_wall == clock.wall()
     assert (b.state, b.reason, b.last_used_wall) == ("cooling", "429 slow", None)
     assert b.cooldowns == [
-        (ALL_MODELS, clock.wall() + 1, "down"),
-        (MODEL, clock.wall() + 10, "429 slow"),
+        (ALL_MODELS, clock.wall() + 1, "down", "connection"),
+        (MODEL, clock.wall() + 10, "429 slow", "rate_limited"),
     ]
     clock.advance(10)
     assert pool.status()[1].state == "ok"

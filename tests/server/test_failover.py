@@ -67,7 +67,7 @@ async def test_retry_after_sets_the_cooldown(localgate, make_fake):
     await anthropic_sdk(client).messages.create(**HI)
     status = cooldown_of(client, "first")
     assert status.state == "cooling"
-    ((model, until, reason),) = status.cooldowns
+    ((model, until, reason, _kind),) = status.cooldowns
     import time
 
     assert model == "claude-opus-4-8" and 38 < until - time.time() <= 42.5
@@ -96,7 +96,7 @@ async def test_openai_reset_header_sets_the_cooldown(localgate, make_fake):
         model="gpt-4o", messages=[{"role": "user", "content": "x"}]
     )
     assert done.choices[0].message.content == "Hello from b"
-    ((_, until, _),) = cooldown_of(client, "a").cooldowns
+    ((_, until, *_),) = cooldown_of(client, "a").cooldowns
     assert 350 < until - time.time() <= 360.5
 
 
@@ -121,7 +121,7 @@ async def test_bad_request_goes_back_as_is(localgate, make_fake):
 
 async def test_no_retry_after_bytes_were_streamed(localgate, make_fake):
     client, first, second = await two_accounts(localgate, make_fake)
-    first.script(Cut(after_events=3))
+    first.script(Cut(after_events=4))  # message_start, block start, ping, first text delta
     resp = await client.post("/v1/messages", json={**HI, "stream": True})
     text = (await resp.read()).decode()
     assert resp.status == 200

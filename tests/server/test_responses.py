@@ -8,15 +8,16 @@ sticky sessions and the real Codex requests of the shared fixture.
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from localgate.translate import seal
-from tests.fakes import Error, Reply, ToolCall
+from tests.fakes import Cut, Error, Reply, ToolCall
 from tests.fakes.anthropic import thinking_signature
 from tests.fakes.responses import blob
 from tests.server.test_passthrough import openai_sdk
-from tests.translate.streams import load_json
 from tests.support import account
+from tests.translate.streams import load_json
 
 CODEX = "codex-0.171.0-responses-requests.json"  # captured by shared/, copied in the tests
 SHELL = {
@@ -88,7 +89,9 @@ async def test_anthropic_thinking_signature_round_trips_through_codex_items(loca
     assert reasoning.summary[0].text == "I should list"  # the thinking, shown as a summary
     call = next(i for i in first.output if i.type == "function_call")
     items.append({"type": "function_call_output", "call_id": call.call_id, "output": "a b"})
-    second = await turn(sdk, "claude-sonnet-4-5", items, tools=[SHELL], reasoning={"effort": "high"})
+    second = await turn(
+        sdk, "claude-sonnet-4-5", items, tools=[SHELL], reasoning={"effort": "high"}
+    )
     assert second.output_text == "two files"
     assistant = claude.requests[1].json["messages"][-2]
     assert assistant["content"][0] == {
@@ -195,8 +198,10 @@ async def test_compaction_trigger_on_claude_yields_one_sealed_compaction_item(lo
     async with sdk.responses.stream(model="claude-sonnet-4-5", input=items, store=False) as events:
         done = [e.item for e in [e async for e in events] if e.type == "response.output_item.done"]
     assert [i.type for i in done] == ["compaction"]  # exactly one, as Codex requires
-    assert claude.requests[0].json["messages"][-1]["content"][-1]["text"].startswith(
-        "Your context window is about to be compacted"
+    assert (
+        claude.requests[0]
+        .json["messages"][-1]["content"][-1]["text"]
+        .startswith("Your context window is about to be compacted")
     )
     # The next turn carries the item back: Claude reads the summary it stands for.
     history = [{"role": "user", "content": "list files"}, done[0].model_dump(exclude_none=True)]
@@ -220,7 +225,9 @@ async def test_altered_compaction_is_left_out_and_said(localgate, make_fake):
 async def test_compact_endpoint_on_claude_and_relayed_to_openai(localgate, make_fake):
     claude, oai = await make_fake("anthropic", "claude"), await make_fake("openai", "oai")
     claude.script(Reply(text="summary of it all"))
-    client = await localgate([account("claude", "anthropic", claude.url), responses_account("oai", oai)])
+    client = await localgate(
+        [account("claude", "anthropic", claude.url), responses_account("oai", oai)]
+    )
     body = {"model": "claude-sonnet-4-5", "input": [{"role": "user", "content": "long talk"}]}
     resp = await client.post("/v1/responses/compact", json=body)
     compacted = await resp.json()
@@ -271,10 +278,18 @@ async def test_freeform_and_namespaced_tools_on_claude(localgate, make_fake):
     )
     client = await localgate([account("claude", "anthropic", claude.url)])
     tools = [
-        {"type": "custom", "name": "apply_patch", "description": "Edit files",
-         "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
-        {"type": "namespace", "name": "agents", "description": "Sub-agents",
-         "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object"}}]},
+        {
+            "type": "custom",
+            "name": "apply_patch",
+            "description": "Edit files",
+            "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"},
+        },
+        {
+            "type": "namespace",
+            "name": "agents",
+            "description": "Sub-agents",
+            "tools": [{"type": "function", "name": "spawn", "parameters": {"type": "object"}}],
+        },
     ]
     answer = await openai_sdk(client).responses.create(
         model="claude-sonnet-4-5", input="patch it", tools=tools
@@ -284,14 +299,22 @@ async def test_freeform_and_namespaced_tools_on_claude(localgate, make_fake):
     assert call.type == "function_call" and call.name == "spawn" and call.namespace == "agents"
     offered = {t["name"]: t for t in claude.requests[0].json["tools"]}
     assert offered["apply_patch"]["input_schema"]["required"] == ["input"]
-    assert "lark grammar" in offered["apply_patch"]["input_schema"]["properties"]["input"]["description"]
+    assert (
+        "lark grammar"
+        in offered["apply_patch"]["input_schema"]["properties"]["input"]["description"]
+    )
     assert "agents__spawn" in offered
 
 
 async def test_web_search_is_claudes_own_search_and_a_visible_drop_on_chat(localgate, make_fake):
     claude, oai = await make_fake("anthropic", "claude"), await make_fake("openai", "oai")
-    client = await localgate([account("claude", "anthropic", claude.url), account("oai", "openai", oai.url)])
-    body = {"input": "news?", "tools": [{"type": "web_search", "filters": {"allowed_domains": ["a.org"]}}]}
+    client = await localgate(
+        [account("claude", "anthropic", claude.url), account("oai", "openai", oai.url)]
+    )
+    body = {
+        "input": "news?",
+        "tools": [{"type": "web_search", "filters": {"allowed_domains": ["a.org"]}}],
+    }
     resp = await client.post("/v1/responses", json={**body, "model": "claude-sonnet-4-5"})
     assert resp.status == 200 and "x-localgate-dropped" not in resp.headers
     assert claude.requests[0].json["tools"] == [
@@ -332,5 +355,36 @@ async def test_codex_fixture_requests_are_served_by_every_kind(localgate, make_f
         assert "event: response.completed" in text
     sent = fake.requests[-1].json
     assert "localgate:" not in json.dumps(sent)
-    if kind == "responses":  # relayed as sent (the capture's blob is another org's, fake accepts none)
+    if (
+        kind == "responses"
+    ):  # relayed as sent (the capture's blob is another org's, fake accepts none)
         assert sent["client_metadata"]["turn_id"]
+
+
+@pytest.mark.parametrize("kind", ["responses", "anthropic"])
+async def test_error_inside_the_200_stream_before_output_fails_over_unseen(
+    localgate, make_fake, kind
+):
+    """OpenAI's `error` event after response.created, Anthropic's after message_start:
+    a Responses client (Codex) sees one clean stream from the second account."""
+    fake_kind = "openai" if kind == "responses" else kind
+    first, second = await make_fake(fake_kind, "first"), await make_fake(fake_kind, "second")
+    first.script(Cut(after_events=2 if kind == "responses" else 1, error=Error(500, "boom")))
+    if kind == "responses":
+        accounts = [
+            responses_account("first", first, priority=9),
+            responses_account("second", second),
+        ]
+    else:
+        accounts = [
+            account(n, kind, f.url, priority=p)
+            for n, f, p in [("first", first, 9), ("second", second, 0)]
+        ]
+    client = await localgate(accounts, server={"strategy": "fill-first"})
+    model = "gpt-5" if kind == "responses" else "claude-sonnet-4-5"
+    async with openai_sdk(client).responses.stream(model=model, input="hi") as events:
+        kinds = [event.type async for event in events]
+        final = await events.get_final_response()
+    assert final.output_text == "Hello from second"
+    assert kinds.count("response.created") == 1 and "error" not in kinds
+    assert len(first.requests) == len(second.requests) == 1

@@ -257,8 +257,13 @@ async def responses_trip(client, model: str, stream: bool) -> Trip:
     """Codex's way: stateless (store false), every output item replayed as input."""
     sdk = openai_sdk(client)
     tools = [
-        {"type": "function", "name": "get_weather", "description": "Weather now",
-         "parameters": WEATHER_SCHEMA, "strict": False}
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather now",
+            "parameters": WEATHER_SCHEMA,
+            "strict": False,
+        }
     ]
     items: list = [{"role": "user", "content": QUESTION}]
 
@@ -278,7 +283,9 @@ async def responses_trip(client, model: str, stream: bool) -> Trip:
     calls = [item for item in first.output if item.type == "function_call"]
     assert len(calls) == 1
     items += [item.model_dump(exclude_none=True) for item in first.output]
-    items.append({"type": "function_call_output", "call_id": calls[0].call_id, "output": TOOL_OUTPUT})
+    items.append(
+        {"type": "function_call_output", "call_id": calls[0].call_id, "output": TOOL_OUTPUT}
+    )
     second = await ask()
     assert second.status == "completed" and second.usage.output_tokens > 0
     assert not [item for item in second.output if item.type == "function_call"]

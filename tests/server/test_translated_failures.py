@@ -131,7 +131,9 @@ async def test_upstream_400_reaches_the_client_in_its_dialect(
 ):
     fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     fake.script(Error(400, "messages.0: the conversation is malformed"))
-    client = await localgate([account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)])
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)]
+    )
     if client_kind == "anthropic":
         with pytest.raises(anthropic.BadRequestError) as caught:
             await call_once(client_kind, client, MODELS[upstream_kind])
@@ -157,7 +159,10 @@ async def test_rate_limit_exhaustion_is_429_with_retry_after(
 ):
     fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     fake.script(Error(429, "slow down", headers={"retry-after": "120"}))
-    client = await localgate([account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)], server={"max_wait": 1})
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)],
+        server={"max_wait": 1},
+    )
     errors = {
         "anthropic": anthropic.RateLimitError,
         "openai": openai.RateLimitError,
@@ -197,9 +202,12 @@ async def test_translated_stream_breaking_off_ends_with_the_clients_error_event(
     fake = await make_fake(FAKE_KINDS.get(upstream_kind, upstream_kind), "up")
     reply = Reply(text="one two three four five six", chunks=6)
     error = Error(500, "the model crashed") if how == "error-event" else None
-    # Two events in: the client has seen bytes, so there is no failover, only an error event.
-    fake.script(Cut(after_events=3, reply=reply, error=error))
-    client = await localgate([account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)])
+    # Content went out (an Anthropic stream's 4th event is its first text delta): the
+    # client has seen bytes, so there is no failover, only an error event.
+    fake.script(Cut(after_events=4, reply=reply, error=error))
+    client = await localgate(
+        [account("up", FAKE_KINDS.get(upstream_kind, upstream_kind), fake.url)]
+    )
     errors = {
         "anthropic": anthropic.APIError,
         "openai": openai.APIError,

@@ -241,8 +241,12 @@ def test_openai_reasoning_effort_becomes_thinking_budget():
 
 def test_openai_thinking_off_when_the_tool_turn_lost_its_thinking():
     body = load_json("openai_request_tool_round_trip.json") | {"reasoning_effort": "high"}
-    out = translator("openai", "anthropic").request(body, model="claude-sonnet-4-5", stream=False)
+    t = translator("openai", "anthropic")
+    out = t.request(body, model="claude-sonnet-4-5", stream=False)
     assert "thinking" not in out
+    # The client hears of it, and of its temperature 1.5 lowered to Anthropic's 1.
+    assert t.dropped == ("reasoning_effort", "temperature")
+    assert out["temperature"] == 1.0
 
 
 def test_openai_response_format_becomes_system_instruction():
@@ -254,7 +258,7 @@ def test_openai_response_format_becomes_system_instruction():
             "json_schema": {"name": "r", "schema": {"type": "object"}, "strict": True},
         },
     }
-    out = translator("openai", "anthropic").request(body, model="claude-haiku-4-5", stream=False)
+    out = translator("openai", "anthropic").request(body, model="claude-3-5-haiku", stream=False)
     assert out["system"][0] == {"type": "text", "text": "Be brief."}
     assert '{"type": "object"}' in out["system"][1]["text"]
 

@@ -343,8 +343,11 @@ def test_blocked_prompt_is_a_refusal():
 
 def test_anthropic_message_to_gemini_client_parses_in_sdk():
     t = translator("gemini", "anthropic")
+    thoughts = {"thinkingConfig": {"includeThoughts": True}}
     t.request(
-        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}, model="claude-x", stream=False
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": thoughts},
+        model="claude-x",
+        stream=False,
     )
     out = t.response(load_json("anthropic_message_thinking_tool.json"))
     parsed = types.GenerateContentResponse._from_response(response=out, kwargs={})
@@ -352,6 +355,15 @@ def test_anthropic_message_to_gemini_client_parses_in_sdk():
     assert parsed.function_calls[0].args == {"location": "Paris", "unit": "celsius"}
     assert parsed.usage_metadata.prompt_token_count == 472 + 100 + 2048
     assert parsed.candidates[0].content.parts[0].thought is True
+
+
+def test_gemini_client_gets_no_thoughts_it_did_not_ask_for():
+    t = translator("gemini", "anthropic")
+    t.request(
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}, model="claude-x", stream=False
+    )
+    out = t.response(load_json("anthropic_message_thinking_tool.json"))
+    assert not any(p.get("thought") for p in out["candidates"][0]["content"]["parts"])
 
 
 # --- streams --------------------------------------------------------------------------

@@ -64,7 +64,10 @@ def assembled(response: dict) -> tuple[str, str, list]:
         for part in item["content"]
     )
     thinking = "".join(
-        part["text"] for item in response["output"] if item["type"] == "reasoning" for part in item["summary"]
+        part["text"]
+        for item in response["output"]
+        if item["type"] == "reasoning"
+        for part in item["summary"]
     )
     calls = [
         (item["name"], json.loads(item["arguments"]))
@@ -76,8 +79,12 @@ def assembled(response: dict) -> tuple[str, str, list]:
 
 def responses_client(upstream: str, model: str):
     t = translator("responses", upstream)
-    tools = [{"type": "function", "name": n, "parameters": {"type": "object"}} for n in ("Bash", "Read")]
-    t.request({"model": "x", "input": "go", "tools": tools}, model=model, stream=True, account="acct")
+    tools = [
+        {"type": "function", "name": n, "parameters": {"type": "object"}} for n in ("Bash", "Read")
+    ]
+    t.request(
+        {"model": "x", "input": "go", "tools": tools}, model=model, stream=True, account="acct"
+    )
     return t
 
 
@@ -117,13 +124,32 @@ def test_interleaved_tool_call_fragments_reach_their_own_items():
     head = {"id": "c", "model": "m"}
 
     def chunk(delta, finish=None):
-        return Event(None, json.dumps({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}))
+        return Event(
+            None,
+            json.dumps(
+                {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            ),
+        )
 
     calls = [
-        {"index": 0, "id": "call_a", "type": "function", "function": {"name": "Bash", "arguments": ""}},
-        {"index": 1, "id": "call_b", "type": "function", "function": {"name": "Read", "arguments": ""}},
+        {
+            "index": 0,
+            "id": "call_a",
+            "type": "function",
+            "function": {"name": "Bash", "arguments": ""},
+        },
+        {
+            "index": 1,
+            "id": "call_b",
+            "type": "function",
+            "function": {"name": "Read", "arguments": ""},
+        },
     ]
-    events = [chunk({"role": "assistant"}), chunk({"tool_calls": [calls[0]]}), chunk({"tool_calls": [calls[1]]})]
+    events = [
+        chunk({"role": "assistant"}),
+        chunk({"tool_calls": [calls[0]]}),
+        chunk({"tool_calls": [calls[1]]}),
+    ]
     for index, piece in [(0, '{"cmd":'), (1, '{"path":'), (0, '"ls"}'), (1, '"a"}')]:
         events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     events += [chunk({}, "tool_calls"), Event(None, "[DONE]")]
@@ -135,29 +161,74 @@ def responses_events(segs) -> list[Event]:
     """An OpenAI Responses upstream's stream saying `segs` (reasoning with a blob)."""
     out: list[dict] = []
     rid = "resp_1"
-    out.append({"type": "response.created", "response": {"id": rid, "model": "gpt-5", "output": []}})
+    out.append(
+        {"type": "response.created", "response": {"id": rid, "model": "gpt-5", "output": []}}
+    )
     for index, seg in enumerate(segs):
         iid = f"it_{index}"
         ids = {"item_id": iid, "output_index": index}
         if seg[0] == "text":
-            out.append({"type": "response.output_item.added", "output_index": index,
-                        "item": {"id": iid, "type": "message", "content": []}})
-            out += [{"type": "response.output_text.delta", **ids, "content_index": 0, "delta": p} for p in seg[1]]
-            done = {"id": iid, "type": "message", "content": [{"type": "output_text", "text": "".join(seg[1])}]}
+            out.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {"id": iid, "type": "message", "content": []},
+                }
+            )
+            out += [
+                {"type": "response.output_text.delta", **ids, "content_index": 0, "delta": p}
+                for p in seg[1]
+            ]
+            done = {
+                "id": iid,
+                "type": "message",
+                "content": [{"type": "output_text", "text": "".join(seg[1])}],
+            }
         elif seg[0] == "thinking":
-            out.append({"type": "response.output_item.added", "output_index": index,
-                        "item": {"id": iid, "type": "reasoning", "summary": []}})
-            out += [{"type": "response.reasoning_summary_text.delta", **ids, "summary_index": 0, "delta": p} for p in seg[1]]
-            done = {"id": iid, "type": "reasoning", "encrypted_content": f"blob{index}",
-                    "summary": [{"type": "summary_text", "text": "".join(seg[1])}]}
+            out.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {"id": iid, "type": "reasoning", "summary": []},
+                }
+            )
+            out += [
+                {
+                    "type": "response.reasoning_summary_text.delta",
+                    **ids,
+                    "summary_index": 0,
+                    "delta": p,
+                }
+                for p in seg[1]
+            ]
+            done = {
+                "id": iid,
+                "type": "reasoning",
+                "encrypted_content": f"blob{index}",
+                "summary": [{"type": "summary_text", "text": "".join(seg[1])}],
+            }
         else:
-            item = {"id": iid, "type": "function_call", "call_id": f"call_{index}", "name": seg[1], "arguments": ""}
+            item = {
+                "id": iid,
+                "type": "function_call",
+                "call_id": f"call_{index}",
+                "name": seg[1],
+                "arguments": "",
+            }
             out.append({"type": "response.output_item.added", "output_index": index, "item": item})
-            out += [{"type": "response.function_call_arguments.delta", **ids, "delta": p} for p in seg[2]]
+            out += [
+                {"type": "response.function_call_arguments.delta", **ids, "delta": p}
+                for p in seg[2]
+            ]
             done = {**item, "arguments": "".join(seg[2])}
         out.append({"type": "response.output_item.done", "output_index": index, "item": done})
     usage = {"input_tokens": 9, "output_tokens": 4, "input_tokens_details": {"cached_tokens": 3}}
-    out.append({"type": "response.completed", "response": {"id": rid, "status": "completed", "usage": usage}})
+    out.append(
+        {
+            "type": "response.completed",
+            "response": {"id": rid, "status": "completed", "usage": usage},
+        }
+    )
     return [Event(p["type"], json.dumps(p)) for p in out]
 
 
@@ -169,10 +240,13 @@ def test_responses_upstream_to_anthropic_client(segs):
 
     t = translator("anthropic", "responses")
     body = {"model": "x", "max_tokens": 10, "messages": [{"role": "user", "content": "go"}]}
+    body["thinking"] = {"type": "adaptive"}  # thinking blocks reach clients that asked
     t.request(body, model="gpt-5", stream=True, account="work")
     message = check_anthropic(run_stream(t.stream(), responses_events(segs)))
     assert assembled_anthropic(message) == expected(segs)
-    assert message["usage"]["cache_read_input_tokens"] == 3 and message["usage"]["input_tokens"] == 6
+    assert (
+        message["usage"]["cache_read_input_tokens"] == 3 and message["usage"]["input_tokens"] == 6
+    )
     signatures = [b["signature"] for b in message["content"] if b["type"] == "thinking"]
     assert all(s.startswith("localgate:responses@work:it_") for s in signatures)
 
@@ -192,8 +266,12 @@ def test_codex_request_to_anthropic():
     roles = [m["role"] for m in wire["messages"]]
     assert roles == ["user", "assistant", "user"]
     call = wire["messages"][1]["content"][-1]
-    assert call == {"type": "tool_use", "id": "call_abc", "name": "exec_command",
-                    "input": {"cmd": "echo hi > marker.txt"}}
+    assert call == {
+        "type": "tool_use",
+        "id": "call_abc",
+        "name": "exec_command",
+        "input": {"cmd": "echo hi > marker.txt"},
+    }
     result = wire["messages"][2]["content"][0]
     assert result["type"] == "tool_result" and result["tool_use_id"] == "call_abc"
     names = [tool["name"] for tool in wire["tools"]]
@@ -201,7 +279,8 @@ def test_codex_request_to_anthropic():
     assert {"type": "web_search_20250305", "name": "web_search"} in wire["tools"]
     # OpenAI's own reasoning blob cannot be verified by Anthropic: left out.
     assert "gAAAAA-opaque" not in json.dumps(wire) and "thinking" not in wire
-    assert t.dropped == ()
+    # So this continued tool turn cannot think on Anthropic, and Codex hears of it.
+    assert t.dropped == ("reasoning",)
 
 
 def test_codex_request_to_gemini_and_chat_say_what_they_left_out():
@@ -212,7 +291,8 @@ def test_codex_request_to_gemini_and_chat_say_what_they_left_out():
     assert gemini.dropped == ("tools.web_search",)
     chat = translator("responses", "openai")
     wire = chat.request(codex_body(0), model="gpt-4o", stream=True)
-    assert wire["messages"][0]["role"] == "system" and chat.dropped == ("tools.web_search",)
+    assert wire["messages"][0]["role"] == "system"
+    assert chat.dropped == ("tools.web_search", "reasoning")  # gpt-4o takes no effort
 
 
 def test_claude_code_request_to_a_responses_upstream():
@@ -236,5 +316,9 @@ def test_refused_fields_name_themselves():
             t.request({"model": "x", "input": "hi", field: value}, model="c", stream=False)
         assert caught.value.param == field
     with pytest.raises(InvalidRequest) as caught:
-        t.request({"model": "x", "input": [{"type": "item_reference", "id": "rs_1"}]}, model="c", stream=False)
+        t.request(
+            {"model": "x", "input": [{"type": "item_reference", "id": "rs_1"}]},
+            model="c",
+            stream=False,
+        )
     assert "item_reference" in caught.value.message

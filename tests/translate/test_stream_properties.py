@@ -2,6 +2,7 @@
 carrying exactly the same text, thinking and tool-call arguments."""
 
 import json
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,21 +43,30 @@ def expected(segs):
     return text, thinking, calls
 
 
-def openai_events(segs, *, finish_with_content: bool, usage: bool) -> list[Event]:
+def openai_events(
+    segs, *, finish_with_content: bool, usage: bool, shuffle: random.Random | None = None
+) -> list[Event]:
+    """The segments as an OpenAI-compatible stream. With `shuffle`, the chunks of a
+    run of parallel calls arrive interleaved in a random order (each call's header
+    before its own fragments), as some servers send them."""
     chunks = [{"role": "assistant", "content": ""}]
     index = 0
-    for seg in segs:
+    run: list[list[dict]] = []  # the chunks of each call in the current run of calls
+    for seg in [*segs, ("end",)]:
+        if seg[0] != "tool" and run:
+            chunks += _interleave(run, shuffle)
+            run = []
         if seg[0] == "text":
             chunks += [{"content": piece} for piece in seg[1]]
         elif seg[0] == "thinking":
             chunks += [{"reasoning_content": piece} for piece in seg[1]]
-        else:
+        elif seg[0] == "tool":
             first = {"index": index, "id": f"functions.{seg[1]}:{index}", "type": "function"}
             first["function"] = {"name": seg[1], "arguments": seg[2][0]}
-            chunks.append({"tool_calls": [first]})
-            chunks += [
+            rest = [
                 {"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in seg[2][1:]
             ]
+            run.append([{"tool_calls": [first]}, *rest])
             index += 1
     finish = "tool_calls" if index else "stop"
     bodies = [{"id": "c1", "model": "m", "choices": [{"index": 0, "delta": d}]} for d in chunks]
@@ -80,6 +90,23 @@ def openai_events(segs, *, finish_with_content: bool, usage: bool) -> list[Event
             }
         )
     return [Event(None, json.dumps(b)) for b in bodies] + [Event(None, "[DONE]")]
+
+
+def _interleave(calls: list[list[dict]], shuffle: random.Random | None) -> list[dict]:
+    if shuffle is None:
+        return [chunk for call in calls for chunk in call]
+    # Headers come in index order; any started call's fragments may come next.
+    pending = [list(call) for call in calls]
+    out, started = [], 0
+    while any(pending):
+        choices = [c for c in pending[:started] if c]
+        if started < len(pending):
+            choices.append(pending[started])
+        pick = shuffle.choice(choices)
+        if pick is pending[started] if started < len(pending) else False:
+            started += 1
+        out.append(pick.pop(0))
+    return out
 
 
 def anthropic_events(segs, *, pings: bool) -> list[Event]:
@@ -130,8 +157,8 @@ def assembled_anthropic(message):
 
 
 @settings(max_examples=150, deadline=None)
-@given(segments(), st.booleans(), st.booleans())
-def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage):
+@given(segments(), st.booleans(), st.booleans(), st.one_of(st.none(), st.randoms()), st.booleans())
+def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage, shuffle, thinks):
     t = translator("anthropic", "openai")
     tools = [
         {"name": n, "input_schema": {"type": "object"}} for n in ("Bash", "Read", "mcp__srv__do.it")
@@ -142,14 +169,19 @@ def test_openai_upstream_to_anthropic_client(segs, finish_with_content, usage):
         "messages": [{"role": "user", "content": "go"}],
         "tools": tools,
     }
+    if thinks:  # thinking blocks reach only clients that asked for them
+        body["thinking"] = {"type": "adaptive"}
     upstream = t.request(body, model="gpt-4o", stream=True)
     sent = [tool["function"]["name"] for tool in upstream["tools"]]
     assert sent == ["Bash", "Read", _safe("mcp__srv__do.it")]
     # The upstream answers with the names it was given; the client must see its own.
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
-    events = openai_events(segs, finish_with_content=finish_with_content, usage=usage)
+    events = openai_events(
+        segs, finish_with_content=finish_with_content, usage=usage, shuffle=shuffle
+    )
     message = check_anthropic(run_stream(t.stream(), events))
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert assembled_anthropic(message) == (text, thinking, [(_client(n), a) for n, a in calls])
     assert message["stop_reason"] == ("tool_use" if calls else "end_turn")
 
@@ -223,17 +255,17 @@ def gemini_events(segs, *, signatures: bool) -> list[Event]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(segments(), st.booleans())
-def test_gemini_upstream_to_anthropic_client(segs, signatures):
+@given(segments(), st.booleans(), st.booleans())
+def test_gemini_upstream_to_anthropic_client(segs, signatures, thinks):
     t = translator("anthropic", "gemini")
-    t.request(
-        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
-        model="gemini-2.5-pro",
-        stream=True,
-    )
+    body = {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]}
+    if thinks:
+        body["thinking"] = {"type": "adaptive"}
+    t.request(body, model="gemini-2.5-pro", stream=True)
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
     message = check_anthropic(run_stream(t.stream(), gemini_events(segs, signatures=signatures)))
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert assembled_anthropic(message) == (text, thinking, calls)
     assert message["stop_reason"] == ("tool_use" if calls else "end_turn")
     assert message["usage"]["output_tokens"] == 5
@@ -259,26 +291,88 @@ def test_gemini_upstream_to_openai_client(segs, signatures):
 
 
 @settings(max_examples=100, deadline=None)
-@given(segments())
-def test_openai_upstream_to_gemini_client(segs):
+@given(segments(), st.one_of(st.none(), st.randoms()), st.booleans())
+def test_openai_upstream_to_gemini_client(segs, shuffle, thinks):
     from google.genai import types
 
     from .streams import parse
 
     t = translator("gemini", "openai")
-    t.request(
-        {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}, model="gpt-4o", stream=True
-    )
+    body = {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}
+    if thinks:  # thought parts reach only clients that asked for them
+        body["generationConfig"] = {"thinkingConfig": {"includeThoughts": True}}
+    t.request(body, model="gpt-4o", stream=True)
     segs = [(s[0], _safe(s[1]), *s[2:]) if s[0] == "tool" else s for s in segs]
-    data = run_stream(t.stream(), openai_events(segs, finish_with_content=False, usage=True))
+    events = openai_events(segs, finish_with_content=False, usage=True, shuffle=shuffle)
+    data = run_stream(t.stream(), events)
     chunks = [
         types.GenerateContentResponse._from_response(response=e.json(), kwargs={})
         for e in parse(data)
     ]
     parts = [p for c in chunks for p in c.candidates[0].content.parts or []]
     text, thinking, calls = expected(segs)
+    thinking = thinking if thinks else ""
     assert "".join(p.text for p in parts if p.text and not p.thought) == text
     assert "".join(p.text for p in parts if p.text and p.thought) == thinking
     assert [(p.function_call.name, p.function_call.args) for p in parts if p.function_call] == calls
     assert chunks[-1].candidates[0].finish_reason is not None
     assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])
+
+
+def anthropic_client_of_openai():
+    """A translator of a plain Anthropic request to gpt-4o, ready to stream."""
+    t = translator("anthropic", "openai")
+    t.request(
+        {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "go"}]},
+        model="gpt-4o",
+        stream=True,
+    )
+    return t
+
+
+def test_three_interleaved_calls_keep_their_order_and_stream_once_whole():
+    """Call 0 whole while 1 and 2 wait: 1 opens next (its fragments so far), then 2."""
+    t = anthropic_client_of_openai()
+
+    def call(index, name=None, args=""):
+        fragment = {"index": index, "function": {"arguments": args}}
+        if name:
+            fragment |= {"id": f"call_{index}", "type": "function"}
+            fragment["function"]["name"] = name
+        return {"tool_calls": [fragment]}
+
+    deltas = [
+        {"role": "assistant", "content": ""},
+        call(0, "Read", '{"a"'),
+        call(1, "Read", '{"b"'),
+        call(2, "Read", '{"c": 3}'),
+        call(1, None, ": 2}"),
+        call(0, None, ": 1}"),
+    ]
+    bodies = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": d}]} for d in deltas]
+    bodies.append(
+        {
+            "id": "c",
+            "model": "m",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        }
+    )
+    events = [Event(None, json.dumps(b)) for b in bodies] + [Event(None, "[DONE]")]
+    message = check_anthropic(run_stream(t.stream(), events))
+    assert [b["input"] for b in message["content"]] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+def test_calls_in_order_stream_live():
+    """A call whose header comes after the previous call's arguments are whole opens at once."""
+    t = anthropic_client_of_openai()
+    stream = t.stream()
+    first = {"index": 0, "id": "call_0", "type": "function"}
+    first["function"] = {"name": "Read", "arguments": '{"a": 1}'}
+    second = {"index": 1, "id": "call_1", "type": "function"}
+    second["function"] = {"name": "Bash", "arguments": '{"cmd"'}
+    for delta in ({"role": "assistant", "content": ""}, {"tool_calls": [first]}):
+        stream.feed(Event(None, json.dumps({"choices": [{"index": 0, "delta": delta}]})))
+    out = stream.feed(
+        Event(None, json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [second]}}]}))
+    )
+    assert b'"index":1' in out.replace(b" ", b"") and b"Bash" in out  # opened now, not at the end
