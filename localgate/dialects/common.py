@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -41,12 +42,7 @@ def parse_object(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise InvalidRequest("the request body is not valid UTF-8") from None
     try:
-        body = json.loads(
-            text,
-            object_pairs_hook=_unique_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-        )
+        body = _strict_decoder().decode(text)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as exc:
@@ -64,6 +60,14 @@ def parse_object(raw: bytes) -> dict:
             "its pair), which is not valid Unicode"
         )
     return body
+
+
+@functools.cache
+def _strict_decoder() -> json.JSONDecoder:
+    """The door's decoder, made once: json.loads with hooks builds one per call."""
+    return json.JSONDecoder(
+        object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
+    )
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
