@@ -321,7 +321,14 @@ def write_batch(
     error (disk full, locked) stops there and leaves the rest for a retry.
     Runs on the writer thread.
     """
-    rows = [row if isinstance(row, tuple) else request_row(row) for row in rows]
+    made = []
+    for index, row in enumerate(rows):
+        made.append(row if isinstance(row, tuple) else request_row(row))
+        if index % 32 == 31:
+            # Hand the GIL back now and then: a request running on the loop waits for
+            # 32 rows at most, not the whole batch (sqlite's own steps release it too).
+            time.sleep(0)
+    rows = made
     try:
         store.write(rows, limits, state)
         return Outcome(written=len(rows))
