@@ -5,8 +5,9 @@ aiohttp load client; `run_streams` runs this module's stream client. Each runs
 in its own process pinned to the load core and prints one `BENCH_JSON {...}`
 line, so the caller does not care which tool ran.
 
-The stream client keeps, per stream, the time to the first byte, each
-tokenised event's one-way delay (arrival minus the upstream's send time) and
+The stream client keeps, per stream, the time to the first token (the first
+event carrying text: a gateway may hold a stream's head back until then, to
+fail over unseen), each tokenised event's one-way delay (arrival minus the upstream's send time) and
 the gaps between events; and it checks the sequence: nothing lost,
 duplicated, reordered or merged, and the stream's terminal event present.
 """
@@ -148,19 +149,19 @@ async def fixed_load(url, body, headers, concurrency, seconds, limit) -> dict:
 
 async def one_stream(session, url: str, body: bytes, headers: dict, client: str) -> dict:
     """One stream's timings and sequence."""
-    seen = {"status": 0, "ttfb_us": 0.0, "terminal": False, "merged": 0}
+    seen = {"status": 0, "ttft_us": 0.0, "terminal": False, "merged": 0}
     seqs, delays, gaps, last = [], [], [], None
     started = time.monotonic_ns()
     async with session.post(url, data=body, headers=headers) as resp:
         seen["status"] = resp.status
         async for line in resp.content:
             now = time.monotonic_ns()
-            if not seen["ttfb_us"] and line.strip():
-                seen["ttfb_us"] = (now - started) / 1e3
             seen["terminal"] |= line.startswith(wire.TERMINAL[client])
             if client in wire.DELTA_ONLY and wire.DELTA_ONLY[client] not in line:
                 continue
             tokens = wire.TOKEN_RE.findall(line)
+            if tokens and not seen["ttft_us"]:
+                seen["ttft_us"] = (now - started) / 1e3
             seen["merged"] += len(tokens) > 1
             for seq, sent in tokens:
                 seqs.append(int(seq))
@@ -223,7 +224,7 @@ async def stream_load(args) -> dict:
         "problems": found[:20],
         "events_expected": len(expected) * len(streams),
         "events_delivered": sum(len(set(s["seqs"])) for s in streams),
-        "ttfb_us": [s["ttfb_us"] for s in streams],
+        "ttft_us": [s["ttft_us"] for s in streams],
         "delays_us": [d for s in streams for d in s["delays_us"]],
         "gaps_us": [g for s in streams for g in s["gaps_us"]],
     }
