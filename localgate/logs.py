@@ -4,8 +4,9 @@ Records are queued on the event loop (no syscall on the request path) and
 written in batches by one background thread. `stop()` drains the queue, so
 nothing is lost at shutdown, whether stderr is a terminal, a pipe or a file.
 
-Every record may carry `request_id` and `fields` (extra=…); the text form
-shows the request id, the JSON form every field.
+Every record may carry `request_id` and `fields` (extra=…: a dict, or a
+function making one when the line is written); the text form shows the
+request id, the JSON form every field.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None)
         if request_id:
             entry["request_id"] = request_id
-        entry.update(getattr(record, "fields", None) or {})
+        fields = getattr(record, "fields", None) or {}
+        entry.update(fields() if callable(fields) else fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

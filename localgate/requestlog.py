@@ -8,6 +8,7 @@ they follow its line instead of interleaving with other requests' lines.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -40,7 +41,8 @@ class RequestLog:
                 {
                     "request_id": event.request_id,
                     "style": _status_style(event),
-                    "fields": request_fields(event),
+                    # Made by the JSON formatter, on the writer thread, when it runs.
+                    "fields": functools.partial(request_fields, event),
                 },
             )
             for attempt in self._held.pop(event.request_id, ()):
