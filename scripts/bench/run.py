@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
                 results["profiles"] = [
                     profile(s, systems["localgate"], out, args)
                     for s in fixed
-                    if s.name in ("openai-pass/large", "translated/small")
+                    if s.name in ("openai-pass/small", "anthropic-pass/large")
                 ]
     except KeyboardInterrupt:
         progress("interrupted: every process the benchmark started has been stopped")
