@@ -388,3 +388,22 @@ async def test_error_inside_the_200_stream_before_output_fails_over_unseen(
     assert final.output_text == "Hello from second"
     assert kinds.count("response.created") == 1 and "error" not in kinds
     assert len(first.requests) == len(second.requests) == 1
+
+
+async def test_structured_output_through_the_sdk_parser(localgate, make_fake):
+    """`responses.parse(text_format=…)`: the schema reaches Claude, the SDK parses the answer."""
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    claude = await make_fake("anthropic", "claude")
+    claude.script(Reply(text='{"name": "Paris", "population": 2100000}'))
+    client = await localgate([account("claude", "anthropic", claude.url)])
+    parsed = await openai_sdk(client).responses.parse(
+        model="claude-sonnet-4-5", input="Largest city of France?", text_format=City
+    )
+    assert parsed.output_parsed == City(name="Paris", population=2100000)
+    sent = json.dumps(claude.requests[0].json)
+    assert '"population"' in sent and '"integer"' in sent  # the schema travelled
