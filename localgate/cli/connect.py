@@ -12,8 +12,7 @@ from localgate.connect import CLIENTS
 
 AFTER_CONNECT = {
     "claude-code": "run `claude` as usual",
-    "codex": "run `codex` as usual; it asks localgate for its default model, so an account or "
-    "[aliases] entry must serve it (`localgate models`)",
+    "codex": "run `codex` as usual",
     "gemini-cli": "run `gemini` as usual (in a trusted folder: Gemini CLI reads ~/.gemini/.env "
     "only there, and a project's own .env comes first)",
 }
@@ -24,8 +23,16 @@ AFTER_CONNECT = {
 @click.option("--yes", "-y", is_flag=True, help="Write without asking (the diff is still shown).")
 @click.option("--print", "print_only", is_flag=True, help="Show the changes; write nothing.")
 @click.option("--undo", is_flag=True, help="Restore the client's files as they were before.")
+@click.option(
+    "--model",
+    metavar="MODEL",
+    help="codex: the model Codex asks for (its own default is a GPT model), "
+    "e.g. claude-sonnet-4-5 with a Claude account only.",
+)
 @pass_cli
-def connect(cli: CliContext, client: str, yes: bool, print_only: bool, undo: bool) -> None:
+def connect(
+    cli: CliContext, client: str, yes: bool, print_only: bool, undo: bool, model: str | None
+) -> None:
     """Make CLIENT use localgate, by editing the client's own config.
 
     \b
@@ -43,12 +50,17 @@ def connect(cli: CliContext, client: str, yes: bool, print_only: bool, undo: boo
     \b
     Examples:
       localgate connect claude-code
+      localgate connect codex --model claude-sonnet-4-5
       localgate connect codex --print
       localgate connect gemini-cli --undo
     """
     from localgate import connect as clients
     from localgate.proxytoken import load_proxy_token
 
+    if model is not None and client != "codex":
+        raise click.UsageError(
+            f"--model is for codex; {client} picks its model itself (its /model command)"
+        )
     config = cli.load_config()
     if undo:
         if print_only:
@@ -59,7 +71,7 @@ def connect(cli: CliContext, client: str, yes: bool, print_only: bool, undo: boo
     daemon = cli.daemon(config)
     _warn_about_port(daemon, config)
     token = load_proxy_token()
-    edits = clients.plan(client, clients.Target(daemon.url, token))
+    edits = clients.plan(client, clients.Target(daemon.url, token, model))
     changed = [edit for edit in edits if edit.changed]
     if not changed:
         click.echo(f"{client} already uses localgate at {daemon.url}: nothing to change")
@@ -78,6 +90,30 @@ def connect(cli: CliContext, client: str, yes: bool, print_only: bool, undo: boo
     click.echo(
         f"connected {client} to {daemon.url}: {AFTER_CONNECT[client]}. "
         f"Undo with `localgate connect {client} --undo`."
+    )
+    if client == "codex" and model is None:
+        _codex_model_hint(config)
+
+
+# A model each account kind serves, to name in hints.
+EXAMPLE_MODELS = {
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-pro",
+    "vertex": "gemini-2.5-pro",
+}
+
+
+def _codex_model_hint(config) -> None:
+    """Codex asks for its own default, a GPT model: say so when no account serves one."""
+    if any(a.provider == "openai" for a in config.accounts) or not config.accounts:
+        return
+    example = EXAMPLE_MODELS.get(config.accounts[0].provider, "claude-sonnet-4-5")
+    click.secho(
+        f"note: Codex asks for its own default model (a GPT model), which none of your "
+        f"accounts serves: connect with `localgate connect codex --model {example}` (or any "
+        f"model `localgate models` lists), or pass `codex -m {example}`",
+        fg="yellow",
+        err=True,
     )
 
 

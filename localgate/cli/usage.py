@@ -115,8 +115,9 @@ def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since
     from localgate.limits import compact
 
     table = Table(title=f"usage since {since}", title_justify="left", show_edge=False)
-    # Short headers: ten columns of figures must fit 80 columns whole.
-    headers = (by, "reqs", "errs", "broken", "failed", "in", "out", "cache rd", "cache wr",
+    # Short headers: ten columns must fit 80 columns whole for short names (cached =
+    # cache reads, written = cache writes).
+    headers = (by, "reqs", "errs", "broken", "failed", "in", "out", "cached", "written",
                "tokens")  # fmt: skip
 
     def cells(entry: dict[str, Any]) -> list[str]:
@@ -125,6 +126,13 @@ def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since
 
     rows = [[str(entry[by]), *cells(entry)] for entry in entries]
     rows.append(["total", *cells(total)])
+    console = Console(highlight=False)
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
+    # Rich measures a table as at most the console: add up its natural width instead
+    # (columns padded by 1 on both sides but at the edges, a rule between two).
+    if sum(widths) + 3 * len(widths) - 3 > console.width:
+        console.print(_lines(f"usage since {since}", headers, rows))
+        return
     for index, header in enumerate(headers):
         if index == 0:  # names may wrap on a narrow terminal
             table.add_column(header, overflow="fold", max_width=24)
@@ -135,4 +143,19 @@ def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since
     for index, row in enumerate(rows[:-1]):
         table.add_row(*row, end_section=index == len(rows) - 2)
     table.add_row(*rows[-1], style="bold")
-    Console(highlight=False).print(table)
+    console.print(table)
+
+
+def _lines(title: str, headers, rows):
+    """The table as one wrapped line per row, for terminals too narrow for its columns:
+    names and figures whole, never folded mid-word."""
+    from rich.text import Text
+
+    text = Text(title + "\n", style="bold")
+    for row in rows:
+        text.append(row[0], style="bold")
+        # No-break spaces: a figure stays with its name when the line wraps.
+        pairs = zip(headers[1:], row[1:], strict=True)
+        figures = " · ".join(f"{header}\u00a0{value}" for header, value in pairs)
+        text.append(f": {figures}\n")
+    return text

@@ -30,6 +30,7 @@ class Target:
 
     url: str  # http://127.0.0.1:8080, no trailing slash
     token: str | None = None
+    model: str | None = None  # the model the client should ask for (Codex), when given
 
     @property
     def key(self) -> str:

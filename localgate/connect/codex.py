@@ -1,6 +1,7 @@
 """Codex CLI: a `[model_providers.localgate]` table in $CODEX_HOME/config.toml (~/.codex).
 
     model_provider = "localgate"
+    model = "claude-sonnet-4-5"       # only with --model: Codex's own default is a GPT model
 
     [model_providers.localgate]
     name = "localgate"
@@ -10,8 +11,8 @@
     experimental_bearer_token = "lg-…"   # only when a proxy token is set
 
 The file is edited as text so the user's comments and layout survive: the
-top-level `model_provider` line is replaced or inserted before the first
-table, the provider table replaced or appended. The result is parsed back and
+top-level `model_provider` (and `model`) lines are replaced or inserted before
+the first table, the provider table replaced or appended. The result is parsed back and
 checked, so a file this cannot edit safely is refused, never garbled.
 """
 
@@ -28,7 +29,6 @@ from localgate.errors import ClientConfigError
 PROVIDER = "localgate"
 _HEADER = re.compile(r"^\s*\[")
 _PROVIDER_HEADER = re.compile(r"^\s*\[\s*model_providers\s*\.\s*\"?localgate\"?\s*\]\s*(#.*)?$")
-_MODEL_PROVIDER = re.compile(r"^\s*model_provider\s*=")
 
 
 def config_path(env: dict[str, str]) -> Path:
@@ -58,22 +58,28 @@ def plan(target: Target, env: dict[str, str]) -> list[FileEdit]:
     conflicts = []
     if old.get("model_provider", PROVIDER) != PROVIDER:
         conflicts.append(f"model_provider = {old['model_provider']!r} (replaced)")
+    top = {"model_provider": PROVIDER}
+    if target.model:
+        top["model"] = target.model
+        if old.get("model", target.model) != target.model:
+            conflicts.append(f"model = {old['model']!r} (replaced)")
     existing = old.get("model_providers", {}).get(PROVIDER)
     table = provider_table(target)
     if existing and existing.get("base_url") not in (None, table["base_url"]):
         conflicts.append(
             f"model_providers.localgate.base_url = {existing['base_url']!r} (replaced)"
         )
-    after = _edit(before or "", table)
-    if not _says(after, table):
+    after = _edit(before or "", top, table)
+    if not _says(after, top, table):
+        settings = "\n".join(f"{key} = {_toml_value(value)}" for key, value in top.items())
         raise ClientConfigError(
             f"cannot edit {path} safely (model_providers written another way?): add this by "
-            f'hand:\n\nmodel_provider = "{PROVIDER}"\n\n{_table_text(table, [])}'
+            f"hand:\n\n{settings}\n\n{_table_text(table, [])}"
         )
     return [FileEdit(path, before, after, conflicts, private=target.token is not None)]
 
 
-def _says(text: str, table: dict) -> bool:
+def _says(text: str, top: dict, table: dict) -> bool:
     """Whether `text` parses and selects the provider with exactly `table`'s values."""
     try:
         config = tomllib.loads(text)
@@ -81,26 +87,34 @@ def _says(text: str, table: dict) -> bool:
         return False
     provider = config.get("model_providers", {}).get(PROVIDER, {})
     return (
-        config.get("model_provider") == PROVIDER
+        all(config.get(key) == value for key, value in top.items())
         and all(provider.get(key) == value for key, value in table.items())
         and "env_key" not in provider
     )
 
 
-def _edit(text: str, table: dict) -> str:
-    lines = text.splitlines()
-    lines = _set_provider_table(lines, table)
-    first_table = next((i for i, line in enumerate(lines) if _HEADER.match(line)), len(lines))
-    top = [i for i in range(first_table) if _MODEL_PROVIDER.match(lines[i])]
-    setting = f'model_provider = "{PROVIDER}"'
-    if top:
-        lines[top[0]] = setting
-    else:
-        insert = [setting, ""] if first_table < len(lines) else [setting]
-        if first_table == len(lines) and lines and lines[-1].strip():
-            insert = ["", *insert]
-        lines[first_table:first_table] = insert
+def _edit(text: str, top: dict, table: dict) -> str:
+    lines = _set_provider_table(text.splitlines(), table)
+    for key, value in top.items():
+        lines = _set_top_level(lines, key, value)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _set_top_level(lines: list[str], key: str, value) -> list[str]:
+    """`key = value` before the first table: the existing line replaced, or one inserted."""
+    first_table = next((i for i, line in enumerate(lines) if _HEADER.match(line)), len(lines))
+    setting = f"{key} = {_toml_value(value)}"
+    pattern = re.compile(rf"^\s*{key}\s*=")
+    found = [i for i in range(first_table) if pattern.match(lines[i])]
+    if found:
+        return [*lines[: found[0]], setting, *lines[found[0] + 1 :]]
+    insert = [setting, ""] if first_table < len(lines) else [setting]
+    if first_table == len(lines) and lines and lines[-1].strip():
+        insert = ["", *insert]
+    before_blank = first_table
+    if first_table < len(lines) and first_table and not lines[first_table - 1].strip():
+        before_blank, insert = first_table - 1, [setting]  # join the top-level block
+    return [*lines[:before_blank], *insert, *lines[before_blank:]]
 
 
 def _set_provider_table(lines: list[str], table: dict) -> list[str]:

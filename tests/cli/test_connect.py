@@ -125,6 +125,26 @@ def test_codex_new_file_and_proxy_token(cli, home):
     assert oct(config.stat().st_mode & 0o777) == "0o600"  # it holds the token
 
 
+def test_codex_model_for_a_claude_only_user(cli, home):
+    """Codex asks for its own GPT default: with a Claude account only, connect says so,
+    and --model sets the model Codex asks for (replacing one that was there)."""
+    assert (
+        cli("accounts", "add", "work", "--provider", "anthropic", input="sk-ant-x\n").exit_code == 0
+    )
+    result = cli("connect", "codex", "--yes")
+    assert result.exit_code == 0 and "--model claude-sonnet-4-5" in result.output
+    config = home / ".codex" / "config.toml"
+    config.write_text('model = "gpt-5-codex"\n' + config.read_text())
+    result = cli("connect", "codex", "--yes", "--model", "claude-sonnet-4-5")
+    assert result.exit_code == 0, result.output
+    assert "model = 'gpt-5-codex' (replaced)" in result.output
+    parsed = tomllib.loads(config.read_text())
+    assert parsed["model"] == "claude-sonnet-4-5" and parsed["model_provider"] == "localgate"
+    assert "--model" not in result.output.split("connected")[-1]  # no hint once a model is set
+    refused = cli("connect", "claude-code", "--model", "x")
+    assert refused.exit_code == 2 and "--model is for codex" in refused.output
+
+
 def test_claude_code_with_proxy_token(cli, home):
     token = rotate_proxy_token()
     assert cli("connect", "claude-code", "--yes").exit_code == 0

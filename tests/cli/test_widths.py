@@ -24,7 +24,9 @@ def many_accounts(config_path) -> None:
 
 
 @pytest.mark.parametrize("columns", WIDTHS)
-@pytest.mark.parametrize("command", [("limits",), ("accounts", "list"), ("usage",)])
+@pytest.mark.parametrize(
+    "command", [("limits",), ("accounts", "list"), ("usage",), ("usage", "--by", "model")]
+)
 def test_tables_fit_and_keep_every_name(cli, config_path, columns, command):
     many_accounts(config_path)
     fill_ledger(config_path)
@@ -34,8 +36,11 @@ def test_tables_fit_and_keep_every_name(cli, config_path, columns, command):
     assert max(len(line) for line in out.splitlines()) <= int(columns)
     assert "…" not in out
     words = out.split()
-    if command != ("usage",):  # usage is by account over the ledger: one account there
+    if command[0] != "usage":
         assert all(name in words for name in NAMES), out  # every name, whole
+    else:  # the ledger's one account and model, whole, even when the columns do not fit
+        assert ("claude-opus-4-8" if "model" in command else "personal-long-name") in out, out
+        assert "reqs" in out and "tokens" in out
     if command == ("limits",):
         # The long reason wraps on its own line(s), words whole.
         assert "organisation" in words and "quota" in words

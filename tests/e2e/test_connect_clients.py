@@ -133,3 +133,26 @@ async def test_codex_after_connect(codex, home, config_path):
         )
     finally:
         await fake.close()
+
+
+async def test_codex_after_connect_with_a_claude_account_only(codex, home, config_path):
+    """The newcomer's case: one Claude account, `connect codex --model claude-sonnet-4-5`,
+    then plain `codex exec` — no -m, no other setting."""
+    home_dir, localgate = home
+    fake = FakeAnthropic(name="claude")
+    fake.default = Reply(text=ANSWER)
+    await fake.start()
+    try:
+        write_config(config_path, [account("claude", "anthropic", fake.url)])
+        await localgate("start", "--port", "0")
+        await localgate("connect", "codex", "--yes", "--model", "claude-sonnet-4-5")
+        work = home_dir / "work"
+        work.mkdir()
+        env = client_env(home_dir, RUST_LOG="error")
+        code, out, err = await run_cli(
+            str(codex), "exec", "--skip-git-repo-check", "Say hello.", env=env, cwd=work
+        )
+        assert code == 0 and ANSWER in out + err, f"{out}\n{err}\nupstream saw {fake.requests}"
+        assert {r.json["model"] for r in fake.requests} == {"claude-sonnet-4-5"}
+    finally:
+        await fake.close()

@@ -388,3 +388,51 @@ async def test_error_inside_the_200_stream_before_output_fails_over_unseen(
     assert final.output_text == "Hello from second"
     assert kinds.count("response.created") == 1 and "error" not in kinds
     assert len(first.requests) == len(second.requests) == 1
+
+
+async def test_structured_output_through_the_sdk_parser(localgate, make_fake):
+    """`responses.parse(text_format=…)`: the schema reaches Claude, the SDK parses the answer."""
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    claude = await make_fake("anthropic", "claude")
+    claude.script(Reply(text='{"name": "Paris", "population": 2100000}'))
+    client = await localgate([account("claude", "anthropic", claude.url)])
+    parsed = await openai_sdk(client).responses.parse(
+        model="claude-sonnet-4-5", input="Largest city of France?", text_format=City
+    )
+    assert parsed.output_parsed == City(name="Paris", population=2100000)
+    sent = json.dumps(claude.requests[0].json)
+    assert '"population"' in sent and '"integer"' in sent  # the schema travelled
+
+
+async def test_images_in_messages_and_tool_outputs_reach_claude(localgate, make_fake):
+    """Codex's view_image answers with a content-array output holding an input_image."""
+    claude = await make_fake("anthropic", "claude")
+    client = await localgate([account("claude", "anthropic", claude.url)])
+    pixel = "data:image/png;base64,iVBORw0KGgo="
+    items = [
+        {"role": "user", "content": [
+            {"type": "input_text", "text": "what is this?"},
+            {"type": "input_image", "image_url": pixel, "detail": "auto"},
+        ]},
+        {"type": "function_call", "call_id": "call_1", "name": "view_image", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": [
+            {"type": "input_text", "text": "the screenshot:"},
+            {"type": "input_image", "image_url": pixel},
+        ]},
+    ]  # fmt: skip
+    tools = [{"type": "function", "name": "view_image", "parameters": {"type": "object"}}]
+    resp = await client.post(
+        "/v1/responses", json={"model": "claude-sonnet-4-5", "input": items, "tools": tools}
+    )
+    assert resp.status == 200, await resp.text()
+    first, _, result = claude.requests[0].json["messages"]
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                         "data": "iVBORw0KGgo="}}  # fmt: skip
+    assert image in first["content"]
+    assert result["content"][0]["type"] == "tool_result"
+    assert image in result["content"][0]["content"]
