@@ -56,6 +56,32 @@ class RequestDone:
     client_gone: bool = False
     dropped: tuple[str, ...] = ()  # request fields the serving account could not honour
 
+    def fields(self) -> dict:
+        """The request as JSON-able fields (the JSON log, the dashboard's feed): never
+        a secret, never a body."""
+        usage = self.usage
+        return {
+            "dialect": self.dialect,
+            "op": self.op,
+            "model": self.model,
+            "account": self.account,
+            "provider": self.provider,
+            "model_used": self.model_used,
+            "status": self.status,
+            "stream": self.stream,
+            "client_gone": self.client_gone,
+            "latency_ms": round(self.latency * 1000, 1),
+            "ttfb_ms": None if self.ttfb is None else round(self.ttfb * 1000, 1),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_creation_tokens": usage.cache_creation_tokens,
+            "attempts": self.attempts,
+            "fallback_depth": self.fallback_depth,
+            "dropped": list(self.dropped),
+            "error": self.error,
+        }
+
 
 Observer = Callable[[object], None]
 

@@ -109,28 +109,7 @@ def request_line(e: RequestDone) -> str:
 
 def request_fields(e: RequestDone) -> dict:
     """The request as JSON-able fields, for `serve --log-format json`."""
-    usage = e.usage
-    return {
-        "event": "request",
-        "dialect": e.dialect,
-        "op": e.op,
-        "model": e.model,
-        "account": e.account,
-        "model_used": e.model_used,
-        "status": e.status,
-        "stream": e.stream,
-        "latency_ms": round(e.latency * 1000, 1),
-        "ttfb_ms": None if e.ttfb is None else round(e.ttfb * 1000, 1),
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_creation_tokens": usage.cache_creation_tokens,
-        "attempts": e.attempts,
-        "fallback_depth": e.fallback_depth,
-        "client_gone": e.client_gone,
-        "dropped": list(e.dropped),
-        "error": e.error,
-    }
+    return {"event": "request", **e.fields()}
 
 
 def _cut(value: str, limit: int = MAX_VALUE) -> str:

@@ -28,29 +28,11 @@ STATUS_FILTERS = ("ok", "error")
 
 def item(event: RequestDone, failovers: list[dict[str, Any]]) -> dict[str, Any]:
     """A finished request as the page shows it: never a secret, never a body."""
-    usage = event.usage
     return {
         "id": event.request_id,
         "time": iso(event.started_wall),
         "ts": event.started_wall,
-        "dialect": event.dialect,
-        "op": event.op,
-        "model": event.model,
-        "account": event.account,
-        "provider": event.provider,
-        "model_used": event.model_used,
-        "stream": event.stream,
-        "status": event.status,
-        "client_gone": event.client_gone,
-        "latency_ms": round(event.latency * 1000, 1),
-        "ttfb_ms": None if event.ttfb is None else round(event.ttfb * 1000, 1),
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_creation_tokens": usage.cache_creation_tokens,
-        "attempts": event.attempts,
-        "fallback_depth": event.fallback_depth,
-        "error": event.error,
+        **event.fields(),
         "failovers": failovers,
     }
 
