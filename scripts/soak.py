@@ -76,7 +76,7 @@ CAPS_MB = 1  # the soak's max_event_mb and max_response_mb: floods stay cheap
 FLOOD_BYTES = 3 * CAPS_MB << 20
 ROUTES = [  # (client dialect, model): passthrough, translated and alias fallback
     (dialect, model)
-    for dialect in ("anthropic", "openai", "gemini")
+    for dialect in ("anthropic", "openai", "gemini", "responses")
     for model in ("claude-sonnet-4-5", "gpt-4o", "gemini-2.5-flash", "soak-any")
 ]
 FAILURES = ("lost", "wrong", "duplicated", "unexpected", "leaked")
@@ -232,6 +232,9 @@ def build(dialect: str, model: str, stream: bool, prompt: str) -> tuple[str, dic
     if dialect == "openai":
         body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]}
         return "/v1/chat/completions", body, {"authorization": "Bearer soak"}
+    if dialect == "responses":  # as Codex asks: stateless
+        body = {"model": model, "stream": stream, "input": prompt, "store": False}
+        return "/v1/responses", body, {"authorization": "Bearer soak"}
     method = "streamGenerateContent?alt=sse" if stream else "generateContent"
     body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
     return f"/v1beta/models/{model}:{method}", body, {"x-goog-api-key": "soak"}
@@ -270,6 +273,17 @@ def read_stream(dialect: str, data: bytes) -> tuple[str, bool, bool, int]:
         repeats = max(kinds["message_start"], kinds["message_stop"], kinds["error"], 1) - 1
         complete = evs[-1][0] == "message_stop" and not kinds["error"]
         return text, complete, evs[-1][0] == "error", repeats
+    if dialect == "responses":
+        kinds = Counter(name for name, _ in evs)
+        payloads = [json.loads(d) for _, d in evs]
+        text = "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta")
+        ends = sum(kinds[k] for k in ("response.completed", "response.failed", "error"))
+        # Sequence numbers run 0, 1, 2… with no repeat; one created, one terminal event.
+        numbered = [p.get("sequence_number") for p in payloads if p["type"] != "error"]
+        skipped = numbered != list(range(len(numbered)))
+        repeats = max(kinds["response.created"], ends, 1) - 1 + skipped
+        complete = evs[-1][0] == "response.completed" and ends == 1
+        return text, complete, evs[-1][0] in ("response.failed", "error"), repeats
     chunks = [json.loads(d) for _, d in evs if d != "[DONE]"]
     errors = sum("error" in c for c in chunks)
     ended_in_error = "error" in chunks[-1] if chunks else False
@@ -292,6 +306,14 @@ def body_text(dialect: str, body: dict) -> str:
         return "".join(b.get("text", "") for b in body["content"] if b.get("type") == "text")
     if dialect == "openai":
         return body["choices"][0]["message"]["content"] or ""
+    if dialect == "responses":
+        return "".join(
+            part["text"]
+            for item in body["output"]
+            if item["type"] == "message"
+            for part in item["content"]
+            if part["type"] == "output_text"
+        )
     return gemini_text(body)
 
 
@@ -301,7 +323,7 @@ def well_formed_error(dialect: str, status: int, raw: bytes) -> bool:
         if dialect == "anthropic":
             return body["type"] == "error" and bool(body["error"]["message"])
         error = body["error"]
-        if dialect == "openai":
+        if dialect in ("openai", "responses"):
             return bool(error["message"]) and {"type", "param", "code"} <= error.keys()
         return error["code"] == status and isinstance(error["status"], str)
     except (ValueError, KeyError, TypeError):
