@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sdks import close_all as close_sdks
+
 
 def write_config(path: Path, accounts: list[dict], **tables) -> Path:
     """Write a localgate config: accounts plus any top-level tables (server=, aliases=…)."""
@@ -41,7 +43,8 @@ async def localgate(aiohttp_client, config_path):
         app = create_app(load_config(config_path))
         return await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
 
-    return start
+    yield start
+    await close_sdks()  # before the server they talk to goes
 
 
 def logger_to(stream):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 import pytest_asyncio
 
+from ..sdks import close_all as close_sdks
 from . import FAKES, FakeAnthropic, FakeGemini, FakeOpenAI, FakeUpstream
 from .google_token import FakeGoogleToken
 from .vertex import FakeVertex
@@ -18,6 +19,7 @@ async def fake_anthropic() -> AsyncIterator[FakeAnthropic]:
     fake = FakeAnthropic(name="anthropic")
     await fake.start()
     yield fake
+    await close_sdks()
     await fake.close()
 
 
@@ -27,6 +29,7 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
     fake = FakeOpenAI(name="openai")
     await fake.start()
     yield fake
+    await close_sdks()
     await fake.close()
 
 
@@ -36,6 +39,7 @@ async def fake_gemini() -> AsyncIterator[FakeGemini]:
     fake = FakeGemini(name="gemini")
     await fake.start()
     yield fake
+    await close_sdks()
     await fake.close()
 
 
@@ -51,6 +55,7 @@ async def make_fake() -> AsyncIterator[Callable[[str, str], Awaitable[FakeUpstre
         return fake
 
     yield make
+    await close_sdks()
     for fake in started:
         await fake.close()
 
@@ -69,4 +74,5 @@ async def fake_vertex(fake_google_token) -> AsyncIterator[FakeVertex]:
     fake = FakeVertex(name="vertex", tokens=fake_google_token)
     await fake.start()
     yield fake
+    await close_sdks()
     await fake.close()

@@ -30,26 +30,22 @@ from tests.fakes import (
     Usage,
 )
 from tests.fakes.base import split_text
+from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
 
 HI = [{"role": "user", "content": "hi"}]
 WEATHER = ToolCall("get_weather", {"city": "Paris", "unit": "celsius"})
 
 
 def claude(fake: FakeAnthropic) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=fake.url, api_key="x", max_retries=0)
+    return anthropic_sdk(fake.url, api_key="x")
 
 
 def gpt(fake: FakeOpenAI) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=fake.url, api_key="x", max_retries=0)
+    return openai_sdk(fake.url, api_key="x", path="")  # the fake's URL ends in /v1
 
 
 def gemini(fake: FakeGemini, version: str = "v1beta") -> genai.Client:
-    options = types.HttpOptions(
-        base_url=fake.url,
-        api_version=version,
-        retry_options=types.HttpRetryOptions(attempts=1),
-    )
-    return genai.Client(api_key="x", http_options=options)
+    return genai_sdk(fake.url, version, api_key="x")
 
 
 async def raw_post(url: str, body: dict) -> tuple[int, dict, bytes]:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes import Error, Reply
 from tests.google.support import service_account_info, vertex_account
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.sdks import anthropic_sdk, openai_sdk
 from tests.server.test_translated import read_openai_stream
 from tests.support import account
 

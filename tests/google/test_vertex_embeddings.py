@@ -8,8 +8,8 @@ from google.genai import types
 
 from tests.fakes.openai_media import vector
 from tests.google.support import vertex_account
-from tests.server.test_embeddings import close, genai_sdk
-from tests.server.test_passthrough import openai_sdk
+from tests.sdks import genai_sdk, openai_sdk
+from tests.server.test_embeddings import close
 
 PREFIX = "/v1/projects/proj/locations/us-east5/publishers/google/models/"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import anthropic
-import openai
 import pytest
 
 from localgate.proxytoken import rotate_proxy_token
@@ -18,6 +17,7 @@ from tests.hardening.helpers import (
     start,
     upstream_calls,
 )
+from tests.sdks import anthropic_sdk, openai_sdk
 
 PAGE = "http://evil.example"
 
@@ -194,16 +194,16 @@ async def test_token_guards_every_route_but_the_probe(localgate, make_fake):
 async def test_sdks_with_the_token(localgate, make_fake):
     token = rotate_proxy_token()
     client, fakes = await start(localgate, make_fake)
-    ant = anthropic.AsyncAnthropic(base_url=str(client.make_url("")), api_key=token, max_retries=0)
+    ant = anthropic_sdk(client, api_key=token)
     message = await ant.messages.create(**MESSAGES.body)
     assert message.content[0].text == "Hello from ant"
-    oai = openai.AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key=token, max_retries=0)
+    oai = openai_sdk(client, api_key=token)
     done = await oai.chat.completions.create(**COMPLETIONS.body)
     assert done.choices[0].message.content == "Hello from oai"
     # The proxy token is never forwarded upstream; the account's own key is.
     for fake in fakes:
         assert token not in str(fake.requests[-1].headers)
-    bad = anthropic.AsyncAnthropic(base_url=str(client.make_url("")), api_key="x", max_retries=0)
+    bad = anthropic_sdk(client, api_key="x")
     with pytest.raises(anthropic.AuthenticationError):
         await bad.messages.create(**MESSAGES.body)
 

@@ -6,7 +6,7 @@ import openai
 import pytest
 
 from tests.fakes import Reply
-from tests.server.test_passthrough import openai_sdk
+from tests.sdks import openai_sdk
 from tests.support import account
 
 

@@ -17,7 +17,7 @@ from localgate.errors import UpstreamError
 from localgate.translate.count import counter
 from tests.fakes import Cut, Error
 from tests.google.support import vertex_account
-from tests.server.test_passthrough import anthropic_sdk
+from tests.sdks import anthropic_sdk
 from tests.server.test_translated import MODELS, pool_status
 from tests.support import account
 

@@ -6,20 +6,12 @@ import json
 
 import openai
 import pytest
-from google import genai
 from google.genai import types
 
 from tests.fakes import Error
 from tests.fakes.openai_media import DIMENSIONS, vector
-from tests.server.test_passthrough import openai_sdk
+from tests.sdks import genai_sdk, openai_sdk
 from tests.support import account
-
-
-def genai_sdk(client) -> genai.Client:
-    return genai.Client(
-        api_key="client-key-not-forwarded",
-        http_options=types.HttpOptions(base_url=str(client.make_url(""))),
-    )
 
 
 def close(a: list[float], b: list[float]) -> bool:

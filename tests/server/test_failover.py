@@ -8,7 +8,7 @@ import anthropic
 import pytest
 
 from tests.fakes import Cut, Delay, Error, Garbage, Hang, Reply
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.sdks import anthropic_sdk, openai_sdk
 from tests.support import account
 
 HI = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}

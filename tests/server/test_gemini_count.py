@@ -7,7 +7,7 @@ from google.genai import errors as genai_errors
 
 from tests.fakes import Error
 from tests.google.support import vertex_account
-from tests.server.test_embeddings import genai_sdk
+from tests.sdks import genai_sdk
 from tests.support import account
 
 CONTENTS = ["What is the weather in Paris?", "It is sunny, and warm for the season."]

@@ -7,8 +7,7 @@ import openai
 import pytest
 from google.genai import errors as genai_errors
 
-from tests.server.test_embeddings import genai_sdk
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
 from tests.support import account
 
 

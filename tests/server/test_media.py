@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakes import Error, Reply
 from tests.fakes.openai_media import AUDIO_HEADER, PNG
-from tests.server.test_passthrough import openai_sdk
+from tests.sdks import openai_sdk
 from tests.support import account
 
 FILL_FIRST = {"strategy": "fill-first"}

@@ -6,8 +6,8 @@ import openai
 import pytest
 
 from tests.fakes import Error
+from tests.sdks import openai_sdk
 from tests.server.test_media import one, two
-from tests.server.test_passthrough import openai_sdk
 
 
 async def test_openai_sdk_moderations(localgate, make_fake):

@@ -6,7 +6,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.sdks import anthropic_sdk, openai_sdk
 from tests.support import account
 
 

@@ -5,25 +5,13 @@ from __future__ import annotations
 import json
 
 import anthropic
-import openai
 import pytest
 
 from tests.fakes import Reply, ToolCall
+from tests.sdks import anthropic_sdk, openai_sdk
 from tests.support import account
 
 CLAUDE_CODE_FIXTURE = "/work/shared/fixtures/claude-code-2.1.197-messages-request.json"
-
-
-def anthropic_sdk(client) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(
-        base_url=str(client.make_url("")), api_key="client-key-not-forwarded", max_retries=0
-    )
-
-
-def openai_sdk(client) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=str(client.make_url("/v1")), api_key="client-key-not-forwarded", max_retries=0
-    )
 
 
 async def test_anthropic_sdk_non_streaming(localgate, make_fake):

@@ -15,7 +15,7 @@ from localgate.translate import seal
 from tests.fakes import Cut, Error, Reply, ToolCall
 from tests.fakes.anthropic import thinking_signature
 from tests.fakes.responses import blob
-from tests.server.test_passthrough import openai_sdk
+from tests.sdks import openai_sdk
 from tests.support import account
 from tests.translate.streams import load_json
 

@@ -13,8 +13,8 @@ import pytest
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Cut, Error, Reply, ToolCall
 from tests.limits.live import ledger_of
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
-from tests.server.test_translated import genai_sdk, pool_status
+from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
+from tests.server.test_translated import pool_status
 from tests.support import account
 
 HI = [{"role": "user", "content": "hi"}]

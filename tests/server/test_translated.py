@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from google import genai
 from google.genai import types
 
 from tests.fakes import Reply, ToolCall
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
+from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
 from tests.support import account
 
 WEATHER_SCHEMA = {
@@ -44,17 +43,6 @@ CALL_IDS = {
 }
 # The fake that plays each kind of upstream: a Responses upstream is an OpenAI account.
 FAKE_KINDS = {"responses": "openai"}
-
-
-def genai_sdk(client) -> genai.Client:
-    return genai.Client(
-        api_key="client-key-not-forwarded",
-        http_options=types.HttpOptions(
-            base_url=str(client.make_url("")),
-            api_version="v1beta",
-            retry_options=types.HttpRetryOptions(attempts=1),
-        ),
-    )
 
 
 def pool_status(client, name: str):

@@ -11,8 +11,8 @@ import pytest
 from google.genai import errors as genai_errors
 
 from tests.fakes import Cut, Error, Reply
-from tests.server.test_passthrough import anthropic_sdk, openai_sdk
-from tests.server.test_translated import FAKE_KINDS, MODELS, PAIRS, genai_sdk, read_openai_stream
+from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
+from tests.server.test_translated import FAKE_KINDS, MODELS, PAIRS, read_openai_stream
 from tests.support import account
 
 IDS = [f"{c}-to-{u}" for c, u in PAIRS]
