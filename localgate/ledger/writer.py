@@ -82,6 +82,9 @@ def request_row(event: RequestDone, failed: list[str] | None = None) -> tuple:
         int(event.client_gone),
         event.error,
         json.dumps(failed) if failed else None,
+        _stored(usage.images),
+        usage.audio_seconds,  # a float, made finite and bounded where it was read
+        _stored(usage.speech_characters),
     )
 
 

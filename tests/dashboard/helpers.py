@@ -22,10 +22,13 @@ def page_headers(client, csrf: str | None = None) -> dict[str, str]:
     return headers
 
 
-def row(ts, account="work", model="claude-x", status=200, tokens=(10, 5, 0, 0), gone=0):
+def row(ts, account="work", model="claude-x", status=200, tokens=(10, 5, 0, 0), gone=0, media=()):
+    """A `requests` row; `media`: images, audio seconds, speech characters (left out:
+    NULL, as rows from before they were measured)."""
     values = dict.fromkeys(REQUEST_COLUMNS)
     values.update(ts=ts, account=account, model=model, model_used=model, status=status)
     values.update(zip(REQUEST_COLUMNS[10:14], tokens, strict=True))
+    values.update(zip(("images", "audio_seconds", "speech_characters"), media, strict=False))
     values.update(client_gone=gone)
     return tuple(values[c] for c in REQUEST_COLUMNS)
 
@@ -62,4 +65,6 @@ def generated_rows(count, now, days, *, seed=16, accounts=ACCOUNTS, models=MODEL
             status=status,
             tokens=(prompt, rnd.randint(20, 800), rnd.randint(0, 20000), rnd.randint(0, 2000)),
             gone=int(rnd.random() < 0.01),
+            # One in ten used media (from the figures drawn: the same draws as ever).
+            media=(prompt % 4, prompt / 64, prompt % 300) if prompt % 10 == 0 else (),
         )

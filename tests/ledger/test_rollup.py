@@ -23,10 +23,13 @@ def sums_from_requests(store, lo, hi, by="account"):
     rows = store._db.execute(
         f"SELECT {key}, COUNT(*), SUM(COALESCE(status, 0) >= 400 OR client_gone), "
         "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-        f"SUM(cache_creation_tokens) FROM requests WHERE ts >= ? AND ts < ? GROUP BY 1",
+        "SUM(cache_creation_tokens), COALESCE(SUM(images), 0), "
+        "COALESCE(SUM(audio_seconds), 0), COALESCE(SUM(speech_characters), 0) "
+        "FROM requests WHERE ts >= ? AND ts < ? GROUP BY 1",
         (lo, hi),
     ).fetchall()
-    return {k: tuple(v) for k, *v in rows}
+    # Seconds to the millisecond, as the rollup answers them.
+    return {k: tuple(round(x, 3) if isinstance(x, float) else x for x in v) for k, *v in rows}
 
 
 def test_the_trigger_keeps_the_rollup_equal_to_the_rows(tmp_path):
