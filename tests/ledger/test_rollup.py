@@ -8,7 +8,7 @@ import time
 from localgate.ledger import LedgerStore, ledger_path
 from localgate.ledger.rollup import MEASURES, QUARTER
 from localgate.ledger.store import _SCHEMA, REQUEST_COLUMNS, SCHEMA_VERSION
-from tests.dashboard.helpers import generated_rows, row
+from tests.dashboard.helpers import MEDIA_MODELS, MODELS, generated_rows, row
 
 NOW = time.time()
 
@@ -34,7 +34,7 @@ def sums_from_requests(store, lo, hi, by="account"):
 
 def test_the_trigger_keeps_the_rollup_equal_to_the_rows(tmp_path):
     store = LedgerStore.open(ledger_path(tmp_path))
-    rows = list(generated_rows(5000, NOW, days=3))
+    rows = list(generated_rows(5000, NOW, days=3, models=(*MODELS, *MEDIA_MODELS)))
     store.write(rows[:2500])
     store.write(rows[2500:])
     store.write([row(NOW, account=None, model="m", status=None)])  # no account, no status
@@ -62,7 +62,7 @@ def test_an_older_ledger_is_summed_once_when_opened(tmp_path):
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)  # a version-1 ledger, as the daemon wrote it before
     db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
-    rows = list(generated_rows(3000, NOW, days=2))
+    rows = list(generated_rows(3000, NOW, days=2, models=(*MODELS, *MEDIA_MODELS)))
     db.executemany(
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})",
