@@ -49,7 +49,7 @@ def measure(meter: str, usage: Usage, body, answer: dict | None) -> None:
 
 def heard(answer: dict) -> float:
     """The seconds of audio a transcription answer says it heard (0 when it does not)."""
-    if "duration" in answer:
+    if answer.get("duration") is not None:  # exact; usage's seconds are rounded up
         return as_seconds(answer["duration"])
     usage = answer.get("usage")
     if isinstance(usage, dict) and usage.get("type") == "duration":

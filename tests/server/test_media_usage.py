@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from localgate.dialects.media import AUDIO, IMAGES, SPEECH, measure
+from localgate.dialects.usage import MAX_SECONDS
+from localgate.dialects.usage import Usage as UsageFigures
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Reply
 from tests.fakes.openai_media import AUDIO_HEADER, BYTES_PER_SECOND, PNG
@@ -160,3 +165,41 @@ async def test_a_failed_image_request_counts_no_images(localgate, make_fake):
         raise AssertionError("the upstream's 400 should reach the client")
     await ledger_of(client).flush()
     assert rows_by_op(client)["image"] == [(0, 0.0, 0, 0)]
+
+
+@pytest.mark.parametrize(
+    "answer, seconds",
+    [
+        ({"duration": 8.47, "usage": {"type": "duration", "seconds": 9}}, 8.47),
+        ({"text": "x", "usage": {"type": "duration", "seconds": 9}}, 9.0),
+        ({"text": "x", "usage": {"type": "tokens", "input_tokens": 9}}, 0.0),
+        ({"duration": -3}, 0.0),
+        ({"duration": "12"}, 0.0),
+        ({"duration": True}, 0.0),
+        ({"duration": None, "usage": {"type": "duration", "seconds": 4}}, 4.0),
+        (json.loads('{"duration": NaN}'), 0.0),
+        (json.loads('{"duration": 1e400}'), MAX_SECONDS),  # infinity
+        ({"duration": 10**400}, MAX_SECONDS),
+        ({"usage": "duration"}, 0.0),
+    ],
+)
+def test_junk_durations_are_no_seconds_or_bounded(answer, seconds):
+    usage = UsageFigures()
+    measure(AUDIO, usage, {}, answer)
+    assert usage.audio_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    "meter, body, answer, figures",
+    [
+        (IMAGES, {}, {"data": [{}, {}]}, (2, 0.0, 0)),
+        (IMAGES, {}, {"data": "not a list"}, (0, 0.0, 0)),
+        (IMAGES, {}, None, (0, 0.0, 0)),  # streamed: the tap counted
+        (SPEECH, {"input": "héllo"}, None, (0, 0.0, 5)),
+        (SPEECH, {"input": ["not", "text"]}, None, (0, 0.0, 0)),
+    ],
+)
+def test_what_each_meter_reads(meter, body, answer, figures):
+    usage = UsageFigures()
+    measure(meter, usage, body, answer)
+    assert (usage.images, usage.audio_seconds, usage.speech_characters) == figures
