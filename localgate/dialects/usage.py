@@ -53,7 +53,8 @@ MAX_SECONDS = 1e12  # far beyond any recording (31,000 years): a bigger figure i
 
 
 def as_seconds(value) -> float:
-    """A duration from JSON: finite, within 0 … MAX_SECONDS; 0 for anything else."""
+    """A duration from JSON in seconds, within 0 … MAX_SECONDS (a bigger one, infinity
+    included, is clamped); 0 for a negative, NaN, or anything not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
     try:
