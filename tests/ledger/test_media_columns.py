@@ -38,15 +38,22 @@ def rows_of(db) -> list[tuple]:
     return db.execute("SELECT * FROM requests ORDER BY id").fetchall()
 
 
-def test_the_fixture_is_a_version_3_ledger():
-    db = sqlite3.connect(f"file:{V3}?mode=ro", uri=True)
+def file_state(path: Path) -> tuple[int, int, int, int]:
+    """(version, `images` columns of requests, of usage_quarters, request rows) of a file."""
+    db = sqlite3.connect(path)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert "images" not in columns(db, "requests")
-        assert "images" not in columns(db, "usage_quarters")
-        assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == V3_ROWS
+        return (
+            db.execute("PRAGMA user_version").fetchone()[0],
+            columns(db, "requests").count("images"),
+            columns(db, "usage_quarters").count("images"),
+            db.execute("SELECT COUNT(*) FROM requests").fetchone()[0],
+        )
     finally:
         db.close()
+
+
+def test_the_fixture_is_a_version_3_ledger(tmp_path):
+    assert file_state(old_ledger(tmp_path)) == (3, 0, 0, V3_ROWS)
 
 
 def test_a_version_3_ledger_gains_the_media_columns_and_keeps_every_row(tmp_path):
@@ -149,12 +156,7 @@ def test_two_processes_opening_an_old_ledger_at_once_both_succeed(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    db = sqlite3.connect(path)
-    try:
-        assert columns(db, "requests").count("images") == 1
-        assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == V3_ROWS
-    finally:
-        db.close()
+    assert file_state(path) == (SCHEMA_VERSION, 1, 1, V3_ROWS)
 
 
 def test_a_failed_upgrade_leaves_the_file_as_it_was(tmp_path):
@@ -170,10 +172,5 @@ def test_a_failed_upgrade_leaves_the_file_as_it_was(tmp_path):
         pass
     else:
         raise AssertionError("the upgrade should have failed")
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert "images" not in columns(db, "requests")  # the columns added went back too
-        assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == V3_ROWS
-    finally:
-        db.close()
+    # Not half upgraded: the columns it added went back with the rest.
+    assert file_state(path) == (3, 0, 0, V3_ROWS)
