@@ -14,6 +14,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from localgate.ledger import LedgerStore
 from localgate.ledger.rollup import MEASURES, QUARTER
 from localgate.ledger.store import SCHEMA_VERSION
@@ -166,11 +168,7 @@ def test_a_failed_upgrade_leaves_the_file_as_it_was(tmp_path):
     db.executescript("DROP INDEX requests_ts; CREATE TABLE requests_ts (x);")
     db.commit()
     db.close()
-    try:
+    with pytest.raises(sqlite3.OperationalError, match="requests_ts"):
         LedgerStore.open(path)
-    except sqlite3.Error:
-        pass
-    else:
-        raise AssertionError("the upgrade should have failed")
     # Not half upgraded: the columns it added went back with the rest.
     assert file_state(path) == (3, 0, 0, V3_ROWS)
