@@ -11,6 +11,7 @@ import pytest
 from localgate.dialects.usage import Usage, as_int
 from localgate.events import LimitsObserved, RequestDone
 from localgate.ledger import Ledger, LedgerStore, ledger_path
+from localgate.ledger.store import REQUEST_COLUMNS
 from localgate.ledger.writer import request_row
 from localgate.providers.ratelimit import LimitSnapshot
 from tests.pool.test_pool import MODEL, Clock, make_pool
@@ -67,8 +68,10 @@ def stored(tmp_path) -> int:
 
 async def test_a_bad_row_is_dropped_and_the_rest_written(ledger, tmp_path, caplog):
     ledger(done(5))
-    ledger._rows.append(request_row(done(5))[:-1] + ("\ud800",))  # unencodable error text
-    ledger._rows.append((None,) * 20)  # ts NOT NULL
+    bad = list(request_row(done(5)))
+    bad[REQUEST_COLUMNS.index("error")] = "\ud800"  # unencodable error text
+    ledger._rows.append(tuple(bad))
+    ledger._rows.append((None,) * len(REQUEST_COLUMNS))  # ts NOT NULL
     ledger(done(6))
     ledger(LimitsObserved("a", MODEL, [LimitSnapshot("requests", 10, 9, None, time.time())]))
     with caplog.at_level(logging.ERROR, "localgate"):
