@@ -82,9 +82,10 @@ def request_row(event: RequestDone, failed: list[str] | None = None) -> tuple:
         int(event.client_gone),
         event.error,
         json.dumps(failed) if failed else None,
-        _stored(usage.images),
-        usage.audio_seconds,  # a float, made finite and bounded where it was read
-        _stored(usage.speech_characters),
+        # Counted by localgate (lengths, events), the seconds bounded where they were read.
+        usage.images,
+        usage.audio_seconds,
+        usage.speech_characters,
     )
 
 
