@@ -28,6 +28,7 @@ from aiohttp import web
 from localgate import dialects, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
+from localgate.codex_limits import CodexLimits
 from localgate.config import Config
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
@@ -112,6 +113,7 @@ class Gateway:
         self.http = http
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
+        self.codex_limits = CodexLimits(self.pool)
         self.accounts: dict[str, Account] = {}
         self._plans = routing.PlanCache()
         self._routes = routing.PlanCache()  # candidate accounts per request kind and model
@@ -285,7 +287,7 @@ class Gateway:
         if not 200 <= resp.status < 300:
             resp.release()
             return self._client_error(req, translator, resp, payload, account, target)
-        headers = self._proxy_headers(account, target, primary)
+        headers = self._proxy_headers(req, account, target, primary)
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
@@ -585,7 +587,7 @@ class Gateway:
             return web.Response(
                 body=payload,
                 status=resp.status,
-                headers=self._proxy_headers(account, target, None),
+                headers=self._proxy_headers(req, account, target, None),
                 content_type=resp.content_type or "application/json",
             )
         raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
@@ -608,11 +610,13 @@ class Gateway:
             AttemptFailed(req.id, account.name, model, failure.kind.value, failure.reason, cooldown)
         )
 
-    def _proxy_headers(self, account, target, primary) -> dict[str, str]:
+    def _proxy_headers(self, req, account, target, primary) -> dict[str, str]:
         headers = {"x-localgate-account": account.name, "x-model-used": target.model}
         if target.depth and primary is not None:
             headers["x-fallback-from"] = primary.model
             headers["x-fallback-depth"] = str(target.depth)
+        if req.dialect == "responses":  # Codex shows the serving account's limits from these
+            headers.update(self.codex_limits.headers(account.name, target.model))
         return headers
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
