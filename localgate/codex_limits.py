@@ -21,9 +21,12 @@ known. A configured window slides, so it has no reset time to tell.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from localgate.pool.signals import quota_window
+
+if TYPE_CHECKING:
+    from localgate.pool.quota import Quota
 
 DAY_MINUTES = 1440
 SLIDE = 1.0  # seconds a header worked out from sliding local counts is kept
@@ -40,45 +43,51 @@ class Window(NamedTuple):
     reset_at: float | None
 
 
-def windows(quota, model: str, now: float, now_wall: float) -> tuple[list[Window], float]:
-    """The windows `quota` knows for `model`, and the wall time they stop being right.
+def windows(
+    quota: Quota, model: str, now: float, now_wall: float
+) -> tuple[Window | None, Window | None, float]:
+    """(primary, secondary, until): the windows to tell for `model`, and the wall time
+    they stop being right.
 
-    They stop being right when a provider figure expires (its reset passed, or
-    its lifetime without one) or, for configured limits, a moment later
-    (their counts slide out of the window); counts and new figures change the
-    quota's `revision` instead.
+    Primary is the most spent window not known to span a day or more, secondary
+    the longest one known to. They stop being right when a provider figure
+    expires (its reset passed, or its lifetime without one) or, with configured
+    limits, a moment later (their counts slide out of the window); new figures
+    and counts change the quota's `revision` instead.
     """
-    found: list[Window] = []
     until = math.inf
+    found: list[tuple[float, int | None, float | None]] = []  # Window's fields, made cheaply
     for snapshot in quota.snapshots.get(model, {}).values():
         expires = snapshot.expires_at
         if expires <= now_wall:
             continue  # reset (or too old to mean anything) since it was reported
-        until = min(until, expires)
+        if expires < until:
+            until = expires
         if snapshot.limit and snapshot.remaining is not None:
-            used = 100.0 * max(0, snapshot.limit - snapshot.remaining) / snapshot.limit
+            spent = snapshot.limit - snapshot.remaining
+            used = 0.0 if spent <= 0 else 100.0 * spent / snapshot.limit
         elif snapshot.remaining == 0:
             used = 100.0  # spent, whatever the limit was
         else:
             continue  # how much is used cannot be told
         seconds = quota_window(snapshot.dimension)  # Google names it; headers never do
-        minutes = None if seconds is None else round(seconds / 60)
-        found.append(Window(min(used, 100.0), minutes, snapshot.reset_at))
+        found.append((used, None if seconds is None else round(seconds / 60), snapshot.reset_at))
     for local in quota.local(now):
-        found.append(
-            Window(min(100.0 * local.used / local.limit, 100.0), round(local.window / 60), None)
-        )
+        found.append((100.0 * local.used / local.limit, round(local.window / 60), None))
         until = min(until, now_wall + SLIDE)
-    return found, until
-
-
-def pick(found: list[Window]) -> tuple[Window | None, Window | None]:
-    """(primary, secondary): the most spent shorter window, the longest of a day or more."""
-    short = [w for w in found if w.minutes is None or w.minutes < DAY_MINUTES]
-    long = [w for w in found if w.minutes is not None and w.minutes >= DAY_MINUTES]
-    primary = max(short, key=lambda w: w.used_percent, default=None)
-    secondary = max(long, key=lambda w: (w.minutes, w.used_percent), default=None)
-    return primary, secondary
+    primary = secondary = None
+    for window in found:
+        used, minutes = window[0], window[1]
+        if minutes is None or minutes < DAY_MINUTES:
+            if primary is None or used > primary[0]:
+                primary = window
+        elif secondary is None or (minutes, used) > (secondary[1], secondary[0]):
+            secondary = window
+    return (
+        None if primary is None else Window(min(primary[0], 100.0), *primary[1:]),
+        None if secondary is None else Window(min(secondary[0], 100.0), *secondary[1:]),
+        until,
+    )
 
 
 def header_items(primary: Window | None, secondary: Window | None) -> Headers:
@@ -128,8 +137,8 @@ class CodexLimits:
             and now_wall < entry.until
         ):
             return entry.items
-        current, until = windows(quota, model, now, now_wall)
-        items = header_items(*pick(current))
+        primary, secondary, until = windows(quota, model, now, now_wall)
+        items = header_items(primary, secondary)
         if len(self._known) >= MAX_ENTRIES:
             self._known.clear()  # models are the clients' strings: keep this bounded
         self._known[key] = _Entry(quota, quota.revision, quota.limits, until, items)

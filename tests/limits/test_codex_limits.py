@@ -67,6 +67,8 @@ def test_configured_limits_give_both_windows(clock):
 
 def test_a_google_daily_quota_is_secondary_and_full(clock):
     pool = make_pool(clock, "a")
+    pool.configure_limits({"a": QuotaLimits(rpd=400)})
+    pool.observe("a", MODEL)  # 1 of 400 today: a day too, less spent than Google's
     spent = figure(clock, "GenerateRequestsPerDayPerProjectPerModel", 50, 0, 3600)
     pool.observe("a", MODEL, [spent], count=False)
     assert headers(pool) == {
