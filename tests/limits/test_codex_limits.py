@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from localgate.codex_limits import CodexLimits
 from localgate.pool import QuotaLimits
-from localgate.providers.ratelimit import LimitSnapshot
-from tests.pool.test_pool import MODEL, OTHER, Clock, make_pool
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-def figure(clock, dimension, limit, remaining, reset_in):
-    reset = None if reset_in is None else clock.wall() + reset_in
-    return LimitSnapshot(dimension, limit, remaining, reset, clock.wall())
+from tests.limits.test_quota import figure
+from tests.pool.test_pool import MODEL, OTHER, make_pool
 
 
 def headers(pool, account="a", model=MODEL) -> dict[str, str]:
