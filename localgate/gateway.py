@@ -25,7 +25,7 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, operations, routing
+from localgate import dialects, jsonwire, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.codex_limits import CodexLimits
@@ -347,7 +347,7 @@ class Gateway:
                 account=provider.account.name,
                 seal_key=self.seal_key,
             )
-            body = json.dumps(wire, ensure_ascii=False).encode()
+            body = jsonwire.dumps(wire)
         elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
             op, model_field = req.op, req.body.fields.get("model")
             renamed = model_field and target.model != req.model
@@ -358,7 +358,7 @@ class Gateway:
             if target.model != req.model and dialect.MODEL_IN_BODY:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
-            body = req.raw if wire is req.body else json.dumps(wire, ensure_ascii=False).encode()
+            body = req.raw if wire is req.body else jsonwire.dumps(wire)
         try:
             call = await provider.call(
                 op, target.model, body, stream=req.stream, client_headers=req.headers
@@ -539,7 +539,7 @@ class Gateway:
             if reshape is not None:  # the provider's own answer shape, made its dialect's
                 reshaped = reshape(data)
                 if reshaped is not data:
-                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
+                    data, payload = reshaped, jsonwire.dumps(reshaped)
             dialect = dialects.get(upstream)
             record.usage = dialect.response_usage(data)
             if not accept_empty and dialect.is_empty_answer(data):
@@ -547,11 +547,11 @@ class Gateway:
                 return Failure(FailureKind.EMPTY, reason)
             if translator:
                 req.answer = translator.response(data)
-                payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                payload = jsonwire.dumps(req.answer)
             else:
                 req.answer = _passthrough_answer(data, upstream, record.account, renamed)
                 if req.answer is not data:
-                    payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                    payload = jsonwire.dumps(req.answer)
         except ValueError:  # UnicodeDecodeError included
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
