@@ -25,9 +25,10 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, operations, routing
+from localgate import dialects, jsonwire, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
+from localgate.codex_limits import CodexLimits
 from localgate.config import Config
 from localgate.dialects import media
 from localgate.dialects.common import check_model, error_message, redact
@@ -114,6 +115,7 @@ class Gateway:
         self.http = http
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
+        self.codex_limits = CodexLimits(self.pool)
         self.accounts: dict[str, Account] = {}
         self._plans = routing.PlanCache()
         self._routes = routing.PlanCache()  # candidate accounts per request kind and model
@@ -295,7 +297,7 @@ class Gateway:
         if not 200 <= resp.status < 300:
             resp.release()
             return self._client_error(req, translator, resp, payload, account, target)
-        headers = self._proxy_headers(account, target, primary)
+        headers = self._proxy_headers(req, account, target, primary)
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
@@ -348,7 +350,7 @@ class Gateway:
                 account=provider.account.name,
                 seal_key=self.seal_key,
             )
-            body = json.dumps(wire, ensure_ascii=False).encode()
+            body = jsonwire.dumps(wire)
         elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
             op, model_field = req.op, req.body.fields.get("model")
             renamed = model_field and target.model != req.model
@@ -359,7 +361,7 @@ class Gateway:
             if target.model != req.model and dialect.MODEL_IN_BODY:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
-            body = req.raw if wire is req.body else json.dumps(wire, ensure_ascii=False).encode()
+            body = req.raw if wire is req.body else jsonwire.dumps(wire)
         try:
             call = await provider.call(
                 op, target.model, body, stream=req.stream, client_headers=req.headers
@@ -540,7 +542,7 @@ class Gateway:
             if reshape is not None:  # the provider's own answer shape, made its dialect's
                 reshaped = reshape(data)
                 if reshaped is not data:
-                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
+                    data, payload = reshaped, jsonwire.dumps(reshaped)
             dialect = dialects.get(upstream)
             record.usage = dialect.response_usage(data)
             if not accept_empty and dialect.is_empty_answer(data):
@@ -548,11 +550,11 @@ class Gateway:
                 return Failure(FailureKind.EMPTY, reason)
             if translator:
                 req.answer = translator.response(data)
-                payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                payload = jsonwire.dumps(req.answer)
             else:
                 req.answer = _passthrough_answer(data, upstream, record.account, renamed)
                 if req.answer is not data:
-                    payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                    payload = jsonwire.dumps(req.answer)
         except ValueError:  # UnicodeDecodeError included
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -589,7 +591,7 @@ class Gateway:
             return web.Response(
                 body=payload,
                 status=resp.status,
-                headers=self._proxy_headers(account, target, None),
+                headers=self._proxy_headers(req, account, target, None),
                 content_type=resp.content_type or "application/json",
             )
         raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
@@ -612,11 +614,13 @@ class Gateway:
             AttemptFailed(req.id, account.name, model, failure.kind.value, failure.reason, cooldown)
         )
 
-    def _proxy_headers(self, account, target, primary) -> dict[str, str]:
+    def _proxy_headers(self, req, account, target, primary) -> dict[str, str]:
         headers = {"x-localgate-account": account.name, "x-model-used": target.model}
         if target.depth and primary is not None:
             headers["x-fallback-from"] = primary.model
             headers["x-fallback-depth"] = str(target.depth)
+        if req.dialect == "responses":  # Codex shows the serving account's limits from these
+            headers.update(self.codex_limits.headers(account.name, target.model))
         return headers
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:

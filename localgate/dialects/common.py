@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from localgate import sse
+from localgate import jsonwire, sse
 from localgate.dialects.usage import Usage
 from localgate.errors import InvalidRequest
 
@@ -295,7 +295,7 @@ def rename_in_events(
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         cr = b"\r" if line.endswith(b"\r") else b""
-        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = jsonwire.dumps(payload)
         lines[i] = b"data: " + encoded + cr
     return b"\n".join(lines)
 
