@@ -27,6 +27,15 @@ async def serving(localgate, make_fake):
     return client, work
 
 
+async def written(client) -> None:
+    """Every request so far in the ledger file. A relayed answer's last bytes reach the
+    client before its handler ends and reports the request: wait for that first."""
+    from localgate.server.app import GATEWAY
+
+    assert await client.app[GATEWAY].drain.wait(5)
+    await ledger_of(client).flush()
+
+
 def rows_by_op(client) -> dict[str, tuple]:
     """op → (images, audio_seconds, speech_characters, input_tokens) of its ledger rows."""
     from localgate.config import default_state_dir
@@ -71,7 +80,7 @@ async def test_images_count_in_the_ledger_and_usage(localgate, make_fake, config
     assert len(edited.data) == 1
     await sdk.images.create_variation(model="dall-e-2", image=("fox.png", PNG, "image/png"), n=2)
     await post_messages(client)  # a chat request beside them counts no media
-    await ledger_of(client).flush()
+    await written(client)
 
     rows = rows_by_op(client)
     assert sorted(rows["image"]) == [(1, 0.0, 0, 10), (3, 0.0, 0, 10)]
@@ -119,7 +128,7 @@ async def test_audio_seconds_and_speech_characters(localgate, make_fake, config_
         model="gpt-4o-mini-tts", voice="alloy", input=spoken
     ) as response:
         assert (await response.read()).startswith(AUDIO_HEADER)
-    await ledger_of(client).flush()
+    await written(client)
 
     rows = rows_by_op(client)
     assert sorted(rows["transcribe"]) == [(0, 0.0, 0, 0), (0, 0.0, 0, 10), (0, 12.5, 0, 0)]
@@ -146,7 +155,7 @@ async def test_streamed_transcription_counts_its_tokens_not_seconds(localgate, m
         model="gpt-4o-mini-transcribe", file=("a.mp3", recording(1), "audio/mpeg"), stream=True
     )
     assert [e.type async for e in stream][-1] == "transcript.text.done"
-    await ledger_of(client).flush()
+    await written(client)
     assert rows_by_op(client)["transcribe"] == [(0, 0.0, 0, 10)]
 
 
@@ -159,7 +168,7 @@ async def test_a_failed_image_request_counts_no_images(localgate, make_fake):
     work.script(Error(400, "Your request was rejected by the safety system."))
     with pytest.raises(openai.BadRequestError):
         await openai_sdk(client).images.generate(model="dall-e-3", prompt="x", n=1)
-    await ledger_of(client).flush()
+    await written(client)
     assert rows_by_op(client)["image"] == [(0, 0.0, 0, 0)]
 
 
