@@ -66,6 +66,27 @@ def stored(tmp_path) -> int:
         store.close()
 
 
+async def test_a_request_that_cannot_be_made_a_row_is_dropped_not_retried_forever(
+    ledger, tmp_path, caplog
+):
+    """A bug making one row (here a usage that is not a Usage) costs that row, said in
+    the log; kept, the batch would come back in every retry and the ledger stop."""
+    broken = done(5)
+    broken.usage = object()
+    ledger(done(5))
+    ledger(broken)
+    ledger(done(6))
+    with caplog.at_level(logging.ERROR, "localgate"):
+        await ledger.flush()
+        await ledger.flush()
+    assert stored(tmp_path) == 2
+    assert ledger._rows == [] and ledger.written == 2
+    assert "AttributeError" in caplog.text
+    ledger(done(7))
+    await ledger.flush()
+    assert stored(tmp_path) == 3
+
+
 async def test_a_bad_row_is_dropped_and_the_rest_written(ledger, tmp_path, caplog):
     ledger(done(5))
     bad = list(request_row(done(5)))
