@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
-from localgate.errors import LoginExpired, SecretError, TokenRefreshFailed
+from localgate.errors import InputTooLarge, LoginExpired, SecretError, TokenRefreshFailed
 from localgate.google import CLOUD_PLATFORM
 from localgate.providers.base import Credential
 
@@ -316,6 +316,12 @@ class GoogleCredential(Credential):
             raise TokenRefreshFailed(
                 f"cannot reach the Google token endpoint for account {self._account!r}: "
                 f"{self._clean(str(exc))}"
+            ) from exc
+        except InputTooLarge as exc:  # its body was not kept: there is nothing to quote
+            raise TokenRefreshFailed(
+                f"the Google token endpoint for account {self._account!r} {exc}: it is not "
+                "Google's, or something between answers for it. Check the login's token_uri "
+                "and the proxy it goes through (HTTPS_PROXY, the account's `proxy`)"
             ) from exc
         except (exceptions.RefreshError, TypeError, KeyError, ValueError, AttributeError) as exc:
             # google-auth reads a 200 answer without checking its shape: a proxy's

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localgate.errors import LoginFailed
+from localgate.errors import InputTooLarge, LoginFailed
 from localgate.google import CLOUD_PLATFORM
 from localgate.google.credential import AUTHORIZED_USER, id_token_email
 
@@ -149,6 +149,11 @@ class LoginAttempt:
         headers = {"content-type": "application/x-www-form-urlencoded"}
         try:
             answer = Request()(self.client.token_uri, "POST", body, headers)
+        except InputTooLarge as exc:
+            raise LoginFailed(
+                f"the token endpoint {self.client.token_uri} {exc}: check the token_uri "
+                "of the client-secrets file and any proxy between (HTTPS_PROXY)"
+            ) from exc
         except Exception as exc:  # google.auth TransportError
             raise LoginFailed(f"cannot reach {self.client.token_uri}: {exc}") from exc
         try:
