@@ -16,14 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from google.auth import exceptions, transport
 
-from localgate.errors import InputTooLarge
+from localgate.bounded import read_capped
 
 DEFAULT_TIMEOUT = 10.0  # seconds for connecting, and for each read of the answer
 TOTAL_TIMEOUT = 20.0  # seconds for one whole token-endpoint exchange, however it trickles
 # Bytes of one answer, at most: a token answer (access token, id_token) is a few KB, so
 # more is a hostile or broken endpoint, or a proxy's page, and is not held in memory.
 MAX_ANSWER = 64 * 1024
-READ_CHUNK = 16 * 1024
 
 
 class Response(transport.Response):
@@ -106,28 +105,6 @@ class Request(transport.Request):
         finally:
             watchdog.cancel()
             connection.close()
-
-
-def read_capped(answer: http.client.HTTPResponse, limit: int) -> bytes:
-    """The whole body of `answer`, or InputTooLarge once it passes `limit` bytes.
-
-    The blocking sibling of bounded.read_bounded: a declared length past the
-    limit is refused before anything is read, an undeclared one is read in
-    chunks until it passes the limit.
-    """
-    declared = answer.length  # the Content-Length still to read; None when not declared
-    if declared is not None and declared > limit:
-        raise InputTooLarge(_too_large(limit))
-    body = bytearray()
-    while chunk := answer.read(READ_CHUNK):
-        body += chunk
-        if len(body) > limit:
-            raise InputTooLarge(_too_large(limit))
-    return bytes(body)
-
-
-def _too_large(limit: int) -> str:
-    return f"answered with more than {limit // 1024} KB, where a token answer takes a few"
 
 
 class Recorder(transport.Request):
