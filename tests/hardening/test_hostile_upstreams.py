@@ -157,3 +157,27 @@ async def test_a_huge_model_listing_is_not_read_whole(localgate):
         assert "claude-opus-4-8" not in ids  # the 5 MB listing was refused, not parsed
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+async def test_a_huge_json_media_answer_fails_over(localgate, make_fake, declared):
+    # A media route reads the first bytes to tell a file from JSON; the rest of a
+    # JSON answer is capped like any whole answer.
+    from tests.support import account
+
+    first = await make_fake("openai", "first")
+    second = await make_fake("openai", "second")
+    client = await localgate(
+        [
+            account("first", "openai", first.url, priority=10),
+            account("second", "openai", second.url),
+        ],
+        server=SMALL_CAPS,
+    )
+    first.script(Flood(50 * MB, declared=declared))
+    resp = await client.post(
+        "/v1/images/generations", json={"model": "gpt-image-1", "prompt": "a red fox"}
+    )
+    assert resp.status == 200
+    assert (await resp.json())["data"][0]["b64_json"]
+    assert len(first.requests) == 1 and len(second.requests) == 1
