@@ -35,3 +35,44 @@ async def test_unreachable_account_fails_with_the_reason(cli, config_path):
     failed = await asyncio.to_thread(cli, "accounts", "test", "work")
     assert failed.exit_code == 1
     assert failed.stderr.startswith("failed: cannot connect to http://127.0.0.1:9/v1")
+
+
+@pytest.mark.parametrize("status", [401, 200])
+async def test_a_flooding_upstream_is_not_read_whole(cli, config_path, status):
+    # A refusal is read only to quote it, under [server] max_response_mb; a 200's
+    # body (the model list) is not read at all.
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    sent = []
+
+    async def flood(request):
+        response = web.StreamResponse(status=status, headers={"content-type": "application/json"})
+        await response.prepare(request)
+        try:
+            for _ in range(800):  # 50 MB
+                await response.write(b"x" * 65536)
+                sent.append(65536)
+        except ConnectionError:  # the check hung up: what a bounded reader does
+            pass
+        return response
+
+    app = web.Application()
+    app.router.add_get("/v1/models", flood)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        config_path.parent.mkdir(parents=True)
+        base = str(server.make_url("/v1"))
+        write_config(config_path, [account("work", "openai", base)], server={"max_response_mb": 1})
+        result = await asyncio.to_thread(cli, "accounts", "test", "work")
+    finally:
+        await server.close()
+    assert sum(sent) < 20 << 20, f"{sum(sent) >> 20} MB were read"
+    if status == 200:
+        assert result.exit_code == 0, result.output
+        assert "accepted the credentials" in result.output
+    else:
+        assert result.exit_code == 1
+        assert "401 from" in result.stderr and "more than 1 MB" in result.stderr
+        assert "xxx" not in result.stderr
