@@ -38,6 +38,13 @@ class LedgerReader:
                 return None
         return query(self._store, *args, **kwargs)
 
+    async def reopen(self) -> None:
+        """Let go of the file read so far (it was deleted or replaced): the next
+        query opens the one at `path`."""
+        store, self._store = self._store, None
+        if store is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
+
     async def close(self) -> None:
         """Close the connection on its thread, then the thread."""
         executor, self._executor = self._executor, None
