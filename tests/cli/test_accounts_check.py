@@ -41,33 +41,14 @@ async def test_unreachable_account_fails_with_the_reason(cli, config_path):
 async def test_a_flooding_upstream_is_not_read_whole(cli, config_path, status):
     # A refusal is read only to quote it, under [server] max_response_mb; a 200's
     # body (the model list) is not read at all.
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
+    from tests.fakes.flood import flooding
 
-    sent = []
-
-    async def flood(request):
-        response = web.StreamResponse(status=status, headers={"content-type": "application/json"})
-        await response.prepare(request)
-        try:
-            for _ in range(800):  # 50 MB
-                await response.write(b"x" * 65536)
-                sent.append(65536)
-        except ConnectionError:  # the check hung up: what a bounded reader does
-            pass
-        return response
-
-    app = web.Application()
-    app.router.add_get("/v1/models", flood)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with flooding("/v1/models", 50 << 20, status=status) as (url, sent):
         config_path.parent.mkdir(parents=True)
-        base = str(server.make_url("/v1"))
-        write_config(config_path, [account("work", "openai", base)], server={"max_response_mb": 1})
+        write_config(
+            config_path, [account("work", "openai", url + "/v1")], server={"max_response_mb": 1}
+        )
         result = await asyncio.to_thread(cli, "accounts", "test", "work")
-    finally:
-        await server.close()
     assert sum(sent) < 20 << 20, f"{sum(sent) >> 20} MB were read"
     if status == 200:
         assert result.exit_code == 0, result.output
