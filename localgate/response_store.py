@@ -83,7 +83,7 @@ class ResponseStore:
 
     async def close(self) -> None:
         if self._state is not None:
-            self._state.forget(self.path)
+            self._state.forget(self.reopen)
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None

@@ -83,44 +83,53 @@ class StateDir:
         or replaced. `held()`, when given, says which file the part has open."""
         self._parts.append(_Part(Path(path), recreate, held, identity(path)))
 
-    def forget(self, path: Path) -> None:
-        """Stop watching `path` (its part closed)."""
-        self._parts = [part for part in self._parts if part.path != Path(path)]
+    def forget(self, recreate: Callable[[], Awaitable[None]]) -> None:
+        """Stop watching what `recreate` was kept with (its part closed)."""
+        self._parts = [part for part in self._parts if part.recreate != recreate]
 
     async def check(self) -> None:
         """Recreate every watched file that is gone or replaced; say so once."""
         async with self._lock:
-            stale = [part for part in self._parts if part.stale()]
+            stale: dict[Path, list[_Part]] = {}  # a path's parts in the order they came
+            for part in self._parts:
+                if part.stale():
+                    stale.setdefault(part.path, []).append(part)
             if not stale:
                 return
             recreated: list[Path] = []
-            for part in stale:
+            failed: dict[Path, Exception] = {}
+            for path, parts in stale.items():
                 try:
                     private_dir(self.path)
-                    await part.recreate()
+                    for part in parts:  # the ledger's reader after the ledger
+                        await part.recreate()
+                        part.made = identity(path)
                 except Exception as exc:  # the disk refuses: tried again at the next check
-                    if part.path not in self._failing:
-                        log.error(
-                            "%s was deleted while localgate ran and cannot be recreated "
-                            "(trying again every second): %s",
-                            part.path,
-                            exc,
-                        )
-                        self._failing.add(part.path)
-                    continue
-                self._failing.discard(part.path)
-                part.made = identity(part.path)
-                if part.path not in recreated:
-                    recreated.append(part.path)
+                    failed[path] = exc
+                else:
+                    recreated.append(path)
             if recreated:
                 log.error(
                     "%s deleted while localgate ran: recreated each from what localgate "
                     "still held of it, and going on",
-                    ", ".join(str(path) for path in recreated),
+                    _names(recreated),
                 )
+            news = {path: exc for path, exc in failed.items() if path not in self._failing}
+            if news:  # once per outage, not every second
+                log.error(
+                    "%s deleted while localgate ran and cannot be recreated yet "
+                    "(tried again every second): %s",
+                    _names(news),
+                    next(iter(news.values())),
+                )
+            self._failing = (self._failing | set(failed)) - set(recreated)
 
     async def watch(self, interval: float = CHECK_INTERVAL) -> None:
         """Check every `interval` seconds, until cancelled."""
         while True:
             await asyncio.sleep(interval)
             await self.check()
+
+
+def _names(paths) -> str:
+    return ", ".join(str(path) for path in paths)

@@ -264,7 +264,7 @@ class Ledger:
             await self.flush()
             self._open = False
         if self._state is not None:
-            self._state.forget(self.path)
+            self._state.forget(self.reopen)
         await self._close_store()
         if self._executor is not None:
             self._executor.shutdown(wait=True)

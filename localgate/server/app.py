@@ -139,24 +139,24 @@ def create_app(
             state_dir.keep(ledger.path, app[READER].reopen)  # after the ledger's own copy
         app[LEDGER] = ledger
         yield
-        state_dir.forget(ledger.path)
+        state_dir.forget(app[READER].reopen)
         await app[READER].close()
         await ledger.close()
 
     async def response_store(app: web.Application):
         gateway = app[GATEWAY]
         seal_key = config.state_dir / SEAL_KEY_FILENAME
+
+        async def write_back() -> None:
+            # The key in use, so what was sealed before and after the deletion opens.
+            private_file(seal_key).write_bytes(gateway.seal_key)
+
         try:
             gateway.seal_key = private_key(seal_key)
         except OSError as exc:  # compactions are then sealed for this run only
             log.error("cannot keep the sealing key in %s: %s", config.state_dir, exc)
             gateway.seal_key = os.urandom(32)
         else:
-
-            async def write_back() -> None:
-                # The key in use, so what was sealed before and after still opens.
-                private_file(seal_key).write_bytes(gateway.seal_key)
-
             state_dir.keep(seal_key, write_back)
         store = ResponseStore(
             config.state_dir,
@@ -167,7 +167,7 @@ def create_app(
         await store.start()
         app[RESPONSE_STORE] = store
         yield
-        state_dir.forget(seal_key)
+        state_dir.forget(write_back)
         await store.close()
 
     async def watch_state_dir(app: web.Application):

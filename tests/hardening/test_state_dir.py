@@ -122,3 +122,33 @@ async def test_a_compaction_sealed_after_the_deletion_opens_after_a_restart(loca
     assert resp.status == 200
     assert "x-localgate-dropped" not in resp.headers
     assert "We listed files; next: read a.txt." in json.dumps(claude.requests[-1].json)
+
+
+async def test_a_dir_that_cannot_be_made_yet_is_said_once_and_nothing_is_lost(
+    localgate, make_fake, caplog
+):
+    fake = await make_fake("anthropic", "work")
+    client = await localgate([account("work", "anthropic", fake.url)])
+    ledger = ledger_of(client)
+    await post_messages(client)
+    await ledger.flush()
+    state = default_state_dir()
+    with caplog.at_level(logging.ERROR, logger="localgate"):
+        shutil.rmtree(state)
+        state.write_text("a file where the dir was")  # nothing can be made in it
+        for _ in range(3):
+            await post_messages(client)
+            await ledger.flush()  # each flush checks, and fails again
+        (failure,) = [m for m in notices(caplog) if "cannot be recreated" in m]
+        assert str(ledger_path(state)) in failure
+        state.unlink()
+        await post_messages(client)
+        await ledger.flush()
+        await client.close()
+    (recreated,) = [m for m in notices(caplog) if "cannot" not in m]
+    assert str(ledger_path(state)) in recreated
+    store = LedgerStore.open(ledger_path(state))
+    try:
+        assert store.count() == 5  # the rows written meanwhile went to the deleted file, copied
+    finally:
+        store.close()
