@@ -25,9 +25,10 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, operations, routing
+from localgate import dialects, jsonwire, operations, routing
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
+from localgate.codex_limits import CodexLimits
 from localgate.config import Config
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
@@ -98,6 +99,7 @@ class Candidates(NamedTuple):
 
     target: routing.Target
     names: list[str]
+    upstreams: dict[str, str]  # the dialect each usable account is reached in
 
     @property
     def model(self) -> str:  # what PlanCache weighs
@@ -112,11 +114,13 @@ class Gateway:
         self.http = http
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
+        self.codex_limits = CodexLimits(self.pool)
         self.accounts: dict[str, Account] = {}
         self._plans = routing.PlanCache()
         self._routes = routing.PlanCache()  # candidate accounts per request kind and model
         self.drain = Drain()  # what a shutdown waits for, and the streams it may end
         self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
+        self._timeouts = _client_timeouts(config)
 
     async def apply(self, config: Config) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name.
@@ -127,6 +131,7 @@ class Gateway:
         accounts = await build_accounts(config.accounts, self.accounts)
         self.config = config
         self.accounts = accounts
+        self._timeouts = _client_timeouts(config)
         self._plans = routing.PlanCache()
         self._routes = routing.PlanCache()
         self.pool.set_strategy(config.server.strategy)
@@ -187,17 +192,17 @@ class Gateway:
         # the config: worked out once per combination, not on every request.
         key = f"{req.dialect} {req.op} {req.native_only is None} {req.model}"
         candidates = self._routes.get(
-            key, lambda: [Candidates(t, self._candidates(req, t)) for t in self.plan(req.model)]
+            key, lambda: [self._candidates(req, t) for t in self.plan(req.model)]
         )
-        if not any(names for _, names in candidates):
+        if not any(c.names for c in candidates):
             raise self._no_candidates(req)
         deadline = time.monotonic() + self.config.server.max_wait
-        budget = max(3, 2 * sum(len(names) for _, names in candidates))
+        budget = max(3, 2 * sum(len(c.names) for c in candidates))
         last: tuple[str, Failure] | None = None
         empties = 0  # empty answers so far: the first gets another try, later ones stand
         while True:
             wait = None
-            for target, names in candidates:
+            for target, names, upstreams in candidates:
                 if not names:
                     continue
                 selection = self.pool.select(target.model, names, session=req.session)
@@ -208,6 +213,7 @@ class Gateway:
                         req,
                         target,
                         self.accounts[name],
+                        upstreams[name],
                         record,
                         http_request,
                         candidates[0][0],
@@ -226,20 +232,22 @@ class Gateway:
                 raise self._give_up(req, last, wait)
             await asyncio.sleep(wait + 0.01)
 
-    async def _try(self, req, target, account, record, http_request, primary, *, accept_empty):
+    async def _try(
+        self, req, target, account, upstream, record, http_request, primary, *, accept_empty
+    ):
         """`_attempt`, and once more at once when the account asks for a resend."""
         for _ in range(2):
             record.attempts += 1
             outcome = await self._attempt(
-                req, target, account, record, http_request, primary, accept_empty
+                req, target, account, upstream, record, http_request, primary, accept_empty
             )
             if not (isinstance(outcome, Failure) and outcome.kind is FailureKind.RESEND):
                 break
         return outcome
 
-    def _candidates(self, req: ClientRequest, target: routing.Target) -> list[str]:
+    def _candidates(self, req: ClientRequest, target: routing.Target) -> Candidates:
         """Accounts of the target that can serve this operation (natively or translated)."""
-        names = []
+        names, upstreams = [], {}
         for name in target.accounts:
             account = self.accounts.get(name)
             if account is None:
@@ -253,15 +261,18 @@ class Gateway:
             op = operations.upstream_op(req.op, req.dialect, upstream)
             if op in account.provider.operations(target.model):
                 names.append(name)
-        return names
+                upstreams[name] = upstream
+        return Candidates(target, names, upstreams)
 
-    async def _attempt(self, req, target, account, record, http_request, primary, accept_empty):
-        """Try one account. Returns the committed response, or a Failure to move on.
+    async def _attempt(
+        self, req, target, account, upstream, record, http_request, primary, accept_empty
+    ):
+        """Try one account, reached in dialect `upstream`. Returns the committed
+        response, or a Failure to move on.
 
         An empty streamed answer is a Failure unless `accept_empty` (it had its retry).
         """
         provider = account.provider
-        upstream = operations.upstream_dialect(provider, target.model, req)
         operation = operations.get(req.op)
         if operation.socket:  # a WebSocket: connected here, relayed both ways
             from localgate.sockets import attempt_socket
@@ -285,7 +296,7 @@ class Gateway:
         if not 200 <= resp.status < 300:
             resp.release()
             return self._client_error(req, translator, resp, payload, account, target)
-        headers = self._proxy_headers(account, target, primary)
+        headers = self._proxy_headers(req, account, target, primary)
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
@@ -343,7 +354,7 @@ class Gateway:
                 account=provider.account.name,
                 seal_key=self.seal_key,
             )
-            body = json.dumps(wire, ensure_ascii=False).encode()
+            body = jsonwire.dumps(wire)
         elif operation.multipart:  # streamed from the spool, the model field renamed if aliased
             op, model_field = req.op, req.body.fields.get("model")
             renamed = model_field and target.model != req.model
@@ -354,7 +365,7 @@ class Gateway:
             if target.model != req.model and dialect.MODEL_IN_BODY:
                 wire = {**wire, "model": target.model}
             # Forwarded as received unless something had to change.
-            body = req.raw if wire is req.body else json.dumps(wire, ensure_ascii=False).encode()
+            body = req.raw if wire is req.body else jsonwire.dumps(wire)
         try:
             call = await provider.call(
                 op, target.model, body, stream=req.stream, client_headers=req.headers
@@ -366,21 +377,13 @@ class Gateway:
         # Counted as it leaves, so requests still in flight hold their place under
         # the account's configured rpm/rpd (a burst would all land on one account).
         self.pool.observe(provider.account.name, target.model)
-        timeouts = self.config.timeouts
         streamed = req.stream or operation.media  # read to the first byte, then relayed
-        if streamed:
-            client_timeout = aiohttp.ClientTimeout(
-                total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
-            )
-        else:
-            client_timeout = aiohttp.ClientTimeout(
-                total=timeouts.response, sock_connect=timeouts.connect
-            )
+        client_timeout = self._timeouts[streamed]
         resp = None
         try:
             limit = int(self.config.server.max_response_mb * 1048576)
             if streamed:  # the whole answer has `response`; a stream's first byte, this
-                async with asyncio.timeout(timeouts.first_byte):
+                async with asyncio.timeout(self.config.timeouts.first_byte):
                     resp = await self._request(call, client_timeout, provider.proxy)
                     if 200 <= resp.status < 300:
                         payload = await resp.content.readany()
@@ -543,7 +546,7 @@ class Gateway:
             if reshape is not None:  # the provider's own answer shape, made its dialect's
                 reshaped = reshape(data)
                 if reshaped is not data:
-                    data, payload = reshaped, json.dumps(reshaped, ensure_ascii=False).encode()
+                    data, payload = reshaped, jsonwire.dumps(reshaped)
             dialect = dialects.get(upstream)
             record.usage = dialect.response_usage(data)
             if not accept_empty and dialect.is_empty_answer(data):
@@ -551,11 +554,11 @@ class Gateway:
                 return Failure(FailureKind.EMPTY, reason)
             if translator:
                 req.answer = translator.response(data)
-                payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                payload = jsonwire.dumps(req.answer)
             else:
                 req.answer = _passthrough_answer(data, upstream, record.account, renamed)
                 if req.answer is not data:
-                    payload = json.dumps(req.answer, ensure_ascii=False).encode()
+                    payload = jsonwire.dumps(req.answer)
         except ValueError:  # UnicodeDecodeError included
             return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
         return web.Response(
@@ -592,7 +595,7 @@ class Gateway:
             return web.Response(
                 body=payload,
                 status=resp.status,
-                headers=self._proxy_headers(account, target, None),
+                headers=self._proxy_headers(req, account, target, None),
                 content_type=resp.content_type or "application/json",
             )
         raise RelayedError(resp.status, f"{account.name}: {error_message(payload)}")
@@ -615,11 +618,13 @@ class Gateway:
             AttemptFailed(req.id, account.name, model, failure.kind.value, failure.reason, cooldown)
         )
 
-    def _proxy_headers(self, account, target, primary) -> dict[str, str]:
+    def _proxy_headers(self, req, account, target, primary) -> dict[str, str]:
         headers = {"x-localgate-account": account.name, "x-model-used": target.model}
         if target.depth and primary is not None:
             headers["x-fallback-from"] = primary.model
             headers["x-fallback-depth"] = str(target.depth)
+        if req.dialect == "responses":  # Codex shows the serving account's limits from these
+            headers.update(self.codex_limits.headers(account.name, target.model))
         return headers
 
     def _no_candidates(self, req: ClientRequest) -> GatewayError:
@@ -694,6 +699,17 @@ class Gateway:
             f"the first is back in {wait:.0f}s",
             retry_after=wait,
         )
+
+
+def _client_timeouts(config: Config) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
+    """The upstream session's timeouts for a whole answer and for a relayed one
+    (indexed by "streamed"): made once per config, not on every request."""
+    timeouts = config.timeouts
+    whole = aiohttp.ClientTimeout(total=timeouts.response, sock_connect=timeouts.connect)
+    relayed = aiohttp.ClientTimeout(
+        total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
+    )
+    return whole, relayed
 
 
 def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from localgate import jsonwire
 from localgate.errors import EventTooLarge
 
 
@@ -138,7 +139,6 @@ def _parse_block(block: bytes) -> Event | None:
 
 def encode(data: dict | str, event: str | None = None) -> bytes:
     """One SSE event as bytes; dicts are serialised compactly."""
-    if not isinstance(data, str):
-        data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {data}\n\n".encode()
+    payload = data.encode() if isinstance(data, str) else jsonwire.dumps(data)
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + payload + b"\n\n"

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from localgate import sse
+import orjson
+
+from localgate import jsonwire, sse
 from localgate.dialects.usage import Usage
 from localgate.errors import InvalidRequest
 
@@ -25,6 +27,8 @@ MAX_MODEL_NAME = 256
 MAX_DEPTH = 128
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# orjson reads integers beyond 64 bits as floats; the strict parser keeps them exact.
+INTEGER_RANGE = 2.0**63
 
 
 def parse_object(raw: bytes) -> dict:
@@ -38,6 +42,43 @@ def parse_object(raw: bytes) -> dict:
     if not raw:
         raise InvalidRequest("the request body is empty; send a JSON object")
     try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None  # the strict parser below says why
+    if type(body) is dict and _plainly_strict(raw, body):
+        return body
+    return _parse_strictly(raw)
+
+
+def _plainly_strict(raw: bytes, body: dict) -> bool:
+    """True when the strict parser would read `raw` as `body`, proved cheaply; False
+    leaves the decision (and the error message) to it.
+
+    orjson, about four times the speed of the strict parser on a Claude Code
+    body, already refuses what is not UTF-8, NaN and Infinity, 1e999 and lone
+    surrogate escapes, but keeps the last of repeated keys, nests to 1024 and
+    reads integers beyond 64 bits as floats. A body that re-serialises to its
+    own bytes (what JavaScript clients send) lost no member; otherwise
+    repeated keys are found by counting colons: outside strings a colon
+    separates a member, so a body whose colons (plus any escaped as \\u003a,
+    an overcount when some are not) are exactly those of its re-serialisation
+    lost no member.
+    """
+    if _deeper_than(body, MAX_DEPTH, INTEGER_RANGE):
+        return False  # (first: orjson writes no more than 255 levels)
+    again = orjson.dumps(body)
+    if again != raw:  # as JavaScript's JSON.stringify writes: every member is there
+        colons = raw.count(b":")
+        if b"\\u003" in raw:
+            colons += raw.count(b"\\u003a") + raw.count(b"\\u003A")
+        if colons != again.count(b":"):
+            return False
+    return True
+
+
+def _parse_strictly(raw: bytes) -> dict:
+    """The reference door: Python's parser with every laxity refused."""
+    try:
         text = raw.decode("utf-8")  # strict: json.loads(bytes) would take UTF-16 too
     except UnicodeDecodeError:
         raise InvalidRequest("the request body is not valid UTF-8") from None
@@ -49,7 +90,7 @@ def parse_object(raw: bytes) -> dict:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
-    if _deeper_than(body, MAX_DEPTH):
+    if _deeper_than(body, MAX_DEPTH, math.inf):
         raise _too_deep()
     # Paired escapes (an emoji as Python's json.dumps writes it) decode to one code
     # point; a lone one stays a surrogate that no UTF-8 encoder accepts, so a
@@ -98,8 +139,9 @@ def _too_deep() -> InvalidRequest:
     )
 
 
-def _deeper_than(value: dict, limit: int) -> bool:
-    """True when arrays and objects nest more than `limit` levels (one level at a time).
+def _deeper_than(value: dict, limit: int, largest: float) -> bool:
+    """True when arrays and objects nest more than `limit` levels (one level at a
+    time), or a float reaches `largest` in size.
 
     On every request: a plain loop with `type()` tests, three times the speed
     of isinstance in a comprehension on a Claude Code body.
@@ -113,6 +155,8 @@ def _deeper_than(value: dict, limit: int) -> bool:
                 kind = type(child)
                 if kind is dict or kind is list:
                     add(child)
+                elif kind is float and not -largest < child < largest:
+                    return True
         if not below:
             return False
         level = below
@@ -251,7 +295,7 @@ def rename_in_events(
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         cr = b"\r" if line.endswith(b"\r") else b""
-        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = jsonwire.dumps(payload)
         lines[i] = b"data: " + encoded + cr
     return b"\n".join(lines)
 

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from localgate import sse
+from localgate import jsonwire, sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.openai import error_body, error_payload  # noqa: F401 (OpenAI's shape)
 from localgate.dialects.usage import Usage
@@ -259,10 +259,7 @@ def seal_events(events: bytes, account: str) -> bytes:
                 out.append(line)
                 continue
             cr = b"\r" if line.endswith(b"\r") else b""
-            sealed = json.dumps(
-                seal_answer(data, account), ensure_ascii=False, separators=(",", ":")
-            )
-            line = b"data: " + sealed.encode() + cr
+            line = b"data: " + jsonwire.dumps(seal_answer(data, account)) + cr
         out.append(line)
     return b"\n".join(out)
 

@@ -191,6 +191,12 @@ class Pool:
         if snapshots:
             account.quota.observe(model, snapshots, now, self._wall())
 
+    def quota(self, name: str) -> tuple[Quota, float, float] | None:
+        """`name`'s quota (provider figures, configured limits, counts) with the pool's
+        clocks now (monotonic, wall), for what is worked out from it; None if unknown."""
+        account = self._accounts.get(name)
+        return None if account is None else (account.quota, self._clock(), self._wall())
+
     def served(self, name: str, tokens: int = 0) -> None:
         """`name` answered one client request (a ledger row): counts toward `today`."""
         account = self._accounts.get(name)

@@ -63,6 +63,7 @@ class LocalLimit:
     name: str  # rpm | tpm | rpd | tpd
     limit: int
     used: int
+    window: float = 60.0  # seconds the (sliding) window spans
 
 
 class Quota:
@@ -76,6 +77,9 @@ class Quota:
         self._tomorrow = 0.0  # wall time the `today` counts roll over
         self.snapshots: dict[str, dict[str, LimitSnapshot]] = {}  # model -> dimension -> figure
         self._exhausted: dict[str, tuple[float, str]] = {}  # model -> (monotonic until, reason)
+        # Bumped whenever the figures or the counts change, so what is worked out
+        # from them (the x-codex-* headers) can be kept until then.
+        self.revision = 0
 
     # -- counting ---------------------------------------------------------
 
@@ -89,6 +93,7 @@ class Quota:
             return
         self.minute.add(now, tokens, requests)
         self.day.add(now, tokens, requests)
+        self.revision += 1
 
     def served(self, now_wall: float, tokens: int = 0) -> None:
         """Count one client request this account answered, for `today`.
@@ -119,6 +124,7 @@ class Quota:
             self.day.add(at, tokens, requests)
         self._roll(now_wall)
         self.today = [today[0], today[1]]
+        self.revision += 1
 
     def today_totals(self, now_wall: float) -> tuple[int, int]:
         self._roll(now_wall)
@@ -135,6 +141,7 @@ class Quota:
         self, model: str, snapshots: Iterable[LimitSnapshot], now: float, now_wall: float
     ) -> None:
         """Remember the provider's figures for `model`; a spent one rests the model."""
+        self.revision += 1
         known = self.snapshots.get(model)
         if known is None:
             if len(self.snapshots) >= MAX_MODELS:
@@ -186,7 +193,7 @@ class Quota:
             window_name, tokens, _ = _LIMITS[name]
             window = self.minute if window_name == "minute" else self.day
             used = window.totals(now)[1 if tokens else 0]
-            result.append(LocalLimit(name, limit, used))
+            result.append(LocalLimit(name, limit, used, window.span))
         return result
 
     def headroom(self, model: str, now: float, now_wall: float) -> float:

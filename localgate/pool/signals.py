@@ -74,17 +74,25 @@ def _reset_at(failure: Failure, now_wall: float) -> float | None:
     return None
 
 
+def quota_window(quota_id: str) -> float | None:
+    """Seconds a Google quota named `quota_id` (`…PerMinute…`, `…PerDay…`) spans, or None."""
+    if "PerMinute" in quota_id:
+        return 60.0
+    if "PerDay" in quota_id:
+        return 86400.0
+    return None
+
+
 def quota_reset(quota_id: str, now_wall: float) -> float | None:
     """When a Google quota named `quota_id` (`…PerMinute…`, `…PerDay…`) refills, or None.
 
     Google's daily quotas reset at midnight Pacific time; per-minute ones
     within the minute (counted from now: the window's start is unknown).
     """
-    if "PerMinute" in quota_id:
-        return now_wall + 60.0
-    if "PerDay" in quota_id:
-        return _next_pacific_midnight(now_wall)
-    return None
+    window = quota_window(quota_id)
+    if window is None:
+        return None
+    return now_wall + window if window < 86400.0 else _next_pacific_midnight(now_wall)
 
 
 def _next_pacific_midnight(now_wall: float) -> float:

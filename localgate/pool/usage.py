@@ -22,6 +22,11 @@ class UsageWindow:
         self._requests = 0
         self._tokens = 0
 
+    @property
+    def span(self) -> float:
+        """Seconds the window spans."""
+        return self._span
+
     def add(self, now: float, tokens: int, requests: int = 1) -> None:
         """Count `requests` requests of `tokens` tokens at monotonic time `now`."""
         index = int(now // self._resolution)

@@ -43,6 +43,17 @@ def rss_mb(pid: int) -> float:
     return total / 1024 + sum(rss_mb(int(child)) for child in children)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) `pid` and its descendants have used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in children)
+
+
 @dataclass
 class Child:
     """One started process and its log."""
@@ -53,6 +64,9 @@ class Child:
 
     def rss(self) -> float:
         return round(rss_mb(self.process.pid), 1)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
 
     def tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])

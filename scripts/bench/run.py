@@ -134,8 +134,9 @@ def load_rows(runs: dict, **extra) -> list[dict]:
     rows = []
     for (scenario, system), results in runs.items():
         row = {"scenario": scenario, "system": system, **extra}
-        for key in ("rps", "p50_us", "p99_us"):
-            row[key] = round(statistics.median(r[key] for r in results), 1)
+        for key in ("rps", "p50_us", "p99_us", "cpu_us"):
+            if all(key in r for r in results):
+                row[key] = round(statistics.median(r[key] for r in results), 1)
         row["errors"] = sum(r["errors"] for r in results)
         rows.append(row | {"rounds": results})
     return rows
@@ -306,15 +307,24 @@ def main(argv: list[str] | None = None) -> None:
             rss = {n: {"idle_mb": s.child.rss()} for n, s in systems.items() if s.child}
 
             def load(concurrency, seconds=args.seconds):
-                return lambda s, system: run_load(
-                    system.url(s),
-                    system.body(s),
-                    system.headers(s),
-                    concurrency=concurrency,
-                    seconds=seconds,
-                    cores=args.load_cores,
-                    wrk=args.wrk,
-                )
+                def measure(s, system):
+                    # CPU per request: steadier than req/s when the machine is shared.
+                    before = system.child.cpu() if system.child else None
+                    result = run_load(
+                        system.url(s),
+                        system.body(s),
+                        system.headers(s),
+                        concurrency=concurrency,
+                        seconds=seconds,
+                        cores=args.load_cores,
+                        wrk=args.wrk,
+                    )
+                    if before is not None and result["requests"]:
+                        used = system.child.cpu() - before
+                        result["cpu_us"] = round(used / result["requests"] * 1e6, 1)
+                    return result
+
+                return measure
 
             interleaved(fixed, systems, load(4, 1), 1, progress)  # warm pools, caches, imports
             if "latency" in args.phases:

@@ -40,7 +40,9 @@ CAPTURES = {  # wire: (capture, its first request body)
 
 
 def dumps(data: dict) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
+    """JSON as the clients write it: compact, UTF-8 (JavaScript's JSON.stringify, the
+    Python SDKs' `ensure_ascii=False, separators=(",", ":")`)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def prompt(size: str) -> str:

@@ -9,6 +9,7 @@ finishes. Whatever account kind serves it, the file must exist afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -169,3 +170,36 @@ async def test_codex_on_vertex(codex, watched, tmp_path, fake_google_token, mode
         assert served.tool_calls_sent == 1 and any(s.startswith("final") for s in served.seen)
     finally:
         await vertex.close()
+
+
+def rate_limit_snapshots(codex_dir: Path) -> list[dict]:
+    """The rate limits Codex recorded in its session rollouts (`token_count` events)."""
+    found = []
+    for rollout in sorted((codex_dir / "sessions").rglob("rollout-*.jsonl")):
+        for line in rollout.read_text().splitlines():
+            payload = json.loads(line).get("payload") or {}
+            if payload.get("type") == "token_count" and payload.get("rate_limits"):
+                found.append(payload["rate_limits"])
+    return found
+
+
+async def test_codex_reads_the_serving_accounts_limits(codex, watched, tmp_path):
+    """The x-codex-* headers reach Codex's own state: its rollout records the windows."""
+    started: list = []
+    try:
+        fake = await start(AgentAnthropic, "claude", started, tool=CODEX_TOOL)
+        accounts = [account("claude", "anthropic", fake.url, rpm=100, rpd=1000)]
+        result = await codex_session(codex, watched, tmp_path, accounts, "claude-sonnet-4-5")
+        report = check_done(*result, started)
+        snapshots = rate_limit_snapshots(tmp_path / "home" / ".codex")
+        assert snapshots, report
+        last = snapshots[-1]
+        print(json.dumps(snapshots, indent=1))
+        served = len(fake.requests)  # each counted against rpm and rpd as it was sent
+        assert last["primary"]["used_percent"] == served  # of 100 a minute
+        assert last["primary"]["window_minutes"] == 1
+        assert last["secondary"]["used_percent"] == served / 10  # of 1000 a day
+        assert last["secondary"]["window_minutes"] == 1440
+    finally:
+        for fake in started:
+            await fake.close()

@@ -6,12 +6,7 @@ import pytest
 
 from localgate.pool import ALL_MODELS, STRATEGIES, QuotaLimits
 from localgate.providers.ratelimit import LimitSnapshot
-from tests.pool.test_pool import MODEL, OTHER, Clock, make_pool
-
-
-@pytest.fixture
-def clock():
-    return Clock()
+from tests.pool.test_pool import MODEL, OTHER, make_pool
 
 
 def figure(clock, dimension, limit, remaining, reset_in):

@@ -1,0 +1,119 @@
+"""The JSON door's fast path (orjson) decides exactly as the strict parser does.
+
+parse_object reads a body with orjson and proves cheaply that the strict
+parser (Python's, with every laxity refused) would read the same; anything it
+cannot prove goes to the strict parser. Whatever the body, the outcome — the
+value with its types, or the 400 and its message — must be the strict one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from localgate.dialects.common import _parse_strictly, parse_object
+from localgate.errors import InvalidRequest
+
+# Keys from a small alphabet so that repeats are common; colons and escapes in them.
+KEYS = st.sampled_from(["a", "b", "model", "a:", ":", "\u00e9", "\U0001f600", 'q"', "\\"])
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),  # beyond 64 bits too
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(
+        alphabet=st.sampled_from(["x", ":", '"', "\\", "\n", "\u00e9", "\u2028", "\U0001f600"])
+    ),
+)
+# Objects as lists of pairs: a key may repeat, as a hostile client writes it.
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(st.tuples(KEYS, inner), max_size=4).map(lambda pairs: ("obj", pairs)),
+    ),
+    max_leaves=25,
+)
+STYLES = st.fixed_dictionaries(
+    {
+        "ascii": st.booleans(),  # Python's default: every non-ASCII character escaped
+        "spaced": st.booleans(),  # ", " and ": " as json.dumps writes by default
+        "escape_colons": st.booleans(),  # a colon in a string written as \u003a
+    }
+)
+
+
+def write(value, style) -> str:
+    """`value` as JSON text in `style`; objects may hold repeated keys."""
+    comma, colon = (", ", ": ") if style["spaced"] else (",", ":")
+    if isinstance(value, tuple):
+        members = (write(k, style) + colon + write(v, style) for k, v in value[1])
+        return "{" + comma.join(members) + "}"
+    if isinstance(value, list):
+        return "[" + comma.join(write(v, style) for v in value) + "]"
+    text = json.dumps(value, ensure_ascii=style["ascii"])
+    if isinstance(value, str) and style["escape_colons"]:
+        text = text.replace(":", "\\u003a")
+    return text
+
+
+def outcome(parse, raw: bytes):
+    try:
+        return ("ok", typed(parse(raw)))
+    except InvalidRequest as err:
+        return ("400", err.message)
+
+
+def typed(value):
+    """A value with its JSON types spelled out (1 == 1.0 == True in Python)."""
+    if isinstance(value, dict):
+        return ("obj", [(k, typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("arr", [typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(KEYS, VALUES), max_size=5), STYLES)
+def test_the_fast_path_decides_as_the_strict_parser(pairs, style):
+    raw = write(("obj", pairs), style).encode()
+    assert outcome(parse_object, raw) == outcome(_parse_strictly, raw)
+
+
+def test_repeated_keys_hidden_behind_escaped_colons_are_found():
+    """A repeated key costs the body one colon; an escaped colon in a string must not
+    pay it back."""
+    raw = b'{"a":"\\u003a","a":1}'
+    assert outcome(parse_object, raw) == (
+        "400",
+        "the request body repeats the key 'a' in one object",
+    )
+
+
+def test_what_javascript_clients_send_is_read_as_sent():
+    body = {"model": "m", "messages": [{"role": "user", "content": "caf\u00e9 \U0001f600 a:b"}]}
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert parse_object(raw) == body
+
+
+def test_integers_beyond_64_bits_stay_exact():
+    raw = b'{"n":123456789012345678901234567890,"m":-9223372036854775809}'
+    assert outcome(parse_object, raw) == (
+        "ok",
+        (
+            "obj",
+            [
+                ("n", ("int", "123456789012345678901234567890")),
+                ("m", ("int", "-9223372036854775809")),
+            ],
+        ),
+    )
+
+
+@pytest.mark.parametrize("depth", [127, 128, 129, 255, 256, 1025])
+def test_nesting_is_judged_as_the_strict_parser_does(depth):
+    raw = ('{"a":' + "[" * depth + "]" * depth + "}").encode()
+    assert outcome(parse_object, raw) == outcome(_parse_strictly, raw)
