@@ -30,6 +30,7 @@ from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.codex_limits import CodexLimits
 from localgate.config import Config
+from localgate.dialects import media
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
 from localgate.errors import (
@@ -326,6 +327,8 @@ class Gateway:
             if isinstance(response, Failure):
                 self._failed(req, account, target.model, response)
                 return response
+        if operation.meter:  # images made, audio heard, characters spoken: media only
+            media.measure(operation.meter, record.usage, req.body, req.answer)
         if record.error is None:
             self.pool.record_success(
                 account.name, target.model, tokens=record.usage.total, session=req.session
@@ -505,7 +508,7 @@ class Gateway:
         """Audio, a text transcript or an event stream of the upstream's own: its bytes
         go to the client as they arrive, never decoded; usage is read from events."""
         kind = resp.headers.get("content-type", "application/octet-stream")
-        tap = dialects.get(req.dialect).usage_tap() if "event-stream" in kind else None
+        tap = media.usage_tap() if "event-stream" in kind else None
         response = web.StreamResponse(status=resp.status, headers=headers)
         response.headers["content-type"] = kind
         record.ttfb = time.monotonic() - req.received

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from localgate.dialects import media
 from localgate.providers.base import CHAT, COMPACT, COUNT_TOKENS, GENERATE, MESSAGES, RESPONSES
 
 EMBED = "embed"  # OpenAI POST /v1/embeddings
@@ -45,6 +46,8 @@ class Operation:
     # event stream of the upstream's own), unless it is a JSON body.
     media: bool = False
     socket: bool = False  # a WebSocket, relayed both ways
+    # What it uses beyond tokens, counted into the ledger (localgate.dialects.media).
+    meter: str = ""
     # Where OpenAI-compatible accounts serve it, under their base_url.
     openai_path: str = ""
     # upstream dialect → the operation it becomes there, for clients of another dialect
@@ -82,12 +85,32 @@ OPERATIONS: dict[str, Operation] = {
             openai_path="/completions",
             translated={"anthropic": MESSAGES, "gemini": GENERATE, "responses": RESPONSES},
         ),
-        Operation(IMAGE, media=True, openai_path="/images/generations"),
-        Operation(IMAGE_EDIT, multipart=True, media=True, openai_path="/images/edits"),
-        Operation(IMAGE_VARIATION, multipart=True, media=True, openai_path="/images/variations"),
-        Operation(SPEECH, media=True, openai_path="/audio/speech"),
-        Operation(TRANSCRIBE, multipart=True, media=True, openai_path="/audio/transcriptions"),
-        Operation(TRANSLATE_AUDIO, multipart=True, media=True, openai_path="/audio/translations"),
+        Operation(IMAGE, media=True, meter=media.IMAGES, openai_path="/images/generations"),
+        Operation(
+            IMAGE_EDIT, multipart=True, media=True, meter=media.IMAGES, openai_path="/images/edits"
+        ),
+        Operation(
+            IMAGE_VARIATION,
+            multipart=True,
+            media=True,
+            meter=media.IMAGES,
+            openai_path="/images/variations",
+        ),
+        Operation(SPEECH, media=True, meter=media.SPEECH, openai_path="/audio/speech"),
+        Operation(
+            TRANSCRIBE,
+            multipart=True,
+            media=True,
+            meter=media.AUDIO,
+            openai_path="/audio/transcriptions",
+        ),
+        Operation(
+            TRANSLATE_AUDIO,
+            multipart=True,
+            media=True,
+            meter=media.AUDIO,
+            openai_path="/audio/translations",
+        ),
         Operation(RERANK, openai_path="/rerank"),
         Operation(MODERATE, openai_path="/moderations"),
         Operation(REALTIME, socket=True, openai_path="/realtime"),

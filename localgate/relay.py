@@ -235,8 +235,10 @@ class Translated:
         self.error: str | None = None  # what cut the answer short, once it ended
 
     @property
-    def usage(self):
-        return self._stream.usage
+    def usage(self) -> Usage:
+        """The tokens as the record holds them (the translation counts in its own shape)."""
+        u = self._stream.usage
+        return Usage(u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_creation_tokens)
 
     @property
     def answer(self) -> dict | None:

@@ -23,9 +23,12 @@ def test_integers_beyond_64_bits_are_written_exactly():
 
 
 async def test_a_translated_request_keeps_a_huge_integer_exact(localgate, make_fake):
-    """A tool call's input with a 22-digit id, translated Anthropic -> OpenAI."""
-    up = await make_fake("openai", "up")
-    client = await localgate([account("up", "openai", up.url)], aliases={"claude-x": ["gpt-4o"]})
+    """A tool call's input with a 22-digit id, translated Anthropic -> Gemini (whose
+    functionCall args are an object, not a string)."""
+    up = await make_fake("gemini", "up")
+    client = await localgate(
+        [account("up", "gemini", up.url)], aliases={"claude-x": ["gemini-2.5-flash"]}
+    )
     body = (
         '{"model":"claude-x","max_tokens":20,"messages":['
         '{"role":"user","content":"look it up"},'
@@ -38,5 +41,7 @@ async def test_a_translated_request_keeps_a_huge_integer_exact(localgate, make_f
         "/v1/messages", data=body, headers={"content-type": "application/json"}
     )
     assert resp.status == 200, await resp.text()
-    call = up.requests[-1].json["messages"][1]["tool_calls"][0]
-    assert json.loads(call["function"]["arguments"]) == {"id": BIG}
+    sent = up.requests[-1]
+    assert f'"id":{BIG}'.encode() in sent.body
+    call = sent.json["contents"][1]["parts"][0]["functionCall"]
+    assert call["args"] == {"id": BIG}

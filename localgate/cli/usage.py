@@ -1,4 +1,4 @@
-"""`localgate usage`: requests and tokens from the usage ledger."""
+"""`localgate usage`: requests, tokens and media use from the usage ledger."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ _COUNTS = (
     "cache_creation_tokens",
     "tokens",
 )
+# What image and audio operations used; in the table only when some was.
+_MEDIA = ("images", "audio_seconds", "speech_characters")
 
 
 def parse_since(text: str, now_wall: float) -> float:
@@ -67,11 +69,13 @@ def parse_since(text: str, now_wall: float) -> float:
 @click.option("--json", "as_json", is_flag=True, help="JSON, for scripts.")
 @pass_cli
 def usage(cli: CliContext, since: str, by: str, as_json: bool) -> None:
-    """Requests and tokens served, from the usage ledger (kept across restarts).
+    """Requests, tokens and media served, from the usage ledger (kept across restarts).
 
     Per row: requests, errors (status >= 400 or the client went away), broken
     streams (cut after their first bytes), failed attempts (by account: the
-    times that account failed and the request moved on), then tokens.
+    times that account failed and the request moved on), then tokens. When
+    any were used: images made, audio transcribed or translated (seconds, as
+    the answer said) and characters sent to text-to-speech.
 
     \b
     Examples:
@@ -96,8 +100,10 @@ def usage(cli: CliContext, since: str, by: str, as_json: bool) -> None:
             rows = store.usage(start, by)
         finally:
             store.close()
-    entries = [{by: row.key, **{k: getattr(row, k) for k in _COUNTS}} for row in rows]
-    total = {k: sum(entry[k] for entry in entries) for k in _COUNTS}
+    figures = (*_COUNTS, *_MEDIA)
+    entries = [{by: row.key, **{k: getattr(row, k) for k in figures}} for row in rows]
+    total = {k: sum(entry[k] for entry in entries) for k in figures}
+    total["audio_seconds"] = round(total["audio_seconds"], 3)  # not 0.30000000000000004
     if as_json:
         report = {"since": iso(start), "by": by, "rows": entries, "total": total}
         click.echo(json.dumps(report, indent=2))
@@ -108,21 +114,28 @@ def usage(cli: CliContext, since: str, by: str, as_json: bool) -> None:
     _render(entries, total, by, iso(start) or "")
 
 
-def _render(entries: list[dict[str, Any]], total: dict[str, int], by: str, since: str) -> None:
+_MEDIA_HEADERS = {"images": "images", "audio_seconds": "audio", "speech_characters": "chars"}
+
+
+def _render(entries: list[dict[str, Any]], total: dict[str, Any], by: str, since: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from localgate.limits import compact
+    from localgate.limits import compact, duration
 
     table = Table(title=f"usage since {since}", title_justify="left", show_edge=False)
     # Short headers: ten columns must fit 80 columns whole for short names (cached =
-    # cache reads, written = cache writes).
+    # cache reads, written = cache writes; chars = characters spoken).
     headers = (by, "reqs", "errs", "broken", "failed", "in", "out", "cached", "written",
                "tokens")  # fmt: skip
+    media = [k for k in _MEDIA if total[k]]  # no empty columns for chat-only usage
+    headers += tuple(_MEDIA_HEADERS[k] for k in media)
 
     def cells(entry: dict[str, Any]) -> list[str]:
         counts = [str(entry[k]) for k in _COUNTS[:4]]
-        return [*counts, *(compact(entry[k]) for k in _COUNTS[4:])]
+        tokens = [compact(entry[k]) for k in _COUNTS[4:]]
+        used = [duration(entry[k]) if k == "audio_seconds" else compact(entry[k]) for k in media]
+        return [*counts, *tokens, *used]
 
     rows = [[str(entry[by]), *cells(entry)] for entry in entries]
     rows.append(["total", *cells(total)])

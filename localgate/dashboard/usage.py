@@ -1,5 +1,8 @@
 """Usage over time for the dashboard: local hours or days, by account or model, as JSON or CSV.
 
+Every measure of the rollup is in both, media ones included (images, audio
+seconds, speech characters); the page shows those only when some were used.
+
 The sums come from the ledger's quarter-hour rollup (`ledger/rollup.py`);
 this module only chooses the buckets (in the machine's local time, so a day
 is the user's day, daylight saving included) and shapes the answer.
@@ -15,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from localgate.errors import InvalidRequest
-from localgate.ledger.rollup import KEYS, MEASURES, Cell
+from localgate.ledger.rollup import KEYS, MEASURES, Cell, figure
 
 RANGES = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}  # days
 STEPS = ("hour", "day")
@@ -81,7 +84,7 @@ def shape(q: UsageQuery, spans: list[tuple[float, float]], cells: list[Cell] | N
         for measure, value in zip(MEASURES, cell.values, strict=True):
             entry[measure][cell.bucket] = value
     keys = sorted(series, key=lambda k: (-sum(series[k]["requests"]), k))
-    totals: dict[str, Any] = {m: sum(sum(s[m]) for s in series.values()) for m in MEASURES}
+    totals: dict[str, Any] = {m: figure(sum(sum(s[m]) for s in series.values())) for m in MEASURES}
     totals["cache_hit_ratio"] = cache_hit_ratio(totals)
     return {
         "range": q.range,

@@ -23,8 +23,9 @@ REDACTED = b"[redacted]"
 # upstream URLs, response headers, the routing cache and every log line.
 MAX_MODEL_NAME = 256
 # Levels of arrays and objects a request may nest: real ones (tool schemas
-# included) stay under 30; translators and json.dumps recurse once per level.
-MAX_DEPTH = 128
+# included) stay under 30; translators recurse once per level, and orjson
+# writes no more than this (tests/hardening/test_json_door.py holds it to that).
+MAX_DEPTH = 255
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # orjson reads integers beyond 64 bits as floats; the strict parser keeps them exact.
@@ -57,23 +58,27 @@ def _plainly_strict(raw: bytes, body: dict) -> bool:
     orjson, about four times the speed of the strict parser on a Claude Code
     body, already refuses what is not UTF-8, NaN and Infinity, 1e999 and lone
     surrogate escapes, but keeps the last of repeated keys, nests to 1024 and
-    reads integers beyond 64 bits as floats. A body that re-serialises to its
-    own bytes (what JavaScript clients send) lost no member; otherwise
-    repeated keys are found by counting colons: outside strings a colon
-    separates a member, so a body whose colons (plus any escaped as \\u003a,
-    an overcount when some are not) are exactly those of its re-serialisation
-    lost no member.
+    reads integers beyond 64 bits as floats. Writing the body again refuses
+    more than MAX_DEPTH levels. A body written again to its very bytes (as
+    JavaScript's JSON.stringify and the Python SDKs write) lost no member and
+    held no such integer (it would come back as a float). Otherwise repeated
+    keys are found by counting colons: outside strings a colon separates a
+    member, so a body whose colons (plus any escaped as \\u003a, an overcount
+    when some are not) are exactly those written again lost no member; and a
+    walk looks for floats beyond 64-bit integers.
     """
-    if _deeper_than(body, MAX_DEPTH, INTEGER_RANGE):
-        return False  # (first: orjson writes no more than 255 levels)
-    again = orjson.dumps(body)
-    if again != raw:  # as JavaScript's JSON.stringify writes: every member is there
-        colons = raw.count(b":")
-        if b"\\u003" in raw:
-            colons += raw.count(b"\\u003a") + raw.count(b"\\u003A")
-        if colons != again.count(b":"):
-            return False
-    return True
+    try:
+        again = orjson.dumps(body)
+    except orjson.JSONEncodeError:  # deeper than it writes: MAX_DEPTH levels
+        return False
+    if again == raw:
+        return True
+    colons = raw.count(b":")
+    if b"\\u003" in raw:
+        colons += raw.count(b"\\u003a") + raw.count(b"\\u003A")
+    if colons != again.count(b":"):
+        return False
+    return not _deeper_than(body, MAX_DEPTH, INTEGER_RANGE)
 
 
 def _parse_strictly(raw: bytes) -> dict:

@@ -189,10 +189,11 @@ def is_terminal(event: sse.Event) -> bool:
 
 def usage_tap() -> UsageTap:
     """A tap that reads usage from a passing OpenAI stream (the usage chunk)."""
-    return UsageTap(_read_event, is_terminal)
+    return UsageTap(read_event, is_terminal)
 
 
-def _read_event(event: sse.Event, tap: UsageTap) -> None:
+def read_event(event: sse.Event, tap: UsageTap) -> None:
+    """Update `tap` from one event of an OpenAI stream: its usage chunk, an error chunk."""
     data = event.data
     # Only the usage chunk and error chunks are worth parsing.
     if '"usage":{' not in data and '"usage": {' not in data and '"error"' not in data:

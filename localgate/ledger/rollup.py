@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 QUARTER = 900  # seconds
+MEDIA = ("images", "audio_seconds", "speech_characters")  # what media operations use
 MEASURES = (
     "requests",
     "errors",  # status >= 400, or the client went away
@@ -27,22 +28,31 @@ MEASURES = (
     "output_tokens",
     "cache_read_tokens",
     "cache_creation_tokens",
+    *MEDIA,
 )
+# The measures summed as they are, column for column, from `requests`.
+_SUMMED = MEASURES[2:]
+# The media columns of both tables, as an older ledger gains them (rows so far: 0).
+# audio_seconds is a float: the one measure that is not a count.
+MEDIA_COLUMNS = {
+    "images": "INTEGER NOT NULL DEFAULT 0",
+    "audio_seconds": "REAL NOT NULL DEFAULT 0",
+    "speech_characters": "INTEGER NOT NULL DEFAULT 0",
+}
 # --by KEY -> the usage_quarters column rows are grouped on
 KEYS = {"account": "account", "model": "model"}
 
 _ACCOUNT = "COALESCE({r}account, '-')"
 _MODEL = "COALESCE({r}model_used, {r}model, '-')"
 _ERROR = "(COALESCE({r}status, 0) >= 400 OR COALESCE({r}client_gone, 0))"
-_TOKENS = "{r}input_tokens, {r}output_tokens, {r}cache_read_tokens, {r}cache_creation_tokens"
+# NULL in a media column: a row from before it was measured.
+_SUMS = ", ".join(f"COALESCE({{r}}{m}, 0)" for m in _SUMMED)
 
 
 def _values(r: str) -> str:
-    """The rollup columns of one `requests` row (`r` is `NEW.` in the trigger)."""
-    return ", ".join(
-        part.format(r=r)
-        for part in (f"CAST({{r}}ts / {QUARTER} AS INTEGER)", _ACCOUNT, _MODEL, _ERROR, _TOKENS)
-    )
+    """The rollup row of one `requests` row (`r` is `NEW.` in the trigger)."""
+    parts = (f"CAST({{r}}ts / {QUARTER} AS INTEGER)", _ACCOUNT, _MODEL, "1", _ERROR, _SUMS)
+    return ", ".join(part.format(r=r) for part in parts)
 
 
 SCHEMA = f"""
@@ -56,30 +66,29 @@ CREATE TABLE IF NOT EXISTS usage_quarters (
     output_tokens INTEGER NOT NULL,
     cache_read_tokens INTEGER NOT NULL,
     cache_creation_tokens INTEGER NOT NULL,
+    images INTEGER NOT NULL DEFAULT 0,
+    audio_seconds REAL NOT NULL DEFAULT 0,
+    speech_characters INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (quarter, account, model)
 ) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS requests_rollup AFTER INSERT ON requests BEGIN
-    INSERT INTO usage_quarters VALUES (
-        CAST(NEW.ts / {QUARTER} AS INTEGER), {_ACCOUNT.format(r="NEW.")},
-        {_MODEL.format(r="NEW.")}, 1, {_ERROR.format(r="NEW.")}, {_TOKENS.format(r="NEW.")})
+DROP TRIGGER IF EXISTS requests_rollup;  -- an older ledger's sums fewer measures
+CREATE TRIGGER requests_rollup AFTER INSERT ON requests BEGIN
+    INSERT INTO usage_quarters (quarter, account, model, {", ".join(MEASURES)}) VALUES (
+        {_values("NEW.")})
     ON CONFLICT DO UPDATE SET
         requests = requests + 1,
         errors = errors + excluded.errors,
-        input_tokens = input_tokens + excluded.input_tokens,
-        output_tokens = output_tokens + excluded.output_tokens,
-        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-        cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens;
+        {", ".join(f"{m} = {m} + excluded.{m}" for m in _SUMMED)};
 END;
 """
 
 # For a ledger written before the rollup existed: sum what it holds, once.
 BACKFILL = f"""
 DELETE FROM usage_quarters;
-INSERT INTO usage_quarters
+INSERT INTO usage_quarters (quarter, account, model, {", ".join(MEASURES)})
 SELECT CAST(ts / {QUARTER} AS INTEGER) AS q, {_ACCOUNT.format(r="")} AS a,
-       {_MODEL.format(r="")} AS m, COUNT(*),
-       SUM({_ERROR.format(r="")}), SUM(input_tokens), SUM(output_tokens),
-       SUM(cache_read_tokens), SUM(cache_creation_tokens)
+       {_MODEL.format(r="")} AS m, COUNT(*), SUM({_ERROR.format(r="")}),
+       {", ".join(f"COALESCE(SUM({m}), 0)" for m in _SUMMED)}
 FROM requests GROUP BY q, a, m;
 """
 
@@ -95,7 +104,7 @@ class Cell:
 
     bucket: int  # index into the buckets asked for
     key: str
-    values: tuple[int, ...]  # MEASURES order
+    values: tuple[int | float, ...]  # MEASURES order
 
 
 def series(
@@ -126,4 +135,9 @@ def series(
         f"ON u.quarter >= b.lo AND u.quarter < b.hi{where} GROUP BY b.i, u.{column}",
         args,
     ).fetchall()
-    return [Cell(int(i), str(key), tuple(int(v or 0) for v in rest)) for i, key, *rest in rows]
+    return [Cell(int(i), str(key), tuple(map(figure, rest))) for i, key, *rest in rows]
+
+
+def figure(value) -> int | float:
+    """A sum as SQLite gives it: a count as an int, seconds to the millisecond."""
+    return round(value, 3) if isinstance(value, float) else int(value or 0)

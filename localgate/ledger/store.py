@@ -1,6 +1,6 @@
 """The usage ledger on disk: one SQLite file (WAL) in the state dir.
 
-Tables: `requests` (one row per client request), `usage_quarters` (their
+Tables (`schema.py`): `requests` (one row per client request), `usage_quarters` (their
 sums per quarter hour, kept by a trigger: `rollup.py`), `limits` (the
 provider's last figures per account, model and dimension) and `state` (the
 pool's invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
@@ -18,6 +18,12 @@ from typing import Any
 
 from localgate.files import private_file
 from localgate.ledger import rollup
+from localgate.ledger.schema import (  # noqa: F401 (_SCHEMA, SCHEMA_VERSION: for tests)
+    _SCHEMA,
+    REQUEST_COLUMNS,
+    SCHEMA_VERSION,
+    upgrade,
+)
 from localgate.providers.ratelimit import (
     FIGURE_LIFETIME,
     RESET_FUTURE,
@@ -27,77 +33,7 @@ from localgate.providers.ratelimit import (
 from localgate.statedir import copy_back
 
 LEDGER_FILENAME = "ledger.sqlite3"
-SCHEMA_VERSION = 3  # 2: usage_quarters (see rollup.py); 3: requests.failed
 POOL_STATE = "pool"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,                -- wall time the request arrived (epoch seconds)
-    request_id TEXT,
-    account TEXT,                    -- the account that served; NULL when none did
-    provider TEXT,
-    model TEXT,                      -- as the client asked
-    model_used TEXT,                 -- as sent upstream
-    dialect TEXT,
-    op TEXT,
-    stream INTEGER,
-    status INTEGER,
-    input_tokens INTEGER NOT NULL DEFAULT 0,
-    output_tokens INTEGER NOT NULL DEFAULT 0,
-    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
-    cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
-    latency REAL,                    -- seconds until the last byte
-    ttfb REAL,                       -- seconds until the first byte reached the client
-    attempts INTEGER,
-    fallback_depth INTEGER,
-    client_gone INTEGER,
-    error TEXT,
-    failed TEXT                      -- JSON list: accounts whose attempt failed first
-);
-CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
-CREATE TABLE IF NOT EXISTS limits (
-    account TEXT NOT NULL,
-    model TEXT NOT NULL,
-    dimension TEXT NOT NULL,
-    "limit" INTEGER,
-    remaining INTEGER,
-    reset_at REAL,
-    observed_at REAL NOT NULL,
-    PRIMARY KEY (account, model, dimension)
-);
-CREATE TABLE IF NOT EXISTS state (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    saved_at REAL NOT NULL
-);
-"""
-
-REQUEST_COLUMNS = (
-    "ts",
-    "request_id",
-    "account",
-    "provider",
-    "model",
-    "model_used",
-    "dialect",
-    "op",
-    "stream",
-    "status",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "latency",
-    "ttfb",
-    "attempts",
-    "fallback_depth",
-    "client_gone",
-    "error",
-    "failed",
-)
-# Ledgers before version 3 lack the `failed` column: added in place, old rows NULL.
-_ADD_FAILED = "ALTER TABLE requests ADD COLUMN failed TEXT;"
 # A stream that broke after its first bytes: it kept its 200 and carries the error.
 _BROKEN = "stream AND status < 400 AND error IS NOT NULL AND NOT client_gone"
 _INSERT = (
@@ -106,6 +42,7 @@ _INSERT = (
 )
 # When a `limits` row stops meaning anything (LimitSnapshot.expires_at, in SQL).
 _EXPIRES = "COALESCE(reset_at, observed_at + ?)"
+_MEDIA_SUMS = ", ".join(f"SUM({m})" for m in rollup.MEDIA)
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens"
 # --by KEY -> the SQL expression rows are grouped on
 GROUPINGS = {
@@ -117,7 +54,7 @@ GROUPINGS = {
 
 @dataclass(frozen=True)
 class UsageRow:
-    """Requests and tokens of one group (an account, a model, a day)."""
+    """Requests, tokens and media use of one group (an account, a model, a day)."""
 
     key: str
     requests: int
@@ -128,6 +65,9 @@ class UsageRow:
     cache_creation_tokens: int
     broken_streams: int = 0  # streams that broke after their first bytes
     failed_attempts: int = 0  # attempts that failed over to another account
+    images: int = 0  # final images answered
+    audio_seconds: float = 0.0  # audio transcribed or translated, where the answer said
+    speech_characters: int = 0  # characters sent to be spoken
 
     @property
     def tokens(self) -> int:
@@ -166,15 +106,8 @@ class LedgerStore:
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a power cut may lose the last flush, never corrupt the file.
             db.execute("PRAGMA synchronous=NORMAL")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                script = _SCHEMA + rollup.SCHEMA
-                if version < 2:  # BACKFILL sums the rows a version-1 ledger holds (none when new)
-                    script += rollup.BACKFILL
-                columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
-                if columns and "failed" not in columns:  # a ledger from before version 3
-                    script += _ADD_FAILED
-                db.executescript(script + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                upgrade(db)
         except sqlite3.Error:
             db.close()
             raise
@@ -255,8 +188,8 @@ class LedgerStore:
             f"SELECT {group} AS key, COUNT(*), "
             "SUM(CASE WHEN status >= 400 OR client_gone THEN 1 ELSE 0 END), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-            f"SUM(cache_creation_tokens), SUM(CASE WHEN {_BROKEN} THEN 1 ELSE 0 END) "
-            "FROM requests WHERE ts >= ? GROUP BY key",
+            f"SUM(cache_creation_tokens), SUM(CASE WHEN {_BROKEN} THEN 1 ELSE 0 END), "
+            f"{_MEDIA_SUMS} FROM requests WHERE ts >= ? GROUP BY key",
             (since_wall,),
         ).fetchall()
         if by == "account":
@@ -270,15 +203,18 @@ class LedgerStore:
                 "WHERE ts >= ? AND failed IS NOT NULL GROUP BY key"
             )
         failed = {str(k): int(n or 0) for k, n in self._db.execute(failed_sql, (since_wall,))}
-        counts = {str(key): [int(v or 0) for v in rest] for key, *rest in rows}
+        counts = {str(key): [rollup.figure(v) for v in rest] for key, *rest in rows}
         for key in failed.keys() - counts.keys():  # an account that only ever failed
-            counts[key] = [0] * 7
+            counts[key] = [0] * 10
         return [
             UsageRow(
                 key,
                 *counts[key][:6],
                 broken_streams=counts[key][6],
                 failed_attempts=failed.get(key, 0),
+                images=counts[key][7],
+                audio_seconds=float(counts[key][8]),
+                speech_characters=counts[key][9],
             )
             for key in sorted(counts)
         ]

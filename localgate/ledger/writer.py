@@ -83,6 +83,10 @@ def request_row(event: RequestDone, failed: list[str] | None = None) -> tuple:
         int(event.client_gone),
         event.error,
         json.dumps(failed) if failed else None,
+        # Counted by localgate (lengths, events), the seconds bounded where they were read.
+        usage.images,
+        usage.audio_seconds,
+        usage.speech_characters,
     )
 
 
@@ -321,12 +325,17 @@ def write_batch(
     """Write a batch in one transaction; if a row in it cannot be stored, row by row.
 
     Row by row, a row SQLite refuses (`_ROW_ERRORS`) is dropped; any other
-    error (disk full, locked) stops there and leaves the rest for a retry.
+    error (disk full, locked) stops there and leaves the rest for a retry. A
+    finished request that cannot even be made a row (a bug of ours) is dropped
+    and said: kept, it would come back in every retry and stop the ledger.
     Runs on the writer thread.
     """
-    made = []
+    made, unmade = [], []
     for index, row in enumerate(rows):
-        made.append(row if isinstance(row, tuple) else request_row(row))
+        try:
+            made.append(row if isinstance(row, tuple) else request_row(row))
+        except Exception as exc:
+            unmade.append(f"request: {type(exc).__name__}: {exc}"[:200])
         if index % 32 == 31:
             # Hand the GIL back now and then: a request running on the loop waits for
             # 32 rows at most, not the whole batch (sqlite's own steps release it too).
@@ -334,14 +343,16 @@ def write_batch(
     rows = made
     try:
         store.write(rows, limits, state)
-        return Outcome(written=len(rows))
+        return Outcome(written=len(rows), dropped=unmade)
     except _ROW_ERRORS:
         pass  # find the bad rows below
     except Exception as exc:  # nothing was written: all of it waits
-        return Outcome(rows_left=rows, limits_left=limits, state_left=bool(state), error=exc)
+        return Outcome(
+            dropped=unmade, rows_left=rows, limits_left=limits, state_left=bool(state), error=exc
+        )
     items = [("request", r) for r in rows] + [("figure", f) for f in limits]
     items += [("state", state)] if state else []
-    outcome = Outcome()
+    outcome = Outcome(dropped=unmade)
     for index, (kind, item) in enumerate(items):
         try:
             if kind == "request":

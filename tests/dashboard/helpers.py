@@ -22,10 +22,13 @@ def page_headers(client, csrf: str | None = None) -> dict[str, str]:
     return headers
 
 
-def row(ts, account="work", model="claude-x", status=200, tokens=(10, 5, 0, 0), gone=0):
+def row(ts, account="work", model="claude-x", status=200, tokens=(10, 5, 0, 0), gone=0, media=()):
+    """A `requests` row; `media`: images, audio seconds, speech characters (left out:
+    NULL, as rows from before they were measured)."""
     values = dict.fromkeys(REQUEST_COLUMNS)
     values.update(ts=ts, account=account, model=model, model_used=model, status=status)
     values.update(zip(REQUEST_COLUMNS[10:14], tokens, strict=True))
+    values.update(zip(("images", "audio_seconds", "speech_characters"), media, strict=False))
     values.update(client_gone=gone)
     return tuple(values[c] for c in REQUEST_COLUMNS)
 
@@ -55,11 +58,28 @@ def generated_rows(count, now, days, *, seed=16, accounts=ACCOUNTS, models=MODEL
         made += 1
         status = 200 if rnd.random() > 0.04 else rnd.choice((429, 500, 529))
         prompt = rnd.randint(200, 4000)
+        who, model = rnd.choice(accounts), rnd.choice(models)  # drawn in the order they were
         yield row(
             ts,
-            account=rnd.choice(accounts),
-            model=rnd.choice(models),
+            account=who,
+            model=model,
             status=status,
             tokens=(prompt, rnd.randint(20, 800), rnd.randint(0, 20000), rnd.randint(0, 2000)),
             gone=int(rnd.random() < 0.01),
+            media=media_of(model, prompt),
         )
+
+
+MEDIA_MODELS = ("gpt-image-1", "whisper-1", "tts-1")
+
+
+def media_of(model: str, draw: int) -> tuple:
+    """What a generated request of `model` used beyond tokens (chat models: nothing),
+    from a figure already drawn, so chat-only histories draw what they always drew."""
+    if model.startswith("gpt-image"):
+        return (1 + draw % 4, 0.0, 0)
+    if model.startswith("whisper"):
+        return (0, draw / 64, 0)
+    if model.startswith("tts"):
+        return (0, 0.0, 20 + draw % 300)
+    return ()

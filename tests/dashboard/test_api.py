@@ -195,6 +195,40 @@ async def test_usage_csv(dashboard, make_fake):
     assert work[2:4] == ["1", "0"] and work[-1] == "0.75"  # 300 read of 400 prompt tokens
 
 
+async def test_usage_sums_images_audio_seconds_and_speech_characters(dashboard, make_fake):
+    rows = [
+        row(NOW - 60, "work", "gpt-image-1", media=(3, 0.0, 0)),
+        row(NOW - 70, "work", "gpt-image-1", media=(1, 0.0, 0)),
+        row(NOW - 80, "work", "whisper-1", media=(0, 12.25, 0)),
+        row(NOW - 90, "work", "whisper-1", media=(0, 0.5, 0)),
+        row(NOW - 100, "spare", "tts-1", media=(0, 0.0, 120)),
+        row(NOW - 110, "spare", "m1"),  # a row from before media was measured (NULLs)
+    ]
+    client, _, _ = await two_accounts(dashboard, make_fake, rows=rows)
+    answer = await get_json(client, "/ui/api/usage?range=24h&by=model")
+    totals = answer["totals"]
+    assert (totals["images"], totals["audio_seconds"], totals["speech_characters"]) == (
+        4,
+        12.75,
+        120,
+    )
+    series = {s["key"]: s for s in answer["series"]}
+    assert sum(series["gpt-image-1"]["images"]) == 4
+    assert sum(series["whisper-1"]["audio_seconds"]) == 12.75
+    assert sum(series["tts-1"]["speech_characters"]) == 120
+    assert sum(series["m1"]["images"]) == 0
+
+    async with client.get("/ui/api/usage.csv?range=24h&by=model") as resp:
+        table = list(csv.reader(io.StringIO(await resp.text())))
+    head = table[0]
+    assert head[-4:] == ["images", "audio_seconds", "speech_characters", "cache_hit_ratio"]
+    by_model = {r[1]: dict(zip(head, r, strict=True)) for r in table[1:]}
+    assert by_model["gpt-image-1"]["images"] == "4"
+    assert by_model["whisper-1"]["audio_seconds"] == "12.75"
+    assert by_model["tts-1"]["speech_characters"] == "120"
+    assert by_model["m1"]["images"] == "0"
+
+
 async def test_usage_new_requests_reach_the_chart(dashboard, make_fake):
     client, _, _ = await two_accounts(dashboard, make_fake)
     await post_messages(client)

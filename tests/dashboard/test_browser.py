@@ -150,6 +150,17 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
             f"+document.querySelector('#chart svg').dataset.total === {chart_total + 1}", 15
         )
 
+        # Media columns only once some was used: an image made while watching adds them.
+        heads = "[...document.querySelectorAll('#usage-table th')].map(th => th.textContent)"
+        assert "images" not in await page.eval(heads)
+        image = {"model": "gpt-image-1", "prompt": "a fox", "n": 2}
+        await ask(client, "/v1/images/generations", image)
+        await page.wait_for(f"{heads}.includes('images')", 15)
+        assert "audio" not in await page.eval(heads)
+        totals = await page.eval("document.getElementById('usage-totals').textContent")
+        assert "2images" in totals, totals
+        assert await page.eval("document.querySelector('#metric [value=images]').hidden") is False
+
         # Hovering the chart shows the numbers of the bucket under the pointer (moved
         # until it shows: the chart is redrawn whenever new usage arrives).
         tip = None

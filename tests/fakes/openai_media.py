@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import math
 import re
 import struct
 import time
@@ -21,6 +22,7 @@ from aiohttp import WSMsgType, web
 from .base import Error, Reply, dumps, random_id, split_text
 
 DIMENSIONS = 16  # a small default embedding size (real models: 1536, 3072)
+BYTES_PER_SECOND = 1000  # how long the fake says an uploaded recording is: 1 kB a second
 AUDIO_HEADER = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -161,10 +163,11 @@ class MediaRoutes:
             picture = base64.b64encode(PNG + hashlib.sha256(seen).digest()).decode()
             usage = self._image_usage(reply)
             if not body.get("stream"):
+                made = {"b64_json": picture, "revised_prompt": body.get("prompt")}
                 return self._json(
                     {
                         "created": int(time.time()),
-                        "data": [{"b64_json": picture, "revised_prompt": body.get("prompt")}],
+                        "data": [made] * int(body.get("n") or 1),
                         "usage": usage,
                     }
                 )
@@ -217,6 +220,7 @@ class MediaRoutes:
             return self.error_response(Error(400, "file: a file is required", headers={}))
         self.last_form = form
         heard = len(form["file"][0][1])
+        seconds = heard / BYTES_PER_SECOND
         model = _field(form, "model")
         kind = _field(form, "response_format", "json")
         stream = _field(form, "stream") == "true" and not model.startswith("whisper")
@@ -229,6 +233,8 @@ class MediaRoutes:
                 "output_tokens": reply.usage.output,
                 "total_tokens": reply.usage.input + reply.usage.output,
             }
+            if model.startswith("whisper"):  # billed by the second, whole seconds
+                usage = {"type": "duration", "seconds": math.ceil(seconds)}
             if stream:
                 response = await self._start_stream(request, reply, None)
                 for piece in split_text(text, reply.chunks):
@@ -258,10 +264,10 @@ class MediaRoutes:
                     {
                         "task": "transcribe",
                         "language": "english",
-                        "duration": 1.0,
+                        "duration": seconds,
                         "text": text,
                         "segments": [segment],
-                        "usage": {"type": "duration", "seconds": 1},
+                        "usage": usage,
                     }
                 )
             return self._json({"text": text, "usage": usage})

@@ -20,6 +20,7 @@ from tests.hardening.helpers import (
     start,
     upstream_calls,
 )
+from tests.support import account
 
 
 def nested(depth: int) -> str:
@@ -162,3 +163,69 @@ async def test_a_deep_but_parseable_body_is_refused_before_translation(localgate
     assert resp.status == 400
     assert "deep" in assert_dialect_error("openai", 400, await resp.read())["error"]["message"]
     assert upstream_calls(fakes) == 0
+
+
+def schema_nested(depth: int, shape: str) -> dict:
+    """A JSON schema `depth` JSON levels deep: objects of properties (two levels a
+    step) or arrays of items (one level a step, a translator's deepest recursion)."""
+    schema: dict = {"type": "object"}
+    if shape == "items":
+        for _ in range(depth - 1):
+            schema = {"type": "array", "items": schema}
+        return schema
+    for _ in range(depth // 2):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+DEEP_TOOL = {  # each client's way of offering a tool whose schema nests to the door's limit
+    "anthropic": lambda s: {"tools": [{"name": "t", "input_schema": s}]},
+    "openai": lambda s: {
+        "tools": [{"type": "function", "function": {"name": "t", "parameters": s}}]
+    },
+    "responses": lambda s: {"tools": [{"type": "function", "name": "t", "parameters": s}]},
+    "gemini": lambda s: {"tools": [{"functionDeclarations": [{"name": "t", "parameters": s}]}]},
+}
+DEEP_ROUTES = {
+    "anthropic": ("/v1/messages", {"max_tokens": 10, "messages": CHAT}),
+    "openai": ("/v1/chat/completions", {"messages": CHAT}),
+    "responses": ("/v1/responses", {"input": "hi"}),
+    "gemini": ("/v1beta/models/{model}:generateContent", GENERATE.body),
+}
+UPSTREAM_MODELS = {
+    "anthropic": "claude-opus-4-8",
+    "openai": "gpt-4o",
+    "gemini": "gemini-2.5-flash",
+    "responses": "gpt-5-codex",
+}
+
+
+@pytest.mark.parametrize("shape", ["properties", "items"])
+@pytest.mark.parametrize("client_dialect", list(DEEP_ROUTES))
+@pytest.mark.parametrize("upstream", list(UPSTREAM_MODELS))
+async def test_a_body_nested_to_the_doors_limit_is_translated_for_every_pair(
+    localgate, make_fake, client_dialect, upstream, shape
+):
+    """The door lets through MAX_DEPTH levels: every translator (they recurse over
+    schemas) must then give an answer or a 400, never a 500."""
+    from localgate.dialects.common import MAX_DEPTH
+
+    if client_dialect == upstream:
+        pytest.skip("relayed, not translated")
+    fakes = {kind: await make_fake(kind, kind) for kind in ("anthropic", "openai", "gemini")}
+    client = await localgate(
+        [
+            account("anthropic", "anthropic", fakes["anthropic"].url),
+            account("openai", "openai", fakes["openai"].url, models=["gpt-4o"], api="chat"),
+            account("responses", "openai", fakes["openai"].url, models=["gpt-5-codex"]),
+            account("gemini", "gemini", fakes["gemini"].url),
+        ]
+    )
+    model = UPSTREAM_MODELS[upstream]
+    path, base = DEEP_ROUTES[client_dialect]
+    body = {**base, **DEEP_TOOL[client_dialect](schema_nested(MAX_DEPTH - 6, shape))}
+    if client_dialect != "gemini":
+        body["model"] = model
+    raw = json.dumps(body).encode()
+    resp = await client.post(path.format(model=model), data=raw)
+    assert resp.status == 200, await resp.text()

@@ -113,7 +113,25 @@ def test_integers_beyond_64_bits_stay_exact():
     )
 
 
-@pytest.mark.parametrize("depth", [127, 128, 129, 255, 256, 1025])
+@pytest.mark.parametrize("depth", [127, 128, 129, 254, 255, 256, 1025])
 def test_nesting_is_judged_as_the_strict_parser_does(depth):
     raw = ('{"a":' + "[" * depth + "]" * depth + "}").encode()
     assert outcome(parse_object, raw) == outcome(_parse_strictly, raw)
+
+
+def test_orjson_writes_exactly_the_doors_depth():
+    """The fast path leaves depth to orjson's writer: an orjson that wrote deeper
+    (or less deep) must move MAX_DEPTH with it."""
+    import orjson
+
+    from localgate.dialects.common import MAX_DEPTH
+
+    def nested(depth):
+        value: list = []
+        for _ in range(depth - 1):
+            value = [value]
+        return value
+
+    orjson.dumps(nested(MAX_DEPTH))
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(nested(MAX_DEPTH + 1))

@@ -158,4 +158,3 @@ async def test_a_relayed_client_error_never_echoes_the_key(localgate, make_fake)
     text = await resp.text()
     assert resp.status == 400 and "[redacted]" in text, text
     assert ANTHROPIC_KEY[-16:] not in text
-

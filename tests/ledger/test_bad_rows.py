@@ -11,6 +11,7 @@ import pytest
 from localgate.dialects.usage import Usage, as_int
 from localgate.events import LimitsObserved, RequestDone
 from localgate.ledger import Ledger, LedgerStore, ledger_path
+from localgate.ledger.store import REQUEST_COLUMNS
 from localgate.ledger.writer import request_row
 from localgate.providers.ratelimit import LimitSnapshot
 from tests.pool.test_pool import MODEL, Clock, make_pool
@@ -65,10 +66,33 @@ def stored(tmp_path) -> int:
         store.close()
 
 
+async def test_a_request_that_cannot_be_made_a_row_is_dropped_not_retried_forever(
+    ledger, tmp_path, caplog
+):
+    """A bug making one row (here a usage that is not a Usage) costs that row, said in
+    the log; kept, the batch would come back in every retry and the ledger stop."""
+    broken = done(5)
+    broken.usage = object()
+    ledger(done(5))
+    ledger(broken)
+    ledger(done(6))
+    with caplog.at_level(logging.ERROR, "localgate"):
+        await ledger.flush()
+        await ledger.flush()
+    assert stored(tmp_path) == 2
+    assert ledger._rows == [] and ledger.written == 2
+    assert "AttributeError" in caplog.text
+    ledger(done(7))
+    await ledger.flush()
+    assert stored(tmp_path) == 3
+
+
 async def test_a_bad_row_is_dropped_and_the_rest_written(ledger, tmp_path, caplog):
     ledger(done(5))
-    ledger._rows.append(request_row(done(5))[:-1] + ("\ud800",))  # unencodable error text
-    ledger._rows.append((None,) * 20)  # ts NOT NULL
+    bad = list(request_row(done(5)))
+    bad[REQUEST_COLUMNS.index("error")] = "\ud800"  # unencodable error text
+    ledger._rows.append(tuple(bad))
+    ledger._rows.append((None,) * len(REQUEST_COLUMNS))  # ts NOT NULL
     ledger(done(6))
     ledger(LimitsObserved("a", MODEL, [LimitSnapshot("requests", 10, 9, None, time.time())]))
     with caplog.at_level(logging.ERROR, "localgate"):

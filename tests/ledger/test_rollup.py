@@ -8,7 +8,7 @@ import time
 from localgate.ledger import LedgerStore, ledger_path
 from localgate.ledger.rollup import MEASURES, QUARTER
 from localgate.ledger.store import _SCHEMA, REQUEST_COLUMNS, SCHEMA_VERSION
-from tests.dashboard.helpers import generated_rows, row
+from tests.dashboard.helpers import MEDIA_MODELS, MODELS, generated_rows, row
 
 NOW = time.time()
 
@@ -23,15 +23,18 @@ def sums_from_requests(store, lo, hi, by="account"):
     rows = store._db.execute(
         f"SELECT {key}, COUNT(*), SUM(COALESCE(status, 0) >= 400 OR client_gone), "
         "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-        f"SUM(cache_creation_tokens) FROM requests WHERE ts >= ? AND ts < ? GROUP BY 1",
+        "SUM(cache_creation_tokens), COALESCE(SUM(images), 0), "
+        "COALESCE(SUM(audio_seconds), 0), COALESCE(SUM(speech_characters), 0) "
+        "FROM requests WHERE ts >= ? AND ts < ? GROUP BY 1",
         (lo, hi),
     ).fetchall()
-    return {k: tuple(v) for k, *v in rows}
+    # Seconds to the millisecond, as the rollup answers them.
+    return {k: tuple(round(x, 3) if isinstance(x, float) else x for x in v) for k, *v in rows}
 
 
 def test_the_trigger_keeps_the_rollup_equal_to_the_rows(tmp_path):
     store = LedgerStore.open(ledger_path(tmp_path))
-    rows = list(generated_rows(5000, NOW, days=3))
+    rows = list(generated_rows(5000, NOW, days=3, models=(*MODELS, *MEDIA_MODELS)))
     store.write(rows[:2500])
     store.write(rows[2500:])
     store.write([row(NOW, account=None, model="m", status=None)])  # no account, no status
@@ -59,7 +62,7 @@ def test_an_older_ledger_is_summed_once_when_opened(tmp_path):
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path)  # a version-1 ledger, as the daemon wrote it before
     db.executescript(_SCHEMA + "PRAGMA user_version = 1;")
-    rows = list(generated_rows(3000, NOW, days=2))
+    rows = list(generated_rows(3000, NOW, days=2, models=(*MODELS, *MEDIA_MODELS)))
     db.executemany(
         f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})",

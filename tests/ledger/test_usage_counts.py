@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from localgate.ledger import LedgerStore
+from localgate.ledger.store import SCHEMA_VERSION
 from tests.fakes import Cut, Error, Reply
 from tests.ledger.test_ledger_app import state_dir, store_of
 from tests.support import account
@@ -62,6 +63,6 @@ def test_an_older_ledger_gains_the_column_and_keeps_its_rows(tmp_path):
     try:
         (row,) = store.usage(0, "account")
         assert (row.key, row.requests, row.failed_attempts) == ("old", 1, 0)
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         store.close()

@@ -328,6 +328,17 @@ const MEASURE_NAMES = {
   cache_read_tokens: "cache read", cache_creation_tokens: "cache write",
 };
 
+// What media operations used: shown (totals, table columns, measures) only when some was.
+const MEDIA = [
+  ["images", "images", compact],
+  ["audio_seconds", "audio", duration],
+  ["speech_characters", "spoken chars", compact],
+];
+
+function mediaUsed(totals) {
+  return MEDIA.filter(([key]) => totals[key]);
+}
+
 function metricValues(entry, metric) {
   if (metric === "tokens") {
     return entry.input_tokens.map((_, i) => entry.input_tokens[i] + entry.output_tokens[i]
@@ -365,7 +376,7 @@ function renderUsage() {
   const series = ratio
     ? [{ key: "all", color: PALETTE[1], values: ratioSeries(answer) }]
     : answer.series.map((s) => ({ key: s.key, color: colorOf(s.key), values: metricValues(s, metric) }));
-  const format = ratio ? (v) => `${Math.round(v * 100)}%` : compact;
+  const format = ratio ? (v) => `${Math.round(v * 100)}%` : metric === "audio_seconds" ? duration : compact;
   const hourly = answer.step === "hour";
   const every = Math.ceil(answer.buckets.length / 8);
   const tickLabel = (i) => {
@@ -394,11 +405,13 @@ function renderUsage() {
     },
   });
   const t = answer.totals;
+  for (const option of $("metric").querySelectorAll("[data-media]")) option.hidden = !t[option.value];
   $("usage-totals").replaceChildren(
     ...[["requests", compact(t.requests)], ["errors", compact(t.errors)],
       ["input", compact(t.input_tokens)], ["output", compact(t.output_tokens)],
       ["cache read", compact(t.cache_read_tokens)],
-      ["cache hits", t.cache_hit_ratio === null ? "–" : `${Math.round(t.cache_hit_ratio * 100)}%`]]
+      ["cache hits", t.cache_hit_ratio === null ? "–" : `${Math.round(t.cache_hit_ratio * 100)}%`],
+      ...mediaUsed(t).map(([key, label, show]) => [label, show(t[key])])]
       .map(([label, value]) => h("div", {}, h("b", {}, value), h("span", {}, label))));
   $("legend").replaceChildren(...series.map((s) => {
     const swatch = h("i");
@@ -410,6 +423,7 @@ function renderUsage() {
 
 function renderUsageTable(answer) {
   const sum = (s, m) => s[m].reduce((a, b) => a + b, 0);
+  const media = mediaUsed(answer.totals);
   const rows = answer.series.map((s) => {
     const swatch = h("i", { class: "swatch" });
     swatch.style.background = colorOf(s.key);
@@ -419,11 +433,13 @@ function renderUsageTable(answer) {
       h("td", { class: "num" }, compact(sum(s, "errors"))),
       h("td", { class: "num" }, compact(sum(s, "input_tokens"))),
       h("td", { class: "num" }, compact(sum(s, "output_tokens"))),
-      h("td", { class: "num" }, compact(sum(s, "cache_read_tokens"))));
+      h("td", { class: "num" }, compact(sum(s, "cache_read_tokens"))),
+      ...media.map(([key, , show]) => h("td", { class: "num" }, show(sum(s, key)))));
   });
+  const heads = ["req", "err", "in", "out", "cache", ...media.map(([, label]) => label)];
   $("usage-table").replaceChildren(
-    h("thead", {}, h("tr", {}, h("th", {}, answer.by), ...["req", "err", "in", "out", "cache"].map((x) => h("th", { class: "num" }, x)))),
-    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6, class: "empty" },
+    h("thead", {}, h("tr", {}, h("th", {}, answer.by), ...heads.map((x) => h("th", { class: "num" }, x)))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: heads.length + 1, class: "empty" },
       answer.ledger ? "No requests in this range." : "No usage ledger yet."))));
 }
 
