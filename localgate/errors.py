@@ -7,6 +7,7 @@
     │   ├── KeyringFailed             the keyring backend failed (locked, corrupt…)
     │   └── LoginExpired              an OAuth login was revoked or expired: log in again
     ├── TokenRefreshFailed            the token endpoint could not be reached (transient)
+    ├── InputTooLarge                 a token answer or a credentials file past its bound
     ├── LoginFailed                   an interactive OAuth login did not complete
     ├── CannotListen                  `serve` cannot bind its address
     ├── AlreadyRunning                another daemon serves the same state dir
@@ -131,6 +132,11 @@ class LoginExpired(SecretError):
 
 class TokenRefreshFailed(LocalgateError):
     """An access token could not be refreshed for a reason that may pass (network, 5xx)."""
+
+
+class InputTooLarge(LocalgateError):
+    """What localgate read from outside (a token endpoint's answer, a credentials file)
+    went past the size such a thing has; the message says how much, never the content."""
 
 
 class LoginFailed(LocalgateError):

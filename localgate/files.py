@@ -10,6 +10,16 @@ import os
 from pathlib import Path
 
 
+def identity(file: Path | int) -> tuple[int, int] | None:
+    """(device, inode) of the file at a path or behind an open descriptor: which file
+    it is, so a deleted or replaced one is told apart. None when there is none."""
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
 def private_dir(directory: Path) -> Path:
     """`directory`, created 0700 (with its parents) when missing."""
     if not directory.exists():

@@ -309,8 +309,15 @@ class Gateway:
                 provider.credential.masked(),
             )  # fmt: skip
         else:
-            if operation.media:  # a JSON answer after its first bytes: the rest of it
-                payload += await resp.read()
+            if operation.media:  # a JSON answer after its first bytes: the rest, capped
+                limit = int(self.config.server.max_response_mb * 1048576)
+                try:
+                    payload = await read_bounded(resp, limit, payload)
+                except ResponseTooLarge as exc:  # garbage: another account may answer
+                    resp.close()
+                    failure = Failure(FailureKind.SERVER_ERROR, exc.message)
+                    self._failed(req, account, target.model, failure)
+                    return failure
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             reshape = functools.partial(provider.answer, up_op, target.model)
             response = self._commit_body(

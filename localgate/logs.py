@@ -21,6 +21,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from localgate.files import identity
+
 LOG_FORMATS = ("text", "json")
 MAX_LOG_BYTES = 5 * 1024 * 1024  # one log file, before it rotates
 LOG_BACKUPS = 3  # localgate.log.1 … .3 are kept
@@ -80,6 +82,22 @@ class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     formatting per line) and leaves flushing to the writer, once per batch."""
 
     _size = 0
+    _retired = None  # the stream `reopen` replaced, closed by the writer thread
+
+    def reopen(self) -> None:
+        """Write to a new file at the path from now on (the open one was deleted).
+
+        Called off the writer thread, so the old stream is swapped out, not
+        closed: the writer may be writing to it this moment; it closes it itself.
+        """
+        self._retired, self.stream = self.stream, self._open()
+
+    def opened(self) -> tuple[int, int] | None:
+        """Which file the handler writes to; None when it cannot tell (mid-rotation)."""
+        try:
+            return identity(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return None
 
     def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -88,6 +106,9 @@ class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            if self._retired is not None:
+                retired, self._retired = self._retired, None
+                retired.close()
             line = self.format(record) + self.terminator
             if self.stream is None:
                 self.stream = self._open()
@@ -134,6 +155,7 @@ class DaemonLog:
             )
             file.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(dated=True))
             handlers.append(file)
+        self.file = file if log_file is not None else None  # the log file's handler
         self._handoff = _Handoff(handlers)
         self._handlers = handlers
 

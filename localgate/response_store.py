@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from localgate.files import private_file
+from localgate.statedir import StateDir, copy_back
 
 FILENAME = "responses.sqlite3"
 MAX_CHAIN = 10_000  # links followed at most (a loop in hand-edited data must end)
@@ -45,8 +46,11 @@ CREATE INDEX IF NOT EXISTS responses_created ON responses (created);
 class ResponseStore:
     """Responses by id, with the chain of items behind each."""
 
-    def __init__(self, state_dir: Path, *, days: int, max_mb: float) -> None:
+    def __init__(
+        self, state_dir: Path, *, days: int, max_mb: float, state: StateDir | None = None
+    ) -> None:
         self.path = Path(state_dir) / FILENAME
+        self._state = state  # checked before each write: no response goes to a deleted file
         self.days = days
         self.max_bytes = int(max_mb * 1024 * 1024)
         self._db: sqlite3.Connection | None = None
@@ -68,9 +72,18 @@ class ResponseStore:
                 exc,
             )
             return False
+        if self._state is not None:
+            self._state.keep(self.path, self.reopen)
         return True
 
+    async def reopen(self) -> None:
+        """Open the file again after it was deleted (or replaced) under us: a copy of
+        what the open connection still holds, or the file put in its place."""
+        await self._run(self._reopen)
+
     async def close(self) -> None:
+        if self._state is not None:
+            self._state.forget(self.reopen)
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
@@ -81,6 +94,8 @@ class ResponseStore:
         if self._db is None or not isinstance(response.get("id"), str):
             return
         try:
+            if self._state is not None:
+                await self._state.check()
             await self._run(self._save, response, previous, input_items)
         except (OSError, sqlite3.Error, ValueError) as exc:  # the answer is already out
             log.error("could not keep response %s for later turns: %s", response["id"], exc)
@@ -104,6 +119,8 @@ class ResponseStore:
     async def delete(self, response_id: str) -> bool:
         if self._db is None:
             return False
+        if self._state is not None:
+            await self._state.check()  # else the deletion would go to a deleted copy
         return await self._run(self._delete, response_id)
 
     async def _read(self, fn, response_id: str):
@@ -122,6 +139,14 @@ class ResponseStore:
         db.executescript(_SCHEMA)
         self._db = db
         self._prune()
+
+    def _reopen(self) -> None:
+        old = self._db
+        if old is not None:
+            copy_back(old, self.path)
+        self._open()
+        if old is not None:
+            old.close()
 
     def _save(self, response: dict, previous: str | None, input_items: list) -> None:
         encoded_input = json.dumps(input_items, ensure_ascii=False)

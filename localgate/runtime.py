@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from localgate.errors import AlreadyRunning
-from localgate.files import private_dir
+from localgate.files import identity, private_dir
 
 RUNTIME_FILE = "daemon.json"
 LOCK_FILE = "daemon.lock"
@@ -90,9 +90,32 @@ class DaemonClaim:
     def __init__(self, state_dir: Path):
         self.state_dir = Path(state_dir)
         self._fd: int | None = None
+        self._runtime: Runtime | None = None  # what `publish` wrote last
 
     def claim(self) -> DaemonClaim:
         """Take the lock, or raise AlreadyRunning naming the daemon that has it."""
+        self._fd = self._lock()
+        return self
+
+    def renew(self) -> None:
+        """Lock and publish again after the state dir was deleted under the daemon:
+        the lock held is on a deleted file, which keeps no other daemon out, and
+        without the runtime file no command finds this one. AlreadyRunning when
+        another daemon claimed the recreated dir first."""
+        lock = self.state_dir / LOCK_FILE
+        if self._fd is None or identity(lock) != identity(self._fd):
+            fd = self._lock()
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = fd
+        if self._runtime is not None:
+            self.publish(self._runtime)
+
+    def lock_identity(self) -> tuple[int, int] | None:
+        """Which lock file this daemon holds (statedir: deleted or not)."""
+        return identity(self._fd) if self._fd is not None else None
+
+    def _lock(self) -> int:
         private_dir(self.state_dir)
         fd = os.open(self.state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         if not _try_lock(fd):
@@ -103,8 +126,7 @@ class DaemonClaim:
                 f"another localgate ({who}) already runs on the state dir {self.state_dir}. "
                 "Stop it with `localgate stop`, or give this one its own `state_dir` in its config"
             )
-        self._fd = fd
-        return self
+        return fd
 
     def publish(self, runtime: Runtime) -> None:
         """Write the runtime file atomically (0600), so readers never see half of it."""
@@ -114,6 +136,7 @@ class DaemonClaim:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(asdict(runtime), handle)
         os.replace(tmp, path)
+        self._runtime = runtime
 
     def release(self) -> None:
         """Remove the runtime file, then let go of the lock."""

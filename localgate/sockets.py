@@ -27,6 +27,7 @@ from localgate.proxytoken import KEY_PROTOCOL
 # Subprotocols that carry the client's credentials: never sent upstream.
 PRIVATE_PROTOCOLS = (KEY_PROTOCOL, "openai-organization.", "openai-project.")
 CLOSE_TIMEOUT = 5.0
+MB = 1 << 20
 
 
 def upstream_protocols(header: str) -> tuple[str, ...]:
@@ -48,6 +49,10 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
     except TokenRefreshFailed as exc:  # the token endpoint is away: try another account
         return Failure(FailureKind.CONNECTION, str(exc), model_scoped=False)
     protocols = upstream_protocols(req.headers.get("Sec-WebSocket-Protocol", ""))
+    # One message is held whole, so each is capped like a request body (what a client
+    # sends) and a stream event (what the upstream sends): past it, the socket closes 1009.
+    server = gateway.config.server
+    client_cap, upstream_cap = int(server.max_body_mb * MB), int(server.max_event_mb * MB)
     gateway.pool.observe(account.name, target.model)
     try:
         async with asyncio.timeout(gateway.config.timeouts.first_byte):
@@ -55,7 +60,7 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
                 call.url,
                 headers=call.headers,
                 protocols=protocols,
-                max_msg_size=0,
+                max_msg_size=upstream_cap,
                 proxy=provider.proxy,  # the account's, or the environment's
             )
     except aiohttp.WSServerHandshakeError as exc:
@@ -75,7 +80,7 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
     record.model_used, record.fallback_depth = target.model, target.depth
     try:
         client = web.WebSocketResponse(
-            protocols=("realtime",) if "realtime" in protocols else (), max_msg_size=0
+            protocols=("realtime",) if "realtime" in protocols else (), max_msg_size=client_cap
         )
         client.headers.update({"x-localgate-account": account.name, "x-model-used": target.model})
         await client.prepare(http_request)

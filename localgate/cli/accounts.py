@@ -20,6 +20,9 @@ from localgate.config import ACCOUNT_NAME_RE, ENV_VAR_RE, AccountConfig, Config
 from localgate.providers import PROVIDERS
 
 NO_STATE = "—"
+# Characters of a key read from standard input, at most: keys are a few hundred; more is a
+# file or a device piped in by mistake, which is neither read whole nor stored.
+MAX_KEY = 16 * 1024
 
 
 @click.group()
@@ -226,7 +229,13 @@ def where_keys_live() -> str:
 def _read_key(name: str, provider: str, from_stdin: bool) -> str:
     """The key from stdin or a hidden prompt, stripped; refuses an empty one."""
     if from_stdin:
-        key = click.get_text_stream("stdin").read().strip()
+        key = click.get_text_stream("stdin").read(MAX_KEY + 1)
+        if len(key) > MAX_KEY:
+            raise click.ClickException(
+                f"more than {MAX_KEY // 1024} KB on standard input: a key is a single short "
+                "line; nothing stored"
+            )
+        key = key.strip()
         if "\n" in key:
             raise click.ClickException("expected one key on standard input, got several lines")
     else:

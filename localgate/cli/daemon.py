@@ -21,6 +21,9 @@ from localgate.config import Config
 from localgate.runtime import Runtime, base_url, read_runtime
 
 DEFAULT_PROBE_TIMEOUT = 0.5
+# Bytes of one answer, at most: the daemon's largest (a model list, account limits) is a
+# few hundred KB; more is something else on the port, never held whole.
+MAX_ANSWER = 16 * 1024 * 1024
 URL_ENV = "LOCALGATE_URL"
 
 
@@ -74,7 +77,8 @@ def ask_daemon(
 
     Sends the proxy token when one is set, so a guarded daemon answers too.
     """
-    from localgate.errors import LocalgateError
+    from localgate.bounded import read_capped
+    from localgate.errors import InputTooLarge, LocalgateError
     from localgate.proxytoken import auth_headers, load_proxy_token
 
     try:
@@ -86,7 +90,9 @@ def ask_daemon(
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=timeout) as response:
-            return json.loads(response.read()), None
+            return json.loads(read_capped(response, MAX_ANSWER)), None
+    except InputTooLarge as exc:
+        return None, f"{exc}: is it localgate?"
     except urllib.error.HTTPError as exc:
         return None, answered(exc.code)
     except (OSError, urllib.error.URLError) as exc:

@@ -95,8 +95,10 @@ def _login(
     table: dict[str, Any], credentials_file: str | None, adc: bool, no_browser: bool
 ) -> tuple[dict[str, Any], str | None, str]:
     """(credential JSON, email, credentials_type) from the chosen source."""
+    from localgate.bounded import read_file
+    from localgate.errors import InputTooLarge
     from localgate.google import login
-    from localgate.google.credential import parse_info
+    from localgate.google.credential import MAX_CREDENTIALS_FILE, parse_info
 
     if credentials_file or adc:
         path = Path(credentials_file) if credentials_file else login.adc_path()
@@ -105,7 +107,14 @@ def _login(
                 f"no application-default login at {path}: run "
                 "`gcloud auth application-default login` first"
             )
-        text = path.read_text()
+        try:
+            text = read_file(path, MAX_CREDENTIALS_FILE).decode("utf-8", "replace")
+        except InputTooLarge as exc:
+            raise click.ClickException(
+                f"{exc}, where Google credentials take a few KB: is it the right file?"
+            ) from exc
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from exc
         info = parse_info(text, str(path))
         email = _verify(info, str(path), table["name"])
         return info, email, "adc" if adc else info["type"]

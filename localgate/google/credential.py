@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
-from localgate.errors import LoginExpired, SecretError, TokenRefreshFailed
+from localgate.errors import InputTooLarge, LoginExpired, SecretError, TokenRefreshFailed
 from localgate.google import CLOUD_PLATFORM
 from localgate.providers.base import Credential
 
@@ -39,6 +39,9 @@ REFRESH_WAIT = 30.0  # seconds a caller with no valid token waits for the token 
 BACKOFF_FIRST = 10.0  # seconds before the next attempt after a failed refresh …
 BACKOFF_MAX = 60.0  # … doubling per failure in a row, up to this
 REASON_LENGTH = 160  # characters of the token endpoint's answer kept in a message
+# Bytes of a credentials file read at most (a service-account key is ~2.4 KB, a login
+# less): more is the wrong file, or a device that never ends.
+MAX_CREDENTIALS_FILE = 256 * 1024
 # RFC 6749 §5.2 error codes that say the grant itself is dead, so only a new login
 # (or a new key) helps: the refresh token or assertion is invalid, expired or revoked
 # (invalid_grant), the client is unknown or its secret wrong (invalid_client), the
@@ -316,6 +319,13 @@ class GoogleCredential(Credential):
             raise TokenRefreshFailed(
                 f"cannot reach the Google token endpoint for account {self._account!r}: "
                 f"{self._clean(str(exc))}"
+            ) from exc
+        except InputTooLarge as exc:  # its body was not kept: there is nothing to quote
+            raise TokenRefreshFailed(
+                f"the Google token endpoint for account {self._account!r} {exc}, where a token "
+                "answer takes a few: it is not Google's, or something between answers for it. "
+                "Check the login's token_uri "
+                "and the proxy it goes through (HTTPS_PROXY, the account's `proxy`)"
             ) from exc
         except (exceptions.RefreshError, TypeError, KeyError, ValueError, AttributeError) as exc:
             # google-auth reads a 200 answer without checking its shape: a proxy's

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from localgate.errors import LoginFailed
+from localgate.bounded import read_file
+from localgate.errors import InputTooLarge, LoginFailed
 from localgate.google import CLOUD_PLATFORM
-from localgate.google.credential import AUTHORIZED_USER, id_token_email
+from localgate.google.credential import AUTHORIZED_USER, MAX_CREDENTIALS_FILE, id_token_email
 
 DEFAULT_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -65,8 +66,8 @@ class OAuthClient:
     def from_file(cls, path: Path) -> OAuthClient:
         """Read a client-secrets file; LoginFailed says what is wrong and what to download."""
         try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_file(Path(path), MAX_CREDENTIALS_FILE))
+        except (OSError, ValueError, InputTooLarge) as exc:
             raise LoginFailed(f"cannot read client secrets {path}: {exc}") from exc
         section = data.get("installed") or data.get("web") if isinstance(data, dict) else None
         if not isinstance(section, dict) or not section.get("client_id"):
@@ -149,6 +150,12 @@ class LoginAttempt:
         headers = {"content-type": "application/x-www-form-urlencoded"}
         try:
             answer = Request()(self.client.token_uri, "POST", body, headers)
+        except InputTooLarge as exc:
+            raise LoginFailed(
+                f"the token endpoint {self.client.token_uri} {exc}, where a token answer "
+                "takes a few: check the token_uri of the client-secrets file and any proxy "
+                "between (HTTPS_PROXY)"
+            ) from exc
         except Exception as exc:  # google.auth TransportError
             raise LoginFailed(f"cannot reach {self.client.token_uri}: {exc}") from exc
         try:

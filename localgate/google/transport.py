@@ -2,7 +2,7 @@
 
 google-auth's own http.client adapter speaks plain http only and logs request
 bodies at debug level (a refresh token is a request body); this one speaks
-both schemes and logs nothing.
+both schemes and logs nothing, and reads at most MAX_ANSWER bytes of an answer.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from google.auth import exceptions, transport
 
+from localgate.bounded import read_capped
+
 DEFAULT_TIMEOUT = 10.0  # seconds for connecting, and for each read of the answer
 TOTAL_TIMEOUT = 20.0  # seconds for one whole token-endpoint exchange, however it trickles
+# Bytes of one answer, at most: a token answer (access token, id_token) is a few KB, so
+# more is a hostile or broken endpoint, or a proxy's page, and is not held in memory.
+MAX_ANSWER = 64 * 1024
 
 
 class Response(transport.Response):
@@ -44,7 +49,9 @@ class Request(transport.Request):
 
     `timeout` bounds connecting and each read; `total` bounds the whole
     exchange, so an endpoint (or proxy) that drips its answer a byte at a time
-    cannot hold a refresh for longer.
+    cannot hold a refresh for longer. An answer past `limit` bytes raises
+    InputTooLarge (not a TransportError: the endpoint was reached, and answered
+    what no token endpoint would).
     """
 
     def __init__(
@@ -52,9 +59,11 @@ class Request(transport.Request):
         timeout: float = DEFAULT_TIMEOUT,
         total: float = TOTAL_TIMEOUT,
         proxy: str | None = None,
+        limit: int = MAX_ANSWER,
     ):
         self.timeout = timeout
         self.total = total
+        self.limit = limit
         self.proxy = proxy  # the account's `proxy` setting (providers/proxy.py decides)
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
@@ -85,7 +94,7 @@ class Request(transport.Request):
             watchdog.check()  # it may have fired while the socket was still being made
             connection.request(method, path, body=body, headers=dict(headers or {}))
             answer = connection.getresponse()
-            data = answer.read()
+            data = read_capped(answer, self.limit)
             watchdog.check()
             headers_read = {k.lower(): v for k, v in answer.getheaders()}
             return Response(answer.status, headers_read, data)

@@ -32,11 +32,19 @@ class LedgerReader:
         return await loop.run_in_executor(self._executor, self._query, query, args, kwargs)
 
     def _query(self, query, args, kwargs):
-        if self._store is None:
-            self._store = LedgerStore.open_existing(self.path)
-            if self._store is None:
+        store = self._store  # once: `reopen` may let go of it meanwhile (closed after this)
+        if store is None:
+            store = self._store = LedgerStore.open_existing(self.path)
+            if store is None:
                 return None
-        return query(self._store, *args, **kwargs)
+        return query(store, *args, **kwargs)
+
+    async def reopen(self) -> None:
+        """Let go of the file read so far (it was deleted or replaced): the next
+        query opens the one at `path`."""
+        store, self._store = self._store, None
+        if store is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, store.close)
 
     async def close(self) -> None:
         """Close the connection on its thread, then the thread."""

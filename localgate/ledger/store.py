@@ -11,7 +11,6 @@ plain blocking object: the daemon uses it from one worker thread only
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from localgate.providers.ratelimit import (
     LimitSnapshot,
     sane_reset,
 )
+from localgate.statedir import copy_back
 
 LEDGER_FILENAME = "ledger.sqlite3"
 POOL_STATE = "pool"
@@ -79,14 +79,6 @@ class UsageRow:
         )
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return (stat.st_dev, stat.st_ino)
-
-
 def ledger_path(state_dir: Path) -> Path:
     """Where the ledger of a state dir lives."""
     return Path(state_dir) / LEDGER_FILENAME
@@ -98,15 +90,11 @@ class LedgerStore:
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self._db = connection
         self.path = path
-        self._identity = _identity(path)  # the file opened, to notice it was deleted
 
-    def replaced(self) -> bool:
-        """True when the file at `path` is no longer the one open (deleted or swapped).
-
-        SQLite keeps writing to a deleted file without a word: every row after
-        would be lost with it.
-        """
-        return _identity(self.path) != self._identity
+    def copy_back(self) -> None:
+        """Put at `path` what this connection still holds of its deleted file
+        (statedir.copy_back); nothing when a file is there."""
+        copy_back(self._db, self.path)
 
     @classmethod
     def open(cls, path: Path) -> LedgerStore:

@@ -26,6 +26,7 @@ from localgate.events import AttemptFailed, LimitsObserved, RequestDone
 from localgate.ledger.store import POOL_STATE, LedgerStore
 from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
+from localgate.statedir import StateDir
 
 log = logging.getLogger("localgate")
 # Seconds between flushes: a kill -9 loses the rows of requests that ended in the
@@ -99,8 +100,10 @@ class Ledger:
         retention_days: float = 90,
         interval: float = FLUSH_INTERVAL,
         batch: int = FLUSH_BATCH,
+        state: StateDir | None = None,
     ) -> None:
         self.path = Path(path)
+        self._state = state  # checked before each write: no row goes to a deleted file
         self.retention = retention_days * DAY
         self.interval = interval
         self.batch = batch
@@ -166,6 +169,8 @@ class Ledger:
             return False
         self._wake, self._lock = asyncio.Event(), asyncio.Lock()
         self._open = True
+        if self._state is not None:
+            self._state.keep(self.path, self.reopen)
         self._task = asyncio.create_task(self._loop())
         return True
 
@@ -196,7 +201,8 @@ class Ledger:
             if not (rows or limits or state):
                 return
             try:
-                await self._reopen_if_replaced()
+                if self._state is not None:
+                    await self._state.check()
                 outcome = await self._run(write_batch, self._store, rows, limits, state)
             except Exception as exc:  # no file to write to, or the executor failed: keep it all
                 outcome = Outcome(rows_left=rows, limits_left=limits, state_left=bool(state))
@@ -225,24 +231,19 @@ class Ledger:
             if outcome.state_left:
                 self._pool_changes = -1
 
-    async def _reopen_if_replaced(self) -> None:
-        """Recreate the ledger file (and the state dir) when it was deleted under us.
+    async def reopen(self) -> None:
+        """Open the ledger file again after it was deleted (or replaced) under us: a
+        copy of what the open connection still holds, or the file put in its place.
 
-        Checked before each write (one stat a second). Raises when it cannot be
-        recreated; the rows then wait in memory like any refused write.
+        Raises when it cannot; the rows then wait in memory like any refused write.
         """
         store = self._store
-        if store is None or not await self._run(store.replaced):
+        if store is None:
             return
-        fresh = await self._run(LedgerStore.open, self.path)  # raises: tried again next flush
-        self._store = fresh
+        await self._run(store.copy_back)
+        self._store = await self._run(LedgerStore.open, self.path)
         await self._run(store.close)
-        self._pool_changes = -1  # the new file needs the pool's state too
-        log.error(
-            "usage ledger: %s was deleted while localgate ran; recreated it and writing "
-            "on (the usage recorded before the deletion went with the file)",
-            self.path,
-        )
+        self._pool_changes = -1  # a file put back by hand needs the pool's state too
 
     def _pool_state(self) -> tuple[str, str, float] | None:
         """The watched pool's state to save when it changed; None when not (or on a bug)."""
@@ -266,6 +267,8 @@ class Ledger:
         if self._open:
             await self.flush()
             self._open = False
+        if self._state is not None:
+            self._state.forget(self.reopen)
         await self._close_store()
         if self._executor is not None:
             self._executor.shutdown(wait=True)

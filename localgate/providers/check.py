@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from localgate import providers
+from localgate.bounded import read_bounded
 from localgate.config import AccountConfig, Config
 from localgate.dialects.common import error_message
-from localgate.errors import LocalgateError
+from localgate.errors import LocalgateError, ResponseTooLarge
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,15 @@ async def check_account(config: Config, account: AccountConfig) -> CheckResult:
             async with http.request(
                 call.method, call.url, headers=call.headers, data=call.body, proxy=provider.proxy
             ) as resp:
-                body = await resp.read()
+                if resp.status == 200:  # its body (a model list) is not needed
+                    return result(True, f"{provider.base_url} accepted the credentials")
+                # Only read to quote the refusal: a hostile upstream may never end it.
+                body = await read_bounded(resp, int(config.server.max_response_mb * 1048576))
+    except ResponseTooLarge as exc:
+        return result(False, f"{resp.status} from {provider.base_url}, which {exc.message}")
     except aiohttp.ClientConnectorError as exc:
         return result(False, f"cannot connect to {provider.base_url}: {exc.os_error or exc}")
     except (aiohttp.ClientError, TimeoutError) as exc:
         return result(False, f"{provider.base_url} did not answer: {type(exc).__name__}")
-    if resp.status == 200:
-        return result(True, f"{provider.base_url} accepted the credentials")
     hint = " (the key is wrong or revoked)" if resp.status in (401, 403) else ""
     return result(False, f"{resp.status} from {provider.base_url}{hint}: {error_message(body)}")

@@ -39,7 +39,7 @@ def run(
     from localgate.requestlog import RequestLog
     from localgate.runtime import DaemonClaim, Runtime, base_url, log_path
     from localgate.server.app import create_app
-    from localgate.server.keys import GATEWAY
+    from localgate.server.keys import GATEWAY, STATE_DIR
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
@@ -89,6 +89,10 @@ def run(
                     str(log_path(config.state_dir)),
                 )
             )
+            keep_claim(app[STATE_DIR], claim)
+
+        if daemon_log.file is not None:
+            keep_log(app[STATE_DIR], daemon_log.file)
 
         app.on_startup.append(publish)
         app.on_startup.append(settle_memory)
@@ -122,6 +126,26 @@ def run(
         claim.release()
         daemon_log.stop()
     print("localgate stopped", flush=True)
+
+
+def keep_claim(state_dir, claim) -> None:
+    """Have the lock and the runtime file taken and written again when they are deleted."""
+    from localgate.runtime import LOCK_FILE, runtime_path
+
+    async def renew() -> None:
+        claim.renew()
+
+    state_dir.keep(claim.state_dir / LOCK_FILE, renew, held=claim.lock_identity)
+    state_dir.keep(runtime_path(claim.state_dir), renew)
+
+
+def keep_log(state_dir, file) -> None:
+    """Have the log file opened anew when it is deleted (else nobody reads what comes)."""
+
+    async def reopen() -> None:
+        file.reopen()
+
+    state_dir.keep(file.baseFilename, reopen, held=file.opened)
 
 
 async def settle_memory(app) -> None:

@@ -17,7 +17,7 @@ from localgate.dashboard.feed import LiveFeed
 from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
 from localgate.events import Events
-from localgate.files import private_key
+from localgate.files import private_file, private_key
 from localgate.gateway import Gateway
 from localgate.ledger import Ledger, LedgerReader, ledger_path
 from localgate.proxytoken import ProxyTokenSource
@@ -36,7 +36,9 @@ from localgate.server.keys import (
     RESPONSE_STORE,
     SESSIONS,
     STARTED,
+    STATE_DIR,
 )
+from localgate.statedir import StateDir
 
 __all__ = ["CATALOG", "GATEWAY", "LEDGER", "RESPONSE_STORE", "STARTED", "create_app"]
 SEAL_KEY_FILENAME = "seal.key"
@@ -89,6 +91,7 @@ def create_app(
     events.subscribe(feed)
     app[FEED], app[SESSIONS], app[EDITS] = feed, sessions, asyncio.Lock()
     app[READER] = LedgerReader(ledger_path(config.state_dir))
+    state_dir = app[STATE_DIR] = StateDir(config.state_dir)
 
     async def close_page_streams(app: web.Application) -> None:
         feed.close()  # graceful shutdown must not wait for open dashboards
@@ -125,37 +128,59 @@ def create_app(
         # shutdown has drained the requests by then, so their rows are written.
         gateway = app[GATEWAY]
         ledger = Ledger(
-            ledger_path(config.state_dir), retention_days=config.server.ledger_retention_days
+            ledger_path(config.state_dir),
+            retention_days=config.server.ledger_retention_days,
+            state=state_dir,
         )
         if await ledger.start():
             await ledger.restore(gateway.pool)
             ledger.watch(gateway.pool)
             events.subscribe(ledger)
+            state_dir.keep(ledger.path, app[READER].reopen)  # after the ledger's own copy
         app[LEDGER] = ledger
         yield
+        state_dir.forget(app[READER].reopen)
         await app[READER].close()
         await ledger.close()
 
     async def response_store(app: web.Application):
         gateway = app[GATEWAY]
+        seal_key = config.state_dir / SEAL_KEY_FILENAME
+
+        async def write_back() -> None:
+            # The key in use, so what was sealed before and after the deletion opens.
+            private_file(seal_key).write_bytes(gateway.seal_key)
+
         try:
-            gateway.seal_key = private_key(config.state_dir / SEAL_KEY_FILENAME)
+            gateway.seal_key = private_key(seal_key)
         except OSError as exc:  # compactions are then sealed for this run only
             log.error("cannot keep the sealing key in %s: %s", config.state_dir, exc)
             gateway.seal_key = os.urandom(32)
+        else:
+            state_dir.keep(seal_key, write_back)
         store = ResponseStore(
             config.state_dir,
             days=config.server.response_store_days,
             max_mb=config.server.response_store_mb,
+            state=state_dir,
         )
         await store.start()
         app[RESPONSE_STORE] = store
         yield
+        state_dir.forget(write_back)
         await store.close()
+
+    async def watch_state_dir(app: web.Application):
+        # Last in, so first out: no check runs while the parts above close.
+        watcher = asyncio.create_task(state_dir.watch())
+        yield
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
 
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(ledger)
     app.cleanup_ctx.append(response_store)
+    app.cleanup_ctx.append(watch_state_dir)
     return app
 
 

@@ -65,6 +65,16 @@ def test_add_with_key_env_stores_nothing_in_the_keyring(cli, config_path, keyrin
     assert load_config(config_path).account("ci").key_env == "CI_KEY"
 
 
+def test_a_huge_key_on_stdin_is_refused_unread(cli, config_path, keyring_file):
+    # A file piped in by mistake: not read past the bound, nothing stored.
+    piped = "sk-" + "x" * (4 << 20)
+    result = cli("accounts", "add", "work", "--provider", "openai", "--key-stdin", input=piped)
+    assert result.exit_code == 1
+    assert "more than 16 KB on standard input" in result.output
+    assert "nothing stored" in result.output
+    assert stored(keyring_file, "work") is None
+
+
 def test_readding_is_refused_without_replace(cli, config_path, keyring_file):
     cli("accounts", "add", "work", "--provider", "anthropic", "--priority", "2", input="old\n")
     result = cli("accounts", "add", "work", "--provider", "openai", "--key-stdin", input="new")

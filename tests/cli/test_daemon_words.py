@@ -96,6 +96,43 @@ def test_words_for_each_way_the_daemon_can_fail():
     assert ask_daemon(url(free_port()))[1].startswith("not running")
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["length", "until-close"])
+def test_an_endless_answer_is_not_read_whole(declared):
+    # Something else on the port (or a --url pointing elsewhere) answering without end.
+    import tracemalloc
+
+    flood = 64 << 20
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            if declared:
+                self.send_header("Content-Length", str(flood))
+            self.end_headers()
+            try:
+                self.wfile.write(b'{"accounts": "')
+                for _ in range(flood >> 16):
+                    self.wfile.write(b"x" * 65536)
+            except OSError:  # the CLI hung up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tracemalloc.start()
+    try:
+        answer, problem = ask_daemon(url(server.server_address[1]), timeout=5.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert answer is None and problem == "answered with more than 16 MB: is it localgate?"
+    assert peak < 40 << 20, f"held {peak >> 20} MB"
+
+
 def test_account_states_keeps_the_reason():
     with http_answering(401) as port:
         states, problem = account_states(DaemonLocation(f"http://127.0.0.1:{port}", "--url"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -127,6 +128,38 @@ async def test_start_status_logs_stop(daemon_config, stop_after):
     after = localgate("status")
     assert after.returncode == 3 and "not running" in after.stdout
     assert "not running" in localgate("stop", check=True).stdout
+
+
+async def test_a_deleted_state_dir_is_claimed_again(daemon_config, stop_after):
+    # rm -rf of the state dir under a running daemon: within a second or two it holds
+    # the new dir's lock, publishes its runtime file and logs to a new log file.
+    await daemon_config()
+    started = localgate("start", "--port", "0", check=True)
+    url = started.stdout.split("started: ")[1].split()[0]
+    pid = json.loads(localgate("status", "--json", check=True).stdout)["pid"]
+    try:
+        shutil.rmtree(default_state_dir())
+        deadline = time.monotonic() + 15
+        while True:
+            report = json.loads(localgate("status", "--json").stdout or "{}")
+            if report.get("found_by") == "runtime file":
+                break
+            assert time.monotonic() < deadline, report
+            time.sleep(0.2)
+        assert report["running"] and report["pid"] == pid and report["url"] == url
+        second = localgate("serve", "--port", "0")
+        assert second.returncode != 0 and f"pid {pid}" in second.stderr
+        logged = localgate("logs", "-n", "20", check=True).stdout
+        assert "deleted while localgate ran" in logged, logged
+        for name in (RUNTIME_FILE, "daemon.lock", LOG_FILE):
+            assert str(default_state_dir() / name) in logged
+        stopped = localgate("stop", check=True)
+        assert f"stopped localgate (pid {pid}" in stopped.stdout
+    finally:  # without its runtime file, stop_after cannot find it
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 async def test_restart_keeps_the_port_and_changes_the_pid(daemon_config, stop_after):

@@ -10,6 +10,8 @@ and from the test's own thread when a CLI command runs under CliRunner.
     tokens.revoked.add("1//refresh")  # that refresh token now gets invalid_grant
     tokens.refreshes                  # refresh_token + jwt-bearer grants answered
     tokens.answer = (502, "text/html", b"<h1>Bad Gateway</h1>")  # every token answer, as is
+    tokens.flood = 50 << 20           # every token answer: 50 MB of JSON-looking junk, streamed
+    tokens.flood_declared = False     # … sent until the connection closes, no length up front
 
 Grants: refresh_token, urn:ietf:params:oauth:grant-type:jwt-bearer (RS256
 assertions checked against keys registered in `public_keys`), and
@@ -68,6 +70,9 @@ class FakeGoogleToken:
         self.public_keys: dict[str, object] = {}  # service-account email -> RSA public key
         self.down = False  # answer every token request with a 503
         self.answer: tuple[int, str, bytes] | None = None  # (status, content type, body) canned
+        self.flood = 0  # bytes of junk each token answer sends instead (a hostile endpoint)
+        self.flood_declared = True  # the flood's Content-Length is sent (else: until close)
+        self.flood_sent = 0  # bytes of the last flood the client took before it hung up
         self.refreshes = 0
         self.grants: list[dict[str, str]] = []  # every token request's form, in order
         self.authorizations: list[dict[str, str]] = []  # every /auth query
@@ -165,6 +170,8 @@ class FakeGoogleToken:
         with self._lock:
             self.grants.append(form)
             status, body = self._grant(form)
+        if self.flood:
+            return self._flood(handler)
         kind, data = "application/json; charset=utf-8", json.dumps(body).encode()
         if self.answer is not None:  # a proxy's page, a broken endpoint…
             status, kind, data = self.answer
@@ -173,6 +180,27 @@ class FakeGoogleToken:
         handler.send_header("content-length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+
+    def _flood(self, handler: BaseHTTPRequestHandler) -> None:
+        """A 200 whose body never ends in time: `{"access_token": "xxxx…`, `flood` bytes."""
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        if self.flood_declared:
+            handler.send_header("content-length", str(self.flood))
+        handler.end_headers()
+        handler.close_connection = True  # without a length, the end of the body is the close
+        junk, sent = b"x" * 65536, 0
+        try:
+            handler.wfile.write(b'{"access_token": "')
+            sent = 18
+            while sent < self.flood:
+                part = junk[: self.flood - sent]
+                handler.wfile.write(part)
+                sent += len(part)
+        except OSError:  # the client stopped reading and hung up: what a bounded one does
+            pass
+        finally:
+            self.flood_sent = sent
 
     def _grant(self, form: dict[str, str]) -> tuple[int, dict]:
         if self.down:

@@ -92,6 +92,17 @@ def test_add_imports_gcloud_adc(run, tmp_path, monkeypatch, fake_google_token):
     assert accounts_in(run.config)["gcp"]["credentials_type"] == "adc"
 
 
+def test_add_refuses_a_huge_credentials_file_unread(run, tmp_path, monkeypatch):
+    # The wrong file (a log, a disk image…): refused after 256 KB, not read whole.
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))
+    with open(tmp_path / "application_default_credentials.json", "wb") as sparse:
+        sparse.truncate(200 << 20)
+    result = run(*ADD, "--adc")
+    assert result.exit_code == 1
+    assert "holds more than 256 KB" in result.output and "right file" in result.output
+    assert not run.config.exists()
+
+
 def test_add_refuses_a_revoked_credential_and_stores_nothing(run, tmp_path, fake_google_token):
     fake_google_token.revoked.add("1//fake-refresh")
     user = write_json(tmp_path / "user.json", fake_google_token.authorized_user())

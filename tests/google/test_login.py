@@ -132,6 +132,14 @@ def test_client_secrets_file(tmp_path, fake_google_token):
         OAuthClient.from_file(path)
 
 
+def test_a_huge_client_secrets_file_is_refused_unread(tmp_path):
+    path = tmp_path / "client.json"
+    with open(path, "wb") as sparse:
+        sparse.truncate(200 << 20)
+    with pytest.raises(LoginFailed, match="holds more than 256 KB"):
+        OAuthClient.from_file(path)
+
+
 def test_adc_path_follows_cloudsdk_config(monkeypatch, tmp_path):
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))
     assert adc_path() == tmp_path / "application_default_credentials.json"

@@ -124,36 +124,29 @@ async def test_a_translated_answer_near_the_cap_is_served(localgate, make_fake):
 
 async def test_a_huge_model_listing_is_not_read_whole(localgate):
     # GET /v1/models asks each upstream for its list: the same cap holds there.
-    from aiohttp import web
-
+    from tests.fakes.flood import flooding
     from tests.support import account
 
-    async def listing(request):
-        response = web.StreamResponse(headers={"content-type": "application/json"})
-        await response.prepare(request)
-        await response.write(b'{"data": [{"id": "claude-opus-4-8", "pad": "')
-        try:
-            for _ in range(80):
-                await response.write(b"x" * 65536)
-        except ConnectionError:
-            return response
-        await response.write(b'"}]}')
-        return response
-
-    app = web.Application()
-    app.router.add_get("/v1/models", listing)
-    from aiohttp.test_utils import TestServer
-
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        client = await localgate(
-            [account("ant", "anthropic", str(server.make_url("")).rstrip("/"))],
-            server={"max_response_mb": 1},
-        )
+    head = b'{"data": [{"id": "claude-opus-4-8", "pad": "'
+    async with flooding("/v1/models", 5 * MB, head=head, tail=b'"}]}') as (url, _):
+        client = await localgate([account("ant", "anthropic", url)], server={"max_response_mb": 1})
         resp = await client.get("/v1/models")
         assert resp.status == 200
         ids = [m["id"] for m in (await resp.json())["data"]]
         assert "claude-opus-4-8" not in ids  # the 5 MB listing was refused, not parsed
-    finally:
-        await server.close()
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["chunked", "content-length"])
+async def test_a_huge_json_media_answer_fails_over(localgate, make_fake, declared):
+    # A media route reads the first bytes to tell a file from JSON; the rest of a
+    # JSON answer is capped like any whole answer.
+    from tests.server.test_media import two
+
+    client, first, second = await two(localgate, make_fake, max_response_mb=1)
+    first.script(Flood(50 * MB, declared=declared))
+    resp = await client.post(
+        "/v1/images/generations", json={"model": "gpt-image-1", "prompt": "a red fox"}
+    )
+    assert resp.status == 200
+    assert (await resp.json())["data"][0]["b64_json"]
+    assert len(first.requests) == 1 and len(second.requests) == 1

@@ -23,7 +23,8 @@ async def one(localgate, make_fake, **tables):
     return client, work
 
 
-async def two(localgate, make_fake):
+async def two(localgate, make_fake, **server):
+    """Two OpenAI accounts, `first` preferred; `server` adds to the [server] table."""
     first = await make_fake("openai", "first")
     second = await make_fake("openai", "second")
     client = await localgate(
@@ -31,7 +32,7 @@ async def two(localgate, make_fake):
             account("first", "openai", first.url, priority=10),
             account("second", "openai", second.url),
         ],
-        server=FILL_FIRST,
+        server={**FILL_FIRST, **server},
     )
     return client, first, second
 

@@ -156,3 +156,21 @@ async def test_usage_of_each_response_lands_in_the_record(localgate, make_fake):
     (record,) = [e for e in done if hasattr(e, "op")]
     assert record.op == "realtime" and record.account == "work"
     assert (record.usage.input_tokens, record.usage.output_tokens) == (20, 10)
+
+
+@pytest.mark.parametrize(
+    ("caps", "size"),
+    [({"max_event_mb": 1}, 3 << 20), ({"max_body_mb": 1}, 3 << 20)],
+    ids=["from-upstream", "from-client"],
+)
+async def test_a_message_past_its_cap_closes_the_socket_1009(localgate, make_fake, caps, size):
+    # Each message is held whole before it is relayed: a client's is capped by
+    # max_body_mb, the upstream's by max_event_mb (the fake echoes what it gets).
+    work = await make_fake("openai", "work")
+    client = await localgate([account("work", "openai", work.url)], server=caps)
+    async with client.ws_connect(URL, headers=CLIENT_KEY, max_msg_size=0) as socket:
+        assert (await receive(socket))["type"] == "session.created"
+        await socket.send_bytes(b"x" * size)
+        message = await asyncio.wait_for(socket.receive(), 5)
+        assert message.type == aiohttp.WSMsgType.CLOSE, message.type
+        assert message.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
