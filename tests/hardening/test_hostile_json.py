@@ -200,18 +200,18 @@ UPSTREAM_MODELS = {
 }
 
 
+TRANSLATED_PAIRS = [(c, u) for c in DEEP_ROUTES for u in UPSTREAM_MODELS if c != u]
+
+
 @pytest.mark.parametrize("shape", ["properties", "items"])
-@pytest.mark.parametrize("client_dialect", list(DEEP_ROUTES))
-@pytest.mark.parametrize("upstream", list(UPSTREAM_MODELS))
+@pytest.mark.parametrize(("client_dialect", "upstream"), TRANSLATED_PAIRS)
 async def test_a_body_nested_to_the_doors_limit_is_translated_for_every_pair(
     localgate, make_fake, client_dialect, upstream, shape
 ):
     """The door lets through MAX_DEPTH levels: every translator (they recurse over
-    schemas) must then give an answer or a 400, never a 500."""
+    schemas) must then answer."""
     from localgate.dialects.common import MAX_DEPTH
 
-    if client_dialect == upstream:
-        pytest.skip("relayed, not translated")
     fakes = {kind: await make_fake(kind, kind) for kind in ("anthropic", "openai", "gemini")}
     client = await localgate(
         [
