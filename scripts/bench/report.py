@@ -228,7 +228,9 @@ def side_by_side(results: dict) -> str:
 
 def render(results: dict) -> str:
     """The whole report as Markdown."""
+    stopped = [f"**Stopped early**: {results['error']}"] if results.get("error") else []
     parts = [
+        *stopped,
         "## Targets (issue 17)",
         table(["target", "measured", "verdict"], targets(results)),
         "## Latency and throughput",

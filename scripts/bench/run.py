@@ -193,7 +193,10 @@ def time_cli(env: dict, out: Path, runs: int) -> list[dict]:
         ("localgate --help", [*command, "--help"]),
         ("localgate accounts list", [*command, "accounts", "list"]),
     ):
-        subprocess.run(argv, env=env, capture_output=True, check=True)
+        tried = subprocess.run(argv, env=env, capture_output=True)
+        if tried.returncode:
+            said = tried.stderr.decode(errors="replace").strip().splitlines() or ["(nothing)"]
+            raise RuntimeError(f"`{' '.join(argv)}` failed: {said[-1]}")
         if shutil.which("hyperfine"):
             export = out / f"hyperfine-{len(rows)}.json"
             subprocess.run(
@@ -388,6 +391,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         progress("interrupted: every process the benchmark started has been stopped")
         raise SystemExit(130) from None
+    except Exception as exc:  # a phase broke: keep every figure measured before it
+        results["error"] = f"{type(exc).__name__}: {exc}"
+        progress(f"stopped early: {results['error']}")
     results["seconds"] = round(time.monotonic() - began)
     text = report.render(results)
     (out / "results.json").write_text(json.dumps(results, indent=1))
