@@ -1,7 +1,8 @@
 """The attempt loop: route a request to accounts, fail over before the first byte.
 
 One request travels: plan (model → targets → candidate accounts) → the pool
-orders the ready ones → `_attempt` on each until one answers → relay. Until a
+orders the ready ones → `_attempt` on each until one answers → `commit` (the
+answer relayed or checked and sent). When none can, `verdicts` says why. Until a
 byte has reached the client every failure (429, 5xx, timeout, refused
 connection, garbage) moves the request on and cools the account down; after
 that, the relay ends the stream with an error event and never retries.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -25,7 +25,7 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp import web
 
-from localgate import dialects, jsonwire, operations, routing
+from localgate import commit, dialects, jsonwire, operations, routing, verdicts
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.codex_limits import CodexLimits
@@ -34,44 +34,27 @@ from localgate.dialects import media
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
 from localgate.errors import (
-    AccountsResting,
-    AllAccountsCooling,
     EventTooLarge,
     GatewayError,
     LoginExpired,
-    ModelNotFound,
     NoAccounts,
-    NotFound,
     RelayedError,
     ResponseTooLarge,
     TokenRefreshFailed,
-    UpstreamError,
-    UpstreamTimeout,
 )
 from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.pool import Pool, QuotaLimits
-from localgate.pool.failures import RATE_LIMITS, Failure, FailureKind
+from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.signals import read_limits
-from localgate.providers.base import COUNT_TOKENS
 from localgate.relay import (
-    Passthrough,
     StreamHead,
-    Translated,
-    Verbatim,
     is_event_stream,
-    relay_stream,
 )
 from localgate.spool import Spool, Upload
 
-# Rest kinds that mean "rate limited" (a 429 to the client), as the pool reports them.
-RATE_LIMIT_KINDS = frozenset(kind.value for kind in RATE_LIMITS)
 # Upstream operations whose answer is a model's turn in the upstream's own dialect:
 # their streams have a head to hold, and an empty answer gets another try.
 ANSWER_OPS = frozenset(operations.GENERATION_OP.values())
-FIX_NO_ACCOUNTS = (
-    "run `localgate accounts add NAME --provider anthropic` (or openai, gemini, vertex); "
-    "the running daemon picks it up without a restart"
-)
 
 
 @dataclass(slots=True)
@@ -188,7 +171,7 @@ class Gateway:
 
     async def _serve(self, req, http_request, record) -> web.StreamResponse:
         if not self.accounts:
-            raise NoAccounts(f"no accounts are configured: {FIX_NO_ACCOUNTS}")
+            raise NoAccounts(f"no accounts are configured: {verdicts.FIX_NO_ACCOUNTS}")
         # Which accounts can serve this model, dialect and operation only changes with
         # the config: worked out once per combination, not on every request.
         key = f"{req.dialect} {req.op} {req.native_only is None} {req.model}"
@@ -196,7 +179,8 @@ class Gateway:
             key, lambda: [self._candidates(req, t) for t in self.plan(req.model)]
         )
         if not any(c.names for c in candidates):
-            raise self._no_candidates(req)
+            patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
+            raise verdicts.no_candidates(req, self.plan(req.model), patterns)
         deadline = time.monotonic() + self.config.server.max_wait
         budget = max(3, 2 * sum(len(c.names) for c in candidates))
         last: tuple[str, Failure] | None = None
@@ -225,12 +209,12 @@ class Gateway:
                     last = (name, outcome)
                     empties += outcome.kind is FailureKind.EMPTY
                     if record.attempts >= budget:
-                        raise self._give_up(req, last, None)
+                        raise verdicts.give_up(req, self.plan(req.model), self.pool, last, None)
                 if selection.ready:  # some just failed: ask again when they are back
                     selection = self.pool.select(target.model, names, session=req.session)
                 wait = _earliest(wait, selection.wait)
             if wait is None or wait > deadline - time.monotonic():
-                raise self._give_up(req, last, wait)
+                raise verdicts.give_up(req, self.plan(req.model), self.pool, last, wait)
             await asyncio.sleep(wait + 0.01)
 
     async def _try(
@@ -301,12 +285,15 @@ class Gateway:
         if translator is not None and translator.dropped:
             record.dropped = translator.dropped
             headers["x-localgate-dropped"] = ",".join(record.dropped)
-        if operation.media and not _is_json(resp):
-            response = await self._commit_media(req, resp, payload, headers, record, http_request)
+        max_event = int(self.config.server.max_event_mb * 1048576)
+        if operation.media and not commit.is_json(resp):
+            response = await commit.commit_media(
+                req, resp, payload, headers, record, http_request, max_event=max_event
+            )
         elif req.stream and not operation.media:
-            response = await self._commit_stream(
+            response = await commit.commit_stream(
                 req, resp, payload, translator, upstream, headers, record, http_request, echoed,
-                provider.credential.masked(),
+                provider.credential.masked(), max_event=max_event, drain=self.drain,
             )  # fmt: skip
         else:
             if operation.media:  # a JSON answer after its first bytes: the rest, capped
@@ -320,7 +307,7 @@ class Gateway:
                     return failure
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             reshape = functools.partial(provider.answer, up_op, target.model)
-            response = self._commit_body(
+            response = commit.commit_body(
                 req, resp, payload, translator, upstream, headers, record, echoed, reshape,
                 accept_empty=accept_empty or up_op not in ANSWER_OPS,
             )  # fmt: skip
@@ -476,98 +463,6 @@ class Gateway:
             proxy=proxy,
         )
 
-    async def _commit_stream(
-        self, req, resp, first, translator, upstream, headers, record, http_request, echoed, masked
-    ) -> web.StreamResponse:
-        max_event = int(self.config.server.max_event_mb * 1048576)
-        if translator:
-            relay = Translated(translator, upstream, masked=masked, max_event=max_event)
-        else:
-            hidden = dialects.get(upstream).hides_usage(req.body)
-            relay = Passthrough(
-                upstream,
-                echoed,
-                hide_usage=hidden,
-                account=record.account,
-                masked=masked,
-                max_event=max_event,
-            )
-        response = web.StreamResponse(status=200, headers=headers)
-        response.content_type = (
-            dialects.get(req.dialect).STREAM_CONTENT_TYPE
-            if translator
-            else resp.content_type or "text/event-stream"
-        )
-        record.ttfb = time.monotonic() - req.received
-        with self.drain.stream(resp):
-            await relay_stream(resp, first, relay, response, http_request, record)
-        req.answer = relay.answer
-        return response
-
-    async def _commit_media(self, req, resp, first, headers, record, http_request):
-        """Audio, a text transcript or an event stream of the upstream's own: its bytes
-        go to the client as they arrive, never decoded; usage is read from events."""
-        kind = resp.headers.get("content-type", "application/octet-stream")
-        tap = media.usage_tap() if "event-stream" in kind else None
-        response = web.StreamResponse(status=resp.status, headers=headers)
-        response.headers["content-type"] = kind
-        record.ttfb = time.monotonic() - req.received
-        max_event = int(self.config.server.max_event_mb * 1048576)
-        relay = Verbatim(tap, max_event)
-        await relay_stream(resp, first, relay, response, http_request, record)
-        return response
-
-    def _commit_body(
-        self,
-        req,
-        resp,
-        payload,
-        translator,
-        upstream,
-        headers,
-        record,
-        renamed,
-        reshape=None,
-        *,
-        accept_empty=True,
-    ):
-        """A whole answer: checked to be JSON and (unless `accept_empty`) not empty,
-        usage read, translated when needed.
-
-        `payload` (a bytearray from read_bounded) is emptied once parsed when the
-        answer is translated, so a large one is not held three times over.
-        """
-        resp.release()
-        try:
-            text = payload.decode()
-            if translator is not None:
-                payload.clear()
-            data = json.loads(text)
-            del text
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            if reshape is not None:  # the provider's own answer shape, made its dialect's
-                reshaped = reshape(data)
-                if reshaped is not data:
-                    data, payload = reshaped, jsonwire.dumps(reshaped)
-            dialect = dialects.get(upstream)
-            record.usage = dialect.response_usage(data)
-            if not accept_empty and dialect.is_empty_answer(data):
-                reason = "answered with nothing (no content, no tool call, no refusal)"
-                return Failure(FailureKind.EMPTY, reason)
-            if translator:
-                req.answer = translator.response(data)
-                payload = jsonwire.dumps(req.answer)
-            else:
-                req.answer = _passthrough_answer(data, upstream, record.account, renamed)
-                if req.answer is not data:
-                    payload = jsonwire.dumps(req.answer)
-        except ValueError:  # UnicodeDecodeError included
-            return Failure(FailureKind.SERVER_ERROR, "answered with a body that is not JSON")
-        return web.Response(
-            body=payload, status=200, headers=headers, content_type="application/json"
-        )
-
     def _read_status(
         self, provider, resp, payload: bytes, streamed: bool, events: bool
     ) -> Failure | None:
@@ -630,79 +525,6 @@ class Gateway:
             headers.update(self.codex_limits.headers(account.name, target.model))
         return headers
 
-    def _no_candidates(self, req: ClientRequest) -> GatewayError:
-        """Why nothing can serve the model: unknown model, or an operation no account has."""
-        if req.native_only is not None and any(t.accounts for t in self.plan(req.model)):
-            return req.native_only
-        if any(t.accounts for t in self.plan(req.model)):
-            if req.op == COUNT_TOKENS:
-                # Claude Code falls back to its own estimate on a 404 here.
-                return NotFound(f"no account serving {req.model} can count tokens")
-            return NotFound(
-                f"no account serving {req.model} can serve this route ({req.op}); "
-                "`localgate models` lists what the accounts serve"
-            )
-        patterns = sorted({p for a in self.config.accounts for p in a.model_patterns})
-        return ModelNotFound(
-            f"no account serves model '{req.model}' (the accounts serve {', '.join(patterns)}); "
-            "`localgate models` lists them; add an account whose `models` match it, "
-            "or map it in [aliases]",
-            param="model",
-        )
-
-    def _give_up(self, req, last: tuple[str, Failure] | None, wait: float | None):
-        """The error for a request no account could serve, true to why."""
-        names = {n for t in self.plan(req.model) for n in t.accounts}
-        if wait is not None and (last is None or last[1].rate_limited):
-            return self._resting(req, names, wait)  # every candidate rests: say why
-        if last is None:
-            status = {s.name: s for s in self.pool.status() if s.name in names}
-            reasons = "; ".join(
-                f"{n}: {status[n].state}" + (f" ({status[n].reason})" if status[n].reason else "")
-                for n in sorted(status)
-            )
-            fix = (
-                "re-enable with `localgate accounts enable NAME`, or set a new key with "
-                "`localgate accounts edit NAME --key`"
-            )
-            return NoAccounts(f"no usable account serves {req.model}: {reasons}; {fix}")
-        name, failure = last
-        message = f"every account serving {req.model} failed; last: {name}: {failure.reason}"
-        if failure.kind is FailureKind.TIMEOUT:
-            return UpstreamTimeout(message)
-        if failure.kind is FailureKind.AUTH:
-            return NoAccounts(
-                message + f"; fix the key with `localgate accounts edit {name} --key`"
-            )
-        if failure.rate_limited:
-            return AllAccountsCooling(message, retry_after=wait or 60)
-        return UpstreamError(message)
-
-    def _resting(self, req, names: set[str], wait: float) -> GatewayError:
-        """Every candidate rests: 429 when they were rate limited, else 503 saying why."""
-        # A rest restored from before kinds were kept ("") says nothing either way.
-        rests = [
-            (s.name, rest)
-            for s in self.pool.status()
-            if s.name in names
-            for rest in s.cooldowns
-            if rest.kind
-        ]
-        if all(rest.kind in RATE_LIMIT_KINDS for _, rest in rests):
-            return AllAccountsCooling(
-                f"every account serving {req.model} is cooling down "
-                f"(rate limited); the first is back in {wait:.0f}s",
-                retry_after=wait,
-            )
-        failing = "; ".join(
-            f"{name}: {rest.reason}" for name, rest in rests if rest.kind not in RATE_LIMIT_KINDS
-        )
-        return AccountsResting(
-            f"every account serving {req.model} is resting after failures ({failing}); "
-            f"the first is back in {wait:.0f}s",
-            retry_after=wait,
-        )
-
 
 def _client_timeouts(config: Config) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
     """The upstream session's timeouts for a whole answer and for a relayed one
@@ -726,19 +548,6 @@ def _echoed_model(req: ClientRequest, target: routing.Target, provider) -> str |
     if target.model != req.model or provider.renames_models:
         return req.model
     return None
-
-
-def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | None) -> dict:
-    """A relayed whole answer as the client gets it: renamed when an alias served it,
-    with account-bound state tagged (dialects that hand some out define `seal_answer`)."""
-    if renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
-        data = {**data, key: renamed}
-    seal = getattr(dialects.get(upstream), "seal_answer", None)
-    return seal(data, account) if seal is not None else data
-
-
-def _is_json(resp) -> bool:
-    return resp.headers.get("content-type", "").lower().startswith("application/json")
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:
