@@ -24,7 +24,7 @@ REDACTED = b"[redacted]"
 MAX_MODEL_NAME = 256
 # Levels of arrays and objects a request may nest: real ones (tool schemas
 # included) stay under 30; translators recurse once per level, and orjson
-# writes no more than this (tests/hardening/test_json_door.py holds it to that).
+# writes no deeper (255 levels in 3.8, 254 in 3.13; test_json_door.py holds it).
 MAX_DEPTH = 255
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -59,7 +59,8 @@ def _plainly_strict(raw: bytes, body: dict) -> bool:
     body, already refuses what is not UTF-8, NaN and Infinity, 1e999 and lone
     surrogate escapes, but keeps the last of repeated keys, nests to 1024 and
     reads integers beyond 64 bits as floats. Writing the body again refuses
-    more than MAX_DEPTH levels. A body written again to its very bytes (as
+    more than MAX_DEPTH levels (or a level or two less, by version: such a body
+    takes the strict path). A body written again to its very bytes (as
     JavaScript's JSON.stringify and the Python SDKs write) lost no member and
     held no such integer (it would come back as a float). Otherwise repeated
     keys are found by counting colons: outside strings a colon separates a
