@@ -40,7 +40,13 @@ trap '"$localgate" stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
 (export PATH="$PIPX_BIN_DIR:$PATH"; eval "$install") >"$home/install.log" 2>&1 \
   || { cat "$home/install.log" >&2; exit 1; }
 grep -q "http://127.0.0.1:" "$home/install.log" || { cat "$home/install.log" >&2; exit 1; }
-"$localgate" status | grep -qi running
+status=$("$localgate" status 2>&1) || true
+grep -qi running <<<"$status" || {
+  echo "install check: 'localgate status' does not say running:" >&2
+  echo "$status" >&2
+  "$localgate" logs -n 30 >&2 || true
+  exit 1
+}
 "$localgate" --version
 "$localgate" -h >/dev/null
 "$localgate" >/dev/null                      # bare: the help, exit 0
