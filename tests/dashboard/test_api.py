@@ -9,7 +9,7 @@ import time
 
 from tests.dashboard.helpers import generated_rows, row
 from tests.fakes import Error
-from tests.limits.live import HI, post_messages
+from tests.limits.live import HI, post_messages, written
 from tests.support import account
 
 NOW = time.time()
@@ -232,9 +232,8 @@ async def test_usage_sums_images_audio_seconds_and_speech_characters(dashboard, 
 async def test_usage_new_requests_reach_the_chart(dashboard, make_fake):
     client, _, _ = await two_accounts(dashboard, make_fake)
     await post_messages(client)
-    from localgate.server.keys import LEDGER
 
-    await client.app[LEDGER].flush()
+    await written(client)
     answer = await get_json(client, "/ui/api/usage?range=24h")
     assert answer["totals"]["requests"] == 1 and answer["keys"] == ["work"]
 

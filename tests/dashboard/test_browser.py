@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from localgate.server.keys import LEDGER
 from tests.dashboard.browser import Browser, chromium_binary
 from tests.dashboard.helpers import generated_rows
 from tests.fakes import Error, Reply, Usage
+from tests.limits.live import written
 from tests.support import account
 
 WIDE, PHONE = 1360, 390
@@ -110,7 +110,7 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
         "/v1/chat/completions",
         {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
     )
-    await client.app[LEDGER].flush()  # so the chart's first total holds them
+    await written(client)  # so the chart's first total holds them
 
     async with await Browser.launch(chromium, tmp_path) as browser:
         page = await browser.page()

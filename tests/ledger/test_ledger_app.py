@@ -6,7 +6,7 @@ import asyncio
 
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Error, Reply, Usage
-from tests.limits.live import HI, ledger_of, pool_of, post_messages
+from tests.limits.live import HI, ledger_of, pool_of, post_messages, written
 from tests.support import account
 
 
@@ -135,7 +135,7 @@ async def test_usage_rows_hold_what_the_upstream_reported(localgate, make_fake):
     client = await localgate([account("work", "anthropic", fake.url)])
     fake.script(Reply(usage=Usage(input=7, output=3, cache_read=100, cache_creation=20)))
     await post_messages(client)
-    await ledger_of(client).flush()
+    await written(client)
     store = store_of(state_dir())
     try:
         (row,) = store.usage(0, "model")

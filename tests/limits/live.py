@@ -50,6 +50,15 @@ def ledger_of(client):
     return client.app[LEDGER]
 
 
+async def written(client) -> None:
+    """Every request so far in the ledger file. A relayed answer's last bytes reach the
+    client before its handler ends and reports the request: wait for that first."""
+    from localgate.server.app import GATEWAY
+
+    assert await client.app[GATEWAY].drain.wait(5)
+    await ledger_of(client).flush()
+
+
 def pool_of(client):
     from localgate.server.app import GATEWAY
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.fakes import Error, Reply, Usage
-from tests.limits.live import HI, free_port, ledger_of, post_messages, run_cli, serve
+from tests.limits.live import HI, free_port, post_messages, run_cli, serve, written
 from tests.support import account, write_config
 
 
@@ -103,7 +103,7 @@ async def test_usage_since_1d_adds_up_to_what_the_upstreams_reported(
     }
     async with client.post("/v1/chat/completions", json=chat) as resp:
         await resp.read()
-    await ledger_of(client).flush()
+    await written(client)
 
     result = await run_cli(config_path, "usage", "--since", "1d", "--json")
     report = json.loads(result.output)

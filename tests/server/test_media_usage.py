@@ -13,7 +13,7 @@ from localgate.dialects.usage import Usage as UsageFigures
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Reply
 from tests.fakes.openai_media import AUDIO_HEADER, BYTES_PER_SECOND, PNG
-from tests.limits.live import HI, ledger_of, post_messages, run_cli
+from tests.limits.live import HI, post_messages, run_cli, written
 from tests.sdks import openai_sdk
 from tests.support import account
 
@@ -25,15 +25,6 @@ async def serving(localgate, make_fake):
         [account("work", "openai", work.url), account("claude", "anthropic", claude.url)]
     )
     return client, work
-
-
-async def written(client) -> None:
-    """Every request so far in the ledger file. A relayed answer's last bytes reach the
-    client before its handler ends and reports the request: wait for that first."""
-    from localgate.server.app import GATEWAY
-
-    assert await client.app[GATEWAY].drain.wait(5)
-    await ledger_of(client).flush()
 
 
 def rows_by_op(client) -> dict[str, tuple]:

@@ -12,7 +12,7 @@ import pytest
 
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Cut, Error, Reply, ToolCall
-from tests.limits.live import ledger_of
+from tests.limits.live import written
 from tests.sdks import anthropic_sdk, genai_sdk, openai_sdk
 from tests.server.test_translated import pool_status
 from tests.support import account
@@ -175,8 +175,8 @@ async def test_stream_cut_short_is_a_failure_in_pool_and_ledger(
     client = await localgate([account("up", upstream, fake.url)])
     with pytest.raises(anthropic.APIError):
         await anthropic_stream(client, model)
+    await written(client)  # the request ends (and is counted) after its last bytes left
     assert pool_status(client, "up").state == "cooling"
-    await ledger_of(client).flush()
     from localgate.config import default_state_dir
 
     store = LedgerStore.open(ledger_path(default_state_dir()))
