@@ -28,6 +28,11 @@ class Image:
     data: str | None = None
     url: str | None = None
 
+    @property
+    def link(self) -> str:
+        """Its URL, or its bytes as a data: URL (how the OpenAI wires take an image)."""
+        return self.url or f"data:{self.media_type or 'image/png'};base64,{self.data}"
+
 
 @dataclass
 class Document:
@@ -38,6 +43,11 @@ class Document:
     url: str | None = None
     text: str | None = None
     title: str | None = None
+
+    @property
+    def data_url(self) -> str:
+        """Its bytes as a data: URL (how the OpenAI wires take a file)."""
+        return f"data:{self.media_type or 'application/pdf'};base64,{self.data}"
 
 
 @dataclass

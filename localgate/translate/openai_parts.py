@@ -81,16 +81,14 @@ def _media_part(part: ir.Part) -> dict | None:
     if isinstance(part, ir.Text):
         return {"type": "text", "text": part.text} if part.text else None
     if isinstance(part, ir.Image):
-        url = part.url or f"data:{part.media_type or 'image/png'};base64,{part.data}"
-        return {"type": "image_url", "image_url": {"url": url}}
+        return {"type": "image_url", "image_url": {"url": part.link}}
     if isinstance(part, ir.Document):
         if part.text is not None:
             return {"type": "text", "text": part.text}
         if part.data is not None:
-            data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
             return {
                 "type": "file",
-                "file": {"filename": part.title or "document.pdf", "file_data": data_url},
+                "file": {"filename": part.title or "document.pdf", "file_data": part.data_url},
             }
         if part.url:
             raise InvalidRequest(

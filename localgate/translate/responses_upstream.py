@@ -180,17 +180,15 @@ def _input_part_from_ir(part: ir.Part) -> dict | None:
     if isinstance(part, ir.Text):
         return {"type": "input_text", "text": part.text} if part.text else None
     if isinstance(part, ir.Image):
-        url = part.url or f"data:{part.media_type or 'image/png'};base64,{part.data}"
-        return {"type": "input_image", "image_url": url, "detail": "auto"}
+        return {"type": "input_image", "image_url": part.link, "detail": "auto"}
     if isinstance(part, ir.Document):
         if part.text is not None:
             return {"type": "input_text", "text": part.text}
         if part.data is not None:
-            data_url = f"data:{part.media_type or 'application/pdf'};base64,{part.data}"
             return {
                 "type": "input_file",
                 "filename": part.title or "document.pdf",
-                "file_data": data_url,
+                "file_data": part.data_url,
             }
         return {"type": "input_file", "file_url": part.url} if part.url else None
     return None
