@@ -27,6 +27,22 @@ def account(name: str, provider: str, base_url: str, *, key: str | None = None, 
     return {"name": name, "provider": provider, "base_url": base_url, **keys}
 
 
+async def preferred_pair(localgate, make_fake, kind: str, *, server: dict | None = None, **tables):
+    """Two accounts of `kind` on fakes named "first" and "second", the first preferred
+    (fill-first, priority 10): (client, first, second). `server` adds to [server]."""
+    first = await make_fake(kind, "first")
+    second = await make_fake(kind, "second")
+    client = await localgate(
+        [
+            account("first", kind, first.url, priority=10),
+            account("second", kind, second.url),
+        ],
+        server={"strategy": "fill-first", **(server or {})},
+        **tables,
+    )
+    return client, first, second
+
+
 @pytest.fixture
 def config_path(tmp_path) -> Path:
     return tmp_path / "config.toml"

@@ -9,24 +9,14 @@ import pytest
 
 from tests.fakes import Cut, Delay, Error, Garbage, Hang, Reply
 from tests.sdks import anthropic_sdk, openai_sdk
-from tests.support import account
+from tests.support import account, preferred_pair
 
 HI = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 FILL_FIRST = {"strategy": "fill-first"}
 
 
 async def two_accounts(localgate, make_fake, **tables):
-    first = await make_fake("anthropic", "first")
-    second = await make_fake("anthropic", "second")
-    client = await localgate(
-        [
-            account("first", "anthropic", first.url, priority=10),
-            account("second", "anthropic", second.url),
-        ],
-        server=tables.pop("server", FILL_FIRST),
-        **tables,
-    )
-    return client, first, second
+    return await preferred_pair(localgate, make_fake, "anthropic", **tables)
 
 
 def cooldown_of(client, name):

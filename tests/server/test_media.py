@@ -12,9 +12,7 @@ import pytest
 from tests.fakes import Error, Reply
 from tests.fakes.openai_media import AUDIO_HEADER, PNG
 from tests.sdks import openai_sdk
-from tests.support import account
-
-FILL_FIRST = {"strategy": "fill-first"}
+from tests.support import account, preferred_pair
 
 
 async def one(localgate, make_fake, **tables):
@@ -25,16 +23,7 @@ async def one(localgate, make_fake, **tables):
 
 async def two(localgate, make_fake, **server):
     """Two OpenAI accounts, `first` preferred; `server` adds to the [server] table."""
-    first = await make_fake("openai", "first")
-    second = await make_fake("openai", "second")
-    client = await localgate(
-        [
-            account("first", "openai", first.url, priority=10),
-            account("second", "openai", second.url),
-        ],
-        server={**FILL_FIRST, **server},
-    )
-    return client, first, second
+    return await preferred_pair(localgate, make_fake, "openai", server=server)
 
 
 def picture_of(seen: bytes) -> str:
