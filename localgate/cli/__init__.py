@@ -11,24 +11,35 @@ from pathlib import Path
 import click
 
 from localgate import __version__
-from localgate.cli import accounts_edit  # noqa: F401  (adds `accounts edit | rename`)
-from localgate.cli.accounts import accounts
-from localgate.cli.config import config_group
-from localgate.cli.connect import connect, env_command
 from localgate.cli.context import CliContext, LocalgateGroup
-from localgate.cli.dashboard import dashboard
-from localgate.cli.doctor import doctor
-from localgate.cli.lifecycle import logs, restart, start, status, stop
-from localgate.cli.limits import limits
-from localgate.cli.models import models
-from localgate.cli.serve import serve
-from localgate.cli.service import service_group
-from localgate.cli.token import token_group
-from localgate.cli.usage import usage
+
+# Each command's module, imported when the command runs or help lists it: the
+# daemon (`localgate serve`) then carries no other command's imports, and a
+# command starts without loading the rest. name: (module in localgate.cli, attribute)
+COMMANDS = {
+    "serve": ("serve", "serve"),
+    "start": ("lifecycle", "start"),
+    "stop": ("lifecycle", "stop"),
+    "restart": ("lifecycle", "restart"),
+    "status": ("lifecycle", "status"),
+    "logs": ("lifecycle", "logs"),
+    "service": ("service", "service_group"),
+    "connect": ("connect", "connect"),
+    "env": ("connect", "env_command"),
+    "doctor": ("doctor", "doctor"),
+    "accounts": ("accounts_edit", "accounts"),  # accounts_edit adds `edit` and `rename`
+    "config": ("config", "config_group"),
+    "token": ("token", "token_group"),
+    "limits": ("limits", "limits"),
+    "usage": ("usage", "usage"),
+    "models": ("models", "models"),
+    "dashboard": ("dashboard", "dashboard"),
+}
 
 
 @click.group(
     cls=LocalgateGroup,
+    lazy_commands=COMMANDS,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -70,15 +81,3 @@ def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
     ctx.obj = CliContext(config_path, url, given)
     if ctx.invoked_subcommand is None:  # bare `localgate`: the help, and success
         click.echo(ctx.get_help())
-
-
-main.add_command(serve)
-for command in (start, stop, restart, status, logs, service_group, connect, env_command, doctor):
-    main.add_command(command)
-main.add_command(accounts)
-main.add_command(config_group)
-main.add_command(token_group)
-main.add_command(limits)
-main.add_command(usage)
-main.add_command(models)
-main.add_command(dashboard)

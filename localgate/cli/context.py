@@ -17,7 +17,25 @@ class LocalgateGroup(click.Group):
 
     ConfigError and SecretError messages are written for users (they name the
     file, the key or the command that fixes things), so a traceback adds nothing.
+    Its commands are named up front and imported when asked for (`lazy_commands`:
+    name -> (module in localgate.cli, attribute)).
     """
+
+    def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]] | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy_commands:
+            import importlib
+
+            module, attribute = self.lazy_commands[name]
+            command = getattr(importlib.import_module(f"localgate.cli.{module}"), attribute)
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -134,3 +134,30 @@ def test_help_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_command_loads_only_its_own_module():
+    """The daemon (`localgate serve`) carries no other command's code; help still lists all."""
+    code = (
+        "import sys\n"
+        "from localgate.cli import main\n"
+        "try:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('localgate.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "localgate.cli.serve" in loaded
+    for other in ("accounts", "accounts_edit", "connect", "doctor", "usage", "limits"):
+        assert f"localgate.cli.{other}'" not in loaded
+
+
+def test_every_command_is_listed_and_found(cli):
+    listed = cli("--help").output
+    for name in ("accounts", "config", "connect", "dashboard", "doctor", "env", "limits",
+                 "logs", "models", "restart", "serve", "service", "start", "status", "stop",
+                 "token", "usage"):  # fmt: skip
+        assert f"\n  {name} " in listed
+        assert cli(name, "--help").exit_code == 0
+    assert "rename" in cli("accounts", "--help").output  # added by accounts_edit
