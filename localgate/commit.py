@@ -8,7 +8,6 @@ have) the answer.
 
 from __future__ import annotations
 
-import json
 import time
 
 from aiohttp import web
@@ -84,11 +83,9 @@ def commit_body(
     """
     resp.release()
     try:
-        text = payload.decode()
+        data = jsonwire.loads(payload)
         if translator is not None:
             payload.clear()
-        data = json.loads(text)
-        del text
         if not isinstance(data, dict):
             raise ValueError("not an object")
         if reshape is not None:  # the provider's own answer shape, made its dialect's

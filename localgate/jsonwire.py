@@ -1,10 +1,36 @@
-"""JSON written on the request path: bodies sent upstream, answers and events sent back."""
+"""JSON on the request path: bodies sent upstream, answers and events read and sent back.
+
+(Client bodies come in through the stricter door, dialects.common.parse_object.)
+"""
 
 from __future__ import annotations
 
 import json
+import re
 
 import orjson
+
+# 19 digits in a row: perhaps an integer past 64 bits (2**63 has 19), which orjson
+# reads as a float; or just a long number inside a string. Either way Python's json reads it.
+LONG_DIGITS = re.compile(rb"[0-9]{19}")
+LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+
+
+def loads(data: bytes | bytearray | str):
+    """JSON from upstream (a whole answer, an event's data) as Python values; raises
+    ValueError (UnicodeDecodeError included) when it is not UTF-8 JSON.
+
+    orjson where it reads as Python's json does, five to ten times faster on an
+    answer; Python's json for the rest: what orjson refuses (NaN, Infinity, a lone
+    surrogate escape) and integers past 64 bits, which it would turn into floats.
+    """
+    pattern = LONG_DIGITS_TEXT if isinstance(data, str) else LONG_DIGITS
+    if not pattern.search(data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # Python's json decides, and says why
+    return json.loads(data if isinstance(data, str) else data.decode())
 
 
 def dumps(value) -> bytes:

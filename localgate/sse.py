@@ -7,7 +7,6 @@ completed by each chunk, so callers act on every event as soon as it is whole.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from localgate import jsonwire
@@ -23,7 +22,7 @@ class Event:
 
     def json(self):
         """The data parsed as JSON (raises ValueError when it is not JSON)."""
-        return json.loads(self.data)
+        return jsonwire.loads(self.data)
 
 
 class EventCutter:

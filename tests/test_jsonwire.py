@@ -1,8 +1,12 @@
-"""JSON written on the request path: fast, compact, and exact for what orjson refuses."""
+"""JSON on the request path, written and read: fast, compact, and exact where orjson is not."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from localgate import jsonwire
 from tests.support import account
@@ -45,3 +49,57 @@ async def test_a_translated_request_keeps_a_huge_integer_exact(localgate, make_f
     assert f'"id":{BIG}'.encode() in sent.body
     call = sent.json["contents"][1]["parts"][0]["functionCall"]
     assert call["args"] == {"id": BIG}
+
+
+def _same(value) -> str:
+    """A value's exact form: json.dumps tells 1 from 1.0 and True from 1, which == does not."""
+    return json.dumps(value, allow_nan=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"usage":{"input_tokens":12,"output_tokens":14}}',
+        f'{{"n":{BIG},"m":[{-BIG}],"k":1.5}}',  # past 64 bits: exact ints, not floats
+        '{"n":9223372036854775807,"m":-9223372036854775808}',  # the 64-bit edges
+        '{"id":"call_1234567890123456789012345","n":1}',  # 19+ digits inside a string
+        '{"x":NaN,"y":-Infinity}',  # not JSON, but Python's json reads it and always did
+        '{"s":"\\ud800 alone","t":"\\ud83d\\ude00"}',  # a lone surrogate, and a pair
+        '{"a":1,"a":2}',  # the last of repeated keys, as Python's json keeps
+        '[1,"two",{"three":[3.0,false,null]}]',
+        '"caf\u00e9"',
+    ],
+)
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_reading_gives_what_pythons_json_gives(text, as_bytes):
+    data = text.encode() if as_bytes else text
+    assert _same(jsonwire.loads(data)) == _same(json.loads(text))
+
+
+@pytest.mark.parametrize("data", [b'{"a":', b"\xff\xfe{}", b"", "{'a': 1}", b'{"a":1} x'])
+def test_what_is_not_utf8_json_is_a_value_error(data):
+    with pytest.raises(ValueError):
+        jsonwire.loads(data)
+
+
+def test_a_bytearray_is_read_as_its_bytes():
+    assert jsonwire.loads(bytearray(f'{{"n":{BIG}}}'.encode())) == {"n": BIG}
+    assert jsonwire.loads(bytearray(b'{"n":1}')) == {"n": 1}
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_reads_as_pythons_json_reads_it(value):
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
+        assert _same(jsonwire.loads(text.encode())) == _same(json.loads(text))

@@ -261,7 +261,7 @@ def error_message(body: bytes, limit: int = 300) -> str:
     (HTML from a proxy, plain text) is shown as a short printable excerpt.
     """
     try:
-        parsed = json.loads(body)
+        parsed = jsonwire.loads(body)
     except (ValueError, UnicodeDecodeError):
         parsed = None
     if isinstance(parsed, dict):
@@ -293,7 +293,7 @@ def rename_in_events(
         if not line.startswith(b"data:") or needle not in line:
             continue
         try:
-            payload = json.loads(line[5:])
+            payload = jsonwire.loads(line[5:])
             target = holder(payload)
             if key not in target:
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from localgate import sse
+from localgate import jsonwire, sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
@@ -58,7 +58,7 @@ ANSWERING_FINISHES = frozenset(
 
 def _chunk(event: sse.Event):
     try:
-        chunk = json.loads(event.data)
+        chunk = jsonwire.loads(event.data)
     except ValueError:
         return None
     if isinstance(chunk, list):  # a JSON-array framing of one chunk
@@ -153,7 +153,7 @@ def _read_event(event: sse.Event, tap: UsageTap) -> None:
     if '"usageMetadata"' not in event.data and '"error"' not in event.data:
         return
     try:
-        parsed = json.loads(event.data)
+        parsed = jsonwire.loads(event.data)
     except ValueError:
         return
     if not isinstance(parsed, dict):

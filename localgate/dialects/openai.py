@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from localgate import sse
+from localgate import jsonwire, sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
@@ -61,7 +61,7 @@ def drop_usage_chunks(events: bytes) -> bytes:
         data = event.partition(b"data:")[2].strip()
         if data.startswith(b"{") and b'"usage"' in data:
             try:
-                chunk = json.loads(data)
+                chunk = jsonwire.loads(data)
             except ValueError:
                 chunk = None
             if isinstance(chunk, dict) and chunk.get("choices") == [] and chunk.get("usage"):
@@ -85,7 +85,7 @@ def is_head(event: sse.Event) -> bool:
     if event.data == "[DONE]" or not event.data:
         return True
     try:
-        chunk = json.loads(event.data)
+        chunk = jsonwire.loads(event.data)
     except ValueError:
         return False
     if not isinstance(chunk, dict) or "error" in chunk:
@@ -117,7 +117,7 @@ def stream_failure(event: sse.Event) -> int | None:
     if '"error"' not in event.data:
         return None
     try:
-        chunk = json.loads(event.data)
+        chunk = jsonwire.loads(event.data)
     except ValueError:
         return None
     if not isinstance(chunk, dict) or "error" not in chunk or chunk.get("choices"):
@@ -199,7 +199,7 @@ def read_event(event: sse.Event, tap: UsageTap) -> None:
     if '"usage":{' not in data and '"usage": {' not in data and '"error"' not in data:
         return
     try:
-        parsed = json.loads(data)
+        parsed = jsonwire.loads(data)
     except ValueError:
         return
     if not isinstance(parsed, dict):

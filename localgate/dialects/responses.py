@@ -13,7 +13,6 @@ that began without it) go as they are.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
@@ -254,7 +253,7 @@ def seal_events(events: bytes, account: str) -> bytes:
     for line in events.split(b"\n"):
         if line.startswith(b"data:") and b'"encrypted_content"' in line:
             try:
-                data = json.loads(line[5:])
+                data = jsonwire.loads(line[5:])
             except ValueError:
                 out.append(line)
                 continue
