@@ -102,7 +102,14 @@ def create_app(
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
         # Proxies are chosen per account and request (providers/proxy.py: HTTPS_PROXY,
         # NO_PROXY, the account's `proxy`, never for loopback), not by aiohttp's trust_env.
-        http = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
+        # No cookie jar: a cookie one answer sets (Cloudflare's, on the big APIs) would
+        # ride along on every later request to that host, other accounts' included.
+        http = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
         gateway = Gateway(config, http, events)
         await gateway.apply(config)
         app[GATEWAY] = gateway

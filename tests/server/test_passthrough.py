@@ -253,3 +253,23 @@ def test_drop_usage_chunks_keeps_everything_else():
     assert drop_usage_chunks(b'data: {"usage": broken\n\n') == b'data: {"usage": broken\n\n'
     crlf = [e.replace(b"\n", b"\r\n") for e in (content, usage, done)]
     assert drop_usage_chunks(b"".join(crlf)) == crlf[0] + crlf[2]
+
+
+async def test_an_upstreams_cookie_is_never_sent_back(localgate, make_fake):
+    """Cookies an API sets (Cloudflare's on api.openai.com and api.anthropic.com) are not
+    kept: they would ride along on every later request to that host, other accounts'
+    included. (`localhost`, not 127.0.0.1: cookie jars refuse IP hosts on their own.)"""
+    up = await make_fake("anthropic", "up")
+    url = up.url.replace("127.0.0.1", "localhost")
+    client = await localgate([account("one", "anthropic", url), account("two", "anthropic", url)])
+    up.default = Reply(headers={"set-cookie": "__cf_bm=tracking; Path=/"})
+    body = {
+        "model": "claude-opus-4-8",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    for _ in range(3):
+        resp = await client.post("/v1/messages", json=body)
+        assert resp.status == 200
+    assert len(up.requests) == 3
+    assert [r.headers.get("cookie") for r in up.requests] == [None, None, None]
