@@ -175,8 +175,9 @@ def new_event_loop():
     else asyncio's.
 
     Every request is a dozen loop iterations, socket reads and writes and a
-    task: on uvloop the daemon spent 11-23% less CPU per request on the
-    benchmark's passthrough routes (docs/benchmarks.md), for ~2 MB of RSS.
+    task: on uvloop localgate's req/s at c=32 rose from 0.60x to 0.65x the
+    relay's on the benchmark's passthrough routes (three interleaved pairs of
+    runs, docs/benchmarks.md), for 2.5 MB of RSS.
     """
     import asyncio
 
