@@ -1,6 +1,6 @@
 """One command for the whole benchmark: `python -m scripts.bench [options]`.
 
-Starts the fake upstream, the bare relay, localgate and the peers found;
+Starts the fake upstream, the bare and the reading relay, localgate and the peers found;
 measures latency, throughput, streams, memory and the command line,
 interleaving the systems inside every scenario and round so drift on a shared
 machine hits all of them alike; profiles localgate; prints a Markdown report

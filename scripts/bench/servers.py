@@ -1,4 +1,4 @@
-"""The two Python servers of the benchmark: the fake upstream and the bare relay.
+"""The Python servers of the benchmark: the fake upstream and the two relays.
 
 `python -m scripts.bench.servers upstream --port N` answers the four routes of
 scripts/bench/wire.py (fixed answers, and for `"stream":true` `--events` events
@@ -7,7 +7,9 @@ scripts/bench/wire.py (fixed answers, and for `"stream":true` `--events` events
 `python -m scripts.bench.servers relay --port N --upstream URL` is the
 reference: one aiohttp handler, one shared ClientSession, the body and headers
 forwarded as they are and the answer streamed back chunk by chunk. No routing,
-no parsing: the floor any aiohttp gateway stands on.
+no parsing: the floor any aiohttp gateway stands on. With `--read` it is the
+reading relay: the same, but the body is parsed (orjson) and its `model` read
+first, as any gateway that routes on the model must; no more checks than that.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import time
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from scripts.bench import wire
@@ -55,11 +58,18 @@ def upstream_app(events: int, gap: float) -> web.Application:
     return app
 
 
-def relay_app(upstream: str) -> web.Application:
-    """A relay of every POST path to the same path on `upstream`."""
+def relay_app(upstream: str, read: bool = False) -> web.Application:
+    """A relay of every POST path to the same path on `upstream`; with `read`, of bodies
+    that parse as a JSON object (400 otherwise), whose `model` it reads."""
 
     async def forward(request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if read:
+            try:
+                model = orjson.loads(body).get("model")
+            except (orjson.JSONDecodeError, AttributeError):
+                return web.json_response({"error": "not a JSON object"}, status=400)
+            request["model"] = model
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         url = upstream + request.path_qs
         async with request.app[SESSION].post(url, data=body, headers=headers) as answer:
@@ -88,11 +98,12 @@ def main() -> None:
     parser.add_argument("server", choices=("upstream", "relay"))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", help="the relay's upstream, e.g. http://127.0.0.1:9000")
+    parser.add_argument("--read", action="store_true", help="the relay parses each body first")
     parser.add_argument("--events", type=int, default=wire.STREAM_EVENTS)
     parser.add_argument("--gap", type=float, default=wire.STREAM_GAP)
     args = parser.parse_args()
     if args.server == "relay":
-        app = relay_app(args.upstream.rstrip("/"))
+        app = relay_app(args.upstream.rstrip("/"), read=args.read)
     else:
         app = upstream_app(args.events, args.gap)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)

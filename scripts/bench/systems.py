@@ -265,14 +265,16 @@ def start_systems(children: Children, work: Path, args, progress) -> dict[str, S
         "direct": System("direct", fixed, stream, version="nginx" if fixed != stream else "python")
     }
 
-    relays = [
-        serve(
-            f"relay-{kind}",
-            [*me, "scripts.bench.servers", "relay", "--port", "{port}", "--upstream", base],
-        )
-        for kind, base in (("fixed", fixed), ("stream", stream))
-    ]
-    found["relay"] = System("relay", relays[0][1], relays[1][1], relays[0][0], PASSTHROUGH)
+    for name, flags in (("relay", []), ("reader", ["--read"])):
+        relays = [
+            serve(
+                f"{name}-{kind}",
+                [*me, "scripts.bench.servers", "relay", "--port", "{port}", "--upstream", base]
+                + flags,
+            )
+            for kind, base in (("fixed", fixed), ("stream", stream))
+        ]
+        found[name] = System(name, relays[0][1], relays[1][1], relays[0][0], PASSTHROUGH)
 
     port = free_port()
     config = localgate_config(work / "localgate.toml", port, fixed, stream, work / "state")
