@@ -122,32 +122,31 @@ def test_help_teaches_with_examples(cli):
         )
 
 
-def test_help_imports_nothing_heavy():
+def modules_after(args: list[str], which: str) -> str:
+    """`sorted(which)` as printed by a fresh interpreter once `localgate ARGS` ran;
+    `which` is an expression over `sys.modules`."""
     code = (
         "import sys\n"
         "from localgate.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = {'aiohttp', 'rich', 'keyring', 'google', 'anthropic', 'openai'}\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({which}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    return out.strip().splitlines()[-1]
+
+
+def test_help_imports_nothing_heavy():
+    heavy = "{'aiohttp', 'rich', 'keyring', 'google', 'anthropic', 'openai'}"
+    assert modules_after(["--help"], f"{{m.split('.')[0] for m in sys.modules}} & {heavy}") == "[]"
 
 
 def test_a_command_loads_only_its_own_module():
     """The daemon (`localgate serve`) carries no other command's code; help still lists all."""
-    code = (
-        "import sys\n"
-        "from localgate.cli import main\n"
-        "try:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('localgate.cli.')))\n"
+    loaded = modules_after(
+        ["serve", "--help"], "m for m in sys.modules if m.startswith('localgate.cli.')"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    loaded = out.strip().splitlines()[-1]
     assert "localgate.cli.serve" in loaded
     for other in ("accounts", "accounts_edit", "connect", "doctor", "usage", "limits"):
         assert f"localgate.cli.{other}'" not in loaded
