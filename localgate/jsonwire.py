@@ -20,8 +20,8 @@ def loads(data: bytes | bytearray | str):
     """JSON from upstream (a whole answer, an event's data) as Python values; raises
     ValueError (UnicodeDecodeError included) when it is not UTF-8 JSON.
 
-    orjson where it reads as Python's json does, five to ten times faster on an
-    answer; Python's json for the rest: what orjson refuses (NaN, Infinity, a lone
+    orjson where it reads as Python's json does, several times faster; Python's
+    json for the rest: what orjson refuses (NaN, Infinity, a lone
     surrogate escape) and integers past 64 bits, which it would turn into floats.
     """
     pattern = LONG_DIGITS_TEXT if isinstance(data, str) else LONG_DIGITS

@@ -176,8 +176,8 @@ def new_event_loop():
 
     Every request is a dozen loop iterations, socket reads and writes and a
     task: on uvloop localgate's req/s at c=32 rose from 0.60x to 0.65x the
-    relay's on the benchmark's passthrough routes (three interleaved pairs of
-    runs, docs/benchmarks.md), for 2.5 MB of RSS.
+    benchmark relay's (which stays on asyncio's loop) on the passthrough routes,
+    in three interleaved pairs of runs (docs/benchmarks.md), for 2.5 MB of RSS.
     """
     import asyncio
 
