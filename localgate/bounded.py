@@ -3,8 +3,8 @@
 A hostile or broken peer may answer with hundreds of megabytes; localgate
 reads at most the cap, into one buffer, and gives up past it: an upstream's
 answer ([server] max_response_mb) with aiohttp, a token endpoint's or a
-daemon's answer with http.client, a credentials file the user names (which
-may be a device or a pipe that never ends).
+daemon's answer with http.client, a credentials or config file the user names
+(which may be a device or a pipe that never ends).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # the CLI reads with http.client and should not pay for aioht
     import aiohttp
 
 CHUNK = 16 * 1024  # bytes asked of http.client per read
+# A config file, localgate's or a client's: real ones hold a few KB (a hundred
+# accounts, about 20 KB). Read no more than this of what a path names.
+MAX_CONFIG_FILE = 1 << 20
 
 
 async def read_bounded(resp: aiohttp.ClientResponse, limit: int, first: bytes = b"") -> bytearray:
@@ -57,6 +60,23 @@ def read_capped(answer: http.client.HTTPResponse, limit: int) -> bytes:
         if len(body) > limit:
             raise InputTooLarge(f"answered with more than {_size(limit)}")
     return bytes(body)
+
+
+def read_config(path: Path) -> str | None:
+    """A config file's text (localgate's own, or a client's that `connect` edits); None
+    when it does not exist. InputTooLarge past MAX_CONFIG_FILE: a path that names a
+    disk image or /dev/zero by mistake must not be read whole. OSError and
+    UnicodeDecodeError when it cannot be read as UTF-8 text."""
+    try:
+        data = read_file(path, MAX_CONFIG_FILE)
+    except FileNotFoundError:
+        return None
+    except InputTooLarge:
+        raise InputTooLarge(
+            f"{path} holds more than {_size(MAX_CONFIG_FILE)}, which no config file does; "
+            "is this the right file?"
+        ) from None
+    return data.decode("utf-8")
 
 
 def read_file(path: Path, limit: int) -> bytes:

@@ -21,7 +21,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from localgate.errors import ConfigError
+from localgate.bounded import read_config
+from localgate.errors import ConfigError, InputTooLarge
 from localgate.providers import PROVIDERS
 
 APP_NAME = "localgate"
@@ -186,11 +187,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     """The raw TOML tables of `path` ({} when it does not exist)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
+        text = read_config(path)
+    except InputTooLarge as exc:
+        raise ConfigError(f"cannot read the config file: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    if text is None:
+        return {}
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # its message carries line and column

@@ -158,7 +158,7 @@ ERRORS = [
         '[[accounts]]\nname = "o"\nprovider = "openai"\napi = "completions"',
         "accounts[0].api: must be one of 'chat', 'responses', not 'completions'",
     ),
-    ('[server]\nresponse_store_days = 0', "server.response_store_days: must be at least 1"),
+    ("[server]\nresponse_store_days = 0", "server.response_store_days: must be at least 1"),
     (
         ACCOUNT + 'base_url = "ftp://x"',
         "accounts[0].base_url: 'ftp://x' must be an http:// or https:// URL",
@@ -194,3 +194,21 @@ def test_validation_errors_name_file_and_key(tmp_path, text, message):
 def test_unreadable_path_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read the config file"):
         load_config(tmp_path)  # a directory
+
+
+@pytest.mark.parametrize("where", ["huge", "/dev/zero"])
+def test_a_path_that_is_no_config_file_is_not_read_whole(tmp_path, where):
+    """A --config naming a disk image or a device by mistake: a clear error, at once."""
+    path = Path(where)
+    if where == "huge":
+        path = tmp_path / "config.toml"
+        path.write_text("# " + "x" * (2 << 20) + "\n")  # valid TOML, 2 MB of comment
+    with pytest.raises(ConfigError, match="holds more than 1 MB, which no config file does"):
+        load_config(path)
+
+
+def test_a_non_utf8_config_is_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'state_dir = "\xff"\n')
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_config(path)

@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localgate.errors import ClientConfigError
+from localgate.bounded import read_config
+from localgate.errors import ClientConfigError, InputTooLarge
 
 BACKUP_SUFFIX = ".localgate-backup"
 CLIENTS = ("claude-code", "codex", "gemini-cli")
@@ -88,9 +89,9 @@ def plan(client: str, target: Target, env: dict[str, str] | None = None) -> list
 def read_text(path: Path) -> str | None:
     """The file's text, None when it does not exist; a ClientConfigError when unreadable."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+        return read_config(path)
+    except InputTooLarge as exc:
+        raise ClientConfigError(f"cannot read {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ClientConfigError(f"cannot read {path}: {exc}") from exc
 
@@ -178,10 +179,9 @@ def _record_path(state_dir: Path, client: str) -> Path:
 def _load_record(state_dir: Path, client: str) -> dict:
     path = _record_path(state_dir, client)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
+        text = read_config(path)
+        return json.loads(text) if text is not None else {}
+    except (OSError, ValueError, InputTooLarge) as exc:
         raise ClientConfigError(f"cannot read {path}: {exc}") from exc
 
 

@@ -162,6 +162,17 @@ def test_broken_client_file_is_refused_not_rewritten(cli, home):
     assert settings.read_text() == "{not json"
 
 
+def test_a_client_file_past_any_config_size_is_refused_not_read(cli, home):
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"env": {}, "pad": "' + "x" * (2 << 20) + '"}')
+    before = settings.stat().st_size
+    result = cli("connect", "claude-code", "--yes")
+    assert result.exit_code == 1
+    assert "holds more than 1 MB, which no config file does" in result.output
+    assert settings.stat().st_size == before
+
+
 def test_connect_uses_the_running_daemons_url(cli, home):
     result = cli("--url", "http://127.0.0.1:9123", "connect", "claude-code", "--yes")
     assert result.exit_code == 0
