@@ -76,16 +76,43 @@ def ask_daemon(
     """Send `method url` to the daemon: (decoded JSON, None), or (None, why not).
 
     Sends the proxy token when one is set, so a guarded daemon answers too.
+    Gives up after `timeout` seconds in all: a socket timeout bounds each read,
+    not the exchange, and whatever listens on the port may answer a byte at a
+    time. The exchange runs on a daemon thread, which the CLI does not wait for
+    when it exits.
     """
-    from localgate.bounded import read_capped
-    from localgate.errors import InputTooLarge, LocalgateError
+    import threading
+
+    from localgate.errors import LocalgateError
     from localgate.proxytoken import auth_headers, load_proxy_token
 
-    try:
+    try:  # before the clock starts: a keyring may take its time to answer
         token = load_proxy_token()
     except LocalgateError:  # no keyring: a guarded daemon will say 401
         token = None
     request = urllib.request.Request(url, method=method, headers=auth_headers(token))
+    outcome: list = []
+
+    def exchange() -> None:
+        try:
+            outcome.append(_exchange(request, timeout))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            outcome.append(exc)
+
+    worker = threading.Thread(target=exchange, name="localgate-ask", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        return None, "not answering (timed out)"
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _exchange(request: urllib.request.Request, timeout: float) -> tuple[Any | None, str | None]:
+    from localgate.bounded import read_capped
+    from localgate.errors import InputTooLarge
+
     # No proxies: an HTTP_PROXY in the environment must not intercept loopback.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:

@@ -96,6 +96,40 @@ def test_words_for_each_way_the_daemon_can_fail():
     assert ask_daemon(url(free_port()))[1].startswith("not running")
 
 
+def test_an_answer_dripping_a_byte_at_a_time_is_given_up_on():
+    """Each byte comes within the socket timeout, the whole answer long after it: the
+    timeout bounds the exchange, not each read."""
+    body = json.dumps({"accounts": [], "pad": "x" * 60}).encode()
+    finished = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(len(body)):  # ~4 s in all, 0.05 s a byte
+                    if finished.wait(0.05):
+                        return
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+            except OSError:  # the CLI hung up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer, problem = ask_daemon(url(server.server_address[1]), timeout=0.5)
+    finally:
+        finished.set()
+        server.shutdown()
+        server.server_close()
+    assert (answer, problem) == (None, "not answering (timed out)")
+
+
 @pytest.mark.parametrize("declared", [True, False], ids=["length", "until-close"])
 def test_an_endless_answer_is_not_read_whole(declared):
     # Something else on the port (or a --url pointing elsewhere) answering without end.
