@@ -86,7 +86,8 @@ class RequestLog:
 
 
 def request_line(e: RequestDone) -> str:
-    """`anthropic claude-x → work 200 412ms in=10 out=20 stream` (no time, no id)."""
+    """`anthropic claude-x → work 200 412ms in=10 out=20 stream` (no time, no id); media
+    operations add what they made or heard: `images=2`, `audio=12.5s`, `speech=140ch`."""
     served = e.account or "-"
     if e.model_used and e.model_used != e.model:
         served += f" as {_cut(e.model_used)}"
@@ -94,6 +95,12 @@ def request_line(e: RequestDone) -> str:
     tokens = f"in={usage.input_tokens} out={usage.output_tokens}"
     if usage.cache_read_tokens or usage.cache_creation_tokens:
         tokens += f" cache={usage.cache_read_tokens}r/{usage.cache_creation_tokens}w"
+    if usage.images:  # media operations: what the ledger counts beside tokens
+        tokens += f" images={usage.images}"
+    if usage.audio_seconds:
+        tokens += f" audio={usage.audio_seconds:g}s"
+    if usage.speech_characters:
+        tokens += f" speech={usage.speech_characters}ch"
     status = "gone" if e.client_gone else str(e.status)
     line = f"{e.dialect:<9} {_cut(e.model)} → {served} {status} {e.latency * 1000:.0f}ms {tokens}"
     if e.op not in CHAT_OPS:  # embeddings, audio, images… say which

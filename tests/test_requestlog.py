@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 
+from localgate.dialects.usage import Usage
 from localgate.events import AttemptFailed, RequestDone
 from localgate.logs import DaemonLog, JsonFormatter, TextFormatter
 from localgate.requestlog import RequestLog, request_line
@@ -86,6 +88,19 @@ def test_other_operations_are_named():
         RequestDone("req_1", "openai", "transcribe", "whisper-1", False, 200, 0.0, 0.1)
     )
     assert first.endswith("op=transcribe") and "op=" not in request_line(done(2))
+
+
+def test_media_figures_are_on_the_line_and_in_the_fields():
+    made = replace(done(1), op="image", usage=Usage(images=3))
+    heard = replace(done(2), op="transcribe", usage=Usage(input_tokens=5, audio_seconds=12.5))
+    spoken = replace(done(3), op="speech", usage=Usage(speech_characters=140))
+    assert request_line(made).endswith("in=0 out=0 images=3 op=image")
+    assert " audio=12.5s op=transcribe" in request_line(heard)
+    assert " speech=140ch op=speech" in request_line(spoken)
+    assert "images=" not in request_line(done(4)) and "audio=" not in request_line(done(4))
+    fields = heard.fields()
+    assert (fields["images"], fields["audio_seconds"], fields["speech_characters"]) == (0, 12.5, 0)
+    assert json.loads(json.dumps(made.fields()))["images"] == 3
 
 
 def test_the_log_file_rotates_at_its_size_counting_what_it_wrote(tmp_path, monkeypatch):

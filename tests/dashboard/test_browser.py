@@ -196,7 +196,15 @@ async def test_dashboard_in_chromium(chromium, dashboard, make_fake, config_path
 
         for stream in (True, False, True):  # a little more live traffic for the picture
             await ask(client, "/v1/messages", {**claude("more"), "stream": stream})
-        await page.wait_for("document.querySelectorAll('#traffic tbody tr').length >= 7")
+        # A media operation says what it made beside its (zero) tokens.
+        await ask(
+            client, "/v1/images/generations", {"model": "gpt-image-1", "prompt": "fox", "n": 2}
+        )
+        await page.wait_for("document.querySelectorAll('#traffic tbody tr').length >= 8")
+        cells = await page.eval(
+            "[...document.querySelectorAll('#traffic tbody td')].map(td => td.textContent)"
+        )
+        assert "openai · image · 2 images" in cells, cells
         await page.eval("document.getElementById('toast').hidden = true")
         shots = Path(os.environ.get("LOCALGATE_SCREENSHOTS") or tmp_path)
         await page.screenshot(shots / "dashboard.png", WIDE)

@@ -242,6 +242,15 @@ function passes(item) {
   return true;
 }
 
+// What a media operation made or heard, which its token columns do not show.
+function media(item) {
+  const parts = [];
+  if (item.images) parts.push(`${item.images} image${item.images === 1 ? "" : "s"}`);
+  if (item.audio_seconds) parts.push(`${item.audio_seconds} s audio`);
+  if (item.speech_characters) parts.push(`${compact(item.speech_characters)} chars spoken`);
+  return parts.map((p) => ` · ${p}`).join("");
+}
+
 function trafficRows(item, fresh) {
   const served = item.account
     ? [" → ", item.account, item.model_used && item.model_used !== item.model ? h("span", { class: "served" }, ` as ${item.model_used}`) : null]
@@ -249,7 +258,7 @@ function trafficRows(item, fresh) {
   const cache = item.cache_read_tokens + item.cache_creation_tokens;
   const row = h("tr", { class: fresh ? "fresh" : "", "data-request": item.id },
     h("td", {}, clock(item.ts)),
-    h("td", {}, `${item.dialect} · ${item.op}${item.stream ? " · stream" : ""}`),
+    h("td", {}, `${item.dialect} · ${item.op}${item.stream ? " · stream" : ""}${media(item)}`),
     h("td", {}, item.model, served),
     h("td", { class: `status ${statusClass(item)}`, title: item.error || "" }, item.client_gone ? "gone" : item.status),
     h("td", { class: "num" }, ms(item.latency_ms)),
