@@ -29,13 +29,25 @@ def endless_event(total: int, chunk: int):
 
 
 @pytest.mark.parametrize("make", [sse.SSEParser, lambda: Passthrough("anthropic")])
-def test_parsing_one_long_event_is_linear_in_its_bytes(make):
-    # 8 MB in 2 KB chunks: re-scanning the tail on each chunk copies ~16 GB.
+def test_parsing_one_long_event_is_linear_in_its_bytes(make, monkeypatch):
+    """8 MB in 2 KB chunks: searching the whole held tail for the event's end on each
+    chunk would search ~16 GB. Each byte is searched once (and the 3 before a chunk
+    again, for a boundary split across chunks): counted, not timed."""
+    searched: list[int] = []
+    search = sse._boundary_end
+
+    def counting(data, start):
+        searched.append(len(data) - start)
+        return search(data, start)
+
+    monkeypatch.setattr(sse, "_boundary_end", counting)
     parser = make()
-    started = time.process_time()
+    fed = 0
     for piece in endless_event(8 * MB, 2048):
         parser.feed(piece)
-    assert time.process_time() - started < 3.0
+        fed += len(piece)
+    assert len(searched) == 8 * MB // 2048 + 1
+    assert sum(searched) <= fed + 3 * len(searched)
 
 
 @pytest.mark.parametrize(
