@@ -20,15 +20,16 @@ from tests.support import account, write_config
 
 
 @contextmanager
-def http_answering(status: int, body: bytes = b'{"error": "no"}') -> Iterator[int]:
-    """A daemon stand-in on 127.0.0.1 that answers every GET with `status`."""
+def http_serving(answer) -> Iterator[int]:
+    """A daemon stand-in on 127.0.0.1 whose every GET is answered by `answer(handler)`
+    (a BaseHTTPRequestHandler); yields its port."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                answer(self)
+            except OSError:  # the CLI hung up
+                pass
 
         def log_message(self, *args):
             pass
@@ -41,6 +42,18 @@ def http_answering(status: int, body: bytes = b'{"error": "no"}') -> Iterator[in
     finally:
         server.shutdown()
         server.server_close()
+
+
+def http_answering(status: int, body: bytes = b'{"error": "no"}'):
+    """A daemon stand-in that answers every GET with `status`."""
+
+    def answer(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return http_serving(answer)
 
 
 @contextmanager
@@ -102,31 +115,21 @@ def test_an_answer_dripping_a_byte_at_a_time_is_given_up_on():
     body = json.dumps({"accounts": [], "pad": "x" * 60}).encode()
     finished = threading.Event()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            try:
-                for i in range(len(body)):  # ~4 s in all, 0.05 s a byte
-                    if finished.wait(0.05):
-                        return
-                    self.wfile.write(body[i : i + 1])
-                    self.wfile.flush()
-            except OSError:  # the CLI hung up
-                pass
+    def drip(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for i in range(len(body)):  # ~4 s in all, 0.05 s a byte
+            if finished.wait(0.05):
+                return
+            handler.wfile.write(body[i : i + 1])
+            handler.wfile.flush()
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        answer, problem = ask_daemon(url(server.server_address[1]), timeout=0.5)
-    finally:
-        finished.set()
-        server.shutdown()
-        server.server_close()
+    with http_serving(drip) as port:
+        try:
+            answer, problem = ask_daemon(url(port), timeout=0.5)
+        finally:
+            finished.set()  # the drip stops: the server can shut down
     assert (answer, problem) == (None, "not answering (timed out)")
 
 
@@ -137,32 +140,22 @@ def test_an_endless_answer_is_not_read_whole(declared):
 
     flood = 64 << 20
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            if declared:
-                self.send_header("Content-Length", str(flood))
-            self.end_headers()
-            try:
-                self.wfile.write(b'{"accounts": "')
-                for _ in range(flood >> 16):
-                    self.wfile.write(b"x" * 65536)
-            except OSError:  # the CLI hung up
-                pass
+    def endless(handler):
+        handler.send_response(200)
+        if declared:
+            handler.send_header("Content-Length", str(flood))
+        handler.end_headers()
+        handler.wfile.write(b'{"accounts": "')
+        for _ in range(flood >> 16):
+            handler.wfile.write(b"x" * 65536)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    tracemalloc.start()
-    try:
-        answer, problem = ask_daemon(url(server.server_address[1]), timeout=5.0)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-        server.shutdown()
-        server.server_close()
+    with http_serving(endless) as port:
+        tracemalloc.start()
+        try:
+            answer, problem = ask_daemon(url(port), timeout=5.0)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     assert answer is None and problem == "answered with more than 16 MB: is it localgate?"
     assert peak < 40 << 20, f"held {peak >> 20} MB"
 
