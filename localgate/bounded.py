@@ -2,7 +2,7 @@
 
 A hostile or broken peer may answer with hundreds of megabytes; localgate
 reads at most the cap, into one buffer, and gives up past it: an upstream's
-answer ([server] max_response_mb) with aiohttp, a token endpoint's or a
+answer ([server] max_response_mb) with localgate's HTTP client, a token endpoint's or a
 daemon's answer with http.client, a credentials or config file the user names
 (which may be a device or a pipe that never ends).
 """
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from localgate.errors import InputTooLarge, ResponseTooLarge
 
-if TYPE_CHECKING:  # the CLI reads with http.client and should not pay for aiohttp
+if TYPE_CHECKING:  # the CLI reads with http.client and should not pay for the daemon's
     import http.client
     from pathlib import Path
 
-    import aiohttp
+    from localgate.httpclient import Response
 
 CHUNK = 16 * 1024  # bytes asked of http.client per read
 # A config file, localgate's or a client's: real ones hold a few KB (a hundred
@@ -25,11 +25,11 @@ CHUNK = 16 * 1024  # bytes asked of http.client per read
 MAX_CONFIG_FILE = 1 << 20
 
 
-async def read_bounded(resp: aiohttp.ClientResponse, limit: int, first: bytes = b"") -> bytearray:
+async def read_bounded(resp: Response, limit: int, first: bytes = b"") -> bytearray:
     """The whole body of `resp`, or ResponseTooLarge once it passes `limit` bytes.
 
-    Chunks are appended to one bytearray (aiohttp's `read()` keeps the chunks
-    and joins them: two copies at the peak), and a declared length past the
+    Chunks are appended to one bytearray (never kept apart and joined: two
+    copies at the peak), and a declared length past the
     limit is refused before anything is read. `first` is what was already read
     of the body (a media answer's first bytes): it counts against the limit.
     """

@@ -12,10 +12,9 @@ import asyncio
 import json
 import time
 
-import aiohttp
-
 from localgate.bounded import read_bounded
 from localgate.errors import LocalgateError
+from localgate.httpclient import Timeout
 from localgate.routing import serves
 
 CACHE_SECONDS = 600.0
@@ -45,7 +44,7 @@ class ModelCatalog:
         literal = [p for p in account.config.model_patterns if not GLOB_CHARS & set(p)]
         try:
             listed = await self._fetch(account)
-        except (aiohttp.ClientError, TimeoutError, ValueError, LocalgateError):
+        except (TimeoutError, ValueError, LocalgateError):  # ConnectionFailed is one
             return literal  # not cached: ask again next time
         ids = sorted({i for i in listed if serves(account.config, i)} | set(literal))
         self._cache[account.name] = (time.monotonic(), revision, ids)
@@ -55,8 +54,8 @@ class ModelCatalog:
         call = await account.provider.models_call()
         if call is None:
             return list(account.provider.known_models())
-        timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
-        async with self.gateway.http.request(
+        timeout = Timeout(total=FETCH_TIMEOUT, connect=FETCH_TIMEOUT)
+        async with await self.gateway.http.request(
             call.method, call.url, headers=call.headers, timeout=timeout,
             proxy=account.provider.proxy,
         ) as resp:  # fmt: skip

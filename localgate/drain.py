@@ -25,7 +25,7 @@ class Drain:
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._streams: set = set()  # aiohttp.ClientResponse of streams being relayed
+        self._streams: set = set()  # upstream Responses of streams being relayed
 
     @contextmanager
     def request(self) -> Iterator[None]:

@@ -13,6 +13,8 @@
     ├── AlreadyRunning                another daemon serves the same state dir
     ├── DaemonError                   `start`/`stop`/`service`: the daemon did not do as asked
     ├── ClientConfigError             `connect`: a client's config file cannot be edited safely
+    ├── ConnectionFailed              an upstream connection broke, or spoke no HTTP/1.1
+    │   └── CannotConnect             no connection to the upstream could be opened
     └── GatewayError                  an error a client sees, rendered in its dialect
         ├── InvalidRequest      400   malformed JSON, wrong types, missing fields
         ├── Unauthorized        401   proxy token missing or wrong
@@ -157,6 +159,17 @@ class DaemonError(LocalgateError):
 
 class ClientConfigError(LocalgateError):
     """A client's config file (Claude Code, Codex, Gemini CLI) cannot be edited safely."""
+
+
+class ConnectionFailed(LocalgateError):
+    """The connection to an upstream broke, or what came back was not HTTP/1.1: there is
+    no answer to relay, and another account may serve (the gateway moves on)."""
+
+    status = 502
+
+
+class CannotConnect(ConnectionFailed):
+    """No connection to the upstream could be opened: refused, unknown host, TLS, proxy."""
 
 
 class GatewayError(LocalgateError):

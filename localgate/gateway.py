@@ -34,6 +34,8 @@ from localgate.dialects import media
 from localgate.dialects.common import check_model, error_message, redact
 from localgate.drain import Drain
 from localgate.errors import (
+    CannotConnect,
+    ConnectionFailed,
     EventTooLarge,
     GatewayError,
     LoginExpired,
@@ -43,6 +45,7 @@ from localgate.errors import (
     TokenRefreshFailed,
 )
 from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
+from localgate.httpclient import Client, Timeout
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.signals import read_limits
@@ -93,9 +96,12 @@ class Candidates(NamedTuple):
 class Gateway:
     """Owns the accounts, the pool and the upstream session; serves ClientRequests."""
 
-    def __init__(self, config: Config, http: aiohttp.ClientSession, events: Events):
+    def __init__(
+        self, config: Config, http: Client, events: Events, sockets: aiohttp.ClientSession
+    ):
         self.config = config
-        self.http = http
+        self.http = http  # every upstream request…
+        self.sockets = sockets  # …but WebSockets (sockets.py), which aiohttp's client opens
         self.events = events
         self.pool = Pool(strategy=config.server.strategy)
         self.codex_limits = CodexLimits(self.pool)
@@ -386,17 +392,11 @@ class Gateway:
             failure = Failure(FailureKind.SERVER_ERROR, exc.message)
         except TimeoutError:
             failure = Failure(FailureKind.TIMEOUT, "no answer in time")
-        except aiohttp.ClientConnectorError as exc:
+        except CannotConnect as exc:
+            failure = Failure(FailureKind.CONNECTION, f"cannot connect: {exc}", model_scoped=False)
+        except ConnectionFailed as exc:
             failure = Failure(
-                FailureKind.CONNECTION,
-                f"cannot connect: {exc.os_error or exc}",
-                model_scoped=False,
-            )
-        except aiohttp.ClientError as exc:
-            failure = Failure(
-                FailureKind.CONNECTION,
-                f"connection failed: {type(exc).__name__}",
-                model_scoped=False,
+                FailureKind.CONNECTION, f"connection failed: {exc}", model_scoped=False
             )
         else:
             if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
@@ -431,8 +431,8 @@ class Gateway:
             return head.held, Failure(FailureKind.SERVER_ERROR, exc.message)
         except TimeoutError:
             return head.held, Failure(FailureKind.TIMEOUT, "the stream stalled before any content")
-        except aiohttp.ClientError as exc:
-            reason = f"the stream broke before any content: {type(exc).__name__}"
+        except ConnectionFailed as exc:
+            reason = f"the stream broke before any content: {exc}"
             return head.held, Failure(FailureKind.CONNECTION, reason)
         if head.failure is not None:
             body = redact(head.failure_body, provider.credential.masked())
@@ -449,18 +449,12 @@ class Gateway:
             return head.held, Failure(FailureKind.EMPTY, reason)
         return head.held, None
 
-    def _request(self, call, timeout: aiohttp.ClientTimeout, proxy: str | None):
+    def _request(self, call, timeout: Timeout, proxy: str | None):
         body, headers = call.body, call.headers
         if isinstance(body, Upload):  # streamed from its spool, its length said up front
             body, headers = body.chunks(), {**headers, "content-length": str(body.size)}
         return self.http.request(
-            call.method,
-            call.url,
-            headers=headers,
-            data=body,
-            timeout=timeout,
-            allow_redirects=False,
-            proxy=proxy,
+            call.method, call.url, headers=headers, body=body, timeout=timeout, proxy=proxy
         )
 
     def _read_status(
@@ -526,14 +520,12 @@ class Gateway:
         return headers
 
 
-def _client_timeouts(config: Config) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
+def _client_timeouts(config: Config) -> tuple[Timeout, Timeout]:
     """The upstream session's timeouts for a whole answer and for a relayed one
     (indexed by "streamed"): made once per config, not on every request."""
     timeouts = config.timeouts
-    whole = aiohttp.ClientTimeout(total=timeouts.response, sock_connect=timeouts.connect)
-    relayed = aiohttp.ClientTimeout(
-        total=None, sock_connect=timeouts.connect, sock_read=timeouts.idle
-    )
+    whole = Timeout(total=timeouts.response, connect=timeouts.connect)
+    relayed = Timeout(connect=timeouts.connect, read=timeouts.idle)
     return whole, relayed
 
 

@@ -14,13 +14,19 @@ answer there is a failure like a 5xx, and another account can still serve.
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 
 from localgate import dialects, sse
 from localgate.dialects.common import redact
 from localgate.dialects.usage import Usage
-from localgate.errors import EventTooLarge, GatewayError, UpstreamError, UpstreamTimeout
+from localgate.errors import (
+    ConnectionFailed,
+    EventTooLarge,
+    GatewayError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from localgate.httpclient import Response
 
 # The fields an SSE stream can open with (a comment line starts with a colon).
 SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
@@ -276,7 +282,7 @@ def _said(message: str, masked) -> str:
 
 
 async def relay_stream(
-    upstream: aiohttp.ClientResponse,
+    upstream: Response,
     first: bytes,
     relay: Passthrough | Translated | Verbatim,
     response: web.StreamResponse,
@@ -303,8 +309,8 @@ async def relay_stream(
         except TimeoutError:
             record.error = "the upstream stalled mid-stream"
             tail = relay.fail(UpstreamTimeout(record.error + "; the answer is incomplete"))
-        except aiohttp.ClientError as exc:
-            record.error = f"the upstream stream broke: {type(exc).__name__}"
+        except ConnectionFailed as exc:
+            record.error = f"the upstream stream broke: {exc}"
             tail = relay.fail(UpstreamError(record.error + "; the answer is incomplete"))
         except GatewayError as exc:  # an event past max_event_mb, a shutdown: say so
             record.error = exc.message

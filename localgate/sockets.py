@@ -56,7 +56,7 @@ async def attempt_socket(gateway, req, target, account, record, http_request):
     gateway.pool.observe(account.name, target.model)
     try:
         async with asyncio.timeout(gateway.config.timeouts.first_byte):
-            upstream = await gateway.http.ws_connect(
+            upstream = await gateway.sockets.ws_connect(
                 call.url,
                 headers=call.headers,
                 protocols=protocols,

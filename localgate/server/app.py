@@ -19,6 +19,7 @@ from localgate.errors import ConfigError
 from localgate.events import Events
 from localgate.files import private_file, private_key
 from localgate.gateway import Gateway
+from localgate.httpclient import Client
 from localgate.ledger import Ledger, LedgerReader, ledger_path
 from localgate.proxytoken import ProxyTokenSource
 from localgate.response_store import ResponseStore
@@ -99,18 +100,19 @@ def create_app(
     app.on_shutdown.append(close_page_streams)
 
     async def lifecycle(app: web.Application):
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-        # Proxies are chosen per account and request (providers/proxy.py: HTTPS_PROXY,
-        # NO_PROXY, the account's `proxy`, never for loopback), not by aiohttp's trust_env.
-        # No cookie jar: a cookie one answer sets (Cloudflare's, on the big APIs) would
-        # ride along on every later request to that host, other accounts' included.
-        http = aiohttp.ClientSession(
-            connector=connector,
+        # Upstream requests go through localgate's own client (localgate/httpclient),
+        # WebSockets through aiohttp's. Proxies are chosen per account and request
+        # (providers/proxy.py: HTTPS_PROXY, NO_PROXY, the account's `proxy`, never for
+        # loopback), not by aiohttp's trust_env. No cookie jar, in either: a cookie one
+        # answer sets (Cloudflare's, on the big APIs) would ride along on every later
+        # request to that host, other accounts' included.
+        http = Client()
+        sockets = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True),
             trust_env=False,
-            auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
-        gateway = Gateway(config, http, events)
+        gateway = Gateway(config, http, events, sockets)
         await gateway.apply(config)
         app[GATEWAY] = gateway
         app[CATALOG] = ModelCatalog(gateway)
@@ -129,6 +131,7 @@ def create_app(
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
         await http.close()
+        await sockets.close()
 
     async def ledger(app: web.Application):
         # After `lifecycle` (the gateway exists), cleaned up before it: graceful

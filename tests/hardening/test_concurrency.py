@@ -105,13 +105,13 @@ async def test_storm_leaves_nothing_behind(localgate, make_fake):
 
     # Nothing in flight: every upstream connection was released or closed.
     for _ in range(100):
-        if not http.connector._acquired:
+        if not http.in_use:
             break
         await asyncio.sleep(0.02)
-    assert not http.connector._acquired
+    assert not http.in_use
     # Drop idle keep-alive connections on both sides; then every fd must be back.
     await client.session.connector.close()
-    await http.connector.close()
+    await http.close()
     for _ in range(150):
         leftover = {t for t in asyncio.all_tasks() - tasks_before if not t.done()}
         leftover.discard(asyncio.current_task())
