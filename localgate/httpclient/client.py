@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterable, Mapping
@@ -29,6 +30,7 @@ from localgate.httpclient.body import Body
 from localgate.httpclient.connection import Connection
 from localgate.httpclient.parse import Head
 
+DNS_TTL = 300.0  # seconds a host's addresses are kept
 KEEPALIVE = 15.0  # seconds an idle connection is kept: well under servers' own (60 s and up)
 # Headers the client writes itself: the connection's, never a caller's.
 OWN_HEADERS = frozenset(
@@ -136,6 +138,7 @@ class Client:
         self._keepalive = keepalive
         self._idle: dict[tuple, list[Connection]] = {}
         self._busy: set[Connection] = set()
+        self._dns: dict[tuple[str, int], tuple[float, list]] = {}
 
     @property
     def in_use(self) -> int:
@@ -202,7 +205,7 @@ class Client:
         conn = Connection(loop)
         try:
             async with asyncio.timeout(timeout.connect):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                infos = await self._addresses(host, port, loop)
                 sock = await aiohappyeyeballs.start_connection(
                     infos, happy_eyeballs_delay=0.25, interleave=1
                 )
@@ -222,6 +225,23 @@ class Client:
             conn.abort()
             raise
         return conn
+
+    async def _addresses(self, host: str, port: int, loop) -> list:
+        """What `host` resolves to, looked up at most every DNS_TTL seconds (an address
+        is never looked up: no trip through the executor for a local model server)."""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
+        cached = self._dns.get((host, port))
+        if cached is not None and cached[0] > loop.time():
+            return cached[1]
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        self._dns[(host, port)] = (loop.time() + DNS_TTL, infos)
+        return infos
 
     async def _tunnel(self, conn: Connection, where: Target, loop) -> None:
         """Ask the proxy for a tunnel to the origin, then speak TLS through it."""
