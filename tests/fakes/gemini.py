@@ -58,6 +58,18 @@ def _text(content: dict) -> str:
     return "".join(p.get("text", "") for p in content.get("parts", []))
 
 
+def schema_example(schema: dict):
+    """A value fitting an OpenAPI-style (Gemini) or JSON schema."""
+    kind = str(schema.get("type", "object")).lower()
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        return {k: schema_example(v) for k, v in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [schema_example(schema.get("items") or {})]
+    return {"string": "example", "integer": 1, "number": 1.0, "boolean": True}.get(kind)
+
+
 def thought_signature(thinking: str, name: str) -> str:
     """A deterministic, opaque base64 thoughtSignature."""
     digest = hashlib.sha256(f"gemini\0{name}\0{thinking}".encode()).digest()
@@ -191,6 +203,22 @@ class FakeGemini(FakeUpstream):
     def _text(self, reply: Reply) -> str:
         return self.default_text if reply.text is None else reply.text
 
+    @staticmethod
+    def _json_mode_text(text: str, call: Call) -> str:
+        """In JSON mode with a schema the real API answers JSON that fits it: a scripted
+        text that is not JSON becomes the schema's example (Gemini CLI's model router
+        asks so, and retries with backoff on anything else)."""
+        body = call.request.json if isinstance(call.request.json, dict) else {}
+        config = body.get("generationConfig") or {}
+        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        if config.get("responseMimeType") != "application/json" or not isinstance(schema, dict):
+            return text
+        try:
+            json.loads(text)
+        except ValueError:
+            return json.dumps(schema_example(schema))
+        return text
+
     def _thought_parts(self, pieces: list[str], reply: Reply) -> list[dict]:
         parts = [{"text": piece, "thought": True} for piece in pieces]
         if parts:
@@ -282,7 +310,7 @@ class FakeGemini(FakeUpstream):
             # Without alt=sse the API streams one JSON array of responses.
             return dumps(self._chunks(reply, call), indent=2)
         parts = self._thought_parts([reply.thinking] if reply.thinking else [], reply)
-        text = self._text(reply)
+        text = self._json_mode_text(self._text(reply), call)
         if text:
             parts.append({"text": text})
         parts += [self._media_part(m) for m in reply.media]
