@@ -37,7 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--out", type=Path, default=REPO / "bench-results")
     add("--phases", default=",".join(PHASES), help="comma-separated subset of %(default)s")
-    add("--peers", default=",".join(PEERS), help="peers to start when found (%(default)s)")
+    add(
+        "--peers",
+        default=",".join(PEERS),
+        help='peers to start when found (%(default)s; "" for none)',
+    )
     add(
         "--litellm-python",
         default=os.environ.get("LITELLM_PYTHON"),
@@ -67,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         | set(args.peers) - set(PEERS)
         | set(args.kinds) - set(KINDS)
     ):
-        parser.error(f"unknown phases or peers: {sorted(unknown)}")
+        parser.error(f"unknown phases, peers or kinds: {sorted(unknown)}")
     args.wrk = not args.no_wrk and shutil.which("wrk") is not None
     return args
 
