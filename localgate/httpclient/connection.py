@@ -38,6 +38,7 @@ class Connection(asyncio.Protocol):
         self._timeouts: tuple[float | None, float | None] = (None, None)
         self._keep_alive = False
         self._reading_paused = False
+        self._body_cut = False  # the request's body was not all written: never reused
         self._drained: asyncio.Future | None = None  # set while the transport's buffer is full
 
     # -- what the client calls --------------------------------------------------------
@@ -45,7 +46,7 @@ class Connection(asyncio.Protocol):
     @property
     def reusable(self) -> bool:
         """The last answer ended cleanly and both sides keep the connection."""
-        return self._state == IDLE and self._keep_alive and not self.closed
+        return self._state == IDLE and self._keep_alive and not (self.closed or self._body_cut)
 
     async def send(
         self,
@@ -68,6 +69,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(head)
             async for chunk in body:
                 if self.closed or self._head.done():  # gone, or answered early (413…)
+                    self._body_cut = True  # the upstream may still wait for the rest
                     break
                 self.transport.write(chunk)
                 if self._drained is not None:

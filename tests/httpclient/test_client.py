@@ -250,7 +250,7 @@ async def test_an_idle_connection_the_upstream_closed_is_not_reused(client):
 async def test_an_early_answer_stops_the_upload(client):
     async def refuse(reader, writer):
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig")
+        writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 3\r\n\r\nbig")  # kept open
         await writer.drain()
         await asyncio.sleep(0.5)
         writer.close()
@@ -271,6 +271,7 @@ async def test_an_early_answer_stops_the_upload(client):
     assert (resp.status, await read_all(resp)) == (413, b"big")
     assert sent < 1000
     resp.release()
+    assert client.in_use == 0 and not any(client._idle.values())  # half a body: never reused
     server.close()
 
 
