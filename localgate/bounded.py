@@ -2,9 +2,9 @@
 
 A hostile or broken peer may answer with hundreds of megabytes; localgate
 reads at most the cap, into one buffer, and gives up past it: an upstream's
-answer ([server] max_response_mb) with localgate's HTTP client, a token endpoint's or a
-daemon's answer with http.client, a credentials or config file the user names
-(which may be a device or a pipe that never ends).
+answer ([server] max_response_mb) with localgate's HTTP client, a token
+endpoint's or a daemon's answer with http.client, a credentials or config file
+the user names (which may be a device or a pipe that never ends).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ MAX_CONFIG_FILE = 1 << 20
 async def read_bounded(resp: Response, limit: int, first: bytes = b"") -> bytearray:
     """The whole body of `resp`, or ResponseTooLarge once it passes `limit` bytes.
 
-    Chunks are appended to one bytearray (never kept apart and joined: two
-    copies at the peak), and a declared length past the
-    limit is refused before anything is read. `first` is what was already read
+    Chunks are appended to one bytearray (keeping them apart and joining them
+    at the end would hold two copies at the peak), and a declared length past
+    the limit is refused before anything is read. `first` is what was already read
     of the body (a media answer's first bytes): it counts against the limit.
     """
     declared = resp.content_length

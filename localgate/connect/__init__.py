@@ -91,7 +91,7 @@ def read_text(path: Path) -> str | None:
     try:
         return read_config(path)
     except InputTooLarge as exc:
-        raise ClientConfigError(f"cannot read {exc}") from None
+        raise ClientConfigError(f"cannot read the client's config: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ClientConfigError(f"cannot read {path}: {exc}") from exc
 
@@ -178,10 +178,10 @@ def _record_path(state_dir: Path, client: str) -> Path:
 
 def _load_record(state_dir: Path, client: str) -> dict:
     path = _record_path(state_dir, client)
+    text = read_text(path)
     try:
-        text = read_config(path)
         return json.loads(text) if text is not None else {}
-    except (OSError, ValueError, InputTooLarge) as exc:
+    except ValueError as exc:
         raise ClientConfigError(f"cannot read {path}: {exc}") from exc
 
 

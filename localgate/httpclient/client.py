@@ -113,15 +113,16 @@ class Response:
 
     def release(self) -> None:
         """Done with the answer: its connection goes back to the pool when it ended cleanly."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self._client._give_back(self._origin, conn, self.content.at_eof)
+        self._done(self.content.at_eof)
 
     def close(self) -> None:
         """Drop the connection, whatever is left of the answer."""
-        conn, self._conn = self._conn, None
+        self._done(False)
+
+    def _done(self, whole: bool) -> None:
+        conn, self._conn = self._conn, None  # once: a second release or close does nothing
         if conn is not None:
-            self._client._give_back(self._origin, conn, False)
+            self._client._give_back(self._origin, conn, whole)
 
     async def __aenter__(self) -> Response:
         return self

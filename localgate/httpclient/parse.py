@@ -46,22 +46,29 @@ def parse_head(block: bytes, method: str) -> Head:
     status = int(code)
     connection = headers.get("connection", "").lower()
     keep_alive = "close" not in connection and (version == "HTTP/1.1" or "keep-alive" in connection)
+    keep_alive, length, chunked = _framing(headers, status, method, keep_alive)
+    return Head(status, reason, CIMultiDictProxy(headers), keep_alive, length, chunked)
+
+
+def _framing(headers, status: int, method: str, keep_alive: bool) -> tuple[bool, int | None, bool]:
+    """(keep_alive, length, chunked): how the body ends, and whether the connection
+    outlives it (an answer read to the close does not)."""
     if method == "CONNECT" and 200 <= status < 300:  # the tunnel is open: no body, kept
-        return Head(status, reason, CIMultiDictProxy(headers), True, 0, False)
+        return True, 0, False
     if method == "HEAD" or status in NO_BODY or status < 200:
-        return Head(status, reason, CIMultiDictProxy(headers), keep_alive, 0, False)
+        return keep_alive, 0, False
     coding = headers.get("transfer-encoding", "").lower()
     if coding:
         if coding.rsplit(",", 1)[-1].strip() != "chunked":  # no length: read to the close
-            return Head(status, reason, CIMultiDictProxy(headers), False, None, False)
-        return Head(status, reason, CIMultiDictProxy(headers), keep_alive, None, True)
+            return False, None, False
+        return keep_alive, None, True
     lengths = set(headers.getall("content-length", ()))
     if not lengths:
-        return Head(status, reason, CIMultiDictProxy(headers), False, None, False)
+        return False, None, False
     length = lengths.pop().strip()
     if lengths or not length.isdigit():
         raise ConnectionFailed("answered with a Content-Length that is not one number")
-    return Head(status, reason, CIMultiDictProxy(headers), keep_alive, int(length), False)
+    return keep_alive, int(length), False
 
 
 class Chunked:
