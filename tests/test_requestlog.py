@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from dataclasses import replace
 
 from localgate.dialects.usage import Usage
@@ -126,3 +127,34 @@ def test_the_log_file_rotates_at_its_size_counting_what_it_wrote(tmp_path, monke
     assert oct(log_file.stat().st_mode & 0o777) == "0o600"
     text = "".join(p.read_text() for p in [log_file, *rotated])
     assert all(f"req_{n} " in text for n in range(40))
+
+
+def test_the_time_on_a_line_is_made_once_a_second_and_right_each_second():
+    formatter = TextFormatter(dated=True)
+    record = logging.makeLogRecord({"msg": "x", "levelno": logging.INFO, "levelname": "INFO"})
+    for created in (1_700_000_000.1, 1_700_000_000.9, 1_700_000_001.0, 1_699_999_999.5):
+        record.created = created
+        expected = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(created)))
+        assert formatter.format(record) == f"{expected} x"
+
+
+def test_the_writer_writes_in_chunks_and_yields_between_them(tmp_path, monkeypatch):
+    """Formatting holds the GIL and shares the loop's core: the writer writes CHUNK
+    lines at a time and lets the loop run between chunks, instead of a whole batch."""
+    from localgate import logs
+
+    log_file = tmp_path / "localgate.log"
+    daemon_log = DaemonLog(log_file, stderr=False)  # not started: stop() writes the queue
+    written_at_yield = []
+    monkeypatch.setattr(
+        logs, "yield_cpu", lambda: written_at_yield.append(len(log_file.read_text().splitlines()))
+    )
+    request_log = RequestLog(logging.getLogger("test.chunks"))
+    request_log.log.handlers[:] = [daemon_log._handoff]
+    request_log.log.propagate = False
+    request_log.log.setLevel(logging.INFO)
+    for n in range(2 * logs.CHUNK + 3):
+        request_log(done(n))
+    daemon_log.stop()
+    assert written_at_yield == [logs.CHUNK, 2 * logs.CHUNK, 2 * logs.CHUNK + 3]
+    assert f"req_{2 * logs.CHUNK + 2} " in log_file.read_text()
