@@ -85,8 +85,7 @@ def ledger_path(state_dir: Path) -> Path:
 
 
 class LedgerStore:
-    """One connection to the ledger file; use it from one thread at a time (the
-    daemon's writer hands it between its two threads, one job after the other)."""
+    """One connection to the ledger file; use it from a single thread."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self._db = connection
@@ -102,7 +101,7 @@ class LedgerStore:
         """Open (creating it and its directory when missing) the ledger at `path`."""
         # SQLite gives its -wal and -shm files the database file's mode.
         path = private_file(Path(path))
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a power cut may lose the last flush, never corrupt the file.

@@ -3,21 +3,11 @@
 The gateway's events arrive on the event loop; `Ledger.__call__` turns each
 into a tuple and appends it to a list (nothing else happens on the request
 path). A background task swaps the list out every `interval` seconds (or as
-soon as `batch` rows wait) and hands it to a worker thread that writes the
-batch in one transaction over the ledger's SQLite connection. The same
+soon as `batch` rows wait) and hands it to a single worker thread that owns
+the SQLite connection and writes the batch in one transaction. The same
 thread saves the pool's state whenever it changed, and deletes rows past the
 retention. `close` (the app's cleanup, after graceful shutdown drained the
 requests) writes what is left.
-
-There are two worker threads, taking turns with the connection (one job at a
-time). A batch of fewer than 2 × `batch` rows is written by a thread at the
-lowest CPU priority, so a request arriving on a busy core never waits for the
-ledger's few milliseconds of SQLite work (that wait was most of the daemon's
-p99 at concurrency 1). Bigger batches, and every other job, go to a thread at
-normal priority: a busy core starves the quiet thread, rows pile up while it
-writes, and the next batch is written at normal priority, so the ledger never
-falls behind for long. (The quiet thread cannot simply be raised back: an
-unprivileged process may lower a thread's priority, never raise it.)
 """
 
 from __future__ import annotations
@@ -25,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -124,9 +113,7 @@ class Ledger:
         self._failed: dict[str, list[str]] = {}  # request id → accounts that failed it
         self._limits: dict[tuple[str, str, str], tuple] = {}
         self._store: LedgerStore | None = None
-        self._executor: ThreadPoolExecutor | None = None  # every job but small batches
-        self._quiet: ThreadPoolExecutor | None = None  # small batches, at the lowest priority
-        self._turn = asyncio.Lock()  # one job at a time on the shared connection
+        self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
@@ -170,9 +157,6 @@ class Ledger:
     async def start(self) -> bool:
         """Open the file and start writing; False (logged) when the ledger cannot be used."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="localgate-ledger")
-        self._quiet = ThreadPoolExecutor(
-            1, thread_name_prefix="localgate-ledger-quiet", initializer=lower_priority
-        )
         try:
             self._store = await self._run(LedgerStore.open, self.path)
             now = time.time()
@@ -180,7 +164,8 @@ class Ledger:
         except Exception as exc:  # sqlite3.Error, OSError: serve on without a ledger
             log.error("usage ledger disabled: cannot open %s: %s", self.path, exc)
             await self._close_store()  # opened, then the prune failed: nothing half-open
-            self._shutdown_threads(wait=False)
+            self._executor.shutdown(wait=False)
+            self._executor = None
             return False
         self._wake, self._lock = asyncio.Event(), asyncio.Lock()
         self._open = True
@@ -218,12 +203,7 @@ class Ledger:
             try:
                 if self._state is not None:
                     await self._state.check()
-                # A flush takes `batch` rows and the few that came while it started;
-                # twice that many waited out a write: the quiet thread fell behind.
-                quiet = len(rows) < 2 * self.batch
-                outcome = await self._run(
-                    write_batch, self._store, rows, limits, state, quiet=quiet
-                )
+                outcome = await self._run(write_batch, self._store, rows, limits, state)
             except Exception as exc:  # no file to write to, or the executor failed: keep it all
                 outcome = Outcome(rows_left=rows, limits_left=limits, state_left=bool(state))
                 outcome.error = exc
@@ -290,13 +270,9 @@ class Ledger:
         if self._state is not None:
             self._state.forget(self.reopen)
         await self._close_store()
-        self._shutdown_threads(wait=True)
-
-    def _shutdown_threads(self, *, wait: bool) -> None:
-        for executor in (self._executor, self._quiet):
-            if executor is not None:
-                executor.shutdown(wait=wait)
-        self._executor = self._quiet = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     async def _close_store(self) -> None:
         store, self._store = self._store, None
@@ -327,31 +303,8 @@ class Ledger:
             except Exception:  # keep the loop alive whatever the disk does
                 log.exception("usage ledger: writer error")
 
-    async def _run(self, fn, *args, quiet: bool = False):
-        """`fn(*args)` on a worker thread (the quiet one with `quiet`), once the job
-        before it has ended: the two threads share one connection."""
-        async with self._turn:
-            executor = self._quiet if quiet else self._executor
-            job = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-            try:
-                return await asyncio.shield(job)
-            except asyncio.CancelledError:
-                # The thread goes on with the connection: the next job waits for it.
-                await asyncio.wait([job])
-                raise
-
-
-def lower_priority() -> None:
-    """Give the calling thread the lowest CPU priority there is (Linux's
-    SCHED_IDLE: it runs when nothing else on its core wants to); elsewhere, or
-    where refused, it keeps its priority."""
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is None:
-        return
-    try:
-        os.sched_setscheduler(0, policy, os.sched_param(0))
-    except OSError as exc:  # a seccomp sandbox, say: slower p99, nothing else
-        log.debug("usage ledger: cannot lower the writer's priority: %s", exc)
+    def _run(self, fn, *args):
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
 
 @dataclass
