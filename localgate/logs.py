@@ -27,10 +27,10 @@ LOG_FORMATS = ("text", "json")
 MAX_LOG_BYTES = 5 * 1024 * 1024  # one log file, before it rotates
 LOG_BACKUPS = 3  # localgate.log.1 … .3 are kept
 BATCH_WAIT = 0.05  # seconds a batch of lines gathers before the writer writes it
-# Lines formatted between two writes, at most. Formatting holds the GIL and a
-# write gives it back: a request arriving meanwhile waits for one chunk (tens of
-# microseconds), not for the whole batch (a millisecond at 2,000 requests/s,
-# which was most of the daemon's p99 at concurrency 1).
+# Lines written between two yields of the core (yield_cpu), at most: a request
+# arriving meanwhile waits for one chunk (tens of microseconds), not for the
+# writer's time slice (measured: a request about 1 ms slow every batch, at
+# concurrency 1 with the loop and the writer on one core).
 CHUNK = 16
 _COLORS = {"red": "31", "yellow": "33", "green": "32", "dim": "2"}
 
@@ -198,9 +198,10 @@ class _Handoff(logging.Handler):
     On the event loop a record is only appended to a deque (no lock, no
     syscall); the thread is woken by the first record of a batch, lets the batch
     gather for BATCH_WAIT, then formats and writes it CHUNK lines at a time, one
-    flush per handler and chunk. One wake-up per batch instead of one per line
-    keeps the writer from contending with the loop for the GIL on every request;
-    chunks keep it from holding the GIL for long when it does.
+    flush per handler and chunk, and yields the core after each chunk. One
+    wake-up per batch instead of one per line keeps the writer from contending
+    with the loop for the GIL on every request; the yields keep a request that
+    arrives meanwhile from waiting for the whole batch.
     """
 
     def __init__(self, handlers: list[logging.Handler]):

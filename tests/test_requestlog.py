@@ -139,8 +139,8 @@ def test_the_time_on_a_line_is_made_once_a_second_and_right_each_second():
 
 
 def test_the_writer_writes_in_chunks_and_yields_between_them(tmp_path, monkeypatch):
-    """Formatting holds the GIL and shares the loop's core: the writer writes CHUNK
-    lines at a time and lets the loop run between chunks, instead of a whole batch."""
+    """The writer shares the loop's core: it writes CHUNK lines at a time and lets
+    the loop run between chunks, instead of writing a whole batch at once."""
     from localgate import logs
 
     log_file = tmp_path / "localgate.log"
