@@ -42,17 +42,17 @@ class TextFormatter(logging.Formatter):
         super().__init__()
         self.datefmt = "%Y-%m-%d %H:%M:%S" if dated else "%H:%M:%S"
         self.color = color
-        self._second: int | None = None  # the second `_stamp` was made for
-        self._stamp = ""
+        self._stamped: tuple[int, str] = (-1, "")  # a second, and its stamp
 
     def stamp(self, created: float) -> str:
         """The time a line starts with; made once per second, not once per line
         (localtime and strftime were half of what formatting a line cost)."""
-        second = int(created)
-        if second != self._second:
-            self._stamp = time.strftime(self.datefmt, time.localtime(second))
-            self._second = second
-        return self._stamp
+        second, stamp = self._stamped
+        if int(created) != second:
+            second = int(created)
+            stamp = time.strftime(self.datefmt, time.localtime(second))
+            self._stamped = (second, stamp)  # one assignment: no thread sees half of it
+        return stamp
 
     def format(self, record: logging.LogRecord) -> str:
         parts = [self.stamp(record.created)]

@@ -149,10 +149,9 @@ def test_the_writer_writes_in_chunks_and_yields_between_them(tmp_path, monkeypat
     monkeypatch.setattr(
         logs, "yield_cpu", lambda: written_at_yield.append(len(log_file.read_text().splitlines()))
     )
-    request_log = RequestLog(logging.getLogger("test.chunks"))
-    request_log.log.handlers[:] = [daemon_log._handoff]
-    request_log.log.propagate = False
-    request_log.log.setLevel(logging.INFO)
+    logger = logging.Logger("test.chunks", logging.INFO)  # not registered: nothing leaks
+    logger.handlers = [daemon_log._handoff]
+    request_log = RequestLog(logger)
     for n in range(2 * logs.CHUNK + 3):
         request_log(done(n))
     daemon_log.stop()
