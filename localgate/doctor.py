@@ -93,11 +93,21 @@ def check_keyring() -> Check:
 
 
 def check_secret(account, keyring_ok: bool) -> Check:
-    from localgate.secrets import get_secret
+    from localgate.secrets import fits_a_header, get_secret
 
     name = f"account {account.name}"
+    unfit = Check(
+        name,
+        "fail",
+        "its key holds a line break or another control character, which no header carries",
+        f"export {account.key_env}=… on one line"
+        if account.key_env
+        else f"localgate accounts edit {account.name} --key",
+    )
     if account.key_env:
         if os.environ.get(account.key_env):
+            if not fits_a_header(os.environ[account.key_env]):
+                return unfit
             return Check(name, "ok", f"key from ${account.key_env} (set in this shell)")
         return Check(
             name,
@@ -110,10 +120,12 @@ def check_secret(account, keyring_ok: bool) -> Check:
     if not keyring_ok:
         return Check(name, "fail", "its key is in the keyring, which cannot be used")
     try:
-        present = bool(get_secret(account.name))
+        secret = get_secret(account.name)
     except LocalgateError as exc:
         return Check(name, "fail", f"its key cannot be read: {exc}")
-    if present:
+    if secret and account.provider != "vertex" and not fits_a_header(secret):
+        return unfit
+    if secret:
         return Check(name, "ok", f"{account.provider}; key present in the keyring")
     if account.provider == "vertex":
         from localgate.providers.vertex import relogin_command

@@ -38,6 +38,11 @@ def store_secret(name: str, value: str) -> None:
     """Keep `value` in the keyring as the secret of account `name`."""
     if not value:
         raise SecretError(f"refusing to store an empty key for account {name!r}")
+    if not fits_a_header(value):
+        raise SecretError(
+            f"refusing to store the key of account {name!r}: it holds a line break or another "
+            "control character (a paste of two lines?); give the key alone, on one line"
+        )
     _call(f"store the key of account {name!r}", lambda kr: kr.set_password(SERVICE, name, value))
     protect_plaintext_keyring()
 
@@ -124,17 +129,36 @@ def resolve_secret(account: AccountConfig) -> str:
                 f"before starting localgate, or remove key_env from the account to use the "
                 f"keyring (localgate accounts edit {account.name} --key)"
             )
-        return value
-    value = get_secret(account.name)
-    if not value:
-        if account.provider == "vertex":  # its secret is a Google login, not a key
-            from localgate.providers.vertex import relogin_command
-
-            fix = relogin_command(account)
-        else:
-            fix = f"localgate accounts edit {account.name} --key"
-        raise SecretError(f"no key stored for account {account.name!r}: run {fix}")
+    else:
+        value = get_secret(account.name)
+        if not value:
+            raise SecretError(f"no key stored for account {account.name!r}: run {_fix(account)}")
+    # A key goes out in a header: one set outside localgate (`keyring set`, an
+    # exported variable read from a file) holding a line break would fail every
+    # request, so the account is refused here, with the fix, instead.
+    if account.provider != "vertex" and not fits_a_header(value):
+        where = f"the variable {account.key_env}" if account.key_env else "the keyring"
+        raise SecretError(
+            f"the key of account {account.name!r} in {where} holds a line break or another "
+            f"control character: set it again, on one line ({_fix(account)})"
+        )
     return value
+
+
+def _fix(account: AccountConfig) -> str:
+    """The command that sets the account's secret again."""
+    if account.key_env:
+        return f"export {account.key_env}=..."
+    if account.provider == "vertex":  # its secret is a Google login, not a key
+        from localgate.providers.vertex import relogin_command
+
+        return relogin_command(account)
+    return f"localgate accounts edit {account.name} --key"
+
+
+def fits_a_header(value: str) -> bool:
+    """No control characters (tab aside), which an HTTP header value cannot carry."""
+    return not any((ord(char) < 32 and char != "\t") or char == "\x7f" for char in value)
 
 
 def _call(action: str, operation: Callable[..., T]) -> T:

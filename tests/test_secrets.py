@@ -87,6 +87,34 @@ def test_empty_key_is_refused(memory):
     assert memory.entries == {}
 
 
+@pytest.mark.parametrize("key", ["sk-one\nsk-two", "sk-ant\r", "sk-\x00ant", "sk-\x7fant"])
+def test_a_key_a_header_cannot_carry_is_refused_when_stored(memory, key):
+    with pytest.raises(SecretError, match="line break or another control character"):
+        store_secret("work", key)
+    assert memory.entries == {}
+
+
+@pytest.mark.parametrize("key_env", [None, "WORK_KEY"])
+def test_a_key_set_elsewhere_with_a_line_break_is_refused_with_the_fix(
+    memory, monkeypatch, key_env
+):
+    # Set outside localgate (`keyring set`, an exported file's contents): the
+    # account is refused where it is built, never in a request's header.
+    memory.set_password("localgate", "work", "sk-one\nsk-two")
+    monkeypatch.setenv("WORK_KEY", "sk-one\nsk-two")
+    with pytest.raises(SecretError) as info:
+        resolve_secret(work(key_env=key_env))
+    message = str(info.value)
+    assert "holds a line break" in message and "sk-one" not in message
+    fix = "export WORK_KEY=..." if key_env else "localgate accounts edit work --key"
+    assert fix in message
+
+
+def test_a_key_with_a_tab_or_unicode_is_kept(memory):
+    store_secret("work", "sk-\tkey-é")
+    assert resolve_secret(work()) == "sk-\tkey-é"
+
+
 def test_key_env_takes_the_environment_and_skips_the_keyring(monkeypatch):
     use_backend(monkeypatch, fail.Keyring())  # the keyring must not even be asked
     monkeypatch.setenv("WORK_KEY", SECRET)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import keyring
+
 from localgate.config import default_state_dir
 from localgate.secrets import store_secret
 from tests.cli.test_lifecycle import localgate
@@ -22,6 +24,7 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
     monkeypatch.delenv("MISSING_KEY", raising=False)
+    monkeypatch.setenv("TWO_LINES", "sk-one\nsk-two")
     config_path.parent.mkdir(parents=True)
     write_config(
         config_path,
@@ -29,10 +32,13 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
             {"name": "nokey", "provider": "anthropic"},
             {"name": "env", "provider": "anthropic", "key_env": "MISSING_KEY"},
             {"name": "oai", "provider": "openai", "base_url": "https://openrouter.ai/api"},
+            {"name": "pasted", "provider": "openai"},
+            {"name": "envpasted", "provider": "openai", "key_env": "TWO_LINES"},
         ],
         server={"port": 1},  # nothing listens there
     )
     store_secret("oai", "sk-x")
+    keyring.set_password("localgate", "pasted", "sk-one\nsk-two")  # set outside localgate
     claude = tmp_path / "home" / ".claude" / "settings.json"
     claude.parent.mkdir(parents=True)
     claude.write_text('{"env": {"ANTHROPIC_BASE_URL": "https://elsewhere.example"}}')
@@ -46,14 +52,21 @@ def test_problems_each_with_a_fix(cli, config_path, tmp_path, monkeypatch):
         found["account env"][0]["status"] == "warn"
         and "MISSING_KEY" in found["account env"][0]["detail"]
     )
+    for name, fix in [
+        ("pasted", "localgate accounts edit pasted --key"),
+        ("envpasted", "export TWO_LINES=… on one line"),
+    ]:
+        (check,) = found[f"account {name}"]
+        assert check["status"] == "fail" and check["fix"] == fix
+        assert "line break" in check["detail"] and "sk-one" not in check["detail"]
     oai = found["account oai"]
     assert [c["status"] for c in oai] == ["ok", "warn"] and oai[1]["fix"].endswith("/api/v1")
     assert found["daemon"][0]["status"] == "warn" and "localgate start" in found["daemon"][0]["fix"]
     assert found["client claude-code"][0]["status"] == "warn"
     assert "elsewhere.example" in found["client claude-code"][0]["detail"]
     assert found["$ANTHROPIC_BASE_URL"][0]["status"] == "warn"
-    keyring = found["keyring"][0]
-    assert keyring["status"] == "note" and "plaintext file" in keyring["detail"]
+    backend = found["keyring"][0]
+    assert backend["status"] == "note" and "plaintext file" in backend["detail"]
     assert found["state dir"][0]["status"] == "ok"
 
     text = cli("doctor")

@@ -276,3 +276,25 @@ async def test_keyring_failing_on_reload_keeps_keys_and_recovers(
         r for r in caplog.records if r.levelno == logging.ERROR and "keyring" in r.getMessage()
     ]
     assert len(errors) == 1  # said once, not on every retry
+
+
+async def test_a_key_with_a_line_break_refuses_its_account_not_the_request(localgate, make_fake):
+    # A key set outside localgate (`keyring set localgate NAME` with a pasted
+    # second line) cannot go out in a header: the account is refused with the
+    # fix, and its requests go to the next account instead of failing with a 500.
+    broken = await make_fake("openai", "broken")
+    good = await make_fake("openai", "good")
+    keyring.set_password("localgate", "broken", "sk-one\nsk-two")
+    client = await localgate(
+        [
+            {"name": "broken", "provider": "openai", "base_url": broken.url, "priority": 10},
+            account("good", "openai", good.url),
+        ],
+        server={"strategy": "fill-first"},
+    )
+    resp = await client.post(COMPLETIONS.path, json=COMPLETIONS.body)
+    assert resp.status == 200
+    assert resp.headers["x-localgate-account"] == "good"
+    assert broken.requests == []
+    error = client.server.app[GATEWAY].accounts["broken"].problem  # the reason the account shows as invalid
+    assert "holds a line break" in error and "sk-one" not in error
