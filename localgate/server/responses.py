@@ -8,11 +8,9 @@ it: the answer is kept for later turns unless the client said `store: false`.
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
-from localgate import dialects
+from localgate import dialects, jsonwire
 from localgate.errors import InvalidRequest, NotFound
 from localgate.providers.base import COMPACT, COUNT_TOKENS, RESPONSES
 from localgate.server.handlers import client_request, gateway, read_body
@@ -60,7 +58,7 @@ async def _serve(request: web.Request, op: str):
     opened = dialect.open_compactions(body, gateway(request).seal_key)
     if opened is not body or kept_previous:
         body = opened
-        raw = json.dumps(body, ensure_ascii=False).encode()
+        raw = jsonwire.dumps(body)
     native_only = None
     if previous and kept_previous is None:
         native_only = InvalidRequest(

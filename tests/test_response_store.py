@@ -1,0 +1,116 @@
+"""The response store: saves the client never waits for, kept in the order asked,
+failures said and survived, and a prune that reads the index instead of the rows."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+from localgate.response_store import FILENAME, ResponseStore
+from tests.sdks import openai_sdk
+from tests.support import account
+
+
+def answer(response_id: str, text: str) -> dict:
+    return {
+        "id": response_id,
+        "object": "response",
+        "output": [{"type": "message", "role": "assistant", "content": [{"text": text}]}],
+    }
+
+
+async def test_an_answer_is_out_before_its_save_is_written(localgate, make_fake, monkeypatch):
+    # The save is held on the worker thread: the client still gets its whole
+    # answer, and a follow-up naming it waits for the write instead of missing it.
+    claude = await make_fake("anthropic", "claude")
+    client = await localgate([account("claude", "anthropic", claude.url)])
+    sdk = openai_sdk(client)
+    release, written = threading.Event(), threading.Event()
+    write = ResponseStore._save
+
+    def held_save(self, *args):
+        release.wait(10)
+        write(self, *args)
+        written.set()
+
+    monkeypatch.setattr(ResponseStore, "_save", held_save)
+    first = await sdk.responses.create(model="claude-sonnet-4-5", input="Capital of France?")
+    assert first.output_text and not written.is_set()
+    release.set()
+    follow_up = await sdk.responses.create(
+        model="claude-sonnet-4-5", input="And of Spain?", previous_response_id=first.id
+    )
+    assert follow_up.output_text
+    roles = [m["role"] for m in claude.requests[1].json["messages"]]
+    assert roles == ["user", "assistant", "user"]  # the first turn was found
+
+
+async def test_saves_and_reads_run_in_the_order_asked(tmp_path):
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+    for i in range(50):
+        previous = f"resp_{i - 1}" if i else None
+        await store.save(answer(f"resp_{i}", f"turn {i}"), previous, [{"role": "user"}])
+    chain = await store.chain("resp_49")  # asked right after the last save was queued
+    assert chain is not None and len(chain) == 100
+    assert (await store.get("resp_49"))["output"][0]["content"][0]["text"] == "turn 49"
+    await store.close()
+    db = sqlite3.connect(tmp_path / FILENAME)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # no fsync per save
+    assert db.execute("SELECT COUNT(*) FROM responses").fetchone() == (50,)
+
+
+async def test_a_failed_save_is_said_and_the_store_goes_on(tmp_path, monkeypatch, caplog):
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+
+    class Full:  # the disk fills up for one write
+        def __init__(self, db):
+            self.db, self.failed = db, False
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT") and not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.db.execute(sql, *args)
+
+        def close(self):
+            self.db.close()
+
+    store._db = Full(store._db)
+    with caplog.at_level(logging.ERROR, logger="localgate"):
+        await store.save(answer("resp_lost", "gone"), None, [])
+        await store.save(answer("resp_kept", "here"), None, [])
+        assert await store.get("resp_lost") is None
+        assert (await store.get("resp_kept"))["id"] == "resp_kept"
+    assert "could not keep response resp_lost for later turns: database or disk is full" in (
+        caplog.text
+    )
+    await store.close()
+
+
+async def test_the_prune_reads_sizes_from_the_index_not_the_rows(tmp_path):
+    # Sizes sit after the large JSON columns, on overflow pages: summing them from
+    # the rows would read the whole store (up to response_store_mb) every 64 saves.
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+    await store.close()
+    db = sqlite3.connect(tmp_path / FILENAME)
+    for query in (
+        "SELECT COALESCE(SUM(size), 0) FROM responses",
+        "SELECT id, size FROM responses ORDER BY created",
+    ):
+        (plan,) = db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall()
+        assert "COVERING INDEX responses_age" in plan[-1]
+
+
+async def test_a_full_store_forgets_its_oldest_first(tmp_path):
+    store = ResponseStore(tmp_path, days=30, max_mb=0.05)  # ~52 KB
+    assert await store.start()
+    filler = [{"role": "user", "content": "x" * 2000}]
+    for i in range(64):  # the 64th save prunes
+        await store.save(answer(f"resp_{i}", "ok"), None, filler)
+    assert await store.get("resp_0") is None
+    assert await store.get("resp_63") is not None
+    await store.close()
