@@ -65,7 +65,9 @@ def request(wire: str, size: str, model: str, stream: bool = False) -> bytes:
         return dumps({"model": model, "input": [text]})
     if wire == "responses":
         body = {"model": model, "input": [{"type": "message", "role": "user", "content": text}]}
-        body |= {"max_output_tokens": 64, "store": False}
+        # `store` left out, as the SDKs send it: the answer is kept for a later turn
+        # (the large body, Codex's, says store: false).
+        body |= {"max_output_tokens": 64}
     else:
         body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}]}
     if stream:
