@@ -296,5 +296,7 @@ async def test_a_key_with_a_line_break_refuses_its_account_not_the_request(local
     assert resp.status == 200
     assert resp.headers["x-localgate-account"] == "good"
     assert broken.requests == []
-    error = client.server.app[GATEWAY].accounts["broken"].problem  # the reason the account shows as invalid
+    error = (
+        client.server.app[GATEWAY].accounts["broken"].problem
+    )  # the reason the account shows as invalid
     assert "holds a line break" in error and "sk-one" not in error
