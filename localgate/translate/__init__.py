@@ -114,7 +114,7 @@ class Translator:
             show_thinking=req.show_thinking,
             account=account,
             seal_key=seal_key,
-            tools={tool.name: replace(tool) for tool in req.tools},  # before renaming
+            tools={tool.name: tool for tool in req.tools},  # renaming copies, never alters
             compact=compact,
         )
         self._rename_for_upstream(req)
@@ -181,8 +181,10 @@ class Translator:
         )
 
     def _rename_for_upstream(self, req: ir.Request) -> None:
-        for tool in req.tools:
-            tool.name = self.names.upstream(tool.name)
+        for index, tool in enumerate(req.tools):
+            name = self.names.upstream(tool.name)
+            if name != tool.name:  # a copy: ctx.tools keeps the client's tool as it came
+                req.tools[index] = replace(tool, name=name)
         if req.tool_choice and req.tool_choice.name:
             req.tool_choice.name = self.names.upstream(req.tool_choice.name)
         if req.tool_choice and req.tool_choice.allowed:
