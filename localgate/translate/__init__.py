@@ -15,6 +15,7 @@ mapping, whether the client asked for stream usage) for `response()`/`stream()`.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import replace
 from importlib import import_module
@@ -52,6 +53,7 @@ THINKING_PARTS = (ir.Thinking, ir.RedactedThinking)
 THINKING_EVENTS = (ir.ThinkingDelta, ir.SignatureDelta, ir.RedactedThinkingBlock)
 
 
+@functools.cache  # looked up for every translated request; import_module is not free
 def _modules(dialect: str) -> tuple[ModuleType, ModuleType]:
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")

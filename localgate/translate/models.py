@@ -7,6 +7,11 @@ so `claude-opus-4-5` overrides `claude-opus-4`.
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
+T = TypeVar("T")
+
 # Largest max_tokens / maxOutputTokens each model family accepts.
 OUTPUT_CAPS: dict[str, int] = {
     "claude-3-haiku": 4096,
@@ -43,12 +48,15 @@ OPENAI_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 DEFAULT_MAX_TOKENS = 8192
 
 
-def _longest_prefix(model: str, table: dict[str, int]) -> int | None:
+def _longest_prefix(model: str, table: dict[str, T]) -> T | None:
     name = model.rsplit("/", 1)[-1].lower()  # "openai/gpt-4o" on OpenRouter
     best = max((p for p in table if name.startswith(p)), key=len, default=None)
     return table[best] if best else None
 
 
+# Remembered per name: a day brings a handful of model names, and each lookup
+# scans every prefix of its table (translated requests ask once or twice each).
+@functools.lru_cache(maxsize=512)
 def output_cap(model: str) -> int | None:
     """The most output tokens `model` accepts, when known."""
     return _longest_prefix(model, OUTPUT_CAPS)
@@ -92,11 +100,10 @@ STRUCTURED_OUTPUT_PREFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=512)
 def thinking_budget_range(model: str) -> tuple[int, int] | None:
     """The (min, max) thinking budget `model` accepts, when known."""
-    name = model.rsplit("/", 1)[-1].lower()
-    best = max((p for p in THINKING_BUDGETS if name.startswith(p)), key=len, default=None)
-    return THINKING_BUDGETS[best] if best else None
+    return _longest_prefix(model, THINKING_BUDGETS)
 
 
 def clamp_thinking_budget(model: str, budget: int) -> int:
