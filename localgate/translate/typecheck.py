@@ -70,6 +70,13 @@ def _scalar(kind: type) -> Check:
     def check(value: Any) -> Problem:
         return None if type(value) in accepted else ("", _wrong(expected, value))
 
+    return _fitting(check, accepted)
+
+
+def _fitting(check: Check, types_: frozenset) -> Check:
+    """`check`, marked with the exact types that always pass it: a dataclass walk tests
+    those inline and calls the check only for the rest (most fields are None or a str)."""
+    check.fits = types_
     return check
 
 
@@ -126,15 +133,22 @@ def _union(options: tuple) -> Check:
             return None
         return "", _wrong(expected, value)
 
-    return check
+    return _fitting(check, plain)
 
 
 def _dataclass(cls: type) -> Check:
+    found: list[tuple[tuple[str, frozenset, Check], ...]] = []  # made on first use
+
     def check(value: Any) -> Problem:
         if not isinstance(value, cls):
             return "", _wrong(f"a {cls.__name__}", value)
-        for name, field_check in _fields(cls):
-            problem = field_check(getattr(value, name))
+        if not found:
+            found.append(_fields(cls))
+        for name, fits, field_check in found[0]:
+            field = getattr(value, name)
+            if type(field) in fits:
+                continue
+            problem = field_check(field)
             if problem is not None:
                 return f".{name}{problem[0]}", problem[1]
         return None
@@ -142,10 +156,16 @@ def _dataclass(cls: type) -> Check:
     return check
 
 
-@cache
-def _fields(cls: type) -> tuple[tuple[str, Check], ...]:
+def _fields(cls: type) -> tuple[tuple[str, frozenset, Check], ...]:
+    """(name, the types that pass at once, the check) of each field of `cls` that
+    has a check (those annotated Any need none)."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, _check_for(hints[f.name])) for f in dataclasses.fields(cls))
+    checks = ((f.name, _check_for(hints[f.name])) for f in dataclasses.fields(cls))
+    return tuple(
+        (name, getattr(check, "fits", frozenset()), check)
+        for name, check in checks
+        if check is not _ok
+    )
 
 
 def _wrong(expected: str, value: Any) -> str:
