@@ -10,9 +10,9 @@ costs what it says once, not once per turn. Rows go after
 `[server] response_store_days`, and the oldest first past `response_store_mb`.
 
 All SQLite work runs on one worker thread, off the event loop, one job after
-another in the order asked: a save is queued before the answer's last byte
-leaves, so a follow-up naming it is read after it is written, and the client
-never waits for the write. The file is in WAL mode with NORMAL sync, as the
+another in the order asked: a save is queued as the answer ends, and not
+awaited (the client never waits for the write); a read queued after it (a
+follow-up naming it) runs after the write. The file is in WAL mode with NORMAL sync, as the
 ledger: a save costs no fsync (each took ~2 ms, once per request, in the
 default mode); a power cut may lose the last saves, never the file.
 """
