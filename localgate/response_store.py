@@ -104,7 +104,7 @@ class ResponseStore:
             return
         try:
             if self._state is not None:
-                await self._state.check()
+                await self._state.check(self.path)
         except OSError as exc:
             log.error("could not keep response %s for later turns: %s", response["id"], exc)
             return
@@ -130,7 +130,7 @@ class ResponseStore:
         if self._db is None:
             return False
         if self._state is not None:
-            await self._state.check()  # else the deletion would go to a deleted copy
+            await self._state.check(self.path)  # else the deletion would go to a deleted copy
         return await self._run(self._delete, response_id)
 
     async def _read(self, fn, response_id: str):

@@ -9,7 +9,8 @@ start on the same dir), and the seal key and the log live on only where
 nobody can read them.
 
 `check()` runs before every write of a SQLite part (so no row goes to a
-deleted file) and once a second (`watch()`) for the others. It recreates the
+deleted file; the response store, which writes once a request, checks only
+its own file) and once a second (`watch()`) for the others. It recreates the
 dir (0700), then each part whose file is gone or is not the one it holds, and
 logs one ERROR naming them. A SQLite part copies back what its open connection
 still reads of the deleted file (`copy_back`): nothing kept before the
@@ -87,12 +88,16 @@ class StateDir:
         """Stop watching what `recreate` was kept with (its part closed)."""
         self._parts = [part for part in self._parts if part.recreate != recreate]
 
-    async def check(self) -> None:
-        """Recreate every watched file that is gone or replaced; say so once."""
+    async def check(self, path: Path | None = None) -> None:
+        """Recreate every watched file that is gone or replaced; say so once.
+
+        With `path`, only the parts kept there: a part about to write checks its
+        own file (a stat or two) rather than every file of the dir, once per request.
+        """
         async with self._lock:
             stale: dict[Path, list[_Part]] = {}  # a path's parts in the order they came
             for part in self._parts:
-                if part.stale():
+                if (path is None or part.path == path) and part.stale():
                     stale.setdefault(part.path, []).append(part)
             if not stale:
                 return

@@ -152,3 +152,27 @@ async def test_a_dir_that_cannot_be_made_yet_is_said_once_and_nothing_is_lost(
         assert store.count() == 5  # the rows written meanwhile went to the deleted file, copied
     finally:
         store.close()
+
+
+async def test_a_check_for_one_file_recreates_only_its_parts(tmp_path):
+    # The response store checks its own file before each save: one stat, and the
+    # other deleted files are left to the next whole check.
+    from localgate.statedir import StateDir
+
+    state = StateDir(tmp_path)
+    made: list[str] = []
+    for name in ("ledger.sqlite3", "responses.sqlite3"):
+        (tmp_path / name).write_text(name)
+
+        async def recreate(name=name) -> None:
+            made.append(name)
+            (tmp_path / name).write_text(name)
+
+        state.keep(tmp_path / name, recreate)
+    for name in ("ledger.sqlite3", "responses.sqlite3"):
+        (tmp_path / name).unlink()
+    await state.check(tmp_path / "responses.sqlite3")
+    assert made == ["responses.sqlite3"]
+    assert not (tmp_path / "ledger.sqlite3").exists()
+    await state.check()
+    assert made == ["responses.sqlite3", "ledger.sqlite3"]
