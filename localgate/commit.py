@@ -101,7 +101,7 @@ def commit_body(
             req.answer = translator.response(data)
             payload = jsonwire.dumps(req.answer)
         else:
-            req.answer = _passthrough_answer(data, upstream, record.account, renamed)
+            req.answer = _passthrough_answer(data, payload, upstream, record.account, renamed)
             if req.answer is not data:
                 payload = jsonwire.dumps(req.answer)
     except ValueError:  # UnicodeDecodeError included
@@ -113,10 +113,17 @@ def is_json(resp) -> bool:
     return resp.headers.get("content-type", "").lower().startswith("application/json")
 
 
-def _passthrough_answer(data: dict, upstream: str, account: str, renamed: str | None) -> dict:
+def _passthrough_answer(
+    data: dict, payload, upstream: str, account: str, renamed: str | None
+) -> dict:
     """A relayed whole answer as the client gets it: renamed when an alias served it,
-    with account-bound state tagged (dialects that hand some out define `seal_answer`)."""
-    if renamed and (key := dialects.get(upstream).MODEL_FIELD) in data:
+    with account-bound state tagged (dialects that hand some out define `seal_answer`,
+    and SEALED, the bytes an answer holds when it has some: without them the answer
+    goes on as it came, not rebuilt and written again)."""
+    dialect = dialects.get(upstream)
+    if renamed and (key := dialect.MODEL_FIELD) in data:
         data = {**data, key: renamed}
-    seal = getattr(dialects.get(upstream), "seal_answer", None)
-    return seal(data, account) if seal is not None else data
+    seal = getattr(dialect, "seal_answer", None)
+    if seal is None or dialect.SEALED not in payload:
+        return data
+    return seal(data, account)

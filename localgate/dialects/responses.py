@@ -50,13 +50,18 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
     return None
 
 
+# The bytes a body or event holds when it carries a reasoning blob: without them
+# there is nothing to seal or unseal, and no walk over the JSON is made.
+SEALED = b'"encrypted_content"'
+
+
 def outbound(body: dict, raw: bytes, account: str = "") -> dict:
     """What a relay to the OpenAI account `account` must change: only its own reasoning
     goes back, untagged. Other accounts' and providers' would be refused, and so
     may blobs localgate never tagged (a session begun elsewhere: whose organisation
     made them is unknown), so those items are left out. The byte check keeps the
     first turn free of any walk over the body."""
-    if b'"encrypted_content"' not in raw:
+    if SEALED not in raw:
         return body
     items = body.get("input")
     if not isinstance(items, list):
@@ -247,11 +252,11 @@ def _read_event(event: sse.Event, tap: ResponsesTap) -> None:
 
 def seal_events(events: bytes, account: str) -> bytes:
     """Whole SSE events with the reasoning blobs in them tagged with `account`."""
-    if b'"encrypted_content"' not in events:
+    if SEALED not in events:
         return events
     out = []
     for line in events.split(b"\n"):
-        if line.startswith(b"data:") and b'"encrypted_content"' in line:
+        if line.startswith(b"data:") and SEALED in line:
             try:
                 data = jsonwire.loads(line[5:])
             except ValueError:

@@ -120,6 +120,24 @@ async def test_gemini_thought_signature_rides_in_reasoning_items(localgate, make
     assert signed and signed[0]["thoughtSignature"] != "skip_thought_signature_validator"
 
 
+async def test_a_whole_answer_is_sealed_only_when_it_holds_reasoning(localgate, make_fake):
+    # Sealing rebuilds and rewrites the answer; one without a reasoning blob goes
+    # on as the account wrote it (the fake pretty-prints, as a proxy might).
+    one = await make_fake("openai", "one")
+    one.script(
+        Reply(text="plain"), Reply(text="", thinking="think", tool_calls=[ToolCall("shell", {})])
+    )
+    client = await localgate([responses_account("one", one)])
+    body = {"model": "gpt-5", "input": "hi", "store": False}
+    plain = await client.post("/v1/responses", json=body)
+    raw = await plain.read()
+    assert plain.status == 200 and b'\n  "output": [' in raw  # not rewritten
+    body |= {"tools": [SHELL], "include": ["reasoning.encrypted_content"]}
+    reasoned = await (await client.post("/v1/responses", json=body)).json()
+    (item,) = [i for i in reasoned["output"] if i["type"] == "reasoning"]
+    assert seal.unwrap(item["encrypted_content"])[0] == "responses@one"
+
+
 # -- previous_response_id and the stored responses --------------------------------------------
 
 
