@@ -93,7 +93,7 @@ def check_keyring() -> Check:
 
 
 def check_secret(account, keyring_ok: bool) -> Check:
-    from localgate.secrets import fits_a_header, get_secret
+    from localgate.secrets import get_secret, unfit_key
 
     name = f"account {account.name}"
     unfit = Check(
@@ -106,7 +106,7 @@ def check_secret(account, keyring_ok: bool) -> Check:
     )
     if account.key_env:
         if os.environ.get(account.key_env):
-            if not fits_a_header(os.environ[account.key_env]):
+            if unfit_key(account, os.environ[account.key_env]):
                 return unfit
             return Check(name, "ok", f"key from ${account.key_env} (set in this shell)")
         return Check(
@@ -123,7 +123,7 @@ def check_secret(account, keyring_ok: bool) -> Check:
         secret = get_secret(account.name)
     except LocalgateError as exc:
         return Check(name, "fail", f"its key cannot be read: {exc}")
-    if secret and account.provider != "vertex" and not fits_a_header(secret):
+    if secret and unfit_key(account, secret):
         return unfit
     if secret:
         return Check(name, "ok", f"{account.provider}; key present in the keyring")

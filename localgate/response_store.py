@@ -12,9 +12,10 @@ costs what it says once, not once per turn. Rows go after
 All SQLite work runs on one worker thread, off the event loop, one job after
 another in the order asked: a save is queued as the answer ends, and not
 awaited (the client never waits for the write); a read queued after it (a
-follow-up naming it) runs after the write. The file is in WAL mode with NORMAL sync, as the
-ledger: a save costs no fsync (each took ~2 ms, once per request, in the
-default mode); a power cut may lose the last saves, never the file.
+follow-up naming it) runs after the write. The file is in WAL mode with
+NORMAL sync, as the ledger: a save costs no fsync (each took ~2 ms, once per
+request, in the default mode); a power cut may lose the last saves, never
+the file.
 """
 
 from __future__ import annotations

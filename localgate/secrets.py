@@ -136,7 +136,7 @@ def resolve_secret(account: AccountConfig) -> str:
     # A key goes out in a header: one set outside localgate (`keyring set`, an
     # exported variable read from a file) holding a line break would fail every
     # request, so the account is refused here, with the fix, instead.
-    if account.provider != "vertex" and not fits_a_header(value):
+    if unfit_key(account, value):
         where = f"the variable {account.key_env}" if account.key_env else "the keyring"
         raise SecretError(
             f"the key of account {account.name!r} in {where} holds a line break or another "
@@ -154,6 +154,12 @@ def _fix(account: AccountConfig) -> str:
 
         return relogin_command(account)
     return f"localgate accounts edit {account.name} --key"
+
+
+def unfit_key(account: AccountConfig, value: str) -> bool:
+    """True when `value`, the account's key, cannot go out in a header (a Vertex
+    account's secret is a Google login, never sent as it is)."""
+    return account.provider != "vertex" and not fits_a_header(value)
 
 
 def fits_a_header(value: str) -> bool:
