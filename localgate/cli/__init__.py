@@ -63,17 +63,18 @@ COMMANDS = {
 def main(ctx: click.Context, config_path: Path | None, url: str | None) -> None:
     """localgate: a local gateway in front of your own LLM provider accounts.
 
-    Tools speak their own dialect (Anthropic Messages, OpenAI Chat Completions)
-    to 127.0.0.1:8080; localgate picks one of your accounts that serves the
-    model, translates when needed, and rotates to another account when one is
-    rate limited or failing.
+    Tools speak their own dialect (Anthropic Messages, OpenAI Chat Completions
+    and Responses, Gemini) to 127.0.0.1:8080; localgate picks one of your
+    accounts that serves the model, translates when needed, and rotates to
+    another account when one is rate limited or failing.
 
     \b
     Getting started:
       localgate accounts add work --provider anthropic      # asks for the key
       localgate accounts add oa --provider openai --key-env OPENAI_API_KEY
-      localgate serve
-      ANTHROPIC_BASE_URL=http://127.0.0.1:8080 claude
+      localgate start                                       # in the background
+      localgate connect claude-code                         # or codex, gemini-cli
+      eval "$(localgate env)"                               # SDKs, curl
     """
     from click.core import ParameterSource
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import types
@@ -120,6 +121,17 @@ def test_help_teaches_with_examples(cli):
         assert "localgate " in result.output and (
             "Example" in result.output or "Getting started" in result.output
         )
+
+
+def test_getting_started_names_every_dialect_and_client(cli):
+    """The first screen a newcomer reads names every door and every client
+    `localgate connect` can point at localgate, as `connect` itself lists them."""
+    listed = cli("--help").output
+    for dialect in ("Anthropic Messages", "Chat Completions", "Responses", "Gemini"):
+        assert dialect in listed
+    clients = re.search(r"\{([a-z|-]+)\}", cli("connect", "--help").output).group(1)
+    for client in clients.split("|"):
+        assert client in listed
 
 
 def modules_after(args: list[str], which: str) -> str:
