@@ -482,8 +482,11 @@ class Gateway:
         return provider.classify(status, resp.headers, payload)
 
     def _client_error(self, req, translator, resp, payload, account, target):
-        """The request itself was refused (400, 404, 413…): the client hears it as is."""
-        if translator is None:
+        """The request itself was refused (400, 404, 413…): the client hears it as is
+        when it is the upstream's own JSON error in the client's dialect; else (a
+        translated request, an HTML page or plain text from a proxy or a server
+        without the route) as the upstream's message in the client's error shape."""
+        if translator is None and _is_json_object(payload):
             return web.Response(
                 body=payload,
                 status=resp.status,
@@ -518,6 +521,13 @@ class Gateway:
         if req.dialect == "responses":  # Codex shows the serving account's limits from these
             headers.update(self.codex_limits.headers(account.name, target.model))
         return headers
+
+
+def _is_json_object(payload: bytes) -> bool:
+    try:
+        return isinstance(jsonwire.loads(payload), dict)
+    except ValueError:  # UnicodeDecodeError included
+        return False
 
 
 def _client_timeouts(config: Config) -> tuple[Timeout, Timeout]:

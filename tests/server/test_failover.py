@@ -204,3 +204,26 @@ async def test_hanging_upstream_and_disconnecting_client(localgate, make_fake):
             break
         await asyncio.sleep(0.05)
     assert work.disconnects == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b"404: Not Found", "404: Not Found"),
+        (b"<html>\n<body>Not Found</body>\n</html>", "<html> <body>Not Found</body> </html>"),
+        (b"", "(empty body)"),
+    ],
+)
+async def test_a_refusal_that_is_not_json_reaches_the_client_in_its_dialect(
+    localgate, make_fake, body, shown
+):
+    """An upstream without the route (plain text from its framework, HTML from a proxy)
+    refuses the request; the client's SDK still reads an error in its own shape."""
+    client, first, second = await two_accounts(localgate, make_fake)
+    first.script(Error(404, body=body))
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        await anthropic_sdk(client).messages.create(**HI)
+    error = caught.value.body["error"]  # parsed: the SDK read JSON
+    assert error["type"] == "not_found_error"
+    assert error["message"] == f"{first.name}: {shown}"
+    assert len(second.requests) == 0  # a refusal of the request, not of the account
