@@ -27,14 +27,14 @@ async def test_an_answer_is_out_before_its_save_is_written(localgate, make_fake,
     client = await localgate([account("claude", "anthropic", claude.url)])
     sdk = openai_sdk(client)
     release, written = threading.Event(), threading.Event()
-    write = ResponseStore._save
+    write = ResponseStore._write
 
-    def held_save(self, *args):
+    def held_write(self):
         release.wait(10)
-        write(self, *args)
+        write(self)
         written.set()
 
-    monkeypatch.setattr(ResponseStore, "_save", held_save)
+    monkeypatch.setattr(ResponseStore, "_write", held_write)
     first = await sdk.responses.create(model="claude-sonnet-4-5", input="Capital of France?")
     assert first.output_text and not written.is_set()
     release.set()
@@ -65,28 +65,58 @@ async def test_a_failed_save_is_said_and_the_store_goes_on(tmp_path, monkeypatch
     store = ResponseStore(tmp_path, days=30, max_mb=64)
     assert await store.start()
 
-    class Full:  # the disk fills up for one write
+    class Full:  # the disk fills up for one row's write
         def __init__(self, db):
-            self.db, self.failed = db, False
+            self.db = db
 
-        def execute(self, sql, *args):
-            if sql.startswith("INSERT") and not self.failed:
-                self.failed = True
+        def executemany(self, sql, rows):
+            if any(row[0] == "resp_lost" for row in rows):
                 raise sqlite3.OperationalError("database or disk is full")
-            return self.db.execute(sql, *args)
+            return self.db.executemany(sql, rows)
 
-        def close(self):
-            self.db.close()
+        def __getattr__(self, name):
+            return getattr(self.db, name)
 
     store._db = Full(store._db)
+    busy = threading.Event()
+    store._worker.submit(busy.wait, 10)  # both saves queue up: one transaction, then each
     with caplog.at_level(logging.ERROR, logger="localgate"):
         await store.save(answer("resp_lost", "gone"), None, [])
         await store.save(answer("resp_kept", "here"), None, [])
+        busy.set()
         assert await store.get("resp_lost") is None
         assert (await store.get("resp_kept"))["id"] == "resp_kept"
     assert "could not keep response resp_lost for later turns: database or disk is full" in (
         caplog.text
     )
+    await store.close()
+
+
+async def test_saves_queued_while_the_worker_is_busy_are_one_transaction(tmp_path):
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+    transactions = []
+
+    class Counted:
+        def __init__(self, db):
+            self.db = db
+
+        def execute(self, sql, *args):
+            if sql == "BEGIN":
+                transactions.append(sql)
+            return self.db.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.db, name)
+
+    store._db = Counted(store._db)
+    busy = threading.Event()
+    store._worker.submit(busy.wait, 10)
+    for i in range(20):
+        await store.save(answer(f"resp_{i}", "ok"), None, [])
+    busy.set()
+    assert (await store.get("resp_19"))["id"] == "resp_19"
+    assert len(transactions) == 1
     await store.close()
 
 
