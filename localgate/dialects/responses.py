@@ -131,7 +131,26 @@ def stream_error(err: GatewayError, tap: ResponsesTap | None = None) -> bytes:
 
 
 def response_usage(body: dict) -> Usage:
-    return read_usage(body.get("usage"))
+    usage = read_usage(body.get("usage"))
+    usage.images = images_made(body)
+    return usage
+
+
+def images_made(response: dict) -> int:
+    """The pictures the `image_generation` tool made in a whole `response`: one per
+    completed call holding its image, as the images routes count theirs (the
+    tokens they cost are in `usage` already)."""
+    output = response.get("output")
+    if not isinstance(output, list):
+        return 0
+    return sum(
+        1
+        for item in output
+        if isinstance(item, dict)
+        and item.get("type") == "image_generation_call"
+        and item.get("status") == "completed"
+        and item.get("result")
+    )
 
 
 def read_usage(usage) -> Usage:
@@ -242,7 +261,7 @@ def _read_event(event: sse.Event, tap: ResponsesTap) -> None:
     if not isinstance(data, dict):
         return
     response = data.get("response") if isinstance(data.get("response"), dict) else {}
-    tap.usage = read_usage(response.get("usage"))
+    tap.usage = response_usage(response)
     if data.get("type") in ("response.completed", "response.incomplete"):
         tap.answer = response
     else:

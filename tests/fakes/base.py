@@ -56,8 +56,9 @@ class Reply:
     # Parallel calls' argument fragments interleaved (header 0, header 1, fragment
     # of 0, fragment of 1…), as some OpenAI-compatible servers stream them.
     interleave: bool = False
-    # Gemini: media parts of the answer, (mime type, base64 data) each, after the text
-    # (image models answer with inlineData). Other fakes ignore them.
+    # Media of the answer, (mime type, base64 data) each, after the text: Gemini's
+    # inlineData parts (image models), Responses' image_generation_call items (the
+    # image tool). Other fakes ignore them.
     media: list[tuple[str, str]] = field(default_factory=list)
     # Gemini: the prompt was blocked (`promptFeedback.blockReason`, e.g. "SAFETY"):
     # the answer is that one chunk, with no candidates. Other fakes ignore it.

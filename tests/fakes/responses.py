@@ -98,6 +98,16 @@ class ResponsesRender:
                     "content": [part],
                 }
             )
+        for mime, data in reply.media:
+            out.append(
+                {
+                    "id": "ig_" + _hex(40),
+                    "type": "image_generation_call",
+                    "status": "completed",
+                    "output_format": mime.split("/")[-1],
+                    "result": data,
+                }
+            )
         for tool in reply.tool_calls:
             out.append(
                 {
@@ -212,6 +222,14 @@ class ResponsesRender:
                 for piece in split_text(item["arguments"], max(2, reply.chunks)):
                     event("response.function_call_arguments.delta", **ids, delta=piece)
                 event("response.function_call_arguments.done", **ids, arguments=item["arguments"])
+            elif kind == "image_generation_call":
+                event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "status": "in_progress", "result": None},
+                )
+                for step in ("in_progress", "generating", "completed"):
+                    event(f"response.image_generation_call.{step}", **ids)
             else:
                 event("response.output_item.added", output_index=index, item=item)
             event("response.output_item.done", output_index=index, item=item)

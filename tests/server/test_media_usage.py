@@ -3,6 +3,7 @@ the dashboard: the openai SDK through localgate to the fake api.openai.com."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -92,6 +93,35 @@ async def test_images_count_in_the_ledger_and_usage(localgate, make_fake, config
     header = header_of(table)
     assert "images" in header
     assert "audio" not in header and "chars" not in header  # none used: no empty columns
+
+
+async def test_images_the_responses_image_tool_made_count(localgate, make_fake, config_path):
+    """The image_generation tool of a Responses request, whole and streamed: each
+    finished picture counts as one image, as an images route's would."""
+    work = await make_fake("openai", "work")
+    client = await localgate([account("work", "openai", work.url, api="responses")])
+    sdk = openai_sdk(client)
+    picture = ("image/png", base64.b64encode(PNG + b"fox").decode())
+    tools = [{"type": "image_generation"}]
+    work.script(Reply(text="Two foxes:", media=[picture, picture]))
+    whole = await sdk.responses.create(model="gpt-image-1", input="two foxes", tools=tools)
+    assert [item.type for item in whole.output].count("image_generation_call") == 2
+    work.script(Reply(text="A fox:", media=[picture]))
+    stream = await sdk.responses.create(
+        model="gpt-image-1", input="a fox", tools=tools, stream=True
+    )
+    kinds = [event.type async for event in stream]
+    assert "response.image_generation_call.completed" in kinds
+    await sdk.responses.create(model="gpt-image-1", input="no picture")  # counts none
+    await written(client)
+
+    assert sorted(rows_by_op(client)["responses"]) == [
+        (0, 0.0, 0, 10),
+        (1, 0.0, 0, 10),
+        (2, 0.0, 0, 10),
+    ]
+    report = json.loads((await run_cli(config_path, "usage", "--json")).output)
+    assert report["total"]["images"] == 3
 
 
 async def test_audio_seconds_and_speech_characters(localgate, make_fake, config_path):
