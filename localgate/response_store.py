@@ -195,7 +195,10 @@ class ResponseStore:
         self._saves += len(rows)
         if self._saves >= PRUNE_EVERY:
             self._saves = 0
-            self._prune()
+            try:
+                self._prune()
+            except (OSError, sqlite3.Error) as exc:  # tried again after the next saves
+                log.error("could not forget old responses: %s", exc)
 
     def _insert(self, rows: list[tuple]) -> None:
         db = self._db

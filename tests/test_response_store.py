@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import threading
 
-from localgate.response_store import FILENAME, ResponseStore
+from localgate.response_store import FILENAME, PRUNE_EVERY, ResponseStore
 from tests.sdks import openai_sdk
 from tests.support import account
 
@@ -143,4 +143,20 @@ async def test_a_full_store_forgets_its_oldest_first(tmp_path):
         await store.save(answer(f"resp_{i}", "ok"), None, filler)
     assert await store.get("resp_0") is None
     assert await store.get("resp_63") is not None
+    await store.close()
+
+
+async def test_a_failed_prune_is_said_and_saves_go_on(tmp_path, caplog):
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+
+    def locked():
+        raise sqlite3.OperationalError("database is locked")
+
+    store._prune = locked
+    with caplog.at_level(logging.ERROR, logger="localgate"):
+        for i in range(PRUNE_EVERY + 1):
+            await store.save(answer(f"resp_{i}", "ok"), None, [])
+        assert (await store.get(f"resp_{PRUNE_EVERY}"))["id"] == f"resp_{PRUNE_EVERY}"
+    assert "could not forget old responses: database is locked" in caplog.text
     await store.close()
