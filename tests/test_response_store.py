@@ -3,10 +3,12 @@ failures said and survived, and a prune that reads the index instead of the rows
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
 
+from localgate import response_store
 from localgate.response_store import FILENAME, PRUNE_EVERY, ResponseStore
 from tests.sdks import openai_sdk
 from tests.support import account
@@ -92,7 +94,8 @@ async def test_a_failed_save_is_said_and_the_store_goes_on(tmp_path, monkeypatch
     await store.close()
 
 
-async def test_saves_queued_while_the_worker_is_busy_are_one_transaction(tmp_path):
+async def test_saves_gather_into_one_transaction_written_before_a_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(response_store, "SAVE_DELAY", 60.0)  # only the read sends them
     store = ResponseStore(tmp_path, days=30, max_mb=64)
     assert await store.start()
     transactions = []
@@ -110,13 +113,24 @@ async def test_saves_queued_while_the_worker_is_busy_are_one_transaction(tmp_pat
             return getattr(self.db, name)
 
     store._db = Counted(store._db)
-    busy = threading.Event()
-    store._worker.submit(busy.wait, 10)
     for i in range(20):
         await store.save(answer(f"resp_{i}", "ok"), None, [])
-    busy.set()
     assert (await store.get("resp_19"))["id"] == "resp_19"
     assert len(transactions) == 1
+    await store.close()
+
+
+async def test_gathered_saves_are_written_without_a_read(tmp_path):
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+    await store.save(answer("resp_alone", "ok"), None, [])
+    db = sqlite3.connect(tmp_path / FILENAME)
+    for _ in range(500):  # SAVE_DELAY, and the write; waits at most 5 s on a slow machine
+        if db.execute("SELECT count(*) FROM responses").fetchone() == (1,):
+            break
+        await asyncio.sleep(0.01)
+    assert db.execute("SELECT id FROM responses").fetchall() == [("resp_alone",)]
+    db.close()
     await store.close()
 
 
