@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import sqlite3
 import time
 
+from localgate.server.keys import READER
 from tests.dashboard.helpers import generated_rows, row
 from tests.fakes import Error
 from tests.limits.live import HI, post_messages, written
@@ -222,11 +224,17 @@ async def test_usage_sums_images_audio_seconds_and_speech_characters(dashboard, 
         table = list(csv.reader(io.StringIO(await resp.text())))
     head = table[0]
     assert head[-4:] == ["images", "audio_seconds", "speech_characters", "cache_hit_ratio"]
-    by_model = {r[1]: dict(zip(head, r, strict=True)) for r in table[1:]}
-    assert by_model["gpt-image-1"]["images"] == "4"
-    assert by_model["whisper-1"]["audio_seconds"] == "12.75"
-    assert by_model["tts-1"]["speech_characters"] == "120"
-    assert by_model["m1"]["images"] == "0"
+    # The CSV has a line per hour: rows a few seconds apart can straddle one.
+    by_model: dict[str, dict[str, float]] = {}
+    for line in table[1:]:
+        sums = by_model.setdefault(line[1], {})
+        for name, value in zip(head, line, strict=True):
+            if name in ("images", "audio_seconds", "speech_characters"):
+                sums[name] = sums.get(name, 0) + float(value)
+    assert by_model["gpt-image-1"]["images"] == 4
+    assert by_model["whisper-1"]["audio_seconds"] == 12.75
+    assert by_model["tts-1"]["speech_characters"] == 120
+    assert by_model["m1"]["images"] == 0
 
 
 async def test_usage_new_requests_reach_the_chart(dashboard, make_fake):
@@ -238,17 +246,27 @@ async def test_usage_new_requests_reach_the_chart(dashboard, make_fake):
     assert answer["totals"]["requests"] == 1 and answer["keys"] == ["work"]
 
 
-async def test_usage_stays_fast_on_a_big_ledger(dashboard, make_fake):
+async def test_usage_reads_the_rollup_not_the_requests(dashboard, make_fake):
+    """On a big ledger the chart's cost must follow the quarters asked for, not the
+    rows: every usage query reads only `usage_quarters`. (How fast that is, is the
+    benchmark's to say; a timed assertion here would measure the machine.)"""
     rows = list(generated_rows(200_000, NOW, days=30))
     client, _, _ = await two_accounts(dashboard, make_fake, rows=rows)
-    started = time.perf_counter()
+    tables_read: set[str] = set()
+
+    def watch(store):
+        def authorize(action, table, *_):
+            if action == sqlite3.SQLITE_READ:
+                tables_read.add(table)
+            return sqlite3.SQLITE_OK
+
+        store._db.set_authorizer(authorize)  # the reader thread's own connection
+
+    await client.server.app[READER].run(watch)
     answer = await get_json(client, "/ui/api/usage?range=30d&step=hour&by=model")
-    elapsed = time.perf_counter() - started
     assert len(answer["buckets"]) == 720
     expected = sum(1 for r in rows if r[0] >= answer["buckets"][0])
     assert answer["totals"]["requests"] == expected > 190_000
-    assert elapsed < 1.0, f"30 days by hour took {elapsed:.2f}s"
     for query in ("range=90d&by=account", "range=24h&step=hour", "range=7d&step=hour"):
-        started = time.perf_counter()
-        await get_json(client, f"/ui/api/usage?{query}")
-        assert time.perf_counter() - started < 1.0, query
+        assert (await get_json(client, f"/ui/api/usage?{query}"))["totals"]["requests"] > 0
+    assert "usage_quarters" in tables_read and "requests" not in tables_read

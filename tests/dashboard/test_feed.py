@@ -50,16 +50,13 @@ def test_a_viewer_that_never_reads_keeps_only_the_newest_items():
     events.subscribe(feed)
     stalled = feed.watch({})
     choosy = feed.watch({"account": "spare"})
-    started = time.perf_counter()
     for n in range(20_000):
         events.emit(done(f"r{n}"))
-    elapsed = time.perf_counter() - started
     items, dropped = stalled.drain()
     assert len(items) == VIEWER_QUEUE and dropped == 20_000 - VIEWER_QUEUE
     assert items[-1]["id"] == "r19999"  # the oldest went, the newest stayed
     assert choosy.drain() == ([], 0)  # filtered out before queueing
     assert len(feed.recent) == 500
-    assert elapsed < 2.0, f"20k events with two viewers took {elapsed:.2f}s"
 
 
 async def test_close_ends_open_streams():
@@ -89,10 +86,9 @@ async def test_a_stalled_browser_does_not_slow_requests(dashboard, make_fake):
         if n % 200 == 0:
             await asyncio.sleep(0)
     assert len(viewer.queue) <= VIEWER_QUEUE
-    started = time.perf_counter()
-    for _ in range(10):
-        await post_messages(client)
-    assert time.perf_counter() - started < 5
+    async with asyncio.timeout(30):  # a hang guard: a blocked loop would never answer
+        for _ in range(10):
+            await post_messages(client)
     writer.close()  # the page vanishes
     for _ in range(100):
         if not feed.viewers:
