@@ -3,7 +3,8 @@
 An agent sends more than the one conversation (titles, topic checks, quota
 probes, count_tokens): these fakes decide each answer by reading the request.
 When the client offers the agent's shell tool they call it once; when the
-tool's result comes back they finish; anything else gets a short text.
+tool's result comes back they finish; a request for JSON gets a document
+that fits its schema; anything else gets a short text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,40 @@ from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
 COMMAND = "echo hi > out.txt"
 FINAL = "Done: out.txt now says hi."
 CHATTER = "ok"  # what side requests (titles, probes) get
+
+
+def asked_schema(body: dict) -> dict | None:
+    """The JSON Schema a request wants its answer to fit, in any dialect; None for prose.
+
+    Gemini CLI routes each prompt with such a request (a complexity score) and
+    retries it with backoff when the answer is not JSON, as it would with a
+    real model that ignored the schema.
+    """
+    config = body.get("generationConfig") or {}
+    if config.get("responseMimeType") == "application/json":  # Gemini
+        return config.get("responseJsonSchema") or config.get("responseSchema") or {}
+    output = (body.get("output_config") or {}).get("format") or {}  # Anthropic
+    if output.get("type") == "json_schema":
+        return output.get("schema") or {}
+    chat = body.get("response_format") or {}  # Chat Completions
+    if chat.get("type") == "json_schema":
+        return (chat.get("json_schema") or {}).get("schema") or {}
+    text = (body.get("text") or {}).get("format") or {}  # Responses
+    if text.get("type") == "json_schema":
+        return text.get("schema") or {}
+    return None
+
+
+def instance(schema: dict):
+    """A small value that validates against `schema` (types in either case, as Gemini
+    CLI writes them upper-case)."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type", "object")).lower()
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: instance(properties.get(name) or {}) for name in schema.get("required") or []}
+    return {"string": "ok", "integer": 1, "number": 1, "boolean": True, "array": []}.get(kind)
 
 
 def anthropic_view(body: dict) -> tuple[set[str], bool]:
@@ -73,7 +108,11 @@ class AgentMixin:
 
     def decide(self, body: dict):
         tools, has_result = self.view_of(body)
-        if self.tool in tools and has_result:
+        schema = asked_schema(body)
+        if schema is not None:
+            kind = "json"
+            behavior = Reply(text=json.dumps(instance(schema)))
+        elif self.tool in tools and has_result:
             kind = "final"
             behavior = Reply(text=FINAL)
         elif self.tool in tools:
@@ -144,7 +183,7 @@ def served_cleanly(done: list) -> list[str]:
 
 def describe(fakes, out: str, err: str, seen: list[dict]) -> str:
     """What happened, for assertion messages (and the report)."""
-    lines = [f"stdout: {out!r}", f"stderr: {err[-2000:]!r}", "claude → localgate:"]
+    lines = [f"stdout: {out!r}", f"stderr: {err[-2000:]!r}", "client → localgate:"]
     lines += [f"  {json.dumps(s)}" for s in seen]
     for fake in fakes:
         lines.append(f"{fake.name}: {getattr(fake, 'seen', [])}")
