@@ -91,30 +91,62 @@ def connect(
         f"connected {client} to {daemon.url}: {AFTER_CONNECT[client]}. "
         f"Undo with `localgate connect {client} --undo`."
     )
-    if client == "codex" and model is None:
-        _codex_model_hint(config)
+    if model is None:
+        _model_hint(client, config)
 
 
+# What each client asks for when not told otherwise: (its name, a model it asks for,
+# the glob naming its family). Gemini CLI asks for several Gemini models per
+# prompt (a flash-lite router, then flash or pro), so only a glob alias covers it.
+CLIENT_MODELS = {
+    "claude-code": ("Claude Code", "claude-sonnet-4-5", "claude-*"),
+    "codex": ("Codex", "gpt-5-codex", "gpt-*"),
+    "gemini-cli": ("Gemini CLI", "gemini-2.5-pro", "gemini-*"),
+}
 # A model each account kind serves, to name in hints.
 EXAMPLE_MODELS = {
     "anthropic": "claude-sonnet-4-5",
+    "openai": "gpt-4.1",
     "gemini": "gemini-2.5-pro",
     "vertex": "gemini-2.5-pro",
 }
 
 
-def _codex_model_hint(config) -> None:
-    """Codex asks for its own default, a GPT model: say so when no account serves one."""
-    if any(a.provider == "openai" for a in config.accounts) or not config.accounts:
+def _model_hint(client: str, config) -> None:
+    """The client asks for its own models: say how to serve them when no account does."""
+    from localgate import routing
+
+    name, asks, family = CLIENT_MODELS[client]
+    if not config.accounts or any(
+        target.accounts for target in routing.plan(asks, config.aliases, config.accounts)
+    ):
         return
-    example = EXAMPLE_MODELS.get(config.accounts[0].provider, "claude-sonnet-4-5")
+    example = _example_model(config.accounts)
+    if client == "codex":
+        fix = (
+            f"connect with `localgate connect codex --model {example}` (or any model "
+            f"`localgate models` lists), or pass `codex -m {example}`"
+        )
+    else:
+        fix = (
+            f"map them to one of yours under [aliases] in the config (`localgate config "
+            f'edit`), e.g. "{family}" = ["{example}"]'
+        )
     click.secho(
-        f"note: Codex asks for its own default model (a GPT model), which none of your "
-        f"accounts serves: connect with `localgate connect codex --model {example}` (or any "
-        f"model `localgate models` lists), or pass `codex -m {example}`",
+        f"note: {name} asks for its own models ({family}), which none of your accounts "
+        f"serves: {fix}",
         fg="yellow",
         err=True,
     )
+
+
+def _example_model(accounts) -> str:
+    """A chat model the accounts serve: one an account names itself, else its kind's."""
+    for account in accounts:
+        for pattern in account.models or ():
+            if not any(c in pattern for c in "*?["):
+                return pattern
+    return EXAMPLE_MODELS.get(accounts[0].provider, "claude-sonnet-4-5")
 
 
 def _warn_about_port(daemon, config) -> None:

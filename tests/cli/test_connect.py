@@ -145,6 +145,28 @@ def test_codex_model_for_a_claude_only_user(cli, home):
     assert refused.exit_code == 2 and "--model is for codex" in refused.output
 
 
+@pytest.mark.parametrize(
+    ("client", "provider", "key", "alias"),
+    [
+        ("gemini-cli", "anthropic", "sk-ant-x", '"gemini-*" = ["claude-sonnet-4-5"]'),
+        ("claude-code", "openai", "sk-x", '"claude-*" = ["gpt-4.1"]'),
+    ],
+)
+def test_a_client_whose_models_no_account_serves_is_told_the_alias(
+    cli, home, config_path, client, provider, key, alias
+):
+    """Gemini CLI and Claude Code ask for their own families only: with no account of
+    that kind, connect names the alias that serves them, and is quiet once it is set."""
+    assert cli("accounts", "add", "work", "--provider", provider, input=key + "\n").exit_code == 0
+    result = cli("connect", client, "--yes")
+    assert result.exit_code == 0 and alias in result.output, result.output
+    config_path.write_text(config_path.read_text() + f"\n[aliases]\n{alias}\n")
+    again = cli("connect", client, "--undo", "--yes")
+    assert again.exit_code == 0, again.output
+    result = cli("connect", client, "--yes")
+    assert result.exit_code == 0 and "[aliases]" not in result.output, result.output
+
+
 def test_claude_code_with_proxy_token(cli, home):
     token = rotate_proxy_token()
     assert cli("connect", "claude-code", "--yes").exit_code == 0
