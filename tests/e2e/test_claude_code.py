@@ -22,6 +22,7 @@ from tests.e2e.agents import (
     describe,
     gemini_view,
     openai_view,
+    responses_view,
     run_cli,
     served_cleanly,
     start,
@@ -110,14 +111,25 @@ async def test_rate_limited_first_account_is_invisible(claude_code, watched, tmp
 
 
 async def agent_session(
-    claude_code, watched, tmp_path, fake_cls, provider: str, model: str, *, alias: bool = True
+    claude_code,
+    watched,
+    tmp_path,
+    fake_cls,
+    provider: str,
+    model: str,
+    *,
+    alias: bool = True,
+    **keys,
 ):
-    """Claude Code on one account; its claude-* names aliased to `model`, or asking for it."""
+    """Claude Code on one account (`keys` added to its table); its claude-* names
+    aliased to `model`, or asking for it."""
     started: list = []
     try:
         fake = await start(fake_cls, provider, started)
         aliases = {"claude-*": [f"{provider}:{model}"]} if alias else None
-        client, seen, done = await watched([account(provider, provider, fake.url)], aliases=aliases)
+        client, seen, done = await watched(
+            [account(provider, provider, fake.url, **keys)], aliases=aliases
+        )
         code, out, err, cwd = await run_claude(
             claude_code, client, tmp_path, model=None if alias else model
         )
@@ -153,6 +165,23 @@ async def test_tool_loop_through_an_openai_account(claude_code, watched, tmp_pat
     tool = next(m for m in final["messages"] if m["role"] == "tool")
     assistant = next(m for m in final["messages"] if m.get("tool_calls"))
     assert tool["tool_call_id"] == assistant["tool_calls"][0]["id"]
+
+
+async def test_tool_loop_through_a_responses_account(claude_code, watched, tmp_path):
+    """The same through an OpenAI account on the Responses API: the call and its
+    result pair by call_id, and the model's reasoning rides through Claude Code as a
+    signed thinking block and back as a reasoning item."""
+    fake, seen = await agent_session(
+        claude_code, watched, tmp_path, AgentOpenAI, "openai", "gpt-5", api="responses"
+    )
+    assert {r.path for r in fake.requests} == {"/v1/responses"}
+    final = final_request(fake, responses_view)
+    call = next(i for i in final["input"] if i.get("type") == "function_call")
+    output = next(i for i in final["input"] if i.get("type") == "function_call_output")
+    assert output["call_id"] == call["call_id"]
+    assert "thinking+sig" in echoed_blocks(seen), echoed_blocks(seen)
+    reasoning = [i for i in final["input"] if i.get("type") == "reasoning"]
+    assert reasoning and reasoning[0].get("encrypted_content"), final["input"]
 
 
 async def test_tool_loop_through_a_gemini_account(claude_code, watched, tmp_path):
