@@ -6,8 +6,14 @@ Nothing a test does may reach the user's real keyring, config or the network.
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["tests.fakes.plugin", "tests.support"]
+
+# No per-example deadline for @given tests: on a shared machine one slow example is
+# noise, not a bug. On top of the active profile ("ci" when CI is set), so CI keeps its.
+settings.register_profile("localgate", settings(), deadline=None)
+settings.load_profile("localgate")
 
 # Variables a developer's shell may carry that would leak into tests.
 LEAKY_ENV = (

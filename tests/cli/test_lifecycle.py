@@ -176,15 +176,21 @@ async def test_restart_keeps_the_port_and_changes_the_pid(daemon_config, stop_af
 async def test_logs_follow_shows_new_lines(daemon_config, stop_after):
     await daemon_config()
     url = localgate("start", "--port", "0", check=True).stdout.split("started: ")[1].split()[0]
+    log = default_state_dir() / LOG_FILE
+    deadline = time.monotonic() + 20
+    while not (log.exists() and log.stat().st_size):  # a last line for `-n 1` to show
+        assert time.monotonic() < deadline, "the daemon wrote no log line"
+        time.sleep(0.1)
     follower = subprocess.Popen(
-        [sys.executable, "-m", "localgate", "logs", "-f", "-n", "0"],
+        [sys.executable, "-m", "localgate", "logs", "-f", "-n", "1"],
         stdout=subprocess.PIPE,
         text=True,
     )
     guard = threading.Timer(30, follower.terminate)  # a missing line fails, never hangs
     guard.start()
     try:
-        await asyncio.sleep(1.0)  # it is following
+        # It prints the last line, then follows from the end: lines from now on show.
+        assert await asyncio.to_thread(follower.stdout.readline)
         _, headers = await asyncio.to_thread(post, url + "/v1/messages", MESSAGE)
         deadline = time.monotonic() + 20
         line = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 
 import keyring
 import pytest
@@ -34,10 +35,16 @@ async def serve_bound(aiohttp_client, config_path, fake, bind_host):
     return await aiohttp_client(app), source
 
 
-async def reread(source: ProxyTokenSource) -> None:
+async def reread(source: ProxyTokenSource, expected: str | None) -> None:
+    """Let the source re-read the token until it holds `expected` (fails after 20 s)."""
     watcher = asyncio.create_task(source.watch(interval=0.01))
-    await asyncio.sleep(0.1)
-    watcher.cancel()
+    deadline = time.monotonic() + 20
+    try:
+        while source.value != expected:
+            assert time.monotonic() < deadline, f"the token stayed {source.value!r}"
+            await asyncio.sleep(0.01)
+    finally:
+        watcher.cancel()
 
 
 @pytest.mark.parametrize("how", ["keyring file deleted", "token clear"])
@@ -56,7 +63,7 @@ async def test_token_lost_beyond_loopback_refuses_every_request(
     else:
         os.remove(keyring.get_keyring().file_path)
     with caplog.at_level(logging.INFO, logger="localgate"):
-        await reread(source)
+        await reread(source, None)
     assert source.value is None
     assert "proxy token cleared" not in caplog.text and "token rotate" in caplog.text
     calls = len(fake.requests)
@@ -70,7 +77,7 @@ async def test_token_lost_beyond_loopback_refuses_every_request(
     assert len(fake.requests) == calls
     assert (await client.head("/")).status == 200  # the liveness probe stays open
     token = rotate_proxy_token()  # the fix the error names
-    await reread(source)
+    await reread(source, token)
     resp = await client.post(MESSAGES.path, json=MESSAGES.body, headers={"x-api-key": token})
     assert resp.status == 200
 
@@ -82,7 +89,7 @@ async def test_token_cleared_on_loopback_serves_as_before(aiohttp_client, config
     from localgate.proxytoken import clear_proxy_token
 
     clear_proxy_token()
-    await reread(source)
+    await reread(source, None)
     assert (await client.post(MESSAGES.path, json=MESSAGES.body)).status == 200
 
 

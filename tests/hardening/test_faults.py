@@ -237,7 +237,10 @@ async def test_client_disconnect_closes_upstream_within_a_second(
         await resp.content.readany()
         resp.close()
     else:
-        await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while not fake.requests:  # the upstream has it, and hangs
+            assert time.monotonic() < deadline, "the request never reached the upstream"
+            await asyncio.sleep(0.01)
         request.cancel()
         await asyncio.gather(request, return_exceptions=True)
     started = time.monotonic()

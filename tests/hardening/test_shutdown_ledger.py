@@ -27,7 +27,7 @@ from localgate.config import default_state_dir
 from localgate.ledger import LedgerStore, ledger_path
 from tests.fakes import Error, Reply, Usage
 from tests.hardening.helpers import COMPLETIONS, MESSAGES, Route
-from tests.hardening.test_shutdown import refused
+from tests.hardening.test_shutdown import refused_soon
 from tests.support import account, write_config
 
 LISTENING = re.compile(rb"listening on http://127\.0\.0\.1:(\d+)")
@@ -44,9 +44,10 @@ BEFORE_SIGNAL = (
     (COMPLETIONS, True, "oai", Reply(usage=Usage(input=19, output=7)), 200),
     (COMPLETIONS, True, "oai", Reply(usage=Usage(input=5, output=2, cache_read=3)), 200),
 )
-# The in-flight stream: ~4.5 s, well under the grace, long enough that the
-# requests above are all answered while it runs even on a busy machine.
-STREAM_CHUNKS, STREAM_GAP = 30, 0.15
+# The in-flight stream: ~8 s, well under the grace, long enough that the
+# requests above are all answered while it runs even on a busy machine, with
+# seconds to spare to see the listener closed while it still runs.
+STREAM_CHUNKS, STREAM_GAP = 40, 0.2
 IN_FLIGHT_USAGE = Usage(input=23, output=9, cache_read=2)
 LAST_EVENT = {"anthropic": b'data: {"type":"message_stop"}', "openai": b"data: [DONE]"}
 
@@ -205,11 +206,12 @@ async def test_rows_of_earlier_requests_and_the_in_flight_stream_are_on_disk(
                 started = time.monotonic()
                 await send_before_signal(http, port)  # answered while the stream runs
                 proc.send_signal(sig)
-                # Else the stream was over before the signal and proves nothing.
-                assert time.monotonic() - started < STREAM_CHUNKS * STREAM_GAP - 1
-                await asyncio.sleep(0.3)
-                assert await refused(port)  # draining: the stream goes on, no one new gets in
-                rest = await resp.read()
+                # Else the stream was (nearly) over before the signal and proves nothing.
+                assert time.monotonic() - started < STREAM_CHUNKS * STREAM_GAP - 3
+                reading = asyncio.ensure_future(resp.read())
+                assert await refused_soon(port)  # draining: no one new gets in …
+                assert not reading.done()  # … and the stream goes on
+                rest = await reading
     except BaseException:
         await killed(proc)  # and the original failure is the one reported
         raise

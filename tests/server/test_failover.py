@@ -196,7 +196,11 @@ async def test_hanging_upstream_and_disconnecting_client(localgate, make_fake):
     client = await localgate([account("work", "anthropic", work.url)])
     work.script(Hang())
     task = asyncio.ensure_future(client.post("/v1/messages", json={**HI, "stream": True}))
-    await asyncio.sleep(0.3)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not work.requests:  # the upstream has it, and hangs
+        assert loop.time() < deadline, "the request never reached the upstream"
+        await asyncio.sleep(0.01)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     for _ in range(40):
