@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
@@ -190,6 +191,27 @@ def describe(fakes, out: str, err: str, seen: list[dict]) -> str:
         for r in fake.requests:
             lines.append(f"  {r.method} {r.path} {json.dumps(r.query)} model={_model(r)}")
     return "\n".join(lines)
+
+
+def client_env(home: Path, **extra: str) -> dict[str, str]:
+    """A client CLI's environment: HOME, PATH and the locale, nothing of ours that could
+    point it elsewhere, loopback off any proxy, and `extra`."""
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER", "SHELL")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.update(HOME=str(home), NO_PROXY="127.0.0.1,localhost", **extra)
+    return env
+
+
+def check_done(code, out, err, cwd, seen, done, fakes) -> str:
+    """The agent's run ended well: exit 0, every request served cleanly, the file
+    written and the final answer shown. Returns the report (printed: see it with -s)."""
+    report = describe(fakes, out, err, seen)
+    print(report)
+    assert code == 0, report
+    assert not served_cleanly(done), served_cleanly(done)
+    assert (cwd / "out.txt").read_text().strip() == "hi", report
+    assert FINAL in out + err, report
+    return report
 
 
 def _model(recorded) -> str:

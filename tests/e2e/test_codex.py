@@ -10,20 +10,18 @@ finishes. Whatever account kind serves it, the file must exist afterwards.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.agents import (
     CODEX_TOOL,
-    FINAL,
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
-    describe,
+    check_done,
+    client_env,
     run_cli,
-    served_cleanly,
     start,
 )
 from tests.fakes import Error
@@ -56,13 +54,10 @@ async def run_codex(codex: Path, client, tmp_path: Path, model: str) -> tuple[in
     """`codex exec PROMPT` in a fresh cwd; (code, stdout, stderr, cwd)."""
     home, cwd = tmp_path / "home", tmp_path / "work"
     cwd.mkdir()
-    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.update(
-        HOME=str(home),
+    env = client_env(
+        home,
         CODEX_HOME=str(codex_home(str(client.make_url("")), home, model)),
         LOCALGATE_API_KEY="anything",
-        NO_PROXY="127.0.0.1,localhost",
         SHELL="/bin/bash",
         RUST_LOG="error",
     )
@@ -83,16 +78,6 @@ async def codex_session(codex, watched, tmp_path, accounts, model: str, **tables
     client, seen, done = await watched(accounts, **tables)
     code, out, err, cwd = await run_codex(codex, client, tmp_path, model)
     return code, out, err, cwd, seen, done
-
-
-def check_done(code, out, err, cwd, seen, done, fakes) -> str:
-    report = describe(fakes, out, err, seen)
-    print(report)  # shown with -s: what Codex sent
-    assert code == 0, report
-    assert not served_cleanly(done), served_cleanly(done)
-    assert (cwd / "out.txt").read_text().strip() == "hi", report
-    assert FINAL in out + err, report
-    return report
 
 
 KINDS = [

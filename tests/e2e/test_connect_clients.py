@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.agents import run_cli
+from tests.e2e.agents import client_env, run_cli
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply
 from tests.support import account, write_config
 
@@ -40,14 +39,6 @@ async def home(tmp_path, config_path):
 
     yield home, localgate
     await run_cli(sys.executable, "-m", "localgate", "stop", env=base)
-
-
-def client_env(home: Path, **extra: str) -> dict[str, str]:
-    """HOME, PATH and the switches that keep a client off the network: nothing else."""
-    keep = ("PATH", "LANG", "TERM", "TMPDIR", "USER", "SHELL")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.update(HOME=str(home), NO_PROXY="127.0.0.1,localhost", **extra)
-    return env
 
 
 async def test_claude_code_after_connect(claude_code, home, config_path):

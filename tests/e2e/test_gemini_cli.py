@@ -12,19 +12,17 @@ it: the request is translated both ways, streamed, tools and all.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.agents import (
-    FINAL,
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
-    describe,
+    check_done,
+    client_env,
     run_cli,
-    served_cleanly,
     start,
 )
 from tests.fakes import Error
@@ -46,27 +44,15 @@ async def run_gemini(gemini_cli: Path, client, tmp_path: Path) -> tuple[int, str
         "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
     }
     (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
-    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.update(
-        HOME=str(home),
+    env = client_env(
+        home,
         GEMINI_API_KEY="anything",
         GOOGLE_GEMINI_BASE_URL=str(client.make_url("")).rstrip("/"),
         GEMINI_CLI_TRUST_WORKSPACE="true",
-        NO_PROXY="127.0.0.1,localhost",
         SHELL="/bin/bash",
     )
     code, out, err = await run_cli(str(gemini_cli), "--yolo", "-p", PROMPT, env=env, cwd=cwd)
     return code, out, err, cwd
-
-
-def check_done(code, out, err, cwd, seen, done, fakes) -> None:
-    report = describe(fakes, out, err, seen)
-    print(report)  # shown with -s: what Gemini CLI sent
-    assert code == 0, report
-    assert not served_cleanly(done), served_cleanly(done)
-    assert (cwd / "out.txt").read_text().strip() == "hi", report
-    assert FINAL in out, report
 
 
 # (fake, provider, extra account keys, the model the alias sends Gemini's names to)
