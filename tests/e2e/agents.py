@@ -17,6 +17,8 @@ from pathlib import Path
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, Reply, ToolCall
 
 COMMAND = "echo hi > out.txt"
+# What Codex and Gemini CLI are asked (Claude Code is asked for its Bash tool by name).
+PROMPT = "Create out.txt containing hi with a shell command, then tell me you are done."
 FINAL = "Done: out.txt now says hi."
 CHATTER = "ok"  # what side requests (titles, probes) get
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.agents import (
     CODEX_TOOL,
+    PROMPT,
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
@@ -26,8 +27,6 @@ from tests.e2e.agents import (
 )
 from tests.fakes import Error
 from tests.support import account
-
-PROMPT = "Create out.txt containing hi with a shell command, then tell me you are done."
 
 
 def codex_home(base_url: str, home: Path, model: str) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.agents import (
+    PROMPT,
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
@@ -28,7 +29,6 @@ from tests.e2e.agents import (
 from tests.fakes import Error
 from tests.support import account
 
-PROMPT = "Create out.txt containing hi with a shell command, then tell me you are done."
 # Gemini CLI's shell tool, and the call that writes the file with it.
 GEMINI_TOOL = ("run_shell_command", {"command": "echo hi > out.txt"})
 
