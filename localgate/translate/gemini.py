@@ -34,6 +34,7 @@ from localgate.translate.models import (
     clamp_thinking_budget,
     is_gemini_3,
 )
+from localgate.translate.protojson import json_names
 
 FINISH_TO_IR = {
     "STOP": "end_turn",
@@ -54,6 +55,7 @@ SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 def request_to_ir(body: dict) -> ir.Request:
     """A client's generateContent request as the internal form."""
+    body = json_names(body)  # the python SDK sends some fields by their proto names
     contents = body.get("contents")
     if not isinstance(contents, list):
         raise InvalidRequest("contents: a list is required", param="contents")
@@ -61,7 +63,7 @@ def request_to_ir(body: dict) -> ir.Request:
         raise refuse("cachedContent", "cached content lives on Google's side; send it inline")
     config = body.get("generationConfig") or {}
     _refuse_config(config)
-    system = body.get("systemInstruction") or body.get("system_instruction") or {}
+    system = body.get("systemInstruction") or {}
     req = ir.Request(
         system=[ir.Text(p["text"]) for p in system.get("parts") or [] if p.get("text")],
         max_tokens=config.get("maxOutputTokens"),

@@ -35,15 +35,12 @@ def part_to_ir(
     if "text" in part:
         out.append(ir.Text(part["text"]))
     elif "inlineData" in part:
-        data = part["inlineData"]
-        # Google's JSON takes snake_case too (the python SDK sends `mime_type` here).
-        mime = data.get("mimeType") or data.get("mime_type")
-        out.append(_media(mime, where + ".inlineData", data=data.get("data")))
+        data = part["inlineData"]  # field names as protojson.json_names gives them
+        out.append(_media(data.get("mimeType"), where + ".inlineData", data=data.get("data")))
     elif "fileData" in part:
         data = part["fileData"]
-        mime = data.get("mimeType") or data.get("mime_type")
-        url = data.get("fileUri") or data.get("file_uri")
-        out.append(_media(mime, where + ".fileData", url=url))
+        url = data.get("fileUri")
+        out.append(_media(data.get("mimeType"), where + ".fileData", url=url))
     elif "functionCall" in part:
         call = part["functionCall"]
         call_id = call.get("id") or new_tool_id()
