@@ -9,9 +9,11 @@ Choices worth knowing:
 - `response_format` toward Anthropic is `output_config.format` on models that
   have structured output (schema fitted by schemas.for_anthropic), a system
   instruction on the others.
-- Thinking budgets are raised to 1024 and lowered below max_tokens; what
-  cannot be honoured (thinking with max_tokens ≤ 1024, sampling parameters
-  beside thinking, temperature above 1) is reported, never silent (`fields.ANTHROPIC`).
+- Claude 4.6 and later get adaptive thinking with `output_config.effort` (4.7
+  and later refuse budgets); older models a budget, raised to 1024 and lowered
+  below max_tokens. What cannot be honoured (a budget with max_tokens ≤ 1024,
+  sampling parameters beside thinking, temperature above 1) is reported, never
+  silent (`fields.ANTHROPIC`).
 - Tool ids outside `^[a-zA-Z0-9_-]+$` are escaped reversibly (names.encode_id).
 """
 
@@ -25,6 +27,7 @@ from localgate.translate import fields, ir, schemas
 from localgate.translate.models import (
     DEFAULT_MAX_TOKENS,
     clamp_max_tokens,
+    has_adaptive_thinking,
     has_structured_output,
     output_cap,
 )
@@ -295,7 +298,11 @@ MIN_THINKING_BUDGET = 1024
 
 
 def _thinking_from_ir(req: ir.Request, body: dict, ctx: ir.Context) -> dict | None:
-    """`thinking` with a budget in Anthropic's range, or None (noted when asked for)."""
+    """`thinking` in the form the model takes, or None (noted when asked for).
+
+    Claude 4.6 and later think adaptively, their effort in `output_config`
+    (4.7 and later refuse a budget); older models take a budget in Anthropic's
+    range."""
     if not req.reasoning or not req.reasoning.enabled:
         return None
     # A continued tool turn must start with the thinking block that preceded the
@@ -305,14 +312,34 @@ def _thinking_from_ir(req: ir.Request, body: dict, ctx: ir.Context) -> dict | No
         if last["content"][0]["type"] not in ("thinking", "redacted_thinking"):
             ctx.drop("reasoning")
             return None
-    if body["max_tokens"] <= MIN_THINKING_BUDGET:
-        ctx.drop("reasoning")  # no room for the least budget below max_tokens
-        return None
     if body.get("tool_choice", {}).get("type") in ("any", "tool"):
         ctx.drop("reasoning")  # Anthropic refuses a forced tool beside thinking
         return None
+    if has_adaptive_thinking(ctx.model):
+        effort = _effort(req.reasoning)
+        if effort:
+            body.setdefault("output_config", {})["effort"] = effort
+        # Shown only when the client asked to see thinking; else the model's default.
+        return (
+            {"type": "adaptive", "display": "summarized"}
+            if req.show_thinking
+            else {"type": "adaptive"}
+        )
+    if body["max_tokens"] <= MIN_THINKING_BUDGET:
+        ctx.drop("reasoning")  # no room for the least budget below max_tokens
+        return None
     budget = max(ir.budget_for(req.reasoning), MIN_THINKING_BUDGET)
     return {"type": "enabled", "budget_tokens": min(budget, body["max_tokens"] - 1)}
+
+
+def _effort(reasoning: ir.Reasoning) -> str | None:
+    """`output_config.effort` for what the client asked: low, medium or high (xhigh
+    and max are not every model's); None, when the client named neither an effort
+    nor a budget, leaves it to the model."""
+    if reasoning.effort is None and reasoning.budget is None:
+        return None
+    effort = ir.effort_for(reasoning)
+    return "low" if effort == "minimal" else effort
 
 
 def _messages_from_ir(messages: list[ir.Message]) -> list[dict]:

@@ -8,6 +8,7 @@ so `claude-opus-4-5` overrides `claude-opus-4`.
 from __future__ import annotations
 
 import functools
+import re
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -89,15 +90,30 @@ THINKING_BUDGETS: dict[str, tuple[int, int]] = {
     "gemini-2.5-flash-lite": (512, 24576),
 }
 
-# Claude models that take `output_config.format` (native structured output).
-STRUCTURED_OUTPUT_PREFIXES = (
-    "claude-sonnet-4-5",
-    "claude-sonnet-4-6",
-    "claude-opus-4-1",
-    "claude-opus-4-5",
-    "claude-opus-4-6",
-    "claude-haiku-4-5",
-)
+# A Claude model name's version: "claude-opus-4-8" (4, 8), "claude-3-7-sonnet-latest"
+# (3, 7), "claude-sonnet-4-20250514" and "claude-sonnet-4@20250514" (4, 0: a date is
+# not a minor version), "claude-sonnet-4.5" (OpenRouter's dots).
+_CLAUDE_VERSION = re.compile(r"claude-(?:[a-z]+-)*?(\d+)(?:[-.](\d)(?!\d))?")
+# A Claude name without a version ("claude-mythos-preview") is taken as the newest.
+NEWEST = (99, 0)
+# Opus 4.1, Sonnet and Haiku 4.5 and later take `output_config.format`.
+STRUCTURED_OUTPUT_SINCE = (4, 1)
+# 4.6 takes `thinking: adaptive` (budgets deprecated); 4.7 and later refuse
+# `thinking: enabled` with a budget, with a 400.
+ADAPTIVE_THINKING_SINCE = (4, 6)
+
+
+@functools.lru_cache(maxsize=512)
+def claude_version(model: str) -> tuple[int, int] | None:
+    """(major, minor) of a Claude model name; None for other names, whose servers
+    (Anthropic-compatible ones) get the conservative form of each feature."""
+    name = model.rsplit("/", 1)[-1].lower()
+    if not name.startswith("claude"):
+        return None
+    match = _CLAUDE_VERSION.match(name)
+    if match is None:
+        return NEWEST
+    return int(match.group(1)), int(match.group(2) or 0)
 
 
 @functools.lru_cache(maxsize=512)
@@ -116,4 +132,11 @@ def clamp_thinking_budget(model: str, budget: int) -> int:
 
 def has_structured_output(model: str) -> bool:
     """True for Claude models that take `output_config.format`."""
-    return model.rsplit("/", 1)[-1].lower().startswith(STRUCTURED_OUTPUT_PREFIXES)
+    version = claude_version(model)
+    return version is not None and version >= STRUCTURED_OUTPUT_SINCE
+
+
+def has_adaptive_thinking(model: str) -> bool:
+    """True for Claude models that take `thinking: adaptive` with `output_config.effort`."""
+    version = claude_version(model)
+    return version is not None and version >= ADAPTIVE_THINKING_SINCE

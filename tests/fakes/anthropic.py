@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -46,6 +47,20 @@ DEFAULT_MESSAGES = {
     529: "Overloaded",
     401: "invalid x-api-key",
 }
+
+
+# The API's answer to a thinking budget sent to Claude 4.7 or later.
+BUDGET_REFUSED = (
+    '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
+    'and "output_config.effort" to control thinking behavior.'
+)
+_VERSION = re.compile(r"claude-(?:[a-z]+-)+(\d+)(?:-(\d)(?!\d))?")
+
+
+def refuses_budget(model: str) -> bool:
+    """Claude 4.7 and later think adaptively only (a date suffix is not a version)."""
+    match = _VERSION.match(model)
+    return bool(match) and (int(match[1]), int(match[2] or 0)) >= (4, 7)
 
 
 def thinking_signature(thinking: str, name: str) -> str:
@@ -90,7 +105,16 @@ class FakeAnthropic(FakeUpstream):
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
-        return await self.answer(request, Call.from_body(recorded))
+        call = Call.from_body(recorded)
+        return self._refusal(call) or await self.answer(request, call)
+
+    def _refusal(self, call: Call) -> web.Response | None:
+        """What the API refuses before answering (as it does, with a 400)."""
+        body = call.request.json if isinstance(call.request.json, dict) else {}
+        thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+        if thinking.get("type") == "enabled" and refuses_budget(call.model):
+            return self.error_response(Error(400, BUDGET_REFUSED, headers={}))
+        return None
 
     async def _vertex(self, request: web.Request) -> web.StreamResponse:
         recorded = await self.record(request)
@@ -100,7 +124,8 @@ class FakeAnthropic(FakeUpstream):
         if method not in ("rawPredict", "streamRawPredict"):
             return self.error_response(Error(404, f"Method not found: {method}", headers={}))
         body = recorded.json if isinstance(recorded.json, dict) else {}
-        return await self.answer(request, Call(model, body.get("stream") is True, recorded))
+        call = Call(model, body.get("stream") is True, recorded)
+        return self._refusal(call) or await self.answer(request, call)
 
     async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
         # Scripted failures (429, Hang…) apply to counting too; a Reply counts.

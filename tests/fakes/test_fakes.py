@@ -172,6 +172,20 @@ async def test_anthropic_errors_are_the_sdk_exceptions(
     assert (caught.value.response.headers.get("retry-after") == "7") == (status == 429)
 
 
+async def test_claude_4_7_and_later_refuse_a_thinking_budget_as_the_api_does(fake_anthropic):
+    budget = {"type": "enabled", "budget_tokens": 2048}
+    for model in ("claude-opus-4-7", "claude-opus-4-8-20261101", "claude-fable-5"):
+        with pytest.raises(anthropic.BadRequestError, match="thinking.type.adaptive"):
+            await claude(fake_anthropic).messages.create(
+                model=model, max_tokens=4096, messages=HI, thinking=budget
+            )
+    for model, thinking in (("claude-sonnet-4-20250514", budget), ("claude-opus-4-8", None)):
+        extra = {"thinking": thinking} if thinking else {"thinking": {"type": "adaptive"}}
+        await claude(fake_anthropic).messages.create(
+            model=model, max_tokens=4096, messages=HI, **extra
+        )
+
+
 async def test_explicit_error_headers_and_raw_body(fake_anthropic):
     fake_anthropic.script(Error(429, headers={"retry-after": "30"}), Error(502, body=b"<html>"))
     client = claude(fake_anthropic)

@@ -291,11 +291,19 @@ CLIENTS = {
 # -- what the upstream must have received ----------------------------------------
 
 
+def check_schema(schema: dict) -> None:
+    """The tool's parameters arrived whole: its property, described, and required."""
+    assert schema["properties"]["city"]["type"].lower() == "string", schema
+    assert schema["properties"]["city"]["description"] == "City name"
+    assert schema["required"] == ["city"]
+
+
 def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
     """The upstream got the tools, then the call and its result, in its own format."""
     call_id = CALL_IDS[kind]
     if kind == "anthropic":
         assert first["tools"][0]["name"] == "get_weather"
+        check_schema(first["tools"][0]["input_schema"])
         assistant, result = second["messages"][-2], second["messages"][-1]
         uses = [b for b in assistant["content"] if b["type"] == "tool_use"]
         assert uses[0]["id"] == call_id and uses[0]["input"] == {"city": "Paris"}
@@ -304,6 +312,7 @@ def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
         assert TOOL_OUTPUT in json.dumps(results[0]["content"])
     elif kind == "openai":
         assert first["tools"][0]["function"]["name"] == "get_weather"
+        check_schema(first["tools"][0]["function"]["parameters"])
         assistant = next(m for m in second["messages"] if m["role"] == "assistant")
         assert assistant["tool_calls"][0]["id"] == call_id
         assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"city": "Paris"}
@@ -311,6 +320,7 @@ def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
         assert tool["tool_call_id"] == call_id and TOOL_OUTPUT in json.dumps(tool["content"])
     elif kind == "responses":
         assert first["tools"][0]["name"] == "get_weather" and first["store"] is False
+        check_schema(first["tools"][0]["parameters"])
         call = next(i for i in second["input"] if i.get("type") == "function_call")
         assert call["call_id"] == call_id and json.loads(call["arguments"]) == {"city": "Paris"}
         output = next(i for i in second["input"] if i.get("type") == "function_call_output")
@@ -319,6 +329,7 @@ def check_upstream_conversation(kind: str, first: dict, second: dict) -> None:
         declarations = first["tools"][0]["functionDeclarations"]
         assert declarations[0]["name"] == "get_weather"
         assert "additionalProperties" not in json.dumps(declarations[0].get("parameters", {}))
+        check_schema(declarations[0].get("parametersJsonSchema") or declarations[0]["parameters"])
         model_turn, user_turn = second["contents"][-2], second["contents"][-1]
         assert model_turn["role"] == "model"
         assert any(
@@ -426,3 +437,44 @@ async def test_anthropic_sdk_through_alias_to_openai(localgate, make_fake):
     assert sent.json["model"] == "gpt-4o"
     assert sent.json["messages"][0] == {"role": "system", "content": "Be brief."}
     assert "anthropic-beta" not in sent.headers and "cache_control" not in json.dumps(sent.json)
+
+
+async def _think_openai_chat(client, model: str) -> str:
+    completion = await openai_sdk(client).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": QUESTION}], reasoning_effort="high"
+    )
+    return completion.choices[0].message.content
+
+
+async def _think_responses(client, model: str) -> str:
+    response = await openai_sdk(client).responses.create(
+        model=model, input=QUESTION, reasoning={"effort": "high", "summary": "auto"}
+    )
+    return response.output_text
+
+
+async def _think_gemini(client, model: str) -> str:
+    config = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(include_thoughts=True, thinking_level="HIGH")
+    )
+    response = await genai_sdk(client).aio.models.generate_content(
+        model=model, contents=QUESTION, config=config
+    )
+    return response.text
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [_think_openai_chat, _think_responses, _think_gemini],
+    ids=["chat", "responses", "gemini"],
+)
+async def test_reasoning_clients_reach_claude_4_7_and_later(localgate, make_fake, ask):
+    """Claude 4.7 and later refuse a thinking budget with a 400 (as the fake does): a
+    client asking for high effort gets adaptive thinking at high effort there."""
+    fake = await make_fake("anthropic", "claude")
+    fake.default = Reply(text=FINAL, thinking="Weather lookups need a city.")
+    client = await localgate([account("claude", "anthropic", fake.url)])
+    assert await ask(client, "claude-opus-4-8") == FINAL
+    sent = fake.requests[0].json
+    assert sent["thinking"] == {"type": "adaptive", "display": "summarized"}
+    assert sent["output_config"]["effort"] == "high"

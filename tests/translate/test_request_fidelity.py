@@ -414,6 +414,56 @@ def test_thinking_budgets_are_clamped_toward_anthropic(thinking, max_tokens, bud
     assert out["thinking"] == {"type": "enabled", "budget_tokens": budget}
 
 
+@pytest.mark.parametrize(
+    ("client", "body", "effort", "shown"),
+    [
+        (  # Gemini CLI's own turn
+            "gemini",
+            {
+                "contents": GEMINI_HI,
+                "generationConfig": {
+                    "thinkingConfig": {"includeThoughts": True, "thinkingLevel": "HIGH"}
+                },
+            },
+            "high",
+            True,
+        ),
+        (
+            "gemini",
+            {
+                "contents": GEMINI_HI,
+                "generationConfig": {"thinkingConfig": {"thinkingBudget": 2000}},
+            },
+            "low",
+            False,
+        ),
+        ("openai", {"model": "x", "messages": HI, "reasoning_effort": "minimal"}, "low", True),
+        (
+            "responses",
+            {"model": "x", "input": "hi", "reasoning": {"effort": "xhigh", "summary": "auto"}},
+            "high",
+            True,
+        ),
+        # Codex's: a summary, no effort: the model's own default effort.
+        ("responses", {"model": "x", "input": "hi", "reasoning": {"summary": "auto"}}, None, True),
+    ],
+)
+def test_thinking_toward_claude_4_6_and_later_is_adaptive(client, body, effort, shown):
+    """Claude 4.7 and later answer a thinking budget with a 400 ("thinking.type.enabled
+    is not supported for this model"): they get adaptive thinking and an effort."""
+    for model in ("claude-opus-4-8", "claude-sonnet-4-6", "claude-mythos-preview"):
+        t = translator(client, "anthropic")
+        out = t.request(body, model=model, stream=False)
+        assert out["thinking"] == {
+            "type": "adaptive",
+            **({"display": "summarized"} if shown else {}),
+        }
+        assert out.get("output_config", {}).get("effort") == effort
+        assert not t.dropped
+    older = translator(client, "anthropic").request(body, model="claude-sonnet-4-5", stream=False)
+    assert older["thinking"]["type"] == "enabled" and "effort" not in older.get("output_config", {})
+
+
 def test_thinking_without_room_below_max_tokens_is_reported():
     body = {
         "contents": GEMINI_HI,

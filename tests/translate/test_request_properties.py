@@ -30,7 +30,7 @@ SCHEMA = {
     "required": ["city"],
 }
 MODELS = {
-    "anthropic": ["claude-sonnet-4-5", "claude-3-5-haiku"],
+    "anthropic": ["claude-sonnet-4-5", "claude-3-5-haiku", "claude-opus-4-8"],
     "openai": ["gpt-4.1", "o3", "gpt-5", "deepseek-chat"],
     "gemini": ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview"],
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from localgate.translate.models import has_adaptive_thinking
+
 ANTHROPIC_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 GEMINI_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
@@ -106,10 +108,20 @@ def anthropic(body: dict) -> None:
     if choice:
         assert choice["type"] in ("auto", "any", "tool", "none")
         assert choice["type"] != "tool" or choice["name"] in tools
-    if thinking and thinking["type"] == "enabled":
-        assert 1024 <= thinking["budget_tokens"] < body["max_tokens"]
+    if thinking:
+        # 4.7 and later refuse a budget; older models know no adaptive thinking.
+        adaptive = has_adaptive_thinking(body["model"])
+        assert thinking["type"] == ("adaptive" if adaptive else "enabled"), body["model"]
+        if adaptive:
+            assert set(thinking) <= {"type", "display"}
+            assert thinking.get("display", "summarized") in ("summarized", "omitted")
+        else:
+            assert 1024 <= thinking["budget_tokens"] < body["max_tokens"]
         assert "temperature" not in body and "top_k" not in body and "top_p" not in body
         assert not choice or choice["type"] in ("auto", "none"), "forced tools beside thinking"
+    effort = (body.get("output_config") or {}).get("effort")
+    assert effort in (None, "low", "medium", "high", "xhigh", "max")
+    assert effort is None or not thinking or thinking["type"] == "adaptive"
     assert 0.0 <= body.get("temperature", 0.0) <= 1.0
     assert 0.0 <= body.get("top_p", 0.0) <= 1.0
     assert all(isinstance(s, str) and s.strip() for s in body.get("stop_sequences") or [])
