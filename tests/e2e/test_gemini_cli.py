@@ -58,7 +58,7 @@ async def run_gemini(gemini_cli: Path, client, tmp_path: Path) -> tuple[int, str
 # (fake, provider, extra account keys, the model the alias sends Gemini's names to)
 KINDS = [
     (AgentGemini, "gemini", {}, None),
-    (AgentAnthropic, "anthropic", {}, "claude-sonnet-4-5"),
+    (AgentAnthropic, "anthropic", {}, "claude-opus-4-8"),  # adaptive thinking only
     (AgentOpenAI, "openai", {}, "gpt-4.1"),
     (AgentOpenAI, "openai", {"api": "responses"}, "gpt-5-codex"),
 ]
