@@ -92,7 +92,7 @@ def connect(
         f"Undo with `localgate connect {client} --undo`."
     )
     if model is None:
-        _model_hint(client, config)
+        _model_hint(client, config, edits)
 
 
 # What each client asks for when not told otherwise: (its name, a model it asks for,
@@ -112,11 +112,14 @@ EXAMPLE_MODELS = {
 }
 
 
-def _model_hint(client: str, config) -> None:
+def _model_hint(client: str, config, edits) -> None:
     """The client asks for its own models: say how to serve them when no account does."""
     from localgate import routing
+    from localgate.connect import codex
 
     name, asks, family = CLIENT_MODELS[client]
+    if client == "codex":  # a model its config already names is the one it asks for
+        asks = codex.named_model(edits) or asks
     if not config.accounts or any(
         target.accounts for target in routing.plan(asks, config.aliases, config.accounts)
     ):

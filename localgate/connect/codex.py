@@ -79,6 +79,13 @@ def plan(target: Target, env: dict[str, str]) -> list[FileEdit]:
     return [FileEdit(path, before, after, conflicts, private=target.token is not None)]
 
 
+def named_model(edits: list[FileEdit]) -> str | None:
+    """The model Codex will ask for, as the config connect writes names it (None: its own
+    default)."""
+    model = tomllib.loads(edits[0].after).get("model") if edits else None
+    return model if isinstance(model, str) else None
+
+
 def _says(text: str, top: dict, table: dict) -> bool:
     """Whether `text` parses and selects the provider with exactly `table`'s values."""
     try:

@@ -141,6 +141,10 @@ def test_codex_model_for_a_claude_only_user(cli, home):
     parsed = tomllib.loads(config.read_text())
     assert parsed["model"] == "claude-sonnet-4-5" and parsed["model_provider"] == "localgate"
     assert "--model" not in result.output.split("connected")[-1]  # no hint once a model is set
+    config.write_text('model = "claude-sonnet-4-5"\n')  # the user's own choice, served
+    again = cli("connect", "codex", "--yes")
+    assert again.exit_code == 0 and "wrote" in again.output, again.output
+    assert "--model" not in again.output  # Codex asks for the model its config names
     refused = cli("connect", "claude-code", "--model", "x")
     assert refused.exit_code == 2 and "--model is for codex" in refused.output
 
