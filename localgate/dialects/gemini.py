@@ -24,9 +24,23 @@ def inspect(model: str, stream: bool, body: dict) -> Inspected:
     return Inspected(model, stream, None)
 
 
+# How a thoughtSignature carrying Claude's thinking begins: base64 of its tag
+# (translate/gemini_parts.CARRIED; a test holds the two together).
+CARRIED_THINKING = b'"bG9jYWxnYXRlOmFudGhyb3BpYy10aG91Z2h0'
+
+
 def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a same-dialect relay must change before the body goes upstream: nothing."""
-    return body
+    """What a same-dialect relay must change before the body goes upstream.
+
+    Claude's thinking carried in a call's thoughtSignature (after a fallback from
+    a Claude account) is nothing Google could verify: drop it. The byte check
+    keeps the common case free of any walk over the body.
+    """
+    if CARRIED_THINKING not in raw:
+        return body
+    from localgate.translate.gemini_parts import drop_carried
+
+    return drop_carried(body)
 
 
 def hides_usage(body: dict) -> bool:

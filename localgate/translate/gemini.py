@@ -28,7 +28,13 @@ from localgate.errors import InvalidRequest
 from localgate.ids import new_id
 from localgate.translate import fields, ir, schemas
 from localgate.translate.fields import CONFIG, refuse
-from localgate.translate.gemini_parts import client_part, media_note, part_to_ir, parts_from_ir
+from localgate.translate.gemini_parts import (
+    SKIP_SIGNATURE,
+    client_parts,
+    media_note,
+    part_to_ir,
+    parts_from_ir,
+)
 from localgate.translate.models import (
     clamp_max_tokens,
     clamp_thinking_budget,
@@ -47,7 +53,6 @@ FINISH_TO_IR = {
     "IMAGE_SAFETY": "refusal",
 }
 FINISH_FROM_IR = {"max_tokens": "MAX_TOKENS", "refusal": "SAFETY"}  # everything else: STOP
-SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 
 # --- requests --------------------------------------------------------------
@@ -85,6 +90,8 @@ def request_to_ir(body: dict) -> ir.Request:
         parts: list[ir.Part] = []
         for j, part in enumerate(content.get("parts") or []):
             parts += part_to_ir(part, pending, role, f"contents[{i}].parts[{j}]")
+        if role == "assistant":  # Claude's thinking came first in its answer (`carried`)
+            parts.sort(key=lambda p: not (isinstance(p, ir.Thinking) and p.origin == "anthropic"))
         req.messages.append(ir.Message(role, parts))
     _tools_to_ir(req, body)
     if config.get("responseMimeType") == "application/json":
@@ -343,7 +350,7 @@ def response_to_ir(body: dict) -> ir.Response:
 
 def response_from_ir(resp: ir.Response, ctx: ir.Context) -> dict:
     """The GenerateContentResponse a client receives."""
-    parts = [p for p in (client_part(x) for x in resp.parts) if p]
+    parts = client_parts(resp.parts)
     return {
         "candidates": [
             {

@@ -4,6 +4,10 @@ Media other providers take too (images, PDFs, text) is mapped; the rest
 (audio, video, URIs only Google can open) is refused with a 400 naming the
 part. A `thoughtSignature` on a non-thought part travels in the IR as an empty
 thinking part just before that part, and is put back on it on the way out.
+Claude's thinking reaches a Gemini client as thought parts and, whole (text and
+signature), in the `thoughtSignature` of the call it preceded: Gemini CLI keeps
+no thought parts in its history, only a call's signature, and a continued tool
+turn on Claude must begin with that thinking (`carried`).
 Media in answers (an image model's drawing) reaches other dialects' clients,
 whose answers hold no media, as a visible note (`media_note`).
 """
@@ -11,10 +15,11 @@ whose answers hold no media, as a visible note (`media_note`).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import mimetypes
 
-from localgate.translate import ir
+from localgate.translate import ir, seal
 from localgate.translate.fields import refuse
 from localgate.translate.names import new_tool_id
 
@@ -31,7 +36,7 @@ def part_to_ir(
     if part.get("thought"):
         return [ir.Thinking(part.get("text", ""), signature, "gemini")]
     if signature:
-        out.append(ir.Thinking("", signature, "gemini"))
+        out.append(uncarried(signature) or ir.Thinking("", signature, "gemini"))
     if "text" in part:
         out.append(ir.Text(part["text"]))
     elif "inlineData" in part:
@@ -158,6 +163,81 @@ def media_note(part: dict) -> str | None:
         return None
     mime = data.get("mimeType") or data.get("mime_type") or "media"
     return f"[{mime} part of the answer left out: this API's answers carry no media]"
+
+
+# Google's documented stand-in for a call's lost signature (Gemini 3 needs one).
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+# Claude thinking carried whole in a Gemini client's thoughtSignature: base64, as
+# every signature is (the python SDK decodes it to bytes), of this tag and JSON.
+CARRIED = seal.wrap("anthropic-thought", "").encode()
+CARRIED_TEXT = base64.b64encode(CARRIED[: len(CARRIED) // 3 * 3]).decode()
+
+
+def carried(thinking: ir.Thinking) -> str | None:
+    """The thoughtSignature carrying Claude's `thinking` (text and signature) to a
+    Gemini client and back; None for thinking of any other origin."""
+    if thinking.origin != "anthropic" or not thinking.signature:
+        return None
+    whole = {"text": thinking.text, "signature": thinking.signature}
+    return base64.b64encode(CARRIED + json.dumps(whole, ensure_ascii=False).encode()).decode()
+
+
+def uncarried(signature: object) -> ir.Thinking | None:
+    """Claude's thinking back from a `carried` signature; None for any other value.
+    (Anthropic itself checks the text against its signature.)"""
+    if not isinstance(signature, str):
+        return None
+    text = signature.replace("-", "+").replace("_", "/")  # either base64 alphabet
+    if not text.startswith(CARRIED_TEXT):
+        return None
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4))
+        whole = json.loads(raw.removeprefix(CARRIED)) if raw.startswith(CARRIED) else None
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(whole, dict) or not isinstance(whole.get("signature"), str):
+        return None
+    return ir.Thinking(str(whole.get("text", "")), whole["signature"], "anthropic")
+
+
+def drop_carried(body: dict) -> dict:
+    """`body` (a Gemini request relayed to Google) without carried Claude thinking: a
+    call keeps Google's documented placeholder, which Gemini 3 needs on a model
+    turn's first call; any other part loses the signature. `body` itself when none."""
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return body
+    cleaned = []
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list):
+            content = {**content, "parts": [_without_carried(p) for p in parts]}
+        cleaned.append(content)
+    return {**body, "contents": cleaned}
+
+
+def _without_carried(part):
+    if not isinstance(part, dict) or uncarried(part.get("thoughtSignature")) is None:
+        return part
+    rest = {k: v for k, v in part.items() if k != "thoughtSignature"}
+    return {**rest, "thoughtSignature": SKIP_SIGNATURE} if "functionCall" in part else rest
+
+
+def client_parts(parts: list[ir.Part]) -> list[dict]:
+    """An answer's parts as a Gemini client reads them, Claude's thinking carried on
+    the call that follows it."""
+    out: list[dict] = []
+    carry: str | None = None
+    for part in parts:
+        if isinstance(part, ir.Thinking):
+            carry = carried(part) or carry
+        produced = client_part(part)
+        if produced is None:
+            continue
+        if carry and "functionCall" in produced:
+            produced["thoughtSignature"], carry = carry, None
+        out.append(produced)
+    return out
 
 
 def client_part(part: ir.Part) -> dict | None:

@@ -19,6 +19,7 @@ from localgate.translate.gemini import (
     usage_from_ir,
     usage_to_ir,
 )
+from localgate.translate.gemini_parts import carried
 from localgate.translate.names import new_tool_id
 
 
@@ -123,6 +124,8 @@ class StreamEncoder:
         self.calls: dict[object, list[str]] = {}  # key → [id, name, arguments] being assembled
         self.stop_reason: str | None = None
         self.done = False
+        self.thought: list[str] = []  # the open thinking block's text
+        self.carry: str | None = None  # Claude's thinking, for the next call (`carried`)
 
     def encode(self, event: ir.StreamEvent) -> bytes:
         if isinstance(event, ir.Start):
@@ -133,7 +136,12 @@ class StreamEncoder:
         if isinstance(event, ir.TextDelta) and event.text:
             return self._flush_calls() + self._chunk([{"text": event.text}])
         if isinstance(event, ir.ThinkingDelta) and event.text:
+            self.thought.append(event.text)
             return self._flush_calls() + self._chunk([{"text": event.text, "thought": True}])
+        if isinstance(event, ir.SignatureDelta):
+            thinking = ir.Thinking("".join(self.thought), event.signature, event.origin)
+            self.carry, self.thought = carried(thinking) or self.carry, []
+            return b""
         if isinstance(event, ir.ToolCallStart):
             self.calls.setdefault(event.key, [event.id, event.name, ""])
             return b""
@@ -177,6 +185,8 @@ class StreamEncoder:
             except ValueError:
                 args = {}
             parts.append({"functionCall": {"id": call_id, "name": name, "args": args}})
+        if self.carry:
+            parts[0]["thoughtSignature"], self.carry = self.carry, None
         self.calls.clear()
         return self._chunk(parts)
 

@@ -21,6 +21,7 @@ from tests.e2e.agents import (
     AgentAnthropic,
     AgentGemini,
     AgentOpenAI,
+    anthropic_view,
     check_done,
     client_env,
     run_cli,
@@ -85,6 +86,11 @@ async def test_gemini_cli_tool_loop_on_each_account_kind(
         assert fake.tool_calls_sent == 1 and any(s.startswith("final") for s in fake.seen)
         if keys.get("api") == "responses":
             assert {r.path for r in fake.requests} == {"/v1/responses"}
+        if provider == "anthropic":  # Claude's thinking came back with the call's result
+            final = next(r.json for r in fake.requests if anthropic_view(r.json)[1])
+            turn = [m for m in final["messages"] if m["role"] == "assistant"][-1]["content"]
+            assert turn[0]["type"] == "thinking" and turn[0]["signature"], turn
+            assert final["thinking"]["type"] == "adaptive"
     finally:
         for fake in started:
             await fake.close()

@@ -414,3 +414,95 @@ def test_cut_stream_to_gemini_client():
     data = b"".join(stream.feed(e) for e in events) + stream.fail(RelayedError(429, "slow down"))
     last = parse(data)[-1].json()
     assert last == {"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}}
+
+
+# --- Claude's thinking through a Gemini client -------------------------------------------
+
+WEATHER_TOOL = {
+    "functionDeclarations": [
+        {"name": "get_weather", "parametersJsonSchema": {"type": "object", "properties": {}}}
+    ]
+}
+ASKED = {
+    "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
+    "tools": [WEATHER_TOOL],
+    "generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 4096}},
+}
+
+
+def answer_parts(answer: dict | list) -> list[dict]:
+    """The model turn a Gemini client keeps, read and written back by the python SDK —
+    without its thought parts, as Gemini CLI keeps it."""
+    chunks = answer if isinstance(answer, list) else [answer]
+    parts = []
+    for chunk in chunks:
+        parsed = types.GenerateContentResponse._from_response(response=chunk, kwargs={})
+        for part in parsed.candidates[0].content.parts or []:
+            if not part.thought:
+                parts.append(part.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return parts
+
+
+def continue_on_claude(parts: list[dict], model: str = "claude-sonnet-4-5") -> dict:
+    """The next request — the call's result sent back — as Claude receives it."""
+    body = {
+        **ASKED,
+        "contents": [
+            *ASKED["contents"],
+            {"role": "model", "parts": parts},
+            {
+                "role": "user",
+                "parts": [
+                    {"functionResponse": {"name": "get_weather", "response": {"output": "sun"}}}
+                ],
+            },
+        ],
+    }
+    return translator("gemini", "anthropic").request(body, model=model, stream=False)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_claudes_thinking_rides_on_the_call_and_begins_the_continued_turn(stream):
+    """Gemini CLI keeps no thought parts, only a call's thoughtSignature: Claude's
+    thinking travels whole there, so the continued tool turn begins with it, signed,
+    and thinking stays on (else Claude would answer that turn without it)."""
+    t = translator("gemini", "anthropic")
+    t.request(ASKED, model="claude-sonnet-4-5", stream=stream)
+    if stream:
+        data = run_stream(t.stream(), load_events("anthropic_stream_thinking_tool.sse"))
+        answer = [e.json() for e in parse(data)]
+    else:
+        answer = t.response(load_json("anthropic_message_thinking_tool.json"))
+    parts = answer_parts(answer)
+    call = next(p for p in parts if "functionCall" in p)
+    assert call["thoughtSignature"], parts  # base64 the SDK took as bytes and gave back
+
+    out = continue_on_claude(parts)
+    assistant = out["messages"][1]["content"]
+    assert assistant[0]["type"] == "thinking" and assistant[-1]["type"] == "tool_use"
+    assert assistant[0]["signature"] == "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxDb"
+    said = "I should look at the weather" if stream else "The user wants the weather"
+    assert assistant[0]["thinking"].startswith(said)  # word for word, as Claude signed it
+    assert out["thinking"]["type"] == "enabled"
+
+
+def test_a_carried_thinking_never_reaches_gemini_and_a_forged_one_is_plain_data():
+    """After a fallback from a Claude account to a Gemini one, the relayed history
+    loses what Google could not verify; a forged carrier makes no thinking up."""
+    from localgate.dialects import gemini as wire
+    from localgate.translate.gemini_parts import CARRIED_TEXT, SKIP_SIGNATURE
+
+    assert wire.CARRIED_THINKING == b'"' + CARRIED_TEXT.encode()
+    t = translator("gemini", "anthropic")
+    t.request(ASKED, model="claude-sonnet-4-5", stream=False)
+    parts = answer_parts(t.response(load_json("anthropic_message_thinking_tool.json")))
+    body = {**ASKED, "contents": [*ASKED["contents"], {"role": "model", "parts": parts}]}
+    relayed = wire.outbound(body, json.dumps(body).encode())
+    call = next(p for p in relayed["contents"][1]["parts"] if "functionCall" in p)
+    assert call["thoughtSignature"] == SKIP_SIGNATURE
+    assert CARRIED_TEXT not in json.dumps(relayed)
+    assert wire.outbound(ASKED, json.dumps(ASKED).encode()) is ASKED  # nothing to drop
+    forged = [{**parts[-1], "thoughtSignature": "bG9jYWxnYXRlOmFudGhyb3BpYy10aG91Z2h0Onh4"}]
+    out = continue_on_claude(forged)
+    assert out["messages"][1]["content"][0]["type"] == "tool_use"  # no thinking made up
+    assert "thinking" not in out
