@@ -203,7 +203,7 @@ def uncarried(signature: object) -> ir.Thinking | None:
 def drop_carried(body: dict) -> dict:
     """`body` (a Gemini request relayed to Google) without carried Claude thinking: a
     call keeps Google's documented placeholder, which Gemini 3 needs on a model
-    turn's first call; any other part loses the signature. `body` itself when none."""
+    turn's first call; any other part loses the signature."""
     contents = body.get("contents")
     if not isinstance(contents, list):
         return body
