@@ -173,6 +173,21 @@ async def start(fake_cls, name: str, started: list, tool: tuple[str, dict] | Non
     return fake
 
 
+async def start_vertex(tokens, tool: tuple[str, dict] | None = None):
+    """A started fake Vertex project whose Claude and Gemini models are agent fakes
+    (`vertex.claude`, `vertex.gemini`); `tool` as for `start`."""
+    from tests.fakes.vertex import FakeVertex
+
+    vertex = FakeVertex(name="vertex", tokens=tokens)
+    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
+    for agent in (vertex.claude, vertex.gemini):
+        agent.setup_agent()
+        if tool is not None:
+            agent.tool, agent.tool_input = tool
+    await vertex.start()
+    return vertex
+
+
 def served_cleanly(done: list) -> list[str]:
     """Problems the gateway recorded: requests that did not end 200 without error."""
     from localgate.events import RequestDone

@@ -26,6 +26,7 @@ from tests.e2e.agents import (
     run_cli,
     served_cleanly,
     start,
+    start_vertex,
 )
 from tests.fakes import Error
 from tests.support import account
@@ -256,15 +257,10 @@ async def test_thinking_survives_an_alias_between_claude_models(claude_code, wat
 
 async def vertex_session(claude_code, watched, tmp_path, fake_google_token, aliases=None):
     """Claude Code on a Vertex account (Google login, 2-second access tokens)."""
-    from tests.fakes.vertex import FakeVertex
     from tests.google.support import vertex_account
 
     fake_google_token.expires_in = 2  # short-lived: a refresh may fall between turns
-    vertex = FakeVertex(name="vertex", tokens=fake_google_token)
-    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
-    vertex.claude.setup_agent()
-    vertex.gemini.setup_agent()
-    await vertex.start()
+    vertex = await start_vertex(fake_google_token)
     try:
         login = fake_google_token.authorized_user()
         client, seen, done = await watched(

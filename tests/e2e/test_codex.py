@@ -24,6 +24,7 @@ from tests.e2e.agents import (
     client_env,
     run_cli,
     start,
+    start_vertex,
 )
 from tests.fakes import Error
 from tests.support import account
@@ -136,15 +137,9 @@ async def test_codex_never_sees_the_first_accounts_429(codex, watched, tmp_path)
 @pytest.mark.parametrize("model", ["gemini-2.5-pro", "claude-sonnet-4-5"])
 async def test_codex_on_vertex(codex, watched, tmp_path, fake_google_token, model):
     """Codex on a Vertex project reached with a Google login: Gemini and Claude models."""
-    from tests.fakes.vertex import FakeVertex
     from tests.google.support import vertex_account
 
-    vertex = FakeVertex(name="vertex", tokens=fake_google_token)
-    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
-    for agent in (vertex.claude, vertex.gemini):
-        agent.setup_agent()
-        agent.tool, agent.tool_input = CODEX_TOOL
-    await vertex.start()
+    vertex = await start_vertex(fake_google_token, CODEX_TOOL)
     try:
         login = fake_google_token.authorized_user()
         accounts = [vertex_account("gcp", vertex.url, login)]

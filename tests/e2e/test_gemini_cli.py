@@ -26,6 +26,7 @@ from tests.e2e.agents import (
     client_env,
     run_cli,
     start,
+    start_vertex,
 )
 from tests.fakes import Error
 from tests.support import account
@@ -123,15 +124,9 @@ async def test_gemini_cli_never_sees_the_first_accounts_429(gemini_cli, watched,
 async def test_gemini_cli_on_vertex(gemini_cli, watched, tmp_path, fake_google_token, model):
     """Gemini CLI on a Vertex project reached with a Google login: its own Gemini models,
     and Claude (through an alias) on the same project."""
-    from tests.fakes.vertex import FakeVertex
     from tests.google.support import vertex_account
 
-    vertex = FakeVertex(name="vertex", tokens=fake_google_token)
-    vertex.claude, vertex.gemini = AgentAnthropic("vertex"), AgentGemini("vertex")
-    for agent in (vertex.claude, vertex.gemini):
-        agent.setup_agent()
-        agent.tool, agent.tool_input = GEMINI_TOOL
-    await vertex.start()
+    vertex = await start_vertex(fake_google_token, GEMINI_TOOL)
     try:
         login = fake_google_token.authorized_user()
         client, seen, done = await watched(
