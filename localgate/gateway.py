@@ -311,6 +311,9 @@ class Gateway:
                     failure = Failure(FailureKind.SERVER_ERROR, exc.message)
                     self._failed(req, account, target.model, failure)
                     return failure
+                except BaseException:  # the client left meanwhile: never left busy
+                    resp.close()
+                    raise
             up_op = operations.upstream_op(req.op, req.dialect, upstream)
             reshape = functools.partial(provider.answer, up_op, target.model)
             response = commit.commit_body(
@@ -375,45 +378,50 @@ class Gateway:
         self.pool.observe(provider.account.name, target.model)
         streamed = req.stream or operation.media  # read to the first byte, then relayed
         client_timeout = self._timeouts[streamed]
-        resp = None
+        resp, kept = None, False
         try:
-            limit = int(self.config.server.max_response_mb * 1048576)
-            if streamed:  # the whole answer has `response`; a stream's first byte, this
-                async with asyncio.timeout(self.config.timeouts.first_byte):
+            try:
+                limit = int(self.config.server.max_response_mb * 1048576)
+                if streamed:  # the whole answer has `response`; a stream's first byte, this
+                    async with asyncio.timeout(self.config.timeouts.first_byte):
+                        resp = await self._request(call, client_timeout, provider.proxy)
+                        if 200 <= resp.status < 300:
+                            payload = await resp.content.readany()
+                        else:
+                            payload = await read_bounded(resp, limit)
+                else:
                     resp = await self._request(call, client_timeout, provider.proxy)
-                    if 200 <= resp.status < 300:
-                        payload = await resp.content.readany()
-                    else:
-                        payload = await read_bounded(resp, limit)
+                    payload = await read_bounded(resp, limit)
+            except ResponseTooLarge as exc:  # garbage: another account may answer properly
+                failure = Failure(FailureKind.SERVER_ERROR, exc.message)
+            except TimeoutError:
+                failure = Failure(FailureKind.TIMEOUT, "no answer in time")
+            except CannotConnect as exc:
+                failure = Failure(
+                    FailureKind.CONNECTION, f"cannot connect: {exc}", model_scoped=False
+                )
+            except ConnectionFailed as exc:
+                failure = Failure(
+                    FailureKind.CONNECTION, f"connection failed: {exc}", model_scoped=False
+                )
             else:
-                resp = await self._request(call, client_timeout, provider.proxy)
-                payload = await read_bounded(resp, limit)
-        except ResponseTooLarge as exc:  # garbage: another account may answer properly
-            failure = Failure(FailureKind.SERVER_ERROR, exc.message)
-        except TimeoutError:
-            failure = Failure(FailureKind.TIMEOUT, "no answer in time")
-        except CannotConnect as exc:
-            failure = Failure(FailureKind.CONNECTION, f"cannot connect: {exc}", model_scoped=False)
-        except ConnectionFailed as exc:
-            failure = Failure(
-                FailureKind.CONNECTION, f"connection failed: {exc}", model_scoped=False
-            )
-        else:
-            if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
-                payload = redact(payload, provider.credential.masked())
-            # Media answers are what the upstream makes them (whisper-1 answers a
-            # stream request with JSON): only generation streams must be events.
-            events = req.stream and not operation.media
-            failure = self._read_status(provider, resp, payload, streamed, events)
-            self._observe(provider, target.model, resp, payload, failure)
-            if failure is None and events and op in ANSWER_OPS:
-                payload, failure = await self._read_head(provider, resp, payload, upstream)
-                if failure is not None and failure.kind is FailureKind.EMPTY and accept_empty:
-                    failure = None  # it had its retry: an empty answer it is
-            if failure is None:
-                return resp, payload
-        if resp is not None:
-            resp.close()
+                if not 200 <= resp.status < 300:  # error text travels on: never a secret in it
+                    payload = redact(payload, provider.credential.masked())
+                # Media answers are what the upstream makes them (whisper-1 answers a
+                # stream request with JSON): only generation streams must be events.
+                events = req.stream and not operation.media
+                failure = self._read_status(provider, resp, payload, streamed, events)
+                self._observe(provider, target.model, resp, payload, failure)
+                if failure is None and events and op in ANSWER_OPS:
+                    payload, failure = await self._read_head(provider, resp, payload, upstream)
+                    if failure is not None and failure.kind is FailureKind.EMPTY and accept_empty:
+                        failure = None  # it had its retry: an empty answer it is
+                if failure is None:
+                    kept = True
+                    return resp, payload
+        finally:  # a failure's answer, or a wait the client cancelled: dropped, never left busy
+            if resp is not None and not kept:
+                resp.close()
         return failure
 
     async def _read_head(self, provider, resp, first: bytes, upstream: str):

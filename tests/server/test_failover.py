@@ -210,6 +210,35 @@ async def test_hanging_upstream_and_disconnecting_client(localgate, make_fake):
     assert work.disconnects == 1
 
 
+async def test_a_client_leaving_after_the_streams_head_frees_its_connection(localgate, make_fake):
+    """The upstream sent its head and is slow with the first content; the client
+    goes away while localgate waits for it: the upstream connection must be
+    dropped, not kept busy for ever (a storm of disconnects found this)."""
+    from localgate.server.app import GATEWAY
+
+    work = await make_fake("anthropic", "work")
+    work.default = Reply(text="slow words", chunks=2, gap=2.0)
+    client = await localgate([account("work", "anthropic", work.url)])
+    http = client.app[GATEWAY].http
+    task = asyncio.ensure_future(client.post("/v1/messages", json={**HI, "stream": True}))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not work.requests:
+        assert loop.time() < deadline, "the request never reached the upstream"
+        await asyncio.sleep(0.01)
+    # The head and message_start are in (had they not, the cancel would meet the
+    # request itself, which the client library drops: the test passes, proving less).
+    await asyncio.sleep(0.5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    for _ in range(100):
+        if not http.in_use:
+            break
+        await asyncio.sleep(0.05)
+    assert http.in_use == 0
+    assert work.disconnects == 1
+
+
 @pytest.mark.parametrize(
     ("body", "shown"),
     [
