@@ -25,7 +25,7 @@ from typing import NamedTuple
 import aiohttp
 from aiohttp import web
 
-from localgate import commit, dialects, jsonwire, operations, routing, verdicts
+from localgate import commit, dialects, door, jsonwire, operations, routing, verdicts
 from localgate.accounts import Account, build_accounts
 from localgate.bounded import read_bounded
 from localgate.codex_limits import CodexLimits
@@ -70,7 +70,9 @@ class ClientRequest:
     model: str
     stream: bool
     session: str | None
-    body: dict  # parsed JSON, or a multipart form's text fields (spool.Form)
+    # The JSON object (door.Members: read as asked, door.whole when walked), or a
+    # multipart form's text fields (spool.Form).
+    body: Mapping
     raw: bytes | Spool  # as received, forwarded untouched when nothing needs changing
     headers: Mapping[str, str]
     received: float  # time.monotonic() when the request arrived
@@ -346,7 +348,7 @@ class Gateway:
         if translator is not None:
             op = operations.upstream_op(req.op, req.dialect, upstream)
             wire = translator.request(
-                req.body,
+                door.whole(req.body),
                 model=target.model,
                 stream=req.stream,
                 client_model=req.model,  # answers name what the client asked for
@@ -360,11 +362,11 @@ class Gateway:
             body = Upload(req.raw, (model_field, target.model) if renamed else None)
         else:
             op, dialect = req.op, dialects.get(upstream)
-            wire = dialect.outbound(req.body, req.raw, account=provider.account.name)
+            changes = dialect.outbound(req.body, req.raw, account=provider.account.name)
             if target.model != req.model and dialect.MODEL_IN_BODY:
-                wire = {**wire, "model": target.model}
+                changes = {**changes, "model": target.model}
             # Forwarded as received unless something had to change.
-            body = req.raw if wire is req.body else jsonwire.dumps(wire)
+            body = door.with_members(req.body, changes) if changes else req.raw
         try:
             call = await provider.call(
                 op, target.model, body, stream=req.stream, client_headers=req.headers

@@ -1,6 +1,6 @@
 """JSON on the request path: bodies sent upstream, answers and events read and sent back.
 
-(Client bodies come in through the stricter door, dialects.common.parse_object.)
+(Client bodies come in through the stricter door, localgate.door.)
 """
 
 from __future__ import annotations

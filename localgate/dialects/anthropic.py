@@ -6,7 +6,13 @@ import json
 from collections.abc import Mapping
 
 from localgate import sse
-from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
+from localgate.dialects.common import (
+    Inspected,
+    UsageTap,
+    check_field,
+    field,
+    rename_in_events,
+)
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
@@ -18,7 +24,7 @@ STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     """Check the fields the gateway relies on; the rest is the upstream's business."""
     model = field(body, "model", str, required=True)
-    field(body, "messages", list, required=True)
+    check_field(body, "messages", list, required=True)
     if op == "messages":
         field(body, "max_tokens", int, required=True)
     stream = bool(field(body, "stream", bool))
@@ -29,18 +35,21 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
 FOREIGN_SIGNATURE = b'"localgate:'
 
 
-def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a same-dialect relay must change before the body goes upstream.
+def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
+    """The members a same-dialect relay must change before the body goes upstream
+    (none: it goes as received).
 
     Thinking blocks that another dialect's upstream signed (after a fallback)
     would get a 400 "Invalid signature" from Anthropic: drop them. The byte
     check keeps the common case free of any walk over the body.
     """
     if FOREIGN_SIGNATURE not in raw:
-        return body
+        return {}
     from localgate.translate import drop_foreign_thinking
 
-    return drop_foreign_thinking(body)
+    messages = body.get("messages")
+    cleaned = drop_foreign_thinking(messages) if isinstance(messages, list) else messages
+    return {} if cleaned is messages else {"messages": cleaned}
 
 
 def session_key(body: dict, headers: Mapping[str, str]) -> str | None:

@@ -1,19 +1,16 @@
-"""Request checks shared by every dialect: JSON object bodies and typed fields."""
+"""Request checks shared by every dialect (typed fields, model names), and what the
+dialects share to read answers: errors, usage, streams."""
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from localgate import jsonwire, sse
 from localgate.dialects.usage import Usage
+from localgate.door import json_type
 from localgate.errors import InvalidRequest
 
 # A run of characters keys are made of; shorter pieces of a key betray little.
@@ -22,151 +19,6 @@ REDACTED = b"[redacted]"
 # Longer than any real model id (Bedrock ARNs stay under 200); it travels into
 # upstream URLs, response headers, the routing cache and every log line.
 MAX_MODEL_NAME = 256
-# Levels of arrays and objects a request may nest: real ones (tool schemas
-# included) stay under 30; translators recurse once per level, and orjson
-# writes no deeper (255 levels in 3.8, 254 in 3.13; test_json_door.py holds it).
-MAX_DEPTH = 255
-# A JSON escape of a UTF-16 surrogate (\ud800-\udfff): a hint, not proof, of a lone one.
-SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-# orjson reads integers beyond 64 bits as floats; the strict parser keeps them exact.
-INTEGER_RANGE = 2.0**63
-
-
-def parse_object(raw: bytes) -> dict:
-    """The request body as a JSON object, or a 400 that says what is wrong with it.
-
-    The one door for every client body: what passes is JSON any API takes.
-    Python's parser is laxer than the APIs (NaN, Infinity, duplicate keys,
-    UTF-16 and UTF-32 bodies, any depth); the raw body may be forwarded as
-    received, so an upstream must never see what localgate read differently.
-    """
-    if not raw:
-        raise InvalidRequest("the request body is empty; send a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        body = None  # the strict parser below says why
-    if type(body) is dict and _plainly_strict(raw, body):
-        return body
-    return _parse_strictly(raw)
-
-
-def _plainly_strict(raw: bytes, body: dict) -> bool:
-    """True when the strict parser would read `raw` as `body`, proved cheaply; False
-    leaves the decision (and the error message) to it.
-
-    orjson, about four times the speed of the strict parser on a Claude Code
-    body, already refuses what is not UTF-8, NaN and Infinity, 1e999 and lone
-    surrogate escapes, but keeps the last of repeated keys, nests to 1024 and
-    reads integers beyond 64 bits as floats. Writing the body again refuses
-    more than MAX_DEPTH levels (or a level or two less, by version: such a body
-    takes the strict path). A body written again to its very bytes (as
-    JavaScript's JSON.stringify and the Python SDKs write) lost no member and
-    held no such integer (it would come back as a float). Otherwise repeated
-    keys are found by counting colons: outside strings a colon separates a
-    member, so a body whose colons (plus any escaped as \\u003a, an overcount
-    when some are not) are exactly those written again lost no member; and a
-    walk looks for floats beyond 64-bit integers.
-    """
-    try:
-        again = orjson.dumps(body)
-    except orjson.JSONEncodeError:  # deeper than it writes: MAX_DEPTH levels
-        return False
-    if again == raw:
-        return True
-    colons = raw.count(b":")
-    if b"\\u003" in raw:
-        colons += raw.count(b"\\u003a") + raw.count(b"\\u003A")
-    if colons != again.count(b":"):
-        return False
-    return not _deeper_than(body, MAX_DEPTH, INTEGER_RANGE)
-
-
-def _parse_strictly(raw: bytes) -> dict:
-    """The reference door: Python's parser with every laxity refused."""
-    try:
-        text = raw.decode("utf-8")  # strict: json.loads(bytes) would take UTF-16 too
-    except UnicodeDecodeError:
-        raise InvalidRequest("the request body is not valid UTF-8") from None
-    try:
-        body = _strict_decoder().decode(text)
-    except RecursionError:
-        raise _too_deep() from None
-    except ValueError as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    if _deeper_than(body, MAX_DEPTH, math.inf):
-        raise _too_deep()
-    # Paired escapes (an emoji as Python's json.dumps writes it) decode to one code
-    # point; a lone one stays a surrogate that no UTF-8 encoder accepts, so a
-    # translated request could not even be written. Only suspicious bodies are walked.
-    if SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
-        raise InvalidRequest(
-            "the request body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff without "
-            "its pair), which is not valid Unicode"
-        )
-    return body
-
-
-@functools.cache
-def _strict_decoder() -> json.JSONDecoder:
-    """The door's decoder, made once: json.loads with hooks builds one per call."""
-    return json.JSONDecoder(
-        object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
-    )
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    # The gateway would route on one value while the raw body forwards both.
-    body = dict(pairs)
-    if len(body) != len(pairs):
-        seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise InvalidRequest(f"the request body repeats the key {key[:100]!r} in one object")
-    return body
-
-
-def _no_constant(name: str):
-    raise InvalidRequest(f"the request body holds {name}, which is not JSON; send a number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):
-        raise InvalidRequest(f"the request body holds the number {text[:40]}, too large for JSON")
-    return value
-
-
-def _too_deep() -> InvalidRequest:
-    return InvalidRequest(
-        f"the request body is nested too deeply (more than {MAX_DEPTH} levels of arrays "
-        "and objects)"
-    )
-
-
-def _deeper_than(value: dict, limit: int, largest: float) -> bool:
-    """True when arrays and objects nest more than `limit` levels (one level at a
-    time), or a float reaches `largest` in size.
-
-    On every request: a plain loop with `type()` tests, three times the speed
-    of isinstance in a comprehension on a Claude Code body.
-    """
-    level: list = [value]
-    for _ in range(limit):
-        below: list = []
-        add = below.append
-        for item in level:
-            for child in item.values() if type(item) is dict else item:
-                kind = type(child)
-                if kind is dict or kind is list:
-                    add(child)
-                elif kind is float and not -largest < child < largest:
-                    return True
-        if not below:
-            return False
-        level = below
-    return True
 
 
 def check_model(model: str) -> str:
@@ -190,39 +42,32 @@ def check_model(model: str) -> str:
     return model
 
 
-def _has_lone_surrogate(value) -> bool:
-    """True if any string (or key) in a parsed JSON value cannot be encoded as UTF-8."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode()
-                except UnicodeEncodeError:
-                    return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
-
-
-def field(body: dict, name: str, kind: type | tuple[type, ...], *, required: bool = False):
+def field(
+    body: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False
+):
     """body[name] checked against `kind` (bools are not numbers here)."""
     value = body.get(name)
-    if value is None:
+    _check_type(name, type(value), kind, required)
+    return value
+
+
+def check_field(
+    body: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False
+) -> None:
+    """As `field`, for a value the gateway does not need: not read where the body can
+    tell its type unread (history and contents are most of a relayed request)."""
+    _check_type(name, json_type(body, name), kind, required)
+
+
+def _check_type(name: str, actual: type, kind, required: bool) -> None:
+    if actual is type(None):
         if required:
             raise InvalidRequest(f"{name}: field required", param=name)
-        return None
-    if isinstance(value, bool) and bool not in _as_tuple(kind):
+        return
+    if actual is bool and bool not in _as_tuple(kind):
         raise InvalidRequest(f"{name}: expected {_names(kind)}, got a boolean", param=name)
-    if not isinstance(value, kind):
-        raise InvalidRequest(
-            f"{name}: expected {_names(kind)}, got {type(value).__name__}", param=name
-        )
-    return value
+    if not issubclass(actual, kind):
+        raise InvalidRequest(f"{name}: expected {_names(kind)}, got {actual.__name__}", param=name)
 
 
 def _as_tuple(kind) -> tuple:

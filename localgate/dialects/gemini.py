@@ -7,9 +7,15 @@ The model and the stream flag travel in the URL
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from localgate import jsonwire, sse
-from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
+from localgate.dialects.common import (
+    Inspected,
+    UsageTap,
+    check_field,
+    rename_in_events,
+)
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
@@ -20,7 +26,7 @@ STREAM_CONTENT_TYPE = "text/event-stream"
 
 
 def inspect(model: str, stream: bool, body: dict) -> Inspected:
-    field(body, "contents", list, required=True)
+    check_field(body, "contents", list, required=True)
     return Inspected(model, stream, None)
 
 
@@ -29,18 +35,20 @@ def inspect(model: str, stream: bool, body: dict) -> Inspected:
 CARRIED_THINKING = b'"bG9jYWxnYXRlOmFudGhyb3BpYy10aG91Z2h0'
 
 
-def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a same-dialect relay must change before the body goes upstream.
+def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
+    """The members a same-dialect relay must change before the body goes upstream
+    (none: it goes as received).
 
     Claude's thinking carried in a call's thoughtSignature (after a fallback from
     a Claude account) is nothing Google could verify: drop it. The byte check
     keeps the common case free of any walk over the body.
     """
-    if CARRIED_THINKING not in raw:
-        return body
+    contents = body.get("contents") if CARRIED_THINKING in raw else None
+    if not isinstance(contents, list):
+        return {}
     from localgate.translate.gemini_parts import drop_carried
 
-    return drop_carried(body)
+    return {"contents": drop_carried(contents)}
 
 
 def hides_usage(body: dict) -> bool:

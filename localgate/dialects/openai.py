@@ -7,7 +7,13 @@ import re
 from collections.abc import Mapping
 
 from localgate import jsonwire, sse
-from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
+from localgate.dialects.common import (
+    Inspected,
+    UsageTap,
+    check_field,
+    field,
+    rename_in_events,
+)
 from localgate.dialects.usage import Usage, as_int
 from localgate.errors import KINDS, GatewayError
 
@@ -19,24 +25,25 @@ STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     model = field(body, "model", str, required=True)
-    field(body, "messages", list, required=True)
+    check_field(body, "messages", list, required=True)
     stream = bool(field(body, "stream", bool))
     session = body.get("prompt_cache_key") or body.get("user")
     return Inspected(model, stream, session if isinstance(session, str) and session else None)
 
 
-def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a same-dialect relay must change before the body goes upstream.
+def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
+    """The members a same-dialect relay must change before the body goes upstream
+    (none: it goes as received).
 
     A stream is asked for its usage chunk, or its tokens could not be counted
     (most clients don't ask); the relay keeps that chunk from a client that did
     not ask (`hides_usage`). Translated requests to OpenAI upstreams ask too.
     """
     if not hides_usage(body):
-        return body
+        return {}
     options = body.get("stream_options")
     options = options if isinstance(options, dict) else {}
-    return {**body, "stream_options": {**options, "include_usage": True}}
+    return {"stream_options": {**options, "include_usage": True}}
 
 
 def hides_usage(body: dict) -> bool:

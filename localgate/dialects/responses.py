@@ -20,6 +20,7 @@ from localgate import jsonwire, sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.openai import error_body, error_payload  # noqa: F401 (OpenAI's shape)
 from localgate.dialects.usage import Usage
+from localgate.door import json_type
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
 from localgate.translate.compaction import as_history
@@ -34,8 +35,7 @@ TERMINAL = frozenset({"response.completed", "response.incomplete", "response.fai
 def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     """Check the fields the gateway relies on; the translators check the rest."""
     model = field(body, "model", str, required=True)
-    value = body.get("input")
-    if value is not None and not isinstance(value, str | list):
+    if json_type(body, "input") not in (str, list, type(None)):
         raise InvalidRequest("input: expected a string or an array of items", param="input")
     stream = bool(field(body, "stream", bool))
     field(body, "previous_response_id", str)
@@ -53,19 +53,20 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
 # The bytes a body or event holds when it carries a reasoning blob: without them
 # there is nothing to seal or unseal, and no walk over the JSON is made.
 SEALED = b'"encrypted_content"'
+# And when it carries a compaction localgate sealed (`seal.seal_compaction`).
+SEALED_COMPACTION = f'"{seal.PREFIX}{seal.COMPACTION}:'.encode()
 
 
-def outbound(body: dict, raw: bytes, account: str = "") -> dict:
-    """What a relay to the OpenAI account `account` must change: only its own reasoning
-    goes back, untagged. Other accounts' and providers' would be refused, and so
-    may blobs localgate never tagged (a session begun elsewhere: whose organisation
-    made them is unknown), so those items are left out. The byte check keeps the
-    first turn free of any walk over the body."""
-    if SEALED not in raw:
-        return body
-    items = body.get("input")
+def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
+    """The members a relay to the OpenAI account `account` must change (none: the
+    body goes as received): only its own reasoning goes back, untagged. Other
+    accounts' and providers' would be refused, and so may blobs localgate never
+    tagged (a session begun elsewhere: whose organisation made them is unknown), so
+    those items are left out. The byte check keeps the first turn free of any walk
+    over the body."""
+    items = body.get("input") if SEALED in raw else None
     if not isinstance(items, list):
-        return body
+        return {}
     own = seal.responses_origin(account)
     kept = []
     for item in items:
@@ -76,7 +77,7 @@ def outbound(body: dict, raw: bytes, account: str = "") -> dict:
         elif item.get("type") == "reasoning" and tagged is not None and tagged[0] == own:
             kept.append({**item, "encrypted_content": tagged[1].partition(":")[2]})
         # Anything else tagged is localgate's own state that OpenAI cannot read.
-    return {**body, "input": kept}
+    return {"input": kept}
 
 
 def open_compactions(body: dict, key: bytes) -> dict:

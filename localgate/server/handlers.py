@@ -8,12 +8,14 @@ and a 400 for what no upstream could take), hand it to the gateway.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
 from localgate import __version__, dialects, inspect
 from localgate import operations as ops
-from localgate.dialects.common import parse_object
+from localgate.door import read_object
 from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
@@ -144,11 +146,12 @@ async def serve(request: web.Request, dialect, op, inspector, url_model=None):
     return await gateway(request).serve(req, request)
 
 
-async def read_body(request: web.Request) -> tuple[dict, bytes]:
-    """The request's body as a JSON object and as received (400 when it is not one)."""
+async def read_body(request: web.Request) -> tuple[Mapping[str, Any], bytes]:
+    """The request's body as a JSON object (its members read when first asked for)
+    and as received; a 400 when it is not one."""
     request["received"] = time.monotonic()
     raw = await request.read()
-    return parse_object(raw), raw
+    return read_object(raw), raw
 
 
 def client_request(

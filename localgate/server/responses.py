@@ -46,8 +46,11 @@ async def _serve(request: web.Request, op: str):
     dialect = dialects.get("responses")
     inspected = dialect.inspect(op, body, request.headers)
     store = request.app[RESPONSE_STORE]
-    added = _items(body.get("input"))
+    keep = op == RESPONSES and body.get("store") is not False
     previous = body.get("previous_response_id")
+    # This turn's own items, kept with its answer: Codex says store: false, and its
+    # history (most of its request) is then relayed unread.
+    added = _items(body.get("input")) if keep or previous else []
     kept_previous = None
     if previous:
         history = await store.chain(previous)
@@ -55,10 +58,11 @@ async def _serve(request: web.Request, op: str):
             kept_previous = previous
             body = {k: v for k, v in body.items() if k != "previous_response_id"}
             body["input"] = history + added
-    opened = dialect.open_compactions(body, gateway(request).seal_key)
-    if opened is not body or kept_previous:
-        body = opened
-        raw = jsonwire.dumps(body)
+    if kept_previous or dialect.SEALED_COMPACTION in raw:  # else there is none to open
+        opened = dialect.open_compactions(body, gateway(request).seal_key)
+        if opened is not body or kept_previous:
+            body = opened
+            raw = jsonwire.dumps(body)
     native_only = None
     if previous and kept_previous is None:
         native_only = InvalidRequest(
@@ -69,7 +73,7 @@ async def _serve(request: web.Request, op: str):
         )
     req = client_request(request, "responses", op, inspected, body, raw, native_only=native_only)
     response = await gateway(request).serve(req, request)
-    if op == RESPONSES and body.get("store") is not False and isinstance(req.answer, dict):
+    if keep and isinstance(req.answer, dict):
         if native_only is None:  # OpenAI keeps that chain, not us
             await store.save(req.answer, kept_previous, added)
     return response

@@ -471,16 +471,15 @@ def error_message(body: dict) -> str | None:
     return error.get("message") if isinstance(error, dict) else None
 
 
-def drop_foreign_thinking(body: dict) -> dict:
-    """`body` without thinking blocks another dialect's upstream signed.
+def drop_foreign_thinking(messages: list) -> list:
+    """`messages` without thinking blocks another dialect's upstream signed.
 
     For Anthropic requests relayed untouched to an Anthropic upstream: after a
     fallback, Claude Code's history may hold `localgate:`-wrapped signatures,
-    which Anthropic would refuse. Returns `body` itself when there are none.
+    which Anthropic would refuse. Returns `messages` itself when there are none.
     """
-    messages = body.get("messages")
-    if not isinstance(messages, list) or SIGNATURE_PREFIX not in json.dumps(messages):
-        return body
+    if SIGNATURE_PREFIX not in json.dumps(messages):
+        return messages
     cleaned = []
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
@@ -488,7 +487,7 @@ def drop_foreign_thinking(body: dict) -> dict:
             kept = [b for b in content if not _foreign_thinking(b)]
             message = {**message, "content": kept or [{"type": "text", "text": "…"}]}
         cleaned.append(message)
-    return {**body, "messages": cleaned}
+    return cleaned
 
 
 def _foreign_thinking(block) -> bool:

@@ -200,20 +200,17 @@ def uncarried(signature: object) -> ir.Thinking | None:
     return ir.Thinking(str(whole.get("text", "")), whole["signature"], "anthropic")
 
 
-def drop_carried(body: dict) -> dict:
-    """`body` (a Gemini request relayed to Google) without carried Claude thinking: a
-    call keeps Google's documented placeholder, which Gemini 3 needs on a model
-    turn's first call; any other part loses the signature."""
-    contents = body.get("contents")
-    if not isinstance(contents, list):
-        return body
+def drop_carried(contents: list) -> list:
+    """`contents` (of a Gemini request relayed to Google) without carried Claude
+    thinking: a call keeps Google's documented placeholder, which Gemini 3 needs on a
+    model turn's first call; any other part loses the signature."""
     cleaned = []
     for content in contents:
         parts = content.get("parts") if isinstance(content, dict) else None
         if isinstance(parts, list):
             content = {**content, "parts": [_without_carried(p) for p in parts]}
         cleaned.append(content)
-    return {**body, "contents": cleaned}
+    return cleaned
 
 
 def _without_carried(part):

@@ -210,7 +210,7 @@ async def test_a_body_nested_to_the_doors_limit_is_translated_for_every_pair(
 ):
     """The door lets through MAX_DEPTH levels: every translator (they recurse over
     schemas) must then answer."""
-    from localgate.dialects.common import MAX_DEPTH
+    from localgate.door import MAX_DEPTH
 
     fakes = {kind: await make_fake(kind, kind) for kind in ("anthropic", "openai", "gemini")}
     client = await localgate(

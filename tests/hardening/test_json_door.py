@@ -1,4 +1,5 @@
-"""The JSON door's fast path (orjson) decides exactly as the strict parser does.
+"""The JSON door's fast path (orjson) decides exactly as the strict parser does, and so
+does its lazy door (read_object), member by member.
 
 parse_object reads a body with orjson and proves cheaply that the strict
 parser (Python's, with every laxity refused) would read the same; anything it
@@ -14,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localgate.dialects.common import _parse_strictly, parse_object
+from localgate.door import (
+    Members,
+    _parse_strictly,
+    json_type,
+    parse_object,
+    read_object,
+    whole,
+    with_members,
+)
 from localgate.errors import InvalidRequest
 
 # Keys from a small alphabet so that repeats are common; colons and escapes in them.
@@ -125,10 +134,113 @@ def test_orjson_writes_no_deeper_than_the_door_allows():
     its limit and MAX_DEPTH just takes the strict path)."""
     import orjson
 
-    from localgate.dialects.common import MAX_DEPTH
+    from localgate.door import MAX_DEPTH
 
     value: list = []
     for _ in range(MAX_DEPTH):
         value = [value]  # MAX_DEPTH + 1 levels
     with pytest.raises(orjson.JSONEncodeError):
         orjson.dumps(value)
+
+
+# The lazy door (read_object): a relay reads the top level only.
+
+
+def whole_outcome(raw: bytes):
+    """read_object's outcome once every member is read: it must be parse_object's."""
+    return outcome(lambda r: whole(read_object(r)), raw)
+
+
+def member_outcomes(raw: bytes) -> dict:
+    """Each member of a body read on its own: its value and JSON type, or its 400."""
+    members = read_object(raw)
+    read = {}
+    for key in members:
+        kind = json_type(members, key)
+        try:
+            read[key] = ("ok", kind, typed(members[key]))
+        except InvalidRequest as err:
+            read[key] = ("400", err.message)
+    return read
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(KEYS, VALUES), max_size=5), STYLES)
+def test_read_whole_the_lazy_door_decides_as_the_strict_parser(pairs, style):
+    raw = write(("obj", pairs), style).encode()
+    assert whole_outcome(raw) == outcome(_parse_strictly, raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(KEYS, VALUES), max_size=5), STYLES)
+def test_each_member_reads_as_the_whole_body_does(pairs, style):
+    """A member read on its own is the strict parser's value of it, with its type
+    told unread; a member the strict parser refuses is refused when read."""
+    raw = write(("obj", pairs), style).encode()
+    strict = outcome(_parse_strictly, raw)
+    try:
+        members = member_outcomes(raw)
+    except InvalidRequest as err:  # refused at the door: the strict parser says the same
+        assert strict == ("400", err.message)
+        return
+    if strict[0] == "ok":
+        parsed = _parse_strictly(raw)
+        assert members == {k: ("ok", type(v), typed(v)) for k, v in parsed.items()}
+    else:
+        assert any(read[0] == "400" for read in members.values()), (strict, members)
+
+
+@given(st.lists(st.tuples(KEYS, SCALARS), min_size=1, max_size=5))
+def test_a_key_repeated_at_the_top_level_is_refused_at_the_door(pairs):
+    """The lazy door proves no top-level key repeats: a relay routes on them."""
+    key, value = pairs[0]
+    raw = write(
+        ("obj", [*pairs, (key, value)]), {"ascii": False, "spaced": False, "escape_colons": False}
+    ).encode()
+    with pytest.raises(InvalidRequest, match="repeats the key"):
+        read_object(raw)
+
+
+def test_what_a_relay_never_reads_is_judged_by_grammar_alone():
+    """A repeated key or a 1e999 inside the history is the upstream's to judge (it gets
+    these very bytes); read, it is refused as the whole door refuses it."""
+    raw = b'{"model":"m","messages":[{"a":1,"a":2}],"t":1e999}'
+    members = read_object(raw)
+    assert members["model"] == "m" and json_type(members, "messages") is list
+    with pytest.raises(InvalidRequest, match="repeats the key 'a'"):
+        members["messages"]
+    with pytest.raises(InvalidRequest, match="1e999"):
+        members["t"]
+    for broken in (
+        b'{"model":"m","messages":[{"a":1,}]}',  # grammar
+        b'{"model":"m","messages":["\xff"]}',  # not UTF-8
+        b'{"model":"m","messages":["\\ud800"]}',  # a lone surrogate
+        b'{"model":"m","messages":' + b"[" * 3000 + b"]" * 3000 + b"}",
+    ):
+        with pytest.raises(InvalidRequest):
+            read_object(broken)
+
+
+# JSON values as Python holds them (no repeated keys).
+PLAIN = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(KEYS, PLAIN, max_size=5),
+    st.dictionaries(KEYS, SCALARS, min_size=1, max_size=3),
+)
+def test_changed_members_are_written_around_the_others_bytes(body, changes):
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    members = read_object(raw)
+    assert isinstance(members, Members)
+    sent = with_members(members, changes)
+    assert typed(parse_object(sent)) == typed({**body, **changes})
+    for key, value in body.items():  # untouched members go as they came
+        if key not in changes:
+            member = json.dumps({key: value}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+            assert member.encode() in sent
