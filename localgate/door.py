@@ -190,8 +190,8 @@ def _has_lone_surrogate(value) -> bool:
     return False
 
 
-# The top level of a body, each member's value left as its bytes (a view, not a copy):
-# msgspec checks the grammar of what it skips, building nothing.
+# The top level of a body, each member's value left unread: msgspec checks the
+# grammar of what it skips, building nothing.
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
 # The JSON type a value's first byte tells; numbers (int or float) are read.
 _FIRST_BYTE_TYPES = {
@@ -202,6 +202,9 @@ _FIRST_BYTE_TYPES = {
     ord("f"): bool,
     ord("n"): type(None),
 }
+# First bytes of the values orjson reads exactly as the strict parser does (strings,
+# true, false, null: it refuses the same lone surrogates and bad UTF-8).
+_PLAIN_SCALARS = frozenset(b'"tfn')
 
 
 def read_object(raw: bytes) -> Mapping[str, Any]:
@@ -218,12 +221,15 @@ def read_object(raw: bytes) -> Mapping[str, Any]:
         members = _TOP_LEVEL.decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return parse_object(raw)
-    written = max(2, len(members) + 1)  # the braces and the commas between members
+    spans = {}  # key -> where its value lies in `raw`, as the members account for it
+    at = 1  # after "{"
     for key, value in members.items():
-        written += len(orjson.dumps(key)) + 1 + len(value)
-    if written != len(raw) or not _is_utf8(raw):
+        at += len(orjson.dumps(key)) + 1  # "key":
+        spans[key] = (at, at + len(value))
+        at += len(value) + 1  # the value and a comma (or the closing brace)
+    if max(at, 2) != len(raw) or not _is_utf8(raw):
         return parse_object(raw)
-    return Members(raw, members)
+    return Members(raw, spans)
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -243,11 +249,11 @@ class Members(Mapping[str, Any]):
     same rules, at the same depth, as if the body had been read whole.
     """
 
-    __slots__ = ("raw", "_members", "_read", "_whole")
+    __slots__ = ("raw", "_spans", "_read", "_whole")
 
-    def __init__(self, raw: bytes, members: dict[str, msgspec.Raw]) -> None:
+    def __init__(self, raw: bytes, spans: dict[str, tuple[int, int]]) -> None:
         self.raw = raw
-        self._members = members
+        self._spans = spans
         self._read: dict[str, Any] = {}
         self._whole: dict | None = None
 
@@ -257,29 +263,46 @@ class Members(Mapping[str, Any]):
         try:
             return self._read[key]
         except KeyError:
-            member = self._members[key]  # KeyError for an absent member, as a dict's
-        value = self._read[key] = parse_object(b'{"":' + bytes(member) + b"}")[""]
+            start, end = self._spans[key]  # KeyError for an absent member, as a dict's
+        value = self._read[key] = self._parse(self.raw[start:end])
         return value
 
+    @staticmethod
+    def _parse(member: bytes) -> Any:
+        if member[0] in _PLAIN_SCALARS:  # a routing field, read on every request
+            try:
+                return orjson.loads(member)
+            except orjson.JSONDecodeError:
+                pass  # the door says why
+        return parse_object(b'{"":' + member + b"}")[""]
+
+    def get(self, key: str, default: Any = None) -> Any:  # Mapping's, without its try
+        return self[key] if key in self._spans else default
+
     def __contains__(self, key: object) -> bool:
-        return key in self._members
+        return key in self._spans
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._members)
+        return iter(self._spans)
 
     def __len__(self) -> int:
-        return len(self._members)
+        return len(self._spans)
 
     def __repr__(self) -> str:
-        return f"<Members {list(self._members)}>"
+        return f"<Members {list(self._spans)}>"
 
     def type_of(self, key: str) -> type:
         """The JSON type of member `key` (NoneType when absent), read only for a number."""
-        member = self._members.get(key)
-        if member is None:
+        span = self._spans.get(key)
+        if span is None:
             return type(None)
-        kind = _FIRST_BYTE_TYPES.get(memoryview(member)[0])
+        kind = _FIRST_BYTE_TYPES.get(self.raw[span[0]])
         return kind if kind is not None else type(self[key])
+
+    def holds(self, key: str, needle: bytes) -> bool:
+        """True when the bytes of member `key` hold `needle`."""
+        start, end = self._spans.get(key, (0, 0))
+        return self.raw.find(needle, start, end) >= 0
 
     def whole(self) -> dict:
         """Every member read: the body as `parse_object` reads it (once)."""
@@ -291,6 +314,12 @@ class Members(Mapping[str, Any]):
 def whole(body: Mapping[str, Any]) -> dict:
     """`body` read whole: what a translator, or any walk over it, needs."""
     return body.whole() if isinstance(body, Members) else body  # type: ignore[return-value]
+
+
+def holds(body: Mapping[str, Any], raw: bytes, key: str, needle: bytes) -> bool:
+    """True when body[key] may hold `needle`: its own bytes for a Members body, the
+    whole `raw` body's otherwise. A byte check that spares most requests a walk."""
+    return body.holds(key, needle) if isinstance(body, Members) else needle in raw
 
 
 def json_type(body: Mapping[str, Any], key: str) -> type:
@@ -309,12 +338,12 @@ def with_members(body: Mapping[str, Any], changes: Mapping[str, Any]) -> bytes:
     """
     if not isinstance(body, Members):
         return jsonwire.dumps({**body, **changes})
-    kept = body._members
+    raw, spans = memoryview(body.raw), body._spans
     pieces = [
-        (key, jsonwire.dumps(changes[key]) if key in changes else member)
-        for key, member in kept.items()
+        (key, jsonwire.dumps(changes[key]) if key in changes else raw[start:end])
+        for key, (start, end) in spans.items()
     ]
-    pieces += [(key, jsonwire.dumps(value)) for key, value in changes.items() if key not in kept]
+    pieces += [(key, jsonwire.dumps(value)) for key, value in changes.items() if key not in spans]
     out = bytearray(b"{")
     for key, value in pieces:
         out += orjson.dumps(key) + b":"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from localgate import sse
+from localgate import jsonwire, sse
 from localgate.dialects.common import (
     Inspected,
     UsageTap,
@@ -14,6 +14,7 @@ from localgate.dialects.common import (
     rename_in_events,
 )
 from localgate.dialects.usage import Usage, as_int
+from localgate.door import holds
 from localgate.errors import KINDS, GatewayError
 
 NAME = "anthropic"
@@ -43,7 +44,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     would get a 400 "Invalid signature" from Anthropic: drop them. The byte
     check keeps the common case free of any walk over the body.
     """
-    if FOREIGN_SIGNATURE not in raw:
+    if not holds(body, raw, "messages", FOREIGN_SIGNATURE):
         return {}
     from localgate.translate import drop_foreign_thinking
 
@@ -67,7 +68,7 @@ def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
         return None
     if user_id.startswith("{"):
         try:
-            inner = json.loads(user_id)
+            inner = jsonwire.loads(user_id)
         except ValueError:
             return user_id
         if isinstance(inner, dict) and isinstance(inner.get("session_id"), str):

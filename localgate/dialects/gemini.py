@@ -17,6 +17,7 @@ from localgate.dialects.common import (
     rename_in_events,
 )
 from localgate.dialects.usage import Usage, as_int
+from localgate.door import holds
 from localgate.errors import KINDS, GatewayError
 
 NAME = "gemini"
@@ -43,7 +44,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     a Claude account) is nothing Google could verify: drop it. The byte check
     keeps the common case free of any walk over the body.
     """
-    contents = body.get("contents") if CARRIED_THINKING in raw else None
+    contents = body.get("contents") if holds(body, raw, "contents", CARRIED_THINKING) else None
     if not isinstance(contents, list):
         return {}
     from localgate.translate.gemini_parts import drop_carried

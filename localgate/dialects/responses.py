@@ -20,7 +20,7 @@ from localgate import jsonwire, sse
 from localgate.dialects.common import Inspected, UsageTap, field, rename_in_events
 from localgate.dialects.openai import error_body, error_payload  # noqa: F401 (OpenAI's shape)
 from localgate.dialects.usage import Usage
-from localgate.door import json_type
+from localgate.door import holds, json_type
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
 from localgate.translate.compaction import as_history
@@ -64,7 +64,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     tagged (a session begun elsewhere: whose organisation made them is unknown), so
     those items are left out. The byte check keeps the first turn free of any walk
     over the body."""
-    items = body.get("input") if SEALED in raw else None
+    items = body.get("input") if holds(body, raw, "input", SEALED) else None
     if not isinstance(items, list):
         return {}
     own = seal.responses_origin(account)

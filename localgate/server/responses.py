@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from localgate import dialects, jsonwire
+from localgate.door import holds
 from localgate.errors import InvalidRequest, NotFound
 from localgate.providers.base import COMPACT, COUNT_TOKENS, RESPONSES
 from localgate.server.handlers import client_request, gateway, read_body
@@ -58,7 +59,8 @@ async def _serve(request: web.Request, op: str):
             kept_previous = previous
             body = {k: v for k, v in body.items() if k != "previous_response_id"}
             body["input"] = history + added
-    if kept_previous or dialect.SEALED_COMPACTION in raw:  # else there is none to open
+    # Compactions localgate sealed are opened; the byte check spares the rest a walk.
+    if kept_previous or holds(body, raw, "input", dialect.SEALED_COMPACTION):
         opened = dialect.open_compactions(body, gateway(request).seal_key)
         if opened is not body or kept_previous:
             body = opened

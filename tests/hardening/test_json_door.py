@@ -244,3 +244,13 @@ def test_changed_members_are_written_around_the_others_bytes(body, changes):
         if key not in changes:
             member = json.dumps({key: value}, ensure_ascii=False, separators=(",", ":"))[1:-1]
             assert member.encode() in sent
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(KEYS, PLAIN, max_size=5), st.sampled_from([b":", b'"', b"x", b"\\"]))
+def test_a_byte_check_looks_inside_its_member_only(body, needle):
+    members = read_object(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    for key, value in body.items():
+        written = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        assert members.holds(key, needle) == (needle in written)
+    assert not members.holds("absent", needle)

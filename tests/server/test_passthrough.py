@@ -174,10 +174,12 @@ async def test_usage_read_from_passing_stream(localgate, make_fake):
     assert seen[-1].usage.input_tokens == final.usage.input_tokens
 
 
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")], ids=["spaced", "compact"])
 async def test_thinking_signed_by_another_upstream_is_dropped_toward_anthropic(
-    localgate, make_fake
+    localgate, make_fake, separators
 ):
-    """After a fallback through Gemini, Claude Code's history holds foreign signatures."""
+    """After a fallback through Gemini, Claude Code's history holds foreign signatures
+    (compact, as Claude Code writes it, the body's top level alone is read)."""
     work = await make_fake("anthropic", "work")
     client = await localgate([account("work", "anthropic", work.url)])
     history = [
@@ -191,9 +193,9 @@ async def test_thinking_signed_by_another_upstream_is_dropped_toward_anthropic(
         },
         {"role": "user", "content": "again"},
     ]
-    resp = await client.post(
-        "/v1/messages", json={"model": "claude-opus-4-8", "max_tokens": 10, "messages": history}
-    )
+    body = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": history}
+    raw = json.dumps(body, separators=separators).encode()
+    resp = await client.post("/v1/messages", data=raw, headers={"content-type": "application/json"})
     assert resp.status == 200
     sent = work.requests[-1].json["messages"][1]["content"]
     assert sent == [{"type": "text", "text": "hello"}]
