@@ -128,7 +128,9 @@ class ResponseStore:
         if self._db is None or not isinstance(response.get("id"), str):
             return
         try:
-            if self._state is not None:
+            # Its file checked once per write, not per save: the saves of the next
+            # SAVE_DELAY are written with this one, into the file checked now.
+            if self._state is not None and self._timer is None:
                 await self._state.check(self.path)
         except OSError as exc:
             log.error("could not keep response %s for later turns: %s", response["id"], exc)
