@@ -17,7 +17,7 @@ from localgate.errors import InvalidRequest
 from localgate.providers.base import COUNT_TOKENS
 
 # (body or form fields, request headers, the model named by the URL) → Inspected
-Inspector = Callable[[dict, Mapping[str, str], "str | None"], Inspected]
+Inspector = Callable[[Mapping, Mapping[str, str], "str | None"], Inspected]
 
 
 def _model(body: dict) -> str:

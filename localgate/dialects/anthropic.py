@@ -22,7 +22,7 @@ MODEL_IN_BODY = True  # the model is a body field
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
-def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
+def inspect(op: str, body: Mapping, headers: Mapping[str, str]) -> Inspected:
     """Check the fields the gateway relies on; the rest is the upstream's business."""
     model = field(body, "model", str, required=True)
     check_field(body, "messages", list, required=True)
@@ -53,7 +53,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     return {} if cleaned is messages else {"messages": cleaned}
 
 
-def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
+def session_key(body: Mapping, headers: Mapping[str, str]) -> str | None:
     """The conversation a request belongs to, for sticky routing.
 
     Claude Code sends `X-Claude-Code-Session-Id`; other clients may put a session
@@ -138,7 +138,7 @@ ERROR_STATUSES = {
 }
 
 
-def hides_usage(body: dict) -> bool:
+def hides_usage(body: Mapping) -> bool:
     """Streams of this dialect always carry their usage: nothing to hide."""
     return False
 

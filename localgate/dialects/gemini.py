@@ -26,7 +26,7 @@ MODEL_FIELD = "modelVersion"  # where a whole answer names its model
 STREAM_CONTENT_TYPE = "text/event-stream"
 
 
-def inspect(model: str, stream: bool, body: dict) -> Inspected:
+def inspect(model: str, stream: bool, body: Mapping) -> Inspected:
     check_field(body, "contents", list, required=True)
     return Inspected(model, stream, None)
 
@@ -52,7 +52,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     return {"contents": drop_carried(contents)}
 
 
-def hides_usage(body: dict) -> bool:
+def hides_usage(body: Mapping) -> bool:
     """Streams of this dialect always carry their usage: nothing to hide."""
     return False
 

@@ -23,7 +23,7 @@ MODEL_FIELD = "model"  # where a whole answer names its model
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
-def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
+def inspect(op: str, body: Mapping, headers: Mapping[str, str]) -> Inspected:
     model = field(body, "model", str, required=True)
     check_field(body, "messages", list, required=True)
     stream = bool(field(body, "stream", bool))
@@ -46,7 +46,7 @@ def outbound(body: Mapping, raw: bytes, account: str = "") -> dict:
     return {"stream_options": {**options, "include_usage": True}}
 
 
-def hides_usage(body: dict) -> bool:
+def hides_usage(body: Mapping) -> bool:
     """True for a stream whose client did not ask for the usage chunk."""
     if body.get("stream") is not True:
         return False

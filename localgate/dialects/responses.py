@@ -32,7 +32,7 @@ STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 
 
-def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
+def inspect(op: str, body: Mapping, headers: Mapping[str, str]) -> Inspected:
     """Check the fields the gateway relies on; the translators check the rest."""
     model = field(body, "model", str, required=True)
     if json_type(body, "input") not in (str, list, type(None)):
@@ -42,7 +42,7 @@ def inspect(op: str, body: dict, headers: Mapping[str, str]) -> Inspected:
     return Inspected(model, stream and op == "responses", session_key(body, headers))
 
 
-def session_key(body: dict, headers: Mapping[str, str]) -> str | None:
+def session_key(body: Mapping, headers: Mapping[str, str]) -> str | None:
     """Codex names its thread in `prompt_cache_key` and the `session-id` header."""
     for value in (body.get("prompt_cache_key"), headers.get("session-id"), body.get("user")):
         if isinstance(value, str) and value:
@@ -108,7 +108,7 @@ def _is_ours(item) -> bool:
     )
 
 
-def hides_usage(body: dict) -> bool:
+def hides_usage(body: Mapping) -> bool:
     """Streams of this dialect always end with their usage: nothing to hide."""
     return False
 
