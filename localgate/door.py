@@ -10,8 +10,8 @@ an upstream must never see what localgate read differently. Two ways in:
   stream flag and the session; a Claude Code request's history and 25 tool
   schemas are some 1,300 objects that a whole read would build for nothing
   (docs/benchmarks.md, round nine). What localgate never reads, it judges by
-  JSON's grammar and UTF-8 alone: the upstream gets those bytes as sent. Anything
-  read whole (translation, the response store) is read by `parse_object`.
+  JSON's grammar and UTF-8 alone: the upstream gets those bytes as sent. A body
+  read whole (to translate it) is read by `parse_object`.
 """
 
 from __future__ import annotations
@@ -190,9 +190,6 @@ def _has_lone_surrogate(value) -> bool:
     return False
 
 
-# The top level of a body, each member's value left unread: msgspec checks the
-# grammar of what it skips, building nothing.
-_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
 # The JSON type a value's first byte tells; numbers (int or float) are read.
 _FIRST_BYTE_TYPES = {
     ord("{"): dict,
@@ -218,7 +215,7 @@ def read_object(raw: bytes) -> Mapping[str, Any]:
     whole by `parse_object`, which also says what is wrong.
     """
     try:
-        members = _TOP_LEVEL.decode(raw)
+        members = _top_level().decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return parse_object(raw)
     spans = {}  # key -> where its value lies in `raw`, as the members account for it
@@ -230,6 +227,13 @@ def read_object(raw: bytes) -> Mapping[str, Any]:
     if max(at, 2) != len(raw) or not _is_utf8(raw):
         return parse_object(raw)
     return Members(raw, spans)
+
+
+@functools.cache
+def _top_level() -> msgspec.json.Decoder:
+    """A body's top level, each member's value left unread: msgspec checks the
+    grammar of what it skips, building nothing."""
+    return msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 def _is_utf8(raw: bytes) -> bool:
