@@ -52,6 +52,9 @@ class Operation:
     openai_path: str = ""
     # upstream dialect → the operation it becomes there, for clients of another dialect
     translated: Mapping[str, str] = field(default_factory=dict)
+    # Its checks read most of its body (an embeddings input, a rerank's documents):
+    # read whole at the door in one pass, not member by member (localgate.door).
+    read_whole: bool = False
 
 
 # The generation operation each dialect's upstreams speak.
@@ -76,14 +79,17 @@ OPERATIONS: dict[str, Operation] = {
             COUNT_TOKENS,
             translated={d: COUNT_TOKENS for d in ("gemini", "anthropic", "responses")},
         ),
-        Operation(EMBED, openai_path="/embeddings", translated={"gemini": BATCH_EMBED}),
-        Operation(EMBED_CONTENT, translated=_GEMINI_EMBED),
-        Operation(BATCH_EMBED, translated=_GEMINI_EMBED),
+        Operation(
+            EMBED, openai_path="/embeddings", translated={"gemini": BATCH_EMBED}, read_whole=True
+        ),
+        Operation(EMBED_CONTENT, translated=_GEMINI_EMBED, read_whole=True),
+        Operation(BATCH_EMBED, translated=_GEMINI_EMBED, read_whole=True),
         # Through chat on other kinds: a prompt is one user message.
         Operation(
             COMPLETE,
             openai_path="/completions",
             translated={"anthropic": MESSAGES, "gemini": GENERATE, "responses": RESPONSES},
+            read_whole=True,
         ),
         Operation(IMAGE, media=True, meter=media.IMAGES, openai_path="/images/generations"),
         Operation(
@@ -111,8 +117,8 @@ OPERATIONS: dict[str, Operation] = {
             meter=media.AUDIO,
             openai_path="/audio/translations",
         ),
-        Operation(RERANK, openai_path="/rerank"),
-        Operation(MODERATE, openai_path="/moderations"),
+        Operation(RERANK, openai_path="/rerank", read_whole=True),
+        Operation(MODERATE, openai_path="/moderations", read_whole=True),
         Operation(REALTIME, socket=True, openai_path="/realtime"),
     )
 }

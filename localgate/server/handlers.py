@@ -15,7 +15,7 @@ from aiohttp import web
 
 from localgate import __version__, dialects, inspect
 from localgate import operations as ops
-from localgate.door import read_object
+from localgate.door import parse_object, read_object
 from localgate.errors import InvalidRequest, NotFound
 from localgate.gateway import ClientRequest
 from localgate.providers.base import CHAT, COUNT_TOKENS, GENERATE, MESSAGES
@@ -140,18 +140,20 @@ async def serve(request: web.Request, dialect, op, inspector, url_model=None):
             raise InvalidRequest("this route takes a multipart/form-data body")
         body = read_form(raw, request.headers.get("content-type", ""))
     else:
-        body, raw = await read_body(request)
+        body, raw = await read_body(request, whole=ops.get(op).read_whole)
     inspected = inspector(body, request.headers, url_model)
     req = client_request(request, dialect, op, inspected, body, raw)
     return await gateway(request).serve(req, request)
 
 
-async def read_body(request: web.Request) -> tuple[Mapping[str, Any], bytes]:
-    """The request's body as a JSON object (its members read when first asked for)
-    and as received; a 400 when it is not one."""
+async def read_body(
+    request: web.Request, *, whole: bool = False
+) -> tuple[Mapping[str, Any], bytes]:
+    """The request's body as a JSON object (read `whole`, or its members when first
+    asked for) and as received; a 400 when it is not one."""
     request["received"] = time.monotonic()
     raw = await request.read()
-    return read_object(raw), raw
+    return (parse_object(raw) if whole else read_object(raw)), raw
 
 
 def client_request(

@@ -154,3 +154,21 @@ async def test_a_key_repeated_at_the_top_is_refused_before_any_upstream(localgat
     error = await resp.json()
     assert resp.status == 400 and "repeats the key 'model'" in error["error"]["message"]
     assert not ant.requests
+
+
+async def test_an_operation_whose_checks_read_its_payload_reads_it_whole(
+    localgate, make_fake, reads
+):
+    """Embeddings check every input: the body is read in one pass (a repeated key
+    anywhere in it is then refused, as the strict door refuses it)."""
+    oai = await make_fake("openai", "oai")
+    client = await localgate([account("oai", "openai", oai.url)])
+    body = {"model": "text-embedding-3-small", "input": ["a " * 5000, "b"]}
+    resp = await client.post("/v1/embeddings", data=compact(body), headers=JSON)
+    assert resp.status == 200
+    assert oai.requests[-1].body == compact(body)
+    assert reads == []  # no member read one by one
+    raw = compact(body)[:-1] + b',"extra":{"a":1,"a":2}}'
+    resp = await client.post("/v1/embeddings", data=raw, headers=JSON)
+    assert resp.status == 400 and "repeats the key 'a'" in (await resp.text())
+    assert len(oai.requests) == 1
