@@ -25,11 +25,10 @@ from localgate.errors import InvalidRequest
 from localgate.ids import new_id
 from localgate.translate import fields, ir, schemas
 from localgate.translate.models import (
-    DEFAULT_MAX_TOKENS,
     clamp_max_tokens,
     has_adaptive_thinking,
     has_structured_output,
-    output_cap,
+    unasked_max_tokens,
 )
 from localgate.translate.names import decode_id, encode_id
 
@@ -219,8 +218,8 @@ def _media_to_ir(kind: str, block: dict, where: str) -> ir.Part:
 
 def request_from_ir(req: ir.Request, ctx: ir.Context) -> dict:
     """The Messages request for an Anthropic upstream."""
-    max_tokens = clamp_max_tokens(ctx.model, req.max_tokens) or output_cap(ctx.model)
-    body: dict = {"model": ctx.model, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
+    max_tokens = clamp_max_tokens(ctx.model, req.max_tokens) or unasked_max_tokens(ctx.model)
+    body: dict = {"model": ctx.model, "max_tokens": max_tokens}
     system = [{"type": "text", "text": t.text} for t in req.system if t.text]
     fmt = req.response_format
     if fmt and fmt.type == "json_schema" and fmt.schema and has_structured_output(ctx.model):

@@ -45,8 +45,13 @@ OUTPUT_CAPS: dict[str, int] = {
 # `max_completion_tokens` and reject `max_tokens` and `temperature` ≠ 1.
 OPENAI_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
-# Used when an Anthropic upstream needs max_tokens and nobody said.
+# Used when an Anthropic upstream needs max_tokens and nobody said, for a model
+# whose cap is not known (an Anthropic-compatible server's own models).
 DEFAULT_MAX_TOKENS = 8192
+# Asked of a Claude model whose cap is higher, when nobody said: what Claude Code
+# asks of current models. Anthropic reserves output-token rate limit from
+# max_tokens up front, so asking the cap (128K) would spend it for nothing.
+UNASKED_MAX_TOKENS = 64000
 
 
 def _longest_prefix(model: str, table: dict[str, T]) -> T | None:
@@ -60,7 +65,16 @@ def _longest_prefix(model: str, table: dict[str, T]) -> T | None:
 @functools.lru_cache(maxsize=512)
 def output_cap(model: str) -> int | None:
     """The most output tokens `model` accepts, when known."""
+    version = claude_version(model)
+    if version is not None and version >= CLAUDE_128K_SINCE:
+        return CLAUDE_128K
     return _longest_prefix(model, OUTPUT_CAPS)
+
+
+def unasked_max_tokens(model: str) -> int:
+    """max_tokens for an upstream that needs one (Anthropic) when the client said none."""
+    cap = output_cap(model)
+    return min(cap, UNASKED_MAX_TOKENS) if cap else DEFAULT_MAX_TOKENS
 
 
 def clamp_max_tokens(model: str, requested: int | None) -> int | None:
@@ -101,6 +115,10 @@ STRUCTURED_OUTPUT_SINCE = (4, 1)
 # 4.6 takes `thinking: adaptive` (budgets deprecated); 4.7 and later refuse
 # `thinking: enabled` with a budget, with a 400.
 ADAPTIVE_THINKING_SINCE = (4, 6)
+# Opus and Sonnet 4.6 and every later Claude (Fable, Opus, Sonnet and Haiku 5.x) write
+# up to 128K tokens; the table above holds the older ones (Haiku 4.5: 64K).
+CLAUDE_128K_SINCE = (4, 6)
+CLAUDE_128K = 128000
 
 
 @functools.lru_cache(maxsize=512)

@@ -226,6 +226,32 @@ def test_openai_request_to_anthropic_golden():
     }
 
 
+@pytest.mark.parametrize(
+    "model,asked,sent",
+    [
+        ("claude-opus-4-8", None, 64000),  # nothing asked: what Claude Code asks of it
+        ("claude-opus-4-8", 100000, 100000),  # 4.6 and later write up to 128K
+        ("claude-opus-4-8", 500000, 128000),
+        ("claude-sonnet-4-6", 128000, 128000),
+        ("claude-opus-5-5", None, 64000),
+        ("claude-sonnet-4-5", None, 64000),  # its cap
+        ("claude-sonnet-4-5", 100000, 64000),
+        ("claude-haiku-4-5", 100000, 64000),
+        ("claude-opus-4-1", None, 32000),
+        ("deepseek-v4-pro", None, 8192),  # an Anthropic-compatible server's own model
+    ],
+)
+def test_max_tokens_toward_claude(model, asked, sent):
+    """A client's ask is lowered only to the model's own cap; when it asked nothing,
+    Anthropic (which needs max_tokens, and reserves rate limit by it) gets the cap
+    up to Claude Code's 64000."""
+    body = {"model": "x", "messages": [{"role": "user", "content": "hi"}]}
+    if asked is not None:
+        body["max_completion_tokens"] = asked
+    out = translator("openai", "anthropic").request(body, model=model, stream=False)
+    assert out["max_tokens"] == sent
+
+
 def test_openai_reasoning_effort_becomes_thinking_budget():
     body = {
         "model": "x",
