@@ -67,7 +67,7 @@ def _check_type(name: str, actual: type, kind, required: bool) -> None:
     if actual is bool and bool not in _as_tuple(kind):
         raise InvalidRequest(f"{name}: expected {_names(kind)}, got a boolean", param=name)
     if not issubclass(actual, kind):
-        raise InvalidRequest(f"{name}: expected {_names(kind)}, got {actual.__name__}", param=name)
+        raise InvalidRequest(f"{name}: expected {_names(kind)}, got {_names(actual)}", param=name)
 
 
 def _as_tuple(kind) -> tuple:

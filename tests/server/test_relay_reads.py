@@ -172,3 +172,29 @@ async def test_an_operation_whose_checks_read_its_payload_reads_it_whole(
     resp = await client.post("/v1/embeddings", data=raw, headers=JSON)
     assert resp.status == 400 and "repeats the key 'a'" in (await resp.text())
     assert len(oai.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "members,message",
+    [
+        (
+            b'"max_tokens":5,"messages":{"role":"user"}',
+            "messages: expected an array, got an object",
+        ),
+        (
+            b'"max_tokens":5,"messages":[],"stream":"yes"',
+            "stream: expected a boolean, got a string",
+        ),
+        (b'"messages":[],"max_tokens":"5"', "max_tokens: expected an integer, got a string"),
+    ],
+)
+async def test_a_member_of_the_wrong_type_is_named_in_jsons_words(
+    localgate, make_fake, members, message
+):
+    ant = await make_fake("anthropic", "ant")
+    client = await localgate([account("ant", "anthropic", ant.url)])
+    raw = b'{"model":"claude-opus-4-8",' + members + b"}"
+    resp = await client.post("/v1/messages", data=raw, headers=JSON)
+    error = await resp.json()
+    assert resp.status == 400 and error["error"]["message"] == message, error
+    assert not ant.requests
