@@ -308,6 +308,23 @@ class Members(Mapping[str, Any]):
         start, end = self._spans.get(key, (0, 0))
         return self.raw.find(needle, start, end) >= 0
 
+    def with_changes(self, changes: Mapping[str, Any]) -> bytes:
+        """The body with `changes` made to its members (new ones last), every other
+        member written from the bytes received."""
+        raw = memoryview(self.raw)
+        pieces = [
+            (key, jsonwire.dumps(changes[key]) if key in changes else raw[start:end])
+            for key, (start, end) in self._spans.items()
+        ]
+        pieces += [(k, jsonwire.dumps(v)) for k, v in changes.items() if k not in self._spans]
+        out = bytearray(b"{")
+        for key, value in pieces:
+            out += orjson.dumps(key) + b":"
+            out += value
+            out += b","
+        out[-1:] = b"}" if pieces else b"{}"
+        return bytes(out)
+
     def whole(self) -> dict:
         """Every member read: the body as `parse_object` reads it (once)."""
         if self._whole is None:
@@ -340,18 +357,6 @@ def with_members(body: Mapping[str, Any], changes: Mapping[str, Any]) -> bytes:
     renames the model or asks a stream for its usage does not read, or write
     again, the history and tools around them.
     """
-    if not isinstance(body, Members):
-        return jsonwire.dumps({**body, **changes})
-    raw, spans = memoryview(body.raw), body._spans
-    pieces = [
-        (key, jsonwire.dumps(changes[key]) if key in changes else raw[start:end])
-        for key, (start, end) in spans.items()
-    ]
-    pieces += [(key, jsonwire.dumps(value)) for key, value in changes.items() if key not in spans]
-    out = bytearray(b"{")
-    for key, value in pieces:
-        out += orjson.dumps(key) + b":"
-        out += value
-        out += b","
-    out[-1:] = b"}" if pieces else b"{}"
-    return bytes(out)
+    if isinstance(body, Members):
+        return body.with_changes(changes)
+    return jsonwire.dumps({**body, **changes})

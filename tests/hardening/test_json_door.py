@@ -25,6 +25,7 @@ from localgate.door import (
     with_members,
 )
 from localgate.errors import InvalidRequest
+from tests.fakes.base import dumps as compact
 
 # Keys from a small alphabet so that repeats are common; colons and escapes in them.
 KEYS = st.sampled_from(["a", "b", "model", "a:", ":", "\u00e9", "\U0001f600", 'q"', "\\"])
@@ -104,7 +105,7 @@ def test_repeated_keys_hidden_behind_escaped_colons_are_found():
 
 def test_what_javascript_clients_send_is_read_as_sent():
     body = {"model": "m", "messages": [{"role": "user", "content": "caf\u00e9 \U0001f600 a:b"}]}
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    raw = compact(body)
     assert parse_object(raw) == body
 
 
@@ -235,22 +236,21 @@ PLAIN = st.recursive(
     st.dictionaries(KEYS, SCALARS, min_size=1, max_size=3),
 )
 def test_changed_members_are_written_around_the_others_bytes(body, changes):
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    raw = compact(body)
     members = read_object(raw)
     assert isinstance(members, Members)
     sent = with_members(members, changes)
     assert typed(parse_object(sent)) == typed({**body, **changes})
     for key, value in body.items():  # untouched members go as they came
         if key not in changes:
-            member = json.dumps({key: value}, ensure_ascii=False, separators=(",", ":"))[1:-1]
-            assert member.encode() in sent
+            assert compact({key: value})[1:-1] in sent
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(KEYS, PLAIN, max_size=5), st.sampled_from([b":", b'"', b"x", b"\\"]))
 def test_a_byte_check_looks_inside_its_member_only(body, needle):
-    members = read_object(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    members = read_object(compact(body))
     for key, value in body.items():
-        written = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        written = compact(value)
         assert members.holds(key, needle) == (needle in written)
     assert not members.holds("absent", needle)

@@ -14,18 +14,14 @@ import json
 import pytest
 
 from localgate import door
+from tests.fakes.base import dumps as compact  # as JSON.stringify (Claude Code, Codex) writes
+from tests.hardening.helpers import JSON
 from tests.server.test_responses import CODEX, responses_account
 from tests.support import account
 from tests.translate.streams import load_json
 
 # Members a relay may read: routing (model, stream, session) and the checks on them.
 ROUTING = {"model", "stream", "max_tokens", "metadata", "prompt_cache_key", "user"}
-JSON = {"content-type": "application/json"}
-
-
-def compact(body: dict) -> bytes:
-    """`body` as JavaScript's JSON.stringify (Claude Code, Codex) writes it."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @pytest.fixture
