@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,14 +126,17 @@ class LedgerStore:
 
     def write(
         self,
-        requests: list[tuple],
+        requests: Iterable[tuple],
         limits: list[tuple] = (),
         state: tuple[str, str, float] | None = None,
     ) -> None:
-        """One transaction: request rows (REQUEST_COLUMNS order), limit rows, a state value."""
+        """One transaction: request rows (REQUEST_COLUMNS order), limit rows, a state value.
+
+        `requests` may be an iterator: it is consumed as its rows are written
+        (the daemon's writer paces itself there: writer.PACE).
+        """
         with self._transaction():
-            if requests:
-                self._db.executemany(_INSERT, requests)
+            self._db.executemany(_INSERT, requests)
             if limits:
                 self._db.executemany(
                     'INSERT OR REPLACE INTO limits (account, model, dimension, "limit", '
