@@ -304,7 +304,10 @@ class Ledger:
                 pass
             self._wake.clear()
             try:
-                await self.flush()
+                # Shielded: `close` cancels this loop, and a flush cut mid-way would
+                # lose the rows it took (or their count, the thread writing them on).
+                # Its own flush then waits for this one (the lock) and writes the rest.
+                await asyncio.shield(self.flush())
                 if time.monotonic() >= next_prune and self._store is not None:
                     next_prune = time.monotonic() + PRUNE_INTERVAL
                     now = time.time()
