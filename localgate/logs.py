@@ -21,17 +21,13 @@ import time
 from collections import deque
 from pathlib import Path
 
+from localgate import sharing
 from localgate.files import identity
 
 LOG_FORMATS = ("text", "json")
 MAX_LOG_BYTES = 5 * 1024 * 1024  # one log file, before it rotates
 LOG_BACKUPS = 3  # localgate.log.1 … .3 are kept
 BATCH_WAIT = 0.05  # seconds a batch of lines gathers before the writer writes it
-# Lines written between two yields of the core (yield_cpu), at most: a request
-# arriving meanwhile waits for one chunk (tens of microseconds), not for the
-# writer's time slice (measured: a request about 1 ms slow every batch, at
-# concurrency 1 with the loop and the writer on one core).
-CHUNK = 16
 _COLORS = {"red": "31", "yellow": "33", "green": "32", "dim": "2"}
 
 
@@ -197,8 +193,8 @@ class _Handoff(logging.Handler):
 
     On the event loop a record is only appended to a deque (no lock, no
     syscall); the thread is woken by the first record of a batch, lets the batch
-    gather for BATCH_WAIT, then formats and writes it CHUNK lines at a time, one
-    flush per handler and chunk, and yields the core after each chunk. One
+    gather for BATCH_WAIT, then formats and writes it `sharing.STRETCH` lines at a
+    time, one flush per handler and chunk, and steps aside after each chunk. One
     wake-up per batch instead of one per line keeps the writer from contending
     with the loop for the GIL on every request; the yields keep a request that
     arrives meanwhile from waiting for the whole batch.
@@ -241,7 +237,7 @@ class _Handoff(logging.Handler):
     def _write(self) -> None:
         records = self.records
         while records:
-            chunk = [records.popleft() for _ in range(min(len(records), CHUNK))]
+            chunk = [records.popleft() for _ in range(min(len(records), sharing.STRETCH))]
             for handler in self.handlers:
                 for record in chunk:
                     if handler.filter(record):
@@ -250,15 +246,9 @@ class _Handoff(logging.Handler):
                     handler.flush()
                 except Exception:  # a closed or broken stream: the records are lost
                     pass
-            yield_cpu()
-
-
-def yield_cpu() -> None:
-    """Let whatever else wants this core run first: the event loop, woken by a
-    request while a background thread works on the same core, would otherwise
-    wait for the thread's whole time slice (a millisecond, every batch)."""
-    if hasattr(os, "sched_yield"):
-        os.sched_yield()
+            # Measured before it was shared: a request about 1 ms slow every batch, at
+            # concurrency 1 with the loop and the writer on one core.
+            sharing.yield_core()
 
 
 def _iso(epoch: float) -> str:

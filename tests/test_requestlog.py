@@ -139,21 +139,24 @@ def test_the_time_on_a_line_is_made_once_a_second_and_right_each_second():
 
 
 def test_the_writer_writes_in_chunks_and_yields_between_them(tmp_path, monkeypatch):
-    """The writer shares the loop's core: it writes CHUNK lines at a time and lets
+    """The writer shares the loop's core: it writes STRETCH lines at a time and lets
     the loop run between chunks, instead of writing a whole batch at once."""
-    from localgate import logs
+    from localgate import sharing
 
+    stretch = sharing.STRETCH
     log_file = tmp_path / "localgate.log"
     daemon_log = DaemonLog(log_file, stderr=False)  # not started: stop() writes the queue
     written_at_yield = []
     monkeypatch.setattr(
-        logs, "yield_cpu", lambda: written_at_yield.append(len(log_file.read_text().splitlines()))
+        sharing,
+        "yield_core",
+        lambda: written_at_yield.append(len(log_file.read_text().splitlines())),
     )
     logger = logging.Logger("test.chunks", logging.INFO)  # not registered: nothing leaks
     logger.handlers = [daemon_log._handoff]
     request_log = RequestLog(logger)
-    for n in range(2 * logs.CHUNK + 3):
+    for n in range(2 * stretch + 3):
         request_log(done(n))
     daemon_log.stop()
-    assert written_at_yield == [logs.CHUNK, 2 * logs.CHUNK, 2 * logs.CHUNK + 3]
-    assert f"req_{2 * logs.CHUNK + 2} " in log_file.read_text()
+    assert written_at_yield == [stretch, 2 * stretch, 2 * stretch + 3]
+    assert f"req_{2 * stretch + 2} " in log_file.read_text()

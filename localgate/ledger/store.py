@@ -133,7 +133,7 @@ class LedgerStore:
         """One transaction: request rows (REQUEST_COLUMNS order), limit rows, a state value.
 
         `requests` may be an iterator: it is consumed as its rows are written
-        (the daemon's writer paces itself there: writer.PACE).
+        (the daemon's writer paces itself there: localgate.sharing).
         """
         with self._transaction():
             self._db.executemany(_INSERT, requests)

@@ -17,7 +17,6 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from localgate.events import AttemptFailed, LimitsObserved, RequestDone
 from localgate.ledger.store import POOL_STATE, LedgerStore
 from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
+from localgate.sharing import paced
 from localgate.statedir import StateDir
 
 log = logging.getLogger("localgate")
@@ -38,14 +38,6 @@ FLUSH_INTERVAL = 0.25
 FLUSH_BATCH = 512  # rows that make the writer flush before the interval is up
 PRUNE_INTERVAL = 3600.0  # seconds between retention sweeps
 MAX_PENDING = 200_000  # rows kept in memory while the disk refuses them
-# The writer thread pauses after every PACE rows it makes or writes. Without a
-# pause, a batch of a few hundred rows kept the event loop off the core (and
-# the GIL) for milliseconds, and the requests that arrived then waited for it:
-# the c=1 p99 was ~2.3 ms against ~0.55 ms paced this way (16 rows, 0.2 ms),
-# with no loss of throughput (docs/benchmarks.md, round ten). A pause of 0 s,
-# or a transaction per 16 rows, helped less.
-PACE = 16
-PAUSE = 0.0002  # seconds
 # Errors that belong to one row (a value SQLite cannot hold, a missing column),
 # not to the disk: that row is dropped, the rest of its batch written.
 _ROW_ERRORS = (
@@ -319,14 +311,6 @@ class Ledger:
         return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
 
-def paced(items: list) -> Iterator:
-    """`items` one by one, the thread sleeping `PAUSE` after every `PACE` of them (see PACE)."""
-    for index, item in enumerate(items):
-        if index and not index % PACE:
-            time.sleep(PAUSE)
-        yield item
-
-
 @dataclass
 class Outcome:
     """What `write_batch` did: rows written, rows dropped, and what is left to retry."""
@@ -350,6 +334,10 @@ def write_batch(
     and said: kept, it would come back in every retry and stop the ledger.
     Runs on the writer thread.
     """
+    # Paced (localgate.sharing): a whole batch at once kept the loop off the core for
+    # milliseconds, the c=1 p99 ~2.3 ms against ~0.55 ms paced (docs/benchmarks.md,
+    # round ten). Pacing inside one transaction loses no throughput; a transaction
+    # per stretch helped less.
     made, unmade = [], []
     for row in paced(rows):
         try:
