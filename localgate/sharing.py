@@ -5,7 +5,7 @@ binding rows) run Python, so they hold the GIL, and on a laptop's busy core
 (or a benchmark's pinned one) they hold the core too. Left to run, a writer
 keeps it for its whole time slice or its whole batch, and a request that
 arrives meanwhile waits for it: at concurrency 1 that was the daemon's p99
-(docs/benchmarks.md, rounds eight and ten). So each writer works in short
+(docs/benchmarks.md, rounds six and ten). So each writer works in short
 stretches and gives the core back between them.
 """
 
