@@ -20,14 +20,18 @@ def test_a_batch_is_written_in_one_transaction_paced(tmp_path, monkeypatch):
         seen.append(reader.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
 
     monkeypatch.setattr(sharing, "yield_core", step_aside)
-    events = [
-        done(i) for i in range(3 * sharing.STRETCH + 1)
-    ]  # made into rows on the writer thread
-    outcome = write_batch(store, events, [], None)
+    # Finished requests, made into rows on the writer thread, then written.
+    events = [done(i) for i in range(3 * sharing.STRETCH + 1)]
+    try:
+        outcome = write_batch(store, events, [], None)
 
-    assert outcome.written == len(events) and outcome.error is None
-    # Three times while the rows are made, three while they are written; nothing
-    # committed until the whole batch is.
-    assert seen == [0] * 6
-    assert reader.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(events)
-    assert reader.execute("SELECT SUM(requests) FROM usage_quarters").fetchone()[0] == len(events)
+        assert outcome.written == len(events) and outcome.error is None
+        # Three times while the rows are made, three while they are written; nothing
+        # committed until the whole batch is.
+        assert seen == [0] * 6
+        assert reader.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(events)
+        rolled_up = reader.execute("SELECT SUM(requests) FROM usage_quarters").fetchone()[0]
+        assert rolled_up == len(events)
+    finally:
+        reader.close()
+        store.close()
