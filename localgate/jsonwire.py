@@ -6,30 +6,27 @@
 from __future__ import annotations
 
 import json
-import re
 
+import msgspec
 import orjson
-
-# 19 digits in a row: perhaps an integer past 64 bits (2**63 has 19), which orjson
-# reads as a float; or just a long number inside a string. Either way Python's json reads it.
-LONG_DIGITS = re.compile(rb"[0-9]{19}")
-LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
 
 
 def loads(data: bytes | bytearray | str):
     """JSON from upstream (a whole answer, an event's data) as Python values; raises
     ValueError (UnicodeDecodeError included) when it is not UTF-8 JSON.
 
-    orjson where it reads as Python's json does, several times faster; Python's
-    json for the rest: what orjson refuses (NaN, Infinity, a lone
-    surrogate escape) and integers past 64 bits, which it would turn into floats.
+    msgspec where it reads as Python's json does, several times faster, integers
+    past 64 bits included (exact, as json reads them, within the same 4,300
+    digits); Python's json for what msgspec refuses: NaN and Infinity, a lone
+    surrogate escape, a number too large for a float. (orjson read them before,
+    but it turns integers past 64 bits into floats, and the regex that looked for
+    them cost three times its parse: 600 µs on a 22 KB answer. docs/benchmarks.md,
+    round eleven.)
     """
-    pattern = LONG_DIGITS_TEXT if isinstance(data, str) else LONG_DIGITS
-    if not pattern.search(data):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass  # Python's json decides, and says why
+    try:
+        return msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
+        pass  # Python's json decides, and says why (UnicodeEncodeError: a str's lone surrogate)
     return json.loads(data if isinstance(data, str) else data.decode())
 
 
