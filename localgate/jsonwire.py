@@ -15,12 +15,12 @@ def loads(data: bytes | bytearray | str):
     """JSON from upstream (a whole answer, an event's data) as Python values; raises
     ValueError (UnicodeDecodeError included) when it is not UTF-8 JSON.
 
-    msgspec where it reads as Python's json does, several times faster, integers
-    past 64 bits included (exact, as json reads them, within the same 4,300
-    digits); Python's json for what msgspec refuses: NaN and Infinity, a lone
-    surrogate escape, a number too large for a float. (orjson read them before,
-    but it turns integers past 64 bits into floats, and the regex that looked for
-    them cost three times its parse: 600 µs on a 22 KB answer. docs/benchmarks.md,
+    msgspec where it reads as Python's json does, several times faster than it,
+    integers past 64 bits included (exact, as json reads them, within the same
+    4,300 digits); Python's json for what msgspec refuses: NaN and Infinity, a
+    lone surrogate, a number too large for a float. (orjson, used before, turns
+    integers past 64 bits into floats; the regex that sent such bodies to json
+    cost three times orjson's parse, 600 µs on a 22 KB answer: docs/benchmarks.md,
     round eleven.)
     """
     try:
