@@ -12,7 +12,9 @@ is the Python fake, not counted.
 Instructions are not time: a cache miss costs more than an add, and the
 kernel's work is not counted. Work on a timer (the ledger's flush every
 250 ms) weighs more here than at full speed, since valgrind runs the daemon
-~50 times slower. Use it to see what a change does, and the bench for how fast.
+~50 times slower, and what is paid once per batch (a connection, the ledger's
+commit) is spread over `--requests`: compare runs made with the same count.
+Use it to see what a change does, and the bench for how fast.
 Needs `valgrind` (Debian: `apt-get install valgrind`).
 """
 
@@ -66,25 +68,27 @@ def post(port: int, path: str, body: bytes, count: int) -> None:
         connection.close()
 
 
+def control(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args], check=True, capture_output=True)
+
+
 def counted(pid: int, out: Path, send: Callable[[], None]) -> int:
-    """The instructions process `pid` spends while `send()` runs (callgrind_control)."""
-    control = ["callgrind_control"]
-    subprocess.run([*control, "--zero", str(pid)], check=True, capture_output=True)
-    subprocess.run([*control, "--instr=on", str(pid)], check=True, capture_output=True)
+    """The instructions process `pid` spends while `send()` runs."""
+    control("--zero", str(pid))
+    control("--instr=on", str(pid))
     send()
     time.sleep(0.5)  # what the answers set off (the ledger's row, the log line) is counted
-    subprocess.run([*control, "--instr=off", str(pid)], check=True, capture_output=True)
+    control("--instr=off", str(pid))
     before = set(out.parent.glob(f"{out.name}.*"))
-    subprocess.run([*control, "--dump", str(pid)], check=True, capture_output=True)
+    control("--dump", str(pid))
     deadline = time.monotonic() + 30
-    while not (dumps := set(out.parent.glob(f"{out.name}.*")) - before):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"callgrind wrote no dump for {pid}")
+    while time.monotonic() < deadline:  # the dump's last line, "totals:", ends its writing
+        for dump in set(out.parent.glob(f"{out.name}.*")) - before:
+            for line in dump.read_text().splitlines():
+                if line.startswith("totals:"):
+                    return int(line.split()[1])
         time.sleep(0.1)
-    (dump,) = dumps
-    time.sleep(0.2)  # the dump is written in one go; its totals line comes last
-    totals = next(line for line in dump.read_text().splitlines() if line.startswith("totals:"))
-    return int(totals.split()[1])
+    raise RuntimeError(f"callgrind wrote no dump for process {pid}")
 
 
 def count(children: Children, name: str, found: list, upstream: str, work: Path, requests: int):
@@ -113,29 +117,35 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="counted per scenario")
     parser.add_argument("--kinds", default=",".join(KINDS), help="scenario kinds")
     args = parser.parse_args()
+    kinds = args.kinds.split(",")
+    if unknown := set(kinds) - set(KINDS):
+        parser.error(f"unknown kinds {', '.join(sorted(unknown))}; choose from {', '.join(KINDS)}")
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         sys.exit("needs valgrind (Debian: apt-get install valgrind)")
-    work = Path(tempfile.mkdtemp(prefix="localgate-instructions-"))
-    kinds = args.kinds.split(",")
+    with tempfile.TemporaryDirectory(prefix="localgate-instructions-") as folder:
+        figures = measure(Path(folder), kinds, args.requests)
+    print("| scenario | relay | reader | localgate | relay ÷ localgate |")
+    print("|---|---|---|---|---|")
+    for scenario, row in figures.items():
+        cells = [row.get(name) for name in SYSTEMS]
+        ratio = f"{cells[0] / cells[2]:.2f}×" if cells[0] and cells[2] else "–"
+        shown = [f"{c / 1000:,.0f} k" if c else "–" for c in cells]
+        print(f"| {scenario} | {' | '.join(shown)} | {ratio} |")
+
+
+def measure(work: Path, kinds: list[str], requests: int) -> dict[str, dict[str, int]]:
+    """Instructions per request, by scenario and system."""
     found = [s for s in scenarios(work / "bodies", stream=False) if s.kind in kinds]
-    figures: dict[tuple[str, str], int] = {}
+    figures: dict[str, dict[str, int]] = {s.name: {} for s in found}
     with Children(work / "logs") as children:
         up = free_port()
         upstream_argv = ["scripts.bench.servers", "upstream", "--port", str(up)]
         children.start("upstream", [sys.executable, "-m", *upstream_argv], port=up, cores=None)
         for name in SYSTEMS:
-            for s, figure in count(
-                children, name, found, f"http://{HOST}:{up}", work, args.requests
-            ):
-                figures[s.name, name] = figure
+            for s, figure in count(children, name, found, f"http://{HOST}:{up}", work, requests):
+                figures[s.name][name] = figure
                 print(f"{s.name} {name}: {figure:,} instructions a request", file=sys.stderr)
-    print("| scenario | relay | reader | localgate | relay ÷ localgate |")
-    print("|---|---|---|---|---|")
-    for s in found:
-        cells = [figures.get((s.name, n)) for n in SYSTEMS]
-        ratio = f"{cells[0] / cells[2]:.2f}×" if cells[0] and cells[2] else "–"
-        shown = [f"{c / 1000:,.0f} k" if c else "–" for c in cells]
-        print(f"| {s.name} | {' | '.join(shown)} | {ratio} |")
+    return figures
 
 
 if __name__ == "__main__":
