@@ -46,7 +46,8 @@ SYSTEMS = ("relay", "reader", "localgate")
 
 
 def served(name: str, port: int, upstream: str, work: Path) -> list[str]:
-    """The module and arguments that start system `name` on `port` before `upstream`."""
+    """The module and arguments that start system `name` on `port` before `upstream`
+    (for localgate, after writing its config into `work`)."""
     if name == "localgate":
         config = localgate_config(work / "localgate.toml", port, upstream, upstream, work / "state")
         return ["localgate", "--config", str(config), "serve"]
@@ -113,9 +114,13 @@ def count(children: Children, name: str, found: list, upstream: str, work: Path,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.bench.instructions", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--requests", type=int, default=200, help="counted per scenario")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="scenario kinds")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help=f"comma-separated, of: {', '.join(KINDS)}"
+    )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     if unknown := set(kinds) - set(KINDS):
