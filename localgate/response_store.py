@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from localgate import jsonwire
-from localgate.files import private_file
+from localgate.sqlitefile import open_wal
 from localgate.statedir import StateDir, copy_back
 
 FILENAME = "responses.sqlite3"
@@ -176,9 +176,7 @@ class ResponseStore:
     # -- on the worker thread -------------------------------------------------
 
     def _open(self) -> None:
-        db = sqlite3.connect(private_file(self.path), isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        db = open_wal(self.path, check_same_thread=False)
         db.executescript(_SCHEMA)
         self._db = db
         self._prune()

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localgate.files import private_file
 from localgate.ledger import rollup
 from localgate.ledger.schema import (  # noqa: F401 (_SCHEMA, SCHEMA_VERSION: for tests)
     _SCHEMA,
@@ -31,6 +31,7 @@ from localgate.providers.ratelimit import (
     LimitSnapshot,
     sane_reset,
 )
+from localgate.sqlitefile import open_wal
 from localgate.statedir import copy_back
 
 LEDGER_FILENAME = "ledger.sqlite3"
@@ -100,19 +101,15 @@ class LedgerStore:
     @classmethod
     def open(cls, path: Path) -> LedgerStore:
         """Open (creating it and its directory when missing) the ledger at `path`."""
-        # SQLite gives its -wal and -shm files the database file's mode.
-        path = private_file(Path(path))
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        # SQLite gives its -wal and -shm files the database file's mode (0600).
+        db = open_wal(path, timeout=5.0)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a power cut may lose the last flush, never corrupt the file.
-            db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 upgrade(db)
         except sqlite3.Error:
             db.close()
             raise
-        return cls(db, path)
+        return cls(db, Path(path))
 
     @classmethod
     def open_existing(cls, path: Path) -> LedgerStore | None:
@@ -165,18 +162,15 @@ class LedgerStore:
                 )
             return gone
 
+    @contextmanager
     def _transaction(self):
-        db = self._db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, exc, tb):
-                db.execute("COMMIT" if kind is None else "ROLLBACK")
-                return False
-
-        return _Tx()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # -- reading ------------------------------------------------------------
 

@@ -53,8 +53,12 @@ _ROW_ERRORS = (
 
 def _stored(value):
     """An integer SQLite can hold (0 … 2^63-1); anything else as it is."""
+    # Compared rather than min(max(…)), which cost ~0.5 µs a value (seven a row).
     if isinstance(value, int) and not isinstance(value, bool):
-        return min(max(value, 0), MAX_COUNT)
+        if value < 0:
+            return 0
+        if value > MAX_COUNT:
+            return MAX_COUNT
     return value
 
 
