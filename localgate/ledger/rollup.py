@@ -2,11 +2,16 @@
 
 A month of traffic is hundreds of thousands of `requests` rows; summing them
 for every chart the dashboard draws would take the better part of a second.
-So a trigger adds every inserted row into `usage_quarters`, one row per
+So every write adds the rows it inserted into `usage_quarters`, one row per
 (quarter hour, account, model): a month is a few thousand rows, read through
 the primary key in milliseconds. The table is derived data with one source of
-truth (the insert itself, inside the same transaction), rebuilt from
-`requests` when an older ledger is opened.
+truth: `add` sums the new rows of `requests` in SQL, in the write's own
+transaction (`LedgerStore.write`, the one writer of `requests`), and the same
+statement sums a whole older ledger when it is opened.
+
+Until schema version 5 a trigger added each row as it was inserted. Summing a
+write's rows at once costs a third of that (4.5 µs less a row, measured on
+500-row writes): one upsert per quarter, account and model, not one per row.
 
 Quarter hours because every time zone's hours and days start on one
 (UTC+5:45 included), so local hours and days are exact sums of quarters.
@@ -42,20 +47,11 @@ MEDIA_COLUMNS = {
 # --by KEY -> the usage_quarters column rows are grouped on
 KEYS = {"account": "account", "model": "model"}
 
-_ACCOUNT = "COALESCE({r}account, '-')"
-_MODEL = "COALESCE({r}model_used, {r}model, '-')"
-_ERROR = "(COALESCE({r}status, 0) >= 400 OR COALESCE({r}client_gone, 0))"
-# NULL in a media column: a row from before it was measured.
-_SUMS = ", ".join(f"COALESCE({{r}}{m}, 0)" for m in _SUMMED)
+_ACCOUNT = "COALESCE(account, '-')"
+_MODEL = "COALESCE(model_used, model, '-')"
+_ERROR = "(COALESCE(status, 0) >= 400 OR COALESCE(client_gone, 0))"
 
-
-def _values(r: str) -> str:
-    """The rollup row of one `requests` row (`r` is `NEW.` in the trigger)."""
-    parts = (f"CAST({{r}}ts / {QUARTER} AS INTEGER)", _ACCOUNT, _MODEL, "1", _ERROR, _SUMS)
-    return ", ".join(part.format(r=r) for part in parts)
-
-
-SCHEMA = f"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_quarters (
     quarter INTEGER NOT NULL,        -- CAST(ts / 900): the quarter hour since the epoch
     account TEXT NOT NULL,           -- '-' when no account served
@@ -71,26 +67,36 @@ CREATE TABLE IF NOT EXISTS usage_quarters (
     speech_characters INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (quarter, account, model)
 ) WITHOUT ROWID;
-DROP TRIGGER IF EXISTS requests_rollup;  -- an older ledger's sums fewer measures
-CREATE TRIGGER requests_rollup AFTER INSERT ON requests BEGIN
-    INSERT INTO usage_quarters (quarter, account, model, {", ".join(MEASURES)}) VALUES (
-        {_values("NEW.")})
-    ON CONFLICT DO UPDATE SET
-        requests = requests + 1,
-        errors = errors + excluded.errors,
-        {", ".join(f"{m} = {m} + excluded.{m}" for m in _SUMMED)};
-END;
+-- Versions 2 to 4 summed each row as it was inserted (see above).
+DROP TRIGGER IF EXISTS requests_rollup;
 """
 
-# For a ledger written before the rollup existed: sum what it holds, once.
-BACKFILL = f"""
-DELETE FROM usage_quarters;
+# The request rows after the one whose id is given, summed into their quarters.
+# NULL in a media column: a row from before it was measured.
+_ADD = f"""
 INSERT INTO usage_quarters (quarter, account, model, {", ".join(MEASURES)})
-SELECT CAST(ts / {QUARTER} AS INTEGER) AS q, {_ACCOUNT.format(r="")} AS a,
-       {_MODEL.format(r="")} AS m, COUNT(*), SUM({_ERROR.format(r="")}),
-       {", ".join(f"COALESCE(SUM({m}), 0)" for m in _SUMMED)}
-FROM requests GROUP BY q, a, m;
+SELECT CAST(ts / {QUARTER} AS INTEGER) AS q, {_ACCOUNT} AS a, {_MODEL} AS m,
+       COUNT(*), SUM({_ERROR}), {", ".join(f"COALESCE(SUM({m}), 0)" for m in _SUMMED)}
+FROM requests WHERE id > ? GROUP BY q, a, m
+ON CONFLICT DO UPDATE SET {", ".join(f"{m} = {m} + excluded.{m}" for m in MEASURES)}
 """
+
+
+def last_row(db: sqlite3.Connection) -> int:
+    """The id of the newest request row (0: none); rows inserted next have larger ones."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+
+
+def add(db: sqlite3.Connection, after: int) -> None:
+    """Add the request rows after row `after` (`last_row` before they were inserted)
+    into the quarters; in the transaction that inserted them."""
+    db.execute(_ADD, (after,))
+
+
+def rebuild(db: sqlite3.Connection) -> None:
+    """Sum every request row again (a ledger written before the rollup existed)."""
+    db.execute("DELETE FROM usage_quarters")
+    add(db, 0)
 
 
 def prune(db: sqlite3.Connection, before_wall: float) -> None:

@@ -1,7 +1,8 @@
 """The ledger file's tables, and how an older file is brought up to them in place.
 
-Each version only adds (a table, a column, a trigger); an upgrade keeps every
-row, and runs once, in one transaction, when a file older than
+Each version adds (a table, a column) or changes how derived sums are kept
+(version 5: the rollup's trigger gave way to a sum per write); an upgrade keeps
+every row, and runs once, in one transaction, when a file older than
 SCHEMA_VERSION is opened (`LedgerStore.open`).
 """
 
@@ -12,8 +13,9 @@ import sqlite3
 from localgate.ledger import rollup
 
 # 2: usage_quarters (see rollup.py); 3: requests.failed; 4: images, audio seconds,
-# speech characters (requests and usage_quarters)
-SCHEMA_VERSION = 4
+# speech characters (requests and usage_quarters); 5: usage_quarters summed per write,
+# not by a trigger (rollup.py)
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -116,11 +118,10 @@ def upgrade(db: sqlite3.Connection) -> None:
                 have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 for name in [n for n in added if n not in have] if have else ():  # not new
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {added[name]}")
-            script = _SCHEMA + rollup.SCHEMA
-            if version < 2:  # BACKFILL sums the rows a version-1 ledger holds (none when new)
-                script += rollup.BACKFILL
-            for statement in _statements(script):
+            for statement in _statements(_SCHEMA + rollup.SCHEMA):
                 db.execute(statement)
+            if version < 2:  # the rows a version-1 ledger holds (none when new), summed once
+                rollup.rebuild(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
@@ -129,7 +130,8 @@ def upgrade(db: sqlite3.Connection) -> None:
 
 
 def _statements(script: str):
-    """The statements of `script` one by one (a trigger's body holds semicolons)."""
+    """The statements of `script` one by one (SQLite tells where each ends: a
+    semicolon may stand in a string or a trigger's body)."""
     statement = ""
     for piece in script.split(";"):
         statement += piece + ";"

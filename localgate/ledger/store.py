@@ -1,7 +1,7 @@
 """The usage ledger on disk: one SQLite file (WAL) in the state dir.
 
 Tables (`schema.py`): `requests` (one row per client request), `usage_quarters` (their
-sums per quarter hour, kept by a trigger: `rollup.py`), `limits` (the
+sums per quarter hour, added by each write: `rollup.py`), `limits` (the
 provider's last figures per account, model and dimension) and `state` (the
 pool's invalid marks and rests, as `Pool.export` writes them). A `LedgerStore` is a
 plain blocking object: the daemon uses it from one worker thread only
@@ -133,7 +133,9 @@ class LedgerStore:
         (the daemon's writer paces itself there: localgate.sharing).
         """
         with self._transaction():
-            self._db.executemany(_INSERT, requests)
+            last = rollup.last_row(self._db)
+            if self._db.executemany(_INSERT, requests).rowcount:
+                rollup.add(self._db, last)
             if limits:
                 self._db.executemany(
                     'INSERT OR REPLACE INTO limits (account, model, dimension, "limit", '

@@ -1,4 +1,4 @@
-"""The quarter-hour rollup: kept by a trigger, rebuilt for older ledgers, pruned, queried."""
+"""The quarter-hour rollup: added by each write, rebuilt for older ledgers, pruned, queried."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def sums_from_requests(store, lo, hi, by="account"):
     return {k: tuple(round(x, 3) if isinstance(x, float) else x for x in v) for k, *v in rows}
 
 
-def test_the_trigger_keeps_the_rollup_equal_to_the_rows(tmp_path):
+def test_each_write_keeps_the_rollup_equal_to_the_rows(tmp_path):
     store = LedgerStore.open(ledger_path(tmp_path))
     rows = list(generated_rows(5000, NOW, days=3, models=(*MODELS, *MEDIA_MODELS)))
     store.write(rows[:2500])
@@ -43,6 +43,27 @@ def test_the_trigger_keeps_the_rollup_equal_to_the_rows(tmp_path):
     for by in ("account", "model"):
         cells = store.series([(lo, hi)], by)
         assert {c.key: c.values for c in cells} == sums_from_requests(store, lo, hi, by)
+    store.close()
+
+
+def test_a_version_4_ledger_loses_its_trigger_and_counts_each_row_once(tmp_path):
+    path = ledger_path(tmp_path)
+    store = LedgerStore.open(path)
+    store.write([row(NOW), row(NOW + 1)])
+    store.close()
+    db = sqlite3.connect(path)  # what version 4 kept: a trigger summing each insert
+    db.executescript(
+        "CREATE TRIGGER requests_rollup AFTER INSERT ON requests BEGIN "
+        "UPDATE usage_quarters SET requests = requests + 1; END; PRAGMA user_version = 4;"
+    )
+    db.close()
+    store = LedgerStore.open(path)
+    store.write([row(NOW + 2), row(NOW + 3, account=None, model="m", status=None)])
+    lo, hi = (NOW - 900) // QUARTER * QUARTER, (NOW + 1800) // QUARTER * QUARTER
+    assert {c.key: c.values for c in store.series([(lo, hi)], "account")} == sums_from_requests(
+        store, lo, hi
+    )
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()
 
 
