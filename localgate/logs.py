@@ -133,13 +133,25 @@ class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
 
 
 class BatchStream(logging.StreamHandler):
-    """A StreamHandler that leaves flushing to the writer, once per batch."""
+    """A StreamHandler that writes the lines of a chunk at once, when the writer
+    flushes: sys.stderr writes through (no buffer), so each line written alone
+    was a write(2) of its own, once per request."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            self._lines.append(self.format(record) + self.terminator)
         except Exception:
             self.handleError(record)
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            self.stream.write("".join(lines))
+        super().flush()
 
 
 class DaemonLog:

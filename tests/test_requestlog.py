@@ -160,3 +160,28 @@ def test_the_writer_writes_in_chunks_and_yields_between_them(tmp_path, monkeypat
     daemon_log.stop()
     assert written_at_yield == [stretch, 2 * stretch, 2 * stretch + 3]
     assert f"req_{2 * stretch + 2} " in log_file.read_text()
+
+
+def test_the_console_gets_each_chunk_in_one_write(monkeypatch):
+    """stderr writes through: a line written alone is a system call of its own."""
+    from localgate import sharing
+
+    class Console(io.StringIO):
+        writes = 0
+
+        def write(self, text):
+            self.writes += 1
+            return super().write(text)
+
+    console = Console()
+    monkeypatch.setattr("sys.stderr", console)
+    daemon_log = DaemonLog(None)  # not started: stop() writes the queue
+    logger = logging.Logger("test.console", logging.INFO)  # not registered: nothing leaks
+    logger.handlers = [daemon_log._handoff]
+    request_log = RequestLog(logger)
+    for n in range(2 * sharing.STRETCH + 3):
+        request_log(done(n))
+    daemon_log.stop()
+    lines = console.getvalue().splitlines()
+    assert len(lines) == 2 * sharing.STRETCH + 3 and "req_0 " in lines[0]
+    assert console.writes == 3  # one per chunk
