@@ -123,7 +123,7 @@ def _passthrough_answer(
     dialect = dialects.get(upstream)
     if renamed and (key := dialect.MODEL_FIELD) in data:
         data = {**data, key: renamed}
-    seal = getattr(dialect, "seal_answer", None)
+    seal = dialects.optional(upstream, "seal_answer")
     if seal is None or dialect.SEALED not in payload:
         return data
     return seal(data, account)

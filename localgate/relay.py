@@ -146,7 +146,7 @@ class Passthrough:
         # Dialects that hand out state only the serving account can read back
         # (Responses reasoning) tag it with the account (dialects/responses.py).
         self._account = account
-        self._seal = getattr(self._dialect, "seal_events", None) if account else None
+        self._seal = dialects.optional(dialect, "seal_events") if account else None
         self.error: str | None = None  # what cut the answer short, once it ended
 
     @property

@@ -20,3 +20,10 @@ def get(name: str):
     if name not in NAMES:
         raise KeyError(name)
     return import_module(f"localgate.dialects.{name}")
+
+
+@cache  # a miss on a module formats an AttributeError: ~1,600 instructions a request
+def optional(name: str, capability: str):
+    """The dialect `name`'s `capability` (a function only some dialects define:
+    `seal_answer`, `seal_events`), or None."""
+    return getattr(get(name), capability, None)
