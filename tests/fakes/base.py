@@ -229,7 +229,7 @@ class FakeUpstream:
             app, handler_cancellation=True, shutdown_timeout=0.2, access_log=None
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.2)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)  # the runner holds the timeout
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}{self.url_path}"
