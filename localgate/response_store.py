@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from localgate import jsonwire
-from localgate.sqlitefile import open_wal
+from localgate.sqlitefile import open_wal, transaction
 from localgate.statedir import StateDir, copy_back
 
 FILENAME = "responses.sqlite3"
@@ -219,15 +219,8 @@ class ResponseStore:
                 log.error("could not forget old responses: %s", exc)
 
     def _insert(self, rows: list[tuple]) -> None:
-        db = self._db
-        try:
-            db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", rows)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        with transaction(self._db):
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     @staticmethod
     def _row(response: dict, previous: str | None, input_items: list) -> tuple:

@@ -8,6 +8,7 @@ lose the last writes, never the file. Each is private (0600, files.py).
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from localgate.files import private_file
@@ -32,6 +33,25 @@ def open_wal(path: Path, **options) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection):
+    """One transaction on `db` (opened by `open_wal`), committed when the block ends.
+
+    The write lock is taken at BEGIN (IMMEDIATE): two processes upgrading the
+    same old file must not both change it. When the block or the commit fails,
+    it is rolled back (unless SQLite already did, as on a full disk), so the
+    connection is ready for the next one.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def _as_is(value):

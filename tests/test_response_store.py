@@ -105,7 +105,7 @@ async def test_saves_gather_into_one_transaction_written_before_a_read(tmp_path,
             self.db = db
 
         def execute(self, sql, *args):
-            if sql == "BEGIN":
+            if sql.startswith("BEGIN"):
                 transactions.append(sql)
             return self.db.execute(sql, *args)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from localgate.ledger import rollup
+from localgate.sqlitefile import transaction
 
 # 2: usage_quarters (see rollup.py); 3: requests.failed; 4: images, audio seconds,
 # speech characters (requests and usage_quarters); 5: usage_quarters summed per write,
@@ -107,8 +108,7 @@ def upgrade(db: sqlite3.Connection) -> None:
     The write lock comes first: a daemon and a CLI opening the same old file
     at once must not both add a column (the second would fail on it).
     """
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version < SCHEMA_VERSION:  # still so under the lock
             for table, added in (
@@ -123,10 +123,6 @@ def upgrade(db: sqlite3.Connection) -> None:
             if version < 2:  # the rows a version-1 ledger holds (none when new), summed once
                 rollup.rebuild(db)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _statements(script: str):

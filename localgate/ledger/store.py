@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from localgate.providers.ratelimit import (
     LimitSnapshot,
     sane_reset,
 )
-from localgate.sqlitefile import open_wal
+from localgate.sqlitefile import open_wal, transaction
 from localgate.statedir import copy_back
 
 LEDGER_FILENAME = "ledger.sqlite3"
@@ -132,7 +131,7 @@ class LedgerStore:
         `requests` may be an iterator: it is consumed as its rows are written
         (the daemon's writer paces itself there: localgate.sharing).
         """
-        with self._transaction():
+        with transaction(self._db):
             last = rollup.last_row(self._db)
             if self._db.executemany(_INSERT, requests).rowcount:
                 rollup.add(self._db, last)
@@ -154,7 +153,7 @@ class LedgerStore:
         reset passed, or, without one, their short lifetime did) or were
         observed before `before_wall`.
         """
-        with self._transaction():
+        with transaction(self._db):
             gone = self._db.execute("DELETE FROM requests WHERE ts < ?", (before_wall,)).rowcount
             rollup.prune(self._db, before_wall)
             if now_wall is not None:
@@ -163,16 +162,6 @@ class LedgerStore:
                     (FIGURE_LIFETIME, now_wall, before_wall, now_wall + RESET_FUTURE),
                 )
             return gone
-
-    @contextmanager
-    def _transaction(self):
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # -- reading ------------------------------------------------------------
 
