@@ -231,13 +231,18 @@ class ResponseStore:
 
     def _chain(self, response_id: str) -> list | None:
         levels = []
+        seen: set[str] = set()
         current: str | None = response_id
         while current is not None:
             row = self._db.execute(
                 "SELECT previous, input, response FROM responses WHERE id = ?", (current,)
             ).fetchone()
-            if row is None or len(levels) >= MAX_CHAIN:
+            # A link back into the chain: an upstream that answered a follow-up with the
+            # id of a response before it (kept, it replaced that one) would otherwise
+            # be followed MAX_CHAIN times, a query each.
+            if row is None or current in seen or len(levels) >= MAX_CHAIN:
                 return None
+            seen.add(current)
             previous, items, response = row
             levels.append((jsonwire.loads(items), jsonwire.loads(response).get("output") or []))
             current = previous

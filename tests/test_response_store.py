@@ -174,3 +174,29 @@ async def test_a_failed_prune_is_said_and_saves_go_on(tmp_path, caplog):
         assert (await store.get(f"resp_{PRUNE_EVERY}"))["id"] == f"resp_{PRUNE_EVERY}"
     assert "could not forget old responses: database is locked" in caplog.text
     await store.close()
+
+
+async def test_a_chain_that_links_back_into_itself_is_not_followed_around(tmp_path, monkeypatch):
+    """An upstream that answers a follow-up with an id it gave before: the kept row
+    then names itself as its previous. It reads as not kept, at once."""
+    store = ResponseStore(tmp_path, days=30, max_mb=64)
+    assert await store.start()
+    await store.save(answer("resp_same", "first"), None, [])
+    await store.save(answer("resp_same", "again"), "resp_same", [])
+    queries = []
+    db = store._db
+
+    class Counted:
+        def execute(self, sql, *args):
+            queries.append(sql)
+            return db.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+    assert await store.chain("resp_same") is None  # the saves are written first
+    store._db = Counted()
+    assert await store.chain("resp_same") is None
+    assert len(queries) <= 2
+    store._db = db
+    await store.close()
