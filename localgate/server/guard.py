@@ -153,6 +153,9 @@ def make_guard(
     async def guard(request: web.Request, handler):
         request_id = new_id("req_")
         request["request_id"] = request_id
+        # Set up front, so that reading them raises nothing: aiohttp's Request finds
+        # an absent key by a KeyError it raises and catches, twice a request.
+        request["cors_origin"] = request["spool"] = None
         try:
             current = settings()
             check_origin(request, current)
@@ -175,7 +178,7 @@ def make_guard(
             err = GatewayError(f"internal error in localgate (request {request_id}); see its log")
             return error_response(dialect_for_path(request.path, request.headers), err, request_id)
         finally:
-            spool = request.get("spool")
+            spool = request["spool"]
             if spool is not None:
                 spool.close()
 
@@ -216,7 +219,7 @@ def own_origin(host: str) -> str:
 def is_preflight(request: web.Request) -> bool:
     return (
         request.method == "OPTIONS"
-        and "cors_origin" in request
+        and request["cors_origin"] is not None
         and "Access-Control-Request-Method" in request.headers
     )
 
