@@ -264,11 +264,11 @@ class Members(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if self._whole is not None:
             return self._whole[key]
-        try:
-            return self._read[key]
-        except KeyError:
-            start, end = self._spans[key]  # KeyError for an absent member, as a dict's
-        value = self._read[key] = self._parse(self.raw[start:end])
+        read = self._read
+        if key in read:  # not a try: every member's first read would raise and catch
+            return read[key]
+        start, end = self._spans[key]  # KeyError for an absent member, as a dict's
+        value = read[key] = self._parse(self.raw[start:end])
         return value
 
     @staticmethod

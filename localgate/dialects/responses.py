@@ -24,6 +24,7 @@ from localgate.door import holds, json_type
 from localgate.errors import KINDS, GatewayError, InvalidRequest
 from localgate.translate import seal
 from localgate.translate.compaction import as_history
+from localgate.translate.responses import usage_to_ir
 
 NAME = "responses"
 MODEL_IN_BODY = True
@@ -156,8 +157,6 @@ def images_made(response: dict) -> int:
 
 def read_usage(usage) -> Usage:
     """Responses' input_tokens include cached ones; split them the Anthropic way."""
-    from localgate.translate.responses import usage_to_ir
-
     u = usage_to_ir(usage)
     return Usage(u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_creation_tokens)
 
