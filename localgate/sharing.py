@@ -32,9 +32,11 @@ PAUSE = 0.0002  # seconds
 # The scheduling priority (nice) of the writer threads, Linux only: the lowest. At
 # the default, a writer woken from its pause or by the GIL preempted the loop's
 # thread at once (0.6 times a request at c=32), only to wait for the GIL the loop
-# held: 1.3 context switches a request in all, against 0.45 at 19, and ~9% less
-# CPU a request (docs/benchmarks.md, round thirteen). A writer still runs whenever
-# the loop waits, and on any other core; one that falls behind writes a bigger batch.
+# held: 1.3 context switches a request in all, against 0.45 at 19, and 5-9% less
+# CPU a request (docs/benchmarks.md, round thirteen; nice 5 and 10 changed nothing).
+# A writer still runs whenever the loop waits, and on any other core; one that falls
+# behind writes a bigger batch. The price is at concurrency 1: a request's arrival now
+# preempts a writer that may hold the GIL, ~5% more CPU a request, the same latency.
 WRITER_NICE = 19
 
 
