@@ -238,7 +238,6 @@ class _Handoff(logging.Handler):
         self._write()  # a thread never started (or records after it ended)
 
     def _run(self) -> None:
-        sharing.lower_priority()
         while not self.stopping:
             self.wake.wait()
             if not self.stopping:

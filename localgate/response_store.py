@@ -32,7 +32,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from localgate import jsonwire, sharing
+from localgate import jsonwire
 from localgate.sqlitefile import open_wal, transaction
 from localgate.statedir import StateDir, copy_back
 
@@ -71,11 +71,7 @@ class ResponseStore:
         self.days = days
         self.max_bytes = int(max_mb * 1024 * 1024)
         self._db: sqlite3.Connection | None = None
-        self._worker = ThreadPoolExecutor(
-            max_workers=1,
-            thread_name_prefix="localgate-responses",
-            initializer=sharing.lower_priority,
-        )
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localgate-responses")
         self._saves = 0
         # Saves not yet written: appended on the loop, taken by the worker's _write;
         # the timer that will queue that write, while one is due.

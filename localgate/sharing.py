@@ -11,9 +11,6 @@ stretches and gives the core back between them.
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
 
@@ -27,29 +24,6 @@ STRETCH = 16
 # which leaves the thread runnable; against this pause it measured within noise,
 # so both writers step aside the same way.
 PAUSE = 0.0002  # seconds
-
-
-# The scheduling priority (nice) of the writer threads, Linux only: the lowest. At
-# the default, a writer woken from its pause or by the GIL preempted the loop's
-# thread at once (0.6 times a request at c=32), only to wait for the GIL the loop
-# held: 1.3 context switches a request in all, against 0.45 at 19, and 5-9% less
-# CPU a request (docs/benchmarks.md, round thirteen; nice 5 and 10 changed nothing).
-# A writer still runs whenever the loop waits, and on any other core; one that falls
-# behind writes a bigger batch. The price is at concurrency 1: a request's arrival now
-# preempts a writer that may hold the GIL, ~5% more CPU a request, the same latency.
-WRITER_NICE = 19
-
-
-def lower_priority() -> None:
-    """Give the calling (writer) thread the lowest scheduling priority, so that it
-    does not take the core from the event loop. Linux sets it per thread; elsewhere,
-    where it would set the whole process's, nothing is done."""
-    if sys.platform != "linux":
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
-    except OSError:  # a sandbox that forbids it: the writer runs as before
-        pass
 
 
 def yield_core() -> None:

@@ -26,7 +26,7 @@ from localgate.events import AttemptFailed, LimitsObserved, RequestDone
 from localgate.ledger.store import POOL_STATE, LedgerStore
 from localgate.pool.quota import DAY, local_midnight
 from localgate.providers.ratelimit import MAX_COUNT
-from localgate.sharing import lower_priority, paced
+from localgate.sharing import paced
 from localgate.statedir import StateDir
 
 log = logging.getLogger("localgate")
@@ -161,9 +161,7 @@ class Ledger:
 
     async def start(self) -> bool:
         """Open the file and start writing; False (logged) when the ledger cannot be used."""
-        self._executor = ThreadPoolExecutor(
-            1, thread_name_prefix="localgate-ledger", initializer=lower_priority
-        )
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="localgate-ledger")
         try:
             self._store = await self._run(LedgerStore.open, self.path)
             now = time.time()
