@@ -10,7 +10,7 @@ import time
 import aiohttp
 from aiohttp import web
 
-from localgate import dashboard
+from localgate import dashboard, sharing
 from localgate.catalog import ModelCatalog
 from localgate.config import Config, reload_config
 from localgate.dashboard.feed import LiveFeed
@@ -123,6 +123,8 @@ def create_app(
 
         app[RELOAD] = reload
         watchers = [
+            # Whether the writer threads should step aside for the loop (sharing.py).
+            asyncio.create_task(sharing.LOAD.watch()),
             asyncio.create_task(_watch_config(gateway, state)),
             asyncio.create_task(token.watch()),
         ]
