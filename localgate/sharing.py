@@ -14,7 +14,6 @@ which were most of small chat's gap to the bare relay (round fourteen).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable, Iterator
 
@@ -28,36 +27,46 @@ STRETCH = 16
 # which leaves the thread runnable; against this pause it measured within noise,
 # so both writers step aside the same way.
 PAUSE = 0.0002  # seconds
-# The share of a PERIOD the loop's thread spent running above which it counts as
+# The share of the time the loop's thread spent running above which it counts as
 # saturated. Measured on the benchmark's pinned core: ~0.95 under a load it cannot
 # keep up with (the writers take the rest), 0.68-0.78 at concurrency 1.
 SATURATED = 0.9
-PERIOD = 0.25  # seconds between two looks at the loop's load (as often as the ledger flushes)
+# Gateway events (a request makes one or more) between two measures: ~15 ms of a
+# load that saturates the loop, so a burst is seen almost at once (a timer every
+# 0.25 s left a 2-second benchmark run a quarter paced); an idle daemon measures
+# nothing, and no timer wakes it.
+SAMPLE = 64
 
 
 class LoopLoad:
-    """How busy the event loop's thread is, as `watch` last measured it."""
+    """How busy the event loop's thread is: an observer of the gateway's events that,
+    every SAMPLE-th, measures the share of the time since its last measure the
+    loop's thread spent running. Called on the loop: `thread_time` is the CPU time
+    of the calling thread.
 
-    def __init__(self) -> None:
-        self.busy = 0.0  # share of the last period the loop's thread ran
+    After a burst it keeps saying saturated until the next measure, so the next
+    SAMPLE events after a pause may find the writers unpaced; the measure that
+    follows spans the pause and clears it."""
+
+    def __init__(self, *, cpu=time.thread_time, clock=time.monotonic) -> None:
+        self._cpu, self._clock = cpu, clock
+        self.busy = 0.0  # share of the time between the last two measures the loop ran
         self.saturated = False  # read by the writer threads: one attribute, no lock
         self.samples = 0
+        self._events = 0
+        self._last: tuple[float, float] | None = None  # (thread CPU, wall) at the last measure
 
-    async def watch(self, *, cpu=time.thread_time, clock=time.monotonic) -> None:
-        """Measure the loop's load every PERIOD until cancelled. Runs on the loop:
-        `thread_time` is the CPU time of the thread that calls it."""
-        try:
-            before = cpu(), clock()
-            while True:
-                await asyncio.sleep(PERIOD)
-                now = cpu(), clock()
-                elapsed = now[1] - before[1]
-                self.busy = (now[0] - before[0]) / elapsed if elapsed > 0 else 0.0
-                self.saturated = self.busy >= SATURATED
-                self.samples += 1
-                before = now
-        finally:
-            self.saturated = False  # no watcher, no claim: the writers pace again
+    def __call__(self, event: object) -> None:
+        self._events += 1
+        if self._events < SAMPLE:
+            return
+        self._events = 0
+        now = self._cpu(), self._clock()
+        if self._last is not None and now[1] > self._last[1]:
+            self.busy = (now[0] - self._last[0]) / (now[1] - self._last[1])
+            self.saturated = self.busy >= SATURATED
+            self.samples += 1
+        self._last = now
 
 
 # Process-wide, as the core and the GIL the writers share with the loop are.

@@ -90,6 +90,7 @@ def create_app(
     # The dashboard's live feed observes the same events as the request log and the ledger.
     feed = LiveFeed()
     events.subscribe(feed)
+    events.subscribe(sharing.LOAD)  # whether the writer threads step aside for the loop
     app[FEED], app[SESSIONS], app[EDITS] = feed, sessions, asyncio.Lock()
     app[READER] = LedgerReader(ledger_path(config.state_dir))
     state_dir = app[STATE_DIR] = StateDir(config.state_dir)
@@ -123,8 +124,6 @@ def create_app(
 
         app[RELOAD] = reload
         watchers = [
-            # Whether the writer threads should step aside for the loop (sharing.py).
-            asyncio.create_task(sharing.LOAD.watch()),
             asyncio.create_task(_watch_config(gateway, state)),
             asyncio.create_task(token.watch()),
         ]
