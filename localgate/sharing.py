@@ -36,22 +36,23 @@ SATURATED = 0.9
 # 0.25 s left a 2-second benchmark run a quarter paced); an idle daemon measures
 # nothing, and no timer wakes it.
 SAMPLE = 64
+# Seconds a "saturated" measure holds: a saturated loop measures again within
+# ~40 ms even on the heaviest route, and a loop that went quiet after a burst
+# must not leave the writers unpaced for the next requests (a stream's events).
+HOLD = 0.2
 
 
 class LoopLoad:
     """How busy the event loop's thread is: an observer of the gateway's events that,
     every SAMPLE-th, measures the share of the time since its last measure the
     loop's thread spent running. Called on the loop: `thread_time` is the CPU time
-    of the calling thread.
-
-    After a burst it keeps saying saturated until the next measure, so the next
-    SAMPLE events after a pause may find the writers unpaced; the measure that
-    follows spans the pause and clears it."""
+    of the calling thread. A saturated measure holds for HOLD seconds."""
 
     def __init__(self, *, cpu=time.thread_time, clock=time.monotonic) -> None:
         self._cpu, self._clock = cpu, clock
         self.busy = 0.0  # share of the time between the last two measures the loop ran
-        self.saturated = False  # read by the writer threads: one attribute, no lock
+        # Read by the writer threads: one float, written whole, no lock.
+        self._saturated_until = 0.0
         self.samples = 0
         self._events = 0
         self._last: tuple[float, float] | None = None  # (thread CPU, wall) at the last measure
@@ -64,9 +65,14 @@ class LoopLoad:
         now = self._cpu(), self._clock()
         if self._last is not None and now[1] > self._last[1]:
             self.busy = (now[0] - self._last[0]) / (now[1] - self._last[1])
-            self.saturated = self.busy >= SATURATED
+            self._saturated_until = now[1] + HOLD if self.busy >= SATURATED else 0.0
             self.samples += 1
         self._last = now
+
+    @property
+    def saturated(self) -> bool:
+        """Whether the last measure found the loop saturated, HOLD seconds ago at most."""
+        return self._clock() < self._saturated_until
 
 
 # Process-wide, as the core and the GIL the writers share with the loop are.

@@ -9,43 +9,56 @@ from localgate import sharing
 
 
 class Clocks:
-    """Scripted clocks: the loop's thread ran `shares[i]` of the i-th one-second span."""
+    """The loop thread's CPU time and the wall clock, moved by hand."""
 
-    def __init__(self, shares):
-        self.points = [(0.0, 0.0)]  # (thread CPU, wall) at each measure
-        for share in shares:
-            cpu, wall = self.points[-1]
-            self.points.append((cpu + share, wall + 1.0))
-        self.measure = 0
+    def __init__(self):
+        self.cpu_time = self.wall = 0.0
 
     def cpu(self):
-        return self.points[self.measure][0]
+        return self.cpu_time
 
-    def clock(self):  # read after cpu() at each measure: the next one reads the next point
-        wall = self.points[self.measure][1]
-        self.measure += 1
-        return wall
+    def clock(self):
+        return self.wall
+
+    def run(self, share, seconds=1.0):
+        """`seconds` pass, of which the loop's thread ran `share`."""
+        self.cpu_time += share * seconds
+        self.wall += seconds
 
 
 def test_the_load_is_measured_every_sample_events(monkeypatch):
     monkeypatch.setattr(sharing, "SAMPLE", 3)
-    clocks = Clocks([0.95, 0.7, 1.0])
+    clocks = Clocks()
     load = sharing.LoopLoad(cpu=clocks.cpu, clock=clocks.clock)
     seen = []
-    for _ in range(12):
-        load(object())
-        seen.append((round(load.busy, 2), load.saturated))
+    for share in (None, 0.5, 0.95, 0.7):
+        if share is not None:
+            clocks.run(share, 0.01)
+        for _ in range(3):
+            load(object())
+        seen.append((round(load.busy, 2), load.saturated, load.samples))
     # The first measure only starts the clock; each next one spans the time since.
-    assert seen[:3] == [(0.0, False)] * 3
-    assert seen[5] == (0.95, True) and seen[8] == (0.7, False) and seen[11] == (1.0, True)
-    assert load.samples == 3 and clocks.measure == 4
+    assert seen == [(0.0, False, 0), (0.5, False, 1), (0.95, True, 2), (0.7, False, 3)]
+
+
+def test_a_saturated_measure_holds_only_a_moment(monkeypatch):
+    """A loop that went quiet after a burst measures nothing more: the verdict lapses."""
+    monkeypatch.setattr(sharing, "SAMPLE", 1)
+    clocks = Clocks()
+    load = sharing.LoopLoad(cpu=clocks.cpu, clock=clocks.clock)
+    load(object())
+    clocks.run(0.95, 0.01)
+    load(object())
+    assert load.saturated
+    clocks.run(0.0, sharing.HOLD)
+    assert not load.saturated
 
 
 @pytest.mark.parametrize("saturated, pauses", [(False, 1), (True, 0)])
 def test_a_writer_pauses_only_while_the_loop_has_idle_time(monkeypatch, saturated, pauses):
     slept = []
     monkeypatch.setattr(sharing.time, "sleep", slept.append)
-    monkeypatch.setattr(sharing.LOAD, "saturated", saturated)
+    monkeypatch.setattr(sharing.LOAD, "_saturated_until", float("inf") if saturated else 0.0)
     sharing.yield_core()
     assert len(slept) == pauses
 
