@@ -6,16 +6,21 @@ binding rows) run Python, so they hold the GIL, and on a laptop's busy core
 keeps it for its whole time slice or its whole batch, and a request that
 arrives meanwhile waits for it: at concurrency 1 that was the daemon's p99
 (docs/benchmarks.md, rounds six and ten). So each writer works in short
-stretches and gives the core back between them, while the loop has idle time
-to give: once the loop is saturated, stepping aside shortens no request's wait
-(they queue for the loop anyway) and only costs context switches, ~4 a pause,
-which were most of small chat's gap to the bare relay (round fourteen).
+stretches and gives the core back between them, while the loop has room to
+give: once requests queue for a loop that is busy all the time, stepping aside
+shortens no request's wait and only costs context switches, ~4 a pause, which
+were most of small chat's gap to the bare relay at concurrency 32 (round
+fourteen). Busy alone does not say that: one client at a time on a fast
+upstream keeps the loop ~95% busy with nobody queued, and the one request in
+flight then waits for every stretch.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+
+from localgate.events import RequestDone
 
 # Items (log lines, ledger rows) a writer handles between two yields: a
 # request that arrives meanwhile waits for one stretch (~0.1 ms), not a batch.
@@ -28,45 +33,58 @@ STRETCH = 16
 # so both writers step aside the same way.
 PAUSE = 0.0002  # seconds
 # The share of the time the loop's thread spent running above which it counts as
-# saturated. Measured on the benchmark's pinned core: ~0.95 under a load it cannot
-# keep up with (the writers take the rest), 0.68-0.78 at concurrency 1.
-SATURATED = 0.9
+# busy. Measured on the benchmark's pinned core: ~0.95 under a load it cannot keep
+# up with (the writers take the rest); at concurrency 1, 0.68-0.78, or ~0.95 where
+# waking the other core is cheap.
+BUSY = 0.9
+# Requests in flight, on average, from which they queue for a busy loop: Little's
+# law, the latencies of the requests that ended over the time they ended in.
+QUEUED = 2.0
 # Gateway events (a request makes one or more) between two measures: ~15 ms of a
 # load that saturates the loop, so a burst is seen almost at once (a timer every
 # 0.25 s left a 2-second benchmark run a quarter paced); an idle daemon measures
 # nothing, and no timer wakes it.
 SAMPLE = 64
-# Seconds a "saturated" measure holds: a saturated loop measures again within
+# Seconds a saturated measure holds: a saturated loop measures again within
 # ~40 ms even on the heaviest route, and a loop that went quiet after a burst
 # must not leave the writers unpaced for the next requests (a stream's events).
 HOLD = 0.2
 
 
 class LoopLoad:
-    """How busy the event loop's thread is: an observer of the gateway's events that,
-    every SAMPLE-th, measures the share of the time since its last measure the
-    loop's thread spent running. Called on the loop: `thread_time` is the CPU time
-    of the calling thread. A saturated measure holds for HOLD seconds."""
+    """Whether the event loop is saturated (busy and queued for): an observer of
+    the gateway's events that, every SAMPLE-th, measures the share of the time
+    since its last measure the loop's thread spent running, and the requests in
+    flight on average. Called on the loop: `thread_time` is the CPU time of the
+    calling thread. A saturated measure holds for HOLD seconds."""
 
     def __init__(self, *, cpu=time.thread_time, clock=time.monotonic) -> None:
         self._cpu, self._clock = cpu, clock
         self.busy = 0.0  # share of the time between the last two measures the loop ran
+        self.in_flight = 0.0  # requests in flight over that time, on average
         # Read by the writer threads: one float, written whole, no lock.
         self._saturated_until = 0.0
         self.samples = 0
         self._events = 0
+        self._served = 0.0  # seconds the requests that ended since the last measure took
         self._last: tuple[float, float] | None = None  # (thread CPU, wall) at the last measure
 
     def __call__(self, event: object) -> None:
+        if isinstance(event, RequestDone):
+            self._served += event.latency
         self._events += 1
         if self._events < SAMPLE:
             return
         self._events = 0
         now = self._cpu(), self._clock()
         if self._last is not None and now[1] > self._last[1]:
-            self.busy = (now[0] - self._last[0]) / (now[1] - self._last[1])
-            self._saturated_until = now[1] + HOLD if self.busy >= SATURATED else 0.0
+            elapsed = now[1] - self._last[1]
+            self.busy = (now[0] - self._last[0]) / elapsed
+            self.in_flight = self._served / elapsed
+            saturated = self.busy >= BUSY and self.in_flight >= QUEUED
+            self._saturated_until = now[1] + HOLD if saturated else 0.0
             self.samples += 1
+        self._served = 0.0
         self._last = now
 
     @property

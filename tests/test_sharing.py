@@ -1,11 +1,13 @@
-"""The writer threads step aside for the event loop only while it has idle time:
-once it is saturated, a pause shortens no request's wait and costs switches."""
+"""The writer threads step aside for the event loop only while it has room to give:
+once requests queue for a loop that is busy all the time, a pause shortens no
+request's wait and costs context switches."""
 
 from __future__ import annotations
 
 import pytest
 
 from localgate import sharing
+from localgate.events import RequestDone
 
 
 class Clocks:
@@ -20,25 +22,38 @@ class Clocks:
     def clock(self):
         return self.wall
 
-    def run(self, share, seconds=1.0):
+    def run(self, share, seconds):
         """`seconds` pass, of which the loop's thread ran `share`."""
         self.cpu_time += share * seconds
         self.wall += seconds
 
 
-def test_the_load_is_measured_every_sample_events(monkeypatch):
-    monkeypatch.setattr(sharing, "SAMPLE", 3)
+def ended(latency: float) -> RequestDone:
+    return RequestDone("req_1", "openai", "chat", "gpt-x", False, 200, 0.0, latency)
+
+
+def test_saturated_is_busy_with_requests_queued(monkeypatch):
+    """Every SAMPLE events: the loop's share of the time since the last measure, and
+    the requests in flight on average (their latencies over that time)."""
+    monkeypatch.setattr(sharing, "SAMPLE", 4)
     clocks = Clocks()
     load = sharing.LoopLoad(cpu=clocks.cpu, clock=clocks.clock)
+    for _ in range(4):
+        load(object())  # the first measure only starts the clock
     seen = []
-    for share in (None, 0.5, 0.95, 0.7):
-        if share is not None:
-            clocks.run(share, 0.01)
-        for _ in range(3):
+    for share, latency in ((0.5, 0.1), (0.95, 0.1), (0.95, 0.002), (0.7, 0.1)):
+        clocks.run(share, 0.01)
+        for _ in range(2):  # two of the four events a request's end, here
+            load(ended(latency))
             load(object())
-        seen.append((round(load.busy, 2), load.saturated, load.samples))
-    # The first measure only starts the clock; each next one spans the time since.
-    assert seen == [(0.0, False, 0), (0.5, False, 1), (0.95, True, 2), (0.7, False, 3)]
+        seen.append((round(load.busy, 2), round(load.in_flight, 1), load.saturated))
+    assert seen == [
+        (0.5, 20.0, False),  # requests queued, but the loop had room
+        (0.95, 20.0, True),
+        (0.95, 0.4, False),  # busy with one request at a time: nobody queued
+        (0.7, 20.0, False),
+    ]
+    assert load.samples == 4
 
 
 def test_a_saturated_measure_holds_only_a_moment(monkeypatch):
@@ -48,7 +63,7 @@ def test_a_saturated_measure_holds_only_a_moment(monkeypatch):
     load = sharing.LoopLoad(cpu=clocks.cpu, clock=clocks.clock)
     load(object())
     clocks.run(0.95, 0.01)
-    load(object())
+    load(ended(0.1))
     assert load.saturated
     clocks.run(0.0, sharing.HOLD)
     assert not load.saturated
