@@ -96,6 +96,7 @@ def machine() -> dict:
         "cpu": cpu[0].split(":", 1)[1].strip() if cpu else platform.processor(),
         "cores": os.cpu_count(),
         "kernel": platform.release(),
+        "idle": _idle(),
         "python": platform.python_version(),
         "aiohttp": aiohttp.__version__,
         "localgate": f"{localgate.__version__} "
@@ -112,6 +113,23 @@ def machine() -> dict:
             if shutil.which(tool)
         },
     }
+
+
+def _idle() -> str | None:
+    """How an idle core sleeps. It moves the figures: on a VM whose idle cores halt at
+    once (haltpoll, guest_halt_poll_ns 0), every wake-up of the other core's
+    sleeping peer goes through the hypervisor, charged to the system that sent
+    it (docs/benchmarks.md, round fourteen)."""
+    cpuidle = Path("/sys/devices/system/cpu/cpuidle/current_driver")
+    poll = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+    try:
+        driver = cpuidle.read_text().strip()
+    except OSError:
+        return None
+    try:
+        return f"{driver} (guest_halt_poll_ns {poll.read_text().strip()})"
+    except OSError:
+        return driver
 
 
 def interleaved(scenario_list, systems, measure, rounds, progress, direct=True) -> dict:
