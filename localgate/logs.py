@@ -206,10 +206,11 @@ class _Handoff(logging.Handler):
     On the event loop a record is only appended to a deque (no lock, no
     syscall); the thread is woken by the first record of a batch, lets the batch
     gather for BATCH_WAIT, then formats and writes it `sharing.STRETCH` lines at a
-    time, one flush per handler and chunk, and steps aside after each chunk. One
-    wake-up per batch instead of one per line keeps the writer from contending
-    with the loop for the GIL on every request; the yields keep a request that
-    arrives meanwhile from waiting for the whole batch.
+    time, one flush per handler and chunk, and steps aside after each chunk
+    unless the loop is saturated (`sharing.yield_core`). One wake-up per batch
+    instead of one per line keeps the writer from contending with the loop for
+    the GIL on every request; the yields keep a request that arrives meanwhile
+    from waiting for the whole batch.
     """
 
     def __init__(self, handlers: list[logging.Handler]):

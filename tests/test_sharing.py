@@ -70,7 +70,7 @@ def test_a_saturated_measure_holds_only_a_moment(monkeypatch):
 
 
 @pytest.mark.parametrize("saturated, pauses", [(False, 1), (True, 0)])
-def test_a_writer_pauses_only_while_the_loop_has_idle_time(monkeypatch, saturated, pauses):
+def test_a_writer_pauses_only_while_the_loop_is_not_saturated(monkeypatch, saturated, pauses):
     slept = []
     monkeypatch.setattr(sharing.time, "sleep", slept.append)
     monkeypatch.setattr(sharing.LOAD, "_saturated_until", float("inf") if saturated else 0.0)
