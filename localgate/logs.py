@@ -3,6 +3,8 @@
 Records are queued on the event loop (no syscall on the request path) and
 written in batches by one background thread. `stop()` drains the queue, so
 nothing is lost at shutdown, whether stderr is a terminal, a pipe or a file.
+A record made once per request can be queued unmade (`DaemonLog.defer`): the
+writer thread makes it, its text included, in the same order as the rest.
 
 Every record may carry `request_id` and `fields` (extra=…: a dict, or a
 function making one when the line is written); the text form shows the
@@ -19,6 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from localgate import sharing
@@ -191,6 +194,14 @@ class DaemonLog:
         self._handoff.thread.start()
         return self
 
+    def defer(self, make: Callable[[], logging.LogRecord]) -> None:
+        """Queue a record that the writer thread makes (`make()`) and writes in turn.
+
+        For the request log, checked against its logger's level when queued; it
+        goes to the daemon's handlers as a record propagated to the root would.
+        """
+        self._handoff.defer(make)
+
     def stop(self) -> None:
         """Write out everything queued, then close the handlers."""
         self._handoff.stop()  # writes what is queued before it returns
@@ -205,31 +216,35 @@ class _Handoff(logging.Handler):
 
     On the event loop a record is only appended to a deque (no lock, no
     syscall); the thread is woken by the first record of a batch, lets the batch
-    gather for BATCH_WAIT, then formats and writes it `sharing.STRETCH` lines at a
-    time, one flush per handler and chunk, and steps aside after each chunk
-    unless the loop is saturated (`sharing.yield_core`). One wake-up per batch
-    instead of one per line keeps the writer from contending with the loop for
-    the GIL on every request; the yields keep a request that arrives meanwhile
-    from waiting for the whole batch.
+    gather for BATCH_WAIT, then makes the deferred records, formats and writes
+    them `sharing.STRETCH` lines at a time, one flush per handler and chunk, and
+    steps aside after each chunk unless the loop is saturated
+    (`sharing.yield_core`). One wake-up per batch instead of one per line keeps
+    the writer from contending with the loop for the GIL on every request; the
+    yields keep a request that arrives meanwhile from waiting for the whole batch.
     """
 
     def __init__(self, handlers: list[logging.Handler]):
         super().__init__()
         self.handlers = handlers
-        self.records: deque[logging.LogRecord] = deque()
+        # Records, and functions making one (`defer`), in the order they came.
+        self.records: deque[logging.LogRecord | Callable[[], logging.LogRecord]] = deque()
         self.wake = threading.Event()
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name="localgate-log", daemon=True)
 
     def handle(self, record: logging.LogRecord) -> bool:
-        # No filters and no lock: deque.append is atomic.
-        self.records.append(record)
-        if not self.wake.is_set():
-            self.wake.set()
+        self.defer(record)  # no filters: the daemon's handlers have their own
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
         self.handle(record)
+
+    def defer(self, item: logging.LogRecord | Callable[[], logging.LogRecord]) -> None:
+        """Queue a record, or a function making one. No lock: deque.append is atomic."""
+        self.records.append(item)
+        if not self.wake.is_set():
+            self.wake.set()
 
     def stop(self) -> None:
         self.stopping = True
@@ -251,6 +266,7 @@ class _Handoff(logging.Handler):
         records = self.records
         while records:
             chunk = [records.popleft() for _ in range(min(len(records), sharing.STRETCH))]
+            chunk = [record for record in map(self._made, chunk) if record is not None]
             for handler in self.handlers:
                 for record in chunk:
                     if handler.filter(record):
@@ -262,6 +278,17 @@ class _Handoff(logging.Handler):
             # Without it a request came about 1 ms late every batch (round six: c=1,
             # the loop and this thread on one core).
             sharing.yield_core()
+
+    def _made(self, item) -> logging.LogRecord | None:
+        """`item` itself, or the record the function `item` makes; None (reported as
+        logging reports a handler's error) when making it failed."""
+        if isinstance(item, logging.LogRecord):
+            return item
+        try:
+            return item()
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": f"making a log record: {item!r}"}))
+            return None
 
 
 def _iso(epoch: float) -> str:

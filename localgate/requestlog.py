@@ -4,6 +4,13 @@ Lines go through `logging` (see localgate.logs: queued on the loop, written
 by a background thread, as text or JSON). Each carries the request id, and
 the failed attempts of a request are held back until the request ends, so
 they follow its line instead of interleaving with other requests' lines.
+
+In the daemon a line is not even made on the loop: the record and its text
+are made by the log's writer thread (`DaemonLog.defer`), many in a row. Made
+once per request amid the request's own work, they cost the loop several
+times what they cost there: small chat at c=32 served ~5% more requests a
+second deferred, and c=1 answered ~15 µs sooner (docs/benchmarks.md, round
+fifteen).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 
 from localgate.events import AttemptFailed, RequestDone
 from localgate.providers.base import CHAT, GENERATE, MESSAGES
@@ -21,10 +29,21 @@ MAX_VALUE = 200  # characters of one value (a model, an error) a log line shows
 
 
 class RequestLog:
-    """An observer of gateway events that logs them to `localgate.requests`."""
+    """An observer of gateway events that logs them to `localgate.requests`.
 
-    def __init__(self, logger: logging.Logger | None = None):
+    With `defer` (the daemon's `DaemonLog.defer`), each record is handed over
+    as a function that makes it, called off the loop; the logger's level still
+    decides at once whether there is a line at all.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        *,
+        defer: Callable[[Callable[[], logging.LogRecord]], None] | None = None,
+    ):
         self.log = logger or logging.getLogger("localgate.requests")
+        self._defer = defer
         self._held: dict[str, list[AttemptFailed]] = {}  # request id → its failed attempts
         self._blank: dict | None = None  # a record's attributes that never change
 
@@ -37,7 +56,7 @@ class RequestLog:
             self._held.setdefault(event.request_id, []).append(event)
         elif isinstance(event, RequestDone):
             self._emit(
-                request_line(event),
+                functools.partial(request_line, event),
                 {
                     "request_id": event.request_id,
                     "style": _status_style(event),
@@ -64,25 +83,32 @@ class RequestLog:
         }
         self._emit(line, {"request_id": e.request_id, "style": "yellow", "fields": fields})
 
-    def _emit(self, line: str, extra: dict) -> None:
-        # What logger.info does, less its walk up the stack for the caller's file and
-        # line, and less LogRecord.__init__: a record's thread, process and source
-        # never change here, so they are made once and copied (a quarter of the cost).
+    def _emit(self, line: str | Callable[[], str], extra: dict) -> None:
+        """Log `line` (or what the function `line` makes) now, or hand it to `defer`."""
         if not self.log.isEnabledFor(logging.INFO):
             return
+        make = functools.partial(self._record, line, extra, time.time_ns())
+        if self._defer is None:
+            self.log.handle(make())
+        else:
+            self._defer(make)
+
+    def _record(self, line: str | Callable[[], str], extra: dict, now: int) -> logging.LogRecord:
+        # What logger.info makes, less its walk up the stack for the caller's file and
+        # line, and less LogRecord.__init__: a record's thread, process and source
+        # never change here, so they are made once and copied (a quarter of the cost).
         if self._blank is None:
             made = self.log.makeRecord(self.log.name, logging.INFO, "", 0, "", None, None)
             self._blank = vars(made)
         record = logging.LogRecord.__new__(logging.LogRecord)
         attributes = vars(record)
         attributes.update(self._blank)
-        now = time.time_ns()
         attributes["created"] = now / 1e9
         attributes["msecs"] = (now % 1_000_000_000) // 1_000_000
         attributes["relativeCreated"] = (now - logging._startTime * 1e9) / 1e6
-        attributes["msg"] = line
+        attributes["msg"] = line if isinstance(line, str) else line()
         attributes.update(extra)
-        self.log.handle(record)
+        return record
 
 
 def request_line(e: RequestDone) -> str:

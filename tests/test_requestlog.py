@@ -185,3 +185,51 @@ def test_the_console_gets_each_chunk_in_one_write(monkeypatch):
     lines = console.getvalue().splitlines()
     assert len(lines) == 2 * sharing.STRETCH + 3 and "req_0 " in lines[0]
     assert console.writes == 3  # one per chunk
+
+
+def test_a_deferred_line_is_made_where_it_is_written_with_the_time_it_ended(monkeypatch):
+    """With `defer`, the loop hands over a function: the line and the record are made
+    when it is called (by the log's writer thread), stamped with the request's end."""
+    from localgate import requestlog
+
+    made = []
+    monkeypatch.setattr(requestlog, "request_line", lambda e: made.append(e) or f"line {e.model}")
+    logger, out = capture(TextFormatter(dated=False))
+    handed = []
+    before = time.time()
+    RequestLog(logger, defer=handed.append)(done(1))
+    after = time.time()
+    assert len(handed) == 1 and made == [] and out.getvalue() == ""
+    time.sleep(0.01)
+    record = handed[0]()
+    assert made and record.getMessage() == "line gpt-4o" and record.request_id == "req_1"
+    assert before <= record.created <= after
+
+
+def test_a_deferred_log_still_asks_its_level_at_once():
+    logger, _ = capture(TextFormatter(dated=False))
+    logger.setLevel(logging.WARNING)
+    handed = []
+    RequestLog(logger, defer=handed.append)(done(1))
+    assert handed == []
+
+
+def test_deferred_lines_are_written_in_turn_and_one_that_fails_costs_no_other(tmp_path, capsys):
+    log_file = tmp_path / "localgate.log"
+    daemon_log = DaemonLog(log_file, stderr=False).start()
+    try:
+        logger = logging.Logger("test.deferred", logging.INFO)  # not registered: nothing leaks
+        logger.handlers = [daemon_log._handoff]
+        request_log = RequestLog(defer=daemon_log.defer)
+        request_log(done(1))
+        logger.info("between")
+        daemon_log.defer(lambda: 1 / 0)  # a bug in making one record
+        for n in range(2, 2000):
+            request_log(done(n))
+    finally:
+        daemon_log.stop()
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 2000
+    assert " req_1 " in lines[0] and lines[1].endswith(" between") and " req_2 " in lines[2]
+    assert " req_1999 " in lines[-1]
+    assert "ZeroDivisionError" in capsys.readouterr().err  # said, as logging says its errors

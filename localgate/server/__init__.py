@@ -54,7 +54,7 @@ def run(
         if token.problem:
             log.warning("no proxy token in use: %s", token.problem)
         events = Events()
-        events.subscribe(RequestLog())
+        events.subscribe(RequestLog(defer=daemon_log.defer))  # lines made off the loop
         app = create_app(config, bind_host=host, events=events, proxy_token=token)
         grace = config.server.shutdown_grace
 
