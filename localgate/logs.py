@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import math
 import os
 import sys
 import threading
@@ -23,6 +24,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 from localgate import sharing
 from localgate.files import identity
@@ -54,28 +57,40 @@ class TextFormatter(logging.Formatter):
         return stamp
 
     def format(self, record: logging.LogRecord) -> str:
-        parts = [self.stamp(record.created)]
+        line = f"{self.stamp(record.created)} {_once(record, _TEXT, self._text)}"
+        style = getattr(record, "style", None)
+        if self.color and style in _COLORS:
+            line = f"\x1b[{_COLORS[style]}m{line}\x1b[0m"
+        return line
+
+    def _text(self, record: logging.LogRecord) -> str:
+        """The line after its time: the same for the file and the console."""
+        parts = []
         if record.levelno != logging.INFO:
             parts.append(record.levelname)
         request_id = getattr(record, "request_id", None)
         if request_id:
             parts.append(request_id)
         parts.append(record.getMessage())
-        line = " ".join(parts)
+        text = " ".join(parts)
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        style = getattr(record, "style", None)
-        if self.color and style in _COLORS:
-            line = f"\x1b[{_COLORS[style]}m{line}\x1b[0m"
-        return line
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second: tuple[int, str, str] = (-1, "", "")  # a second, its time, its UTC offset
+
     def format(self, record: logging.LogRecord) -> str:
+        return _once(record, _JSON, self._json)
+
+    def _json(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": _iso(record.created),
+            "time": self.time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -87,7 +102,40 @@ class JsonFormatter(logging.Formatter):
         entry.update(fields() if callable(fields) else fields)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        try:
+            # A tenth of json.dumps's time: a request's line cost ~6 µs to write, twice.
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses (an integer past 64 bits, a lone surrogate)
+            return json.dumps(entry, ensure_ascii=False, default=str, separators=(",", ":"))
+
+    def time(self, created: float) -> str:
+        """ISO 8601, to the millisecond, with the local UTC offset, as datetime writes
+        it; what only changes with the second is made once a second (made each line,
+        it cost ~2.6 µs)."""
+        fraction, whole = math.modf(created)
+        second, micro = int(whole), round(fraction * 1e6)  # as datetime rounds it
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        made, clock, offset = self._second
+        if second != made:
+            from datetime import datetime
+
+            local = datetime.fromtimestamp(second).astimezone()
+            clock, offset = local.strftime("%Y-%m-%dT%H:%M:%S"), local.isoformat()[19:]
+            self._second = (second, clock, offset)  # one assignment: no thread sees half of it
+        return f"{clock}.{micro // 1000:03d}{offset}"
+
+
+# A record's text, or JSON, as the first of the daemon's handlers (file, console)
+# formatted it: the second only puts its own time (or colour) around it.
+_TEXT, _JSON = "_localgate_text", "_localgate_json"
+
+
+def _once(record: logging.LogRecord, key: str, make) -> str:
+    made = record.__dict__.get(key)
+    if made is None:
+        made = record.__dict__[key] = make(record)
+    return made
 
 
 class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
@@ -289,12 +337,6 @@ class _Handoff(logging.Handler):
         except Exception:
             self.handleError(logging.makeLogRecord({"msg": f"making a log record: {item!r}"}))
             return None
-
-
-def _iso(epoch: float) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
 
 
 def _isatty(stream) -> bool:

@@ -233,3 +233,38 @@ def test_deferred_lines_are_written_in_turn_and_one_that_fails_costs_no_other(tm
     assert " req_1 " in lines[0] and lines[1].endswith(" between") and " req_2 " in lines[2]
     assert " req_1999 " in lines[-1]
     assert "ZeroDivisionError" in capsys.readouterr().err  # said, as logging says its errors
+
+
+def test_the_json_time_is_datetimes_own_made_once_a_second():
+    from datetime import datetime
+
+    formatter = JsonFormatter()
+    for created in (
+        1_700_000_000.123,
+        1_700_000_000.9999996,  # rounds up into the next second, as datetime rounds it
+        1_700_000_001.0,
+        1_699_999_999.5004,
+        1_720_000_000.25,  # another season: the offset is the one of that day
+    ):
+        expected = datetime.fromtimestamp(created).astimezone().isoformat(timespec="milliseconds")
+        assert formatter.time(created) == expected
+
+
+def test_a_json_line_is_made_once_for_every_handler_and_holds_anything(tmp_path):
+    """The file and the console write the same JSON: the fields are made once; what
+    JSON cannot hold goes as text, and an integer past 64 bits stays exact."""
+    calls = []
+
+    def fields():
+        calls.append(1)
+        return {"huge": 2**70, "odd": object(), "text": "héllo"}
+
+    record = logging.makeLogRecord({"msg": "m", "levelno": logging.INFO, "levelname": "INFO"})
+    record.fields = fields
+    first, second = JsonFormatter().format(record), JsonFormatter().format(record)
+    assert first == second and len(calls) == 1
+    entry = json.loads(first)
+    assert entry["huge"] == 2**70 and entry["odd"].startswith("<object") and entry["text"] == "héllo"
+    plain = logging.makeLogRecord({"msg": "m", "levelno": logging.INFO, "levelname": "INFO"})
+    plain.fields = {"n": 1, "s": "ünï"}
+    assert json.loads(JsonFormatter().format(plain))["s"] == "ünï"
