@@ -8,9 +8,9 @@ they follow its line instead of interleaving with other requests' lines.
 In the daemon a line is not even made on the loop: the record and its text
 are made by the log's writer thread (`DaemonLog.defer`), many in a row. Made
 once per request amid the request's own work, they cost the loop several
-times what they cost there: small chat at c=32 served ~5% more requests a
-second deferred, and c=1 answered ~15 µs sooner (docs/benchmarks.md, round
-fifteen).
+times what they cost there: deferred, small chat at c=32 served 3.5-8.6% more
+requests a second in an A/B, and c=1 answered ~15 µs sooner
+(docs/benchmarks.md, round fifteen).
 """
 
 from __future__ import annotations
