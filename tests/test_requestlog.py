@@ -247,10 +247,10 @@ def test_the_json_time_is_datetimes_own_made_once_a_second():
         1_720_000_000.25,  # another season: the offset is the one of that day
     ):
         expected = datetime.fromtimestamp(created).astimezone().isoformat(timespec="milliseconds")
-        assert formatter.time(created) == expected
+        assert formatter.stamp(created) == expected
 
 
-def test_a_json_line_is_made_once_for_every_handler_and_holds_anything(tmp_path):
+def test_a_json_line_is_made_once_for_every_handler_and_holds_anything():
     """The file and the console write the same JSON: the fields are made once; what
     JSON cannot hold goes as text, and an integer past 64 bits stays exact."""
     calls = []
@@ -264,7 +264,9 @@ def test_a_json_line_is_made_once_for_every_handler_and_holds_anything(tmp_path)
     first, second = JsonFormatter().format(record), JsonFormatter().format(record)
     assert first == second and len(calls) == 1
     entry = json.loads(first)
-    assert entry["huge"] == 2**70 and entry["odd"].startswith("<object") and entry["text"] == "héllo"
+    assert (
+        entry["huge"] == 2**70 and entry["odd"].startswith("<object") and entry["text"] == "héllo"
+    )
     plain = logging.makeLogRecord({"msg": "m", "levelno": logging.INFO, "levelname": "INFO"})
     plain.fields = {"n": 1, "s": "ünï"}
     assert json.loads(JsonFormatter().format(plain))["s"] == "ünï"
