@@ -113,7 +113,12 @@ def run(
         web.run_app(
             app,
             sock=sock,
-            loop=new_event_loop(),
+            # asyncio's own loop, not uvloop: uvloop waits for I/O with the GIL
+            # released and takes it back for every callback, so the log and ledger
+            # writer threads got it at every callback and cut into the request in
+            # flight (at concurrency 1, +70 µs on small chat). asyncio's loop lets go
+            # of the GIL only while it waits, idle: the writers run in that time. Its
+            # req/s at c=32 measured 1-5% higher too (docs/benchmarks.md, round 16).
             print=None,
             handler_cancellation=True,
             access_log=None,
@@ -168,24 +173,6 @@ async def settle_memory(app) -> None:
     # rows); when one holds the GIL the loop waits up to the switch interval
     # (5 ms by default) for it: a stall in the p99 of whatever request was running.
     sys.setswitchinterval(SWITCH_INTERVAL)
-
-
-def new_event_loop():
-    """uvloop's event loop where it is installed (its wheels cover Linux and macOS),
-    else asyncio's.
-
-    Every request is a dozen loop iterations, socket reads and writes and a
-    task: on uvloop localgate's req/s at c=32 rose from 0.60x to 0.65x the
-    benchmark relay's (which stays on asyncio's loop) on the passthrough routes,
-    in three interleaved pairs of runs (docs/benchmarks.md), for 2.5 MB of RSS.
-    """
-    import asyncio
-
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def warn_plaintext_keyring(log) -> None:
