@@ -118,7 +118,7 @@ def run(
             # writer threads got it at every callback and cut into the request in
             # flight (at concurrency 1, +70 µs on small chat). asyncio's loop lets go
             # of the GIL only while it waits, idle: the writers run in that time. Its
-            # req/s at c=32 measured 1-5% higher too (docs/benchmarks.md, round 16).
+            # req/s at c=32 measured 1-5% higher too (docs/benchmarks.md, round sixteen).
             print=None,
             handler_cancellation=True,
             access_log=None,
