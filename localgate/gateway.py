@@ -157,7 +157,15 @@ class Gateway:
         return self._plans.get(model, lambda: routing.plan(model, config.aliases, config.accounts))
 
     async def serve(self, req: ClientRequest, http_request: web.Request) -> web.StreamResponse:
-        """Serve one request; raises GatewayError for the middleware to render."""
+        """Serve one request; raises GatewayError for the middleware to render.
+
+        A whole answer is written to the client here, before this request's event
+        (its log line, ledger row, live feed) and before the caller's own
+        bookkeeping (keeping a Responses answer): the client waits for none of it.
+        Left to aiohttp, the answer went out after them: at concurrency 1 the
+        bookkeeping then sat between the upstream's answer and the client's, instead
+        of in the time the loop waits for the client's next request (round seventeen).
+        """
         check_model(req.model)  # before it reaches a log line, a header or an upstream
         record = RequestDone(
             req.id, req.dialect, req.op, req.model, req.stream, 0, time.time(), 0.0
@@ -165,7 +173,9 @@ class Gateway:
         try:
             with self.drain.request():
                 response = await self._serve(req, http_request, record)
-            record.status = response.status
+                record.status = response.status
+                if not response.prepared:  # streams and sockets were written as they came
+                    await _deliver(response, http_request, record)
             return response
         except GatewayError as err:
             record.status, record.error = err.status, err.message
@@ -568,3 +578,14 @@ def _earliest(a: float | None, b: float | None) -> float | None:
     if b is None:
         return a
     return min(a, b)
+
+
+async def _deliver(response: web.Response, http_request: web.Request, record) -> None:
+    """Write a whole answer now; a client gone meanwhile is recorded as gone, not
+    raised (aiohttp, finishing the response after the handler, meets it again and
+    closes the connection, as it does for an answer it writes itself)."""
+    try:
+        await response.prepare(http_request)
+        await response.write_eof()
+    except ConnectionError:
+        record.client_gone = True

@@ -124,22 +124,24 @@ class ResponseStore:
 
     async def save(self, response: dict, previous: str | None, input_items: list) -> None:
         """Queue `response` (answered to a request that added `input_items` after
-        `previous`) to be kept; returns once queued, before the write."""
+        `previous`) to be kept; returns once queued, before the write.
+
+        Queued before anything that may wait: the client has the answer already
+        (the gateway writes it first), and a follow-up naming it must find it.
+        """
         if self._db is None or not isinstance(response.get("id"), str):
-            return
-        try:
-            # Its file checked once per write, not per save: the saves of the next
-            # SAVE_DELAY are written with this one, into the file checked now.
-            if self._state is not None and self._timer is None:
-                await self._state.check(self.path)
-        except OSError as exc:
-            log.error("could not keep response %s for later turns: %s", response["id"], exc)
             return
         self._unsaved.append((response, previous, input_items))
         # A save waits for its timer or for the next job asked (_run), whichever
         # comes first; the write takes every save there when it runs.
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(SAVE_DELAY, self._write_now)
+        if self._timer is not None:
+            return
+        self._timer = asyncio.get_running_loop().call_later(SAVE_DELAY, self._write_now)
+        if self._state is not None:
+            # Its file checked once per write, not per save: the saves of the next
+            # SAVE_DELAY are written with this one, into the file checked now (one
+            # that cannot be recreated the check reports itself).
+            await self._state.check(self.path)
 
     async def chain(self, response_id: str) -> list | None:
         """Every item of the conversation up to and including `response_id`'s output,

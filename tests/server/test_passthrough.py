@@ -275,3 +275,53 @@ async def test_an_upstreams_cookie_is_never_sent_back(localgate, make_fake):
         assert resp.status == 200
     assert len(up.requests) == 3
     assert [r.headers.get("cookie") for r in up.requests] == [None, None, None]
+
+
+async def test_the_client_has_its_answer_before_the_bookkeeping(localgate, make_fake):
+    """The answer is on the wire before the request's event (log line, ledger row):
+    a client reading on its own thread has it while the observer still runs."""
+    import asyncio
+    import http.client
+    import threading
+
+    from localgate.events import RequestDone
+    from localgate.server.app import GATEWAY
+
+    oai = await make_fake("openai", "oai")
+    client = await localgate([account("oai", "openai", oai.url)])
+    answered, seen = threading.Event(), []
+
+    def observe(event):
+        if isinstance(event, RequestDone):
+            # Blocks the loop: only an answer written before the event can reach the client.
+            seen.append(answered.wait(10))
+
+    client.app[GATEWAY].events.subscribe(observe)
+
+    def ask() -> bytes:
+        conn = http.client.HTTPConnection(client.server.host, client.server.port, timeout=30)
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+        conn.request(
+            "POST", "/v1/chat/completions", json.dumps(body), {"content-type": "application/json"}
+        )
+        answer = conn.getresponse().read()
+        answered.set()
+        conn.close()
+        return answer
+
+    answer = await asyncio.to_thread(ask)
+    assert json.loads(answer)["choices"][0]["message"]["content"] == "Hello from oai"
+    assert seen == [True]
+
+
+async def test_a_client_gone_before_its_answer_is_written_is_recorded_gone():
+    from localgate.events import RequestDone
+    from localgate.gateway import _deliver
+
+    class Gone:
+        async def prepare(self, request):
+            raise ConnectionResetError("Cannot write to closing transport")
+
+    record = RequestDone("req_1", "openai", "chat", "m", False, 0, 0.0, 0.0)
+    await _deliver(Gone(), None, record)
+    assert record.client_gone
