@@ -8,6 +8,8 @@ it: the answer is kept for later turns unless the client said `store: false`.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from localgate import dialects, jsonwire
@@ -16,6 +18,8 @@ from localgate.errors import InvalidRequest, NotFound
 from localgate.providers.base import COMPACT, COUNT_TOKENS, RESPONSES
 from localgate.server.handlers import client_request, gateway, read_body
 from localgate.server.keys import RESPONSE_STORE
+
+log = logging.getLogger("localgate")
 
 
 def add_routes(app: web.Application) -> None:
@@ -75,9 +79,12 @@ async def _serve(request: web.Request, op: str):
         )
     req = client_request(request, "responses", op, inspected, body, raw, native_only=native_only)
     response = await gateway(request).serve(req, request)
-    if keep and isinstance(req.answer, dict):
-        if native_only is None:  # OpenAI keeps that chain, not us
+    # OpenAI keeps a chain it expanded, not us.
+    if keep and native_only is None and isinstance(req.answer, dict):
+        try:
             await store.save(req.answer, kept_previous, added)
+        except Exception:  # the answer is out already: a second one must not follow it
+            log.exception("could not keep response %s for later turns", req.answer.get("id"))
     return response
 
 

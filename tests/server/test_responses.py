@@ -175,6 +175,29 @@ async def test_store_false_keeps_nothing(localgate, make_fake):
     assert "store: false" in (await resp.json())["error"]["message"]
 
 
+async def test_a_store_that_fails_after_the_answer_costs_only_the_keeping(
+    localgate, make_fake, monkeypatch, caplog
+):
+    """The answer is written before it is kept: a failure keeping it is logged, and no
+    error answer follows the 200 on the connection (the next request is served)."""
+    from localgate.response_store import ResponseStore
+
+    async def broken(self, *args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ResponseStore, "save", broken)
+    claude = await make_fake("anthropic", "claude")
+    claude.script(Reply(text="one"), Reply(text="two"))
+    client = await localgate([account("claude", "anthropic", claude.url)])
+    for text in ("one", "two"):
+        resp = await client.post(
+            "/v1/responses", json={"model": "claude-sonnet-4-5", "input": "hi"}
+        )
+        assert resp.status == 200
+        assert (await resp.json())["output"][0]["content"][0]["text"] == text
+    assert "could not keep response resp_" in caplog.text and "disk on fire" in caplog.text
+
+
 async def test_unknown_previous_response_id_goes_to_an_openai_account_unchanged(
     localgate, make_fake
 ):
