@@ -79,7 +79,7 @@ async def _serve(request: web.Request, op: str):
         )
     req = client_request(request, "responses", op, inspected, body, raw, native_only=native_only)
     response = await gateway(request).serve(req, request)
-    # OpenAI keeps a chain it expanded, not us.
+    # With native_only set, an OpenAI account served a chain it keeps itself.
     if keep and native_only is None and isinstance(req.answer, dict):
         try:
             await store.save(req.answer, kept_previous, added)
