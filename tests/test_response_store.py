@@ -48,6 +48,29 @@ async def test_an_answer_is_out_before_its_save_is_written(localgate, make_fake,
     assert roles == ["user", "assistant", "user"]  # the first turn was found
 
 
+async def test_a_save_is_queued_before_anything_it_waits_for(tmp_path):
+    """The gateway writes the answer first, so a follow-up naming it can be read while
+    its save still waits on the state dir's check: the save was queued before it."""
+    from localgate.statedir import StateDir
+
+    state, checking, recreated = StateDir(tmp_path), asyncio.Event(), asyncio.Event()
+    store = ResponseStore(tmp_path, days=30, max_mb=64, state=state)
+    assert await store.start()
+
+    async def slow_check(path=None):
+        checking.set()
+        await recreated.wait()  # a recreation under way: the save waits here
+
+    state.check = slow_check
+    saving = asyncio.create_task(store.save(answer("resp_1", "kept"), None, []))
+    await checking.wait()
+    assert (await store.get("resp_1"))["output"][0]["content"][0]["text"] == "kept"
+    assert not saving.done()
+    recreated.set()
+    await saving
+    await store.close()
+
+
 async def test_saves_and_reads_run_in_the_order_asked(tmp_path):
     store = ResponseStore(tmp_path, days=30, max_mb=64)
     assert await store.start()
