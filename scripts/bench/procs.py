@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,26 +33,46 @@ def pinned(argv: list[str], cores: str | None) -> list[str]:
     return ["taskset", "-c", cores, *argv] if cores and shutil.which("taskset") else argv
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants (a server's workers), parents first."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # the thread (or the process) is gone
+            continue
+        for child in children:
+            pids += family(int(child))
+    return pids
+
+
+def _read_family(pid: int, name: str):
+    """The text of /proc/<member>/<name> for `pid` and each living descendant."""
+    for member in family(pid):
+        try:
+            yield Path(f"/proc/{member}/{name}").read_text()
+        except FileNotFoundError:  # a descendant that exited meanwhile
+            if member == pid:
+                raise
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and its descendants in MiB (nginx's worker, node's children)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    total = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return total / 1024 + sum(rss_mb(int(child)) for child in children)
+    """Resident memory of `pid` and its descendants in MiB."""
+    kib = 0
+    for status in _read_family(pid, "status"):
+        kib += next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+    return kib / 1024
 
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) `pid` and its descendants have used, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return ticks / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(c)) for c in children)
+    ticks = 0
+    for stat in _read_family(pid, "stat"):
+        fields = stat.rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -70,6 +91,38 @@ class Child:
 
     def tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
+
+    def signal(self, signum: int) -> None:
+        """`signum` to the child and every descendant."""
+        try:
+            members = family(self.process.pid)
+        except OSError:  # exited: stop() reports it
+            return
+        for member in members:
+            try:
+                os.kill(member, signum)
+            except ProcessLookupError:
+                pass
+
+
+@contextmanager
+def alone(mine: list[Child], everyone: list[Child]):
+    """Only `mine` of `everyone` run inside (none, when empty): the others are
+    stopped (SIGSTOP) and continued after, whatever happens inside.
+
+    An idle peer is not idle: Node's garbage collector finishes a run's work
+    seconds later (claude-code-router's took 60 ms of core 0 in the middle of
+    localgate's next run), LiteLLM's and localgate's timers fire. Stopped,
+    their leftovers land in their own next run, not in another system's.
+    """
+    others = [c for c in everyone if c not in mine]
+    for other in others:
+        other.signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            other.signal(signal.SIGCONT)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from scripts.bench import report, wire
 from scripts.bench.drive import percentile, run_load, run_streams
-from scripts.bench.procs import REPO, Children, pinned
+from scripts.bench.procs import REPO, Children, alone, pinned
 from scripts.bench.systems import KINDS, clean_env, scenarios, start_systems
 
 PHASES = ("latency", "throughput", "streams", "memory", "cli", "profile")
@@ -133,14 +133,17 @@ def _idle() -> str | None:
 
 
 def interleaved(scenario_list, systems, measure, rounds, progress, direct=True) -> dict:
-    """{(scenario, system): [one result per round]}, systems interleaved in every round."""
+    """{(scenario, system): [one result per round]}, systems interleaved in every round,
+    each measured alone: the other systems' processes stopped meanwhile."""
     runs: dict = {}
+    everyone = [c for system in systems.values() for c in system.processes]
     for number in range(rounds):
         for s in scenario_list:
             for system in systems.values():
                 if s.kind not in system.kinds or (system.name == "direct" and not direct):
                     continue
-                result = measure(s, system)
+                with alone(system.processes, everyone):
+                    result = measure(s, system)
                 runs.setdefault((s.name, system.name), []).append(result)
                 progress(
                     f"round {number + 1}/{rounds} {s.name} {system.name}: "

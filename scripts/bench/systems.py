@@ -96,6 +96,11 @@ class System:
     kinds: frozenset[str] = frozenset(KINDS)
     headers: Callable[[Scenario], dict] = field(default=lambda scenario: {})
     version: str | None = None
+    also: tuple[Child, ...] = ()  # its other processes (claude-code-router's for streams)
+
+    @property
+    def processes(self) -> list[Child]:
+        return [self.child, *self.also] if self.child else []
 
     def url(self, s: Scenario) -> str:
         base = self.stream if s.stream else self.fixed
@@ -387,5 +392,6 @@ def start_systems(children: Children, work: Path, args, progress) -> dict[str, S
             started[0][0],
             frozenset({"translated"}),
             version=version,
+            also=(started[1][0],),
         )
     return found
