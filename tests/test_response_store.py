@@ -10,6 +10,7 @@ import threading
 
 from localgate import response_store
 from localgate.response_store import FILENAME, PRUNE_EVERY, ResponseStore
+from localgate.statedir import StateDir
 from tests.sdks import openai_sdk
 from tests.support import account
 
@@ -51,8 +52,6 @@ async def test_an_answer_is_out_before_its_save_is_written(localgate, make_fake,
 async def test_a_save_is_queued_before_anything_it_waits_for(tmp_path):
     """The gateway writes the answer first, so a follow-up naming it can be read while
     its save still waits on the state dir's check: the save was queued before it."""
-    from localgate.statedir import StateDir
-
     state, checking, recreated = StateDir(tmp_path), asyncio.Event(), asyncio.Event()
     store = ResponseStore(tmp_path, days=30, max_mb=64, state=state)
     assert await store.start()

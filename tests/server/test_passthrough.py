@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import json
+import threading
 
 import anthropic
 import pytest
 
+from localgate.events import RequestDone
+from localgate.gateway import _deliver
+from localgate.server.keys import GATEWAY
 from tests.fakes import Reply, ToolCall
 from tests.sdks import anthropic_sdk, openai_sdk
 from tests.support import account
@@ -280,13 +286,6 @@ async def test_an_upstreams_cookie_is_never_sent_back(localgate, make_fake):
 async def test_the_client_has_its_answer_before_the_bookkeeping(localgate, make_fake):
     """The answer is on the wire before the request's event (log line, ledger row):
     a client reading on its own thread has it while the observer still runs."""
-    import asyncio
-    import http.client
-    import threading
-
-    from localgate.events import RequestDone
-    from localgate.server.app import GATEWAY
-
     oai = await make_fake("openai", "oai")
     client = await localgate([account("oai", "openai", oai.url)])
     answered, seen = threading.Event(), []
@@ -315,9 +314,6 @@ async def test_the_client_has_its_answer_before_the_bookkeeping(localgate, make_
 
 
 async def test_a_client_gone_before_its_answer_is_written_is_recorded_gone():
-    from localgate.events import RequestDone
-    from localgate.gateway import _deliver
-
     class Gone:
         async def prepare(self, request):
             raise ConnectionResetError("Cannot write to closing transport")

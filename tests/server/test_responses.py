@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from localgate.response_store import ResponseStore
 from localgate.translate import seal
 from tests.fakes import Cut, Error, Reply, ToolCall
 from tests.fakes.anthropic import thinking_signature
@@ -180,7 +181,6 @@ async def test_a_store_that_fails_after_the_answer_costs_only_the_keeping(
 ):
     """The answer is written before it is kept: a failure keeping it is logged, and no
     error answer follows the 200 on the connection (the next request is served)."""
-    from localgate.response_store import ResponseStore
 
     async def broken(self, *args):
         raise RuntimeError("disk on fire")
