@@ -1,8 +1,9 @@
 """The daemon's live view of its accounts: config entry, provider, credential.
 
 Built from the config on start and on every hot reload. Secrets are resolved
-here (off the event loop: keyring backends block); an account whose secret is
-missing stays listed with the reason, so tables can say what to run.
+here, off the event loop, the keyring read by a child process
+(localgate.keyreader); an account whose secret is missing stays listed with
+the reason, so tables can say what to run.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from localgate import providers
 from localgate.config import AccountConfig
 from localgate.errors import KeyringFailed, KeyringUnavailable, LocalgateError
+from localgate.keyreader import read_keys
 from localgate.pool import AccountEntry
 from localgate.providers.base import Provider
 
@@ -47,8 +49,11 @@ class Account:
         )
 
 
-def build_account(config: AccountConfig, previous: Account | None = None) -> Account:
-    """Resolve the secret and instantiate the provider (blocking: call off the loop).
+def build_account(
+    config: AccountConfig, previous: Account | None = None, read: Callable | None = None
+) -> Account:
+    """Resolve the secret and instantiate the provider (blocking: call off the loop);
+    `read(name)` reads a keyring entry (the keyring itself when None).
 
     When the keyring fails (rather than having no key), the secret `previous`
     held is kept: a locked or briefly unreadable keyring must not take every
@@ -56,7 +61,7 @@ def build_account(config: AccountConfig, previous: Account | None = None) -> Acc
     """
     cls = providers.load(config.provider)
     try:
-        credential = cls.credential_for(config)
+        credential = cls.credential_for(config, read)
     except (KeyringFailed, KeyringUnavailable) as exc:
         if previous is not None and previous.provider is not None:
             if previous.config.provider == config.provider:
@@ -70,16 +75,21 @@ def build_account(config: AccountConfig, previous: Account | None = None) -> Acc
 async def build_accounts(
     configs: tuple[AccountConfig, ...], previous: Mapping[str, Account] | None = None
 ) -> dict[str, Account]:
-    """All accounts, secrets resolved in a worker thread so the server keeps serving.
+    """All accounts, secrets resolved in a worker thread so the server keeps serving,
+    the keyring read by a child process (`localgate.keyreader`), once for all.
 
     `previous` (the accounts serving now) lends its secrets to accounts whose
     keyring read fails; the change of state is logged once each way.
     """
     previous = previous or {}
     loop = asyncio.get_running_loop()
-    built = await loop.run_in_executor(
-        None, lambda: [build_account(c, previous.get(c.name)) for c in configs]
-    )
+
+    def build() -> list[Account]:
+        stored = [c.name for c in configs if not c.key_env]
+        read = read_keys(stored).get if stored else None
+        return [build_account(c, previous.get(c.name), read) for c in configs]
+
+    built = await loop.run_in_executor(None, build)
     failed = [a for a in built if a.keyring_failed]
     was_failing = any(a.keyring_failed for a in previous.values())
     if failed and not was_failing:

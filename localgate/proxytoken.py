@@ -9,6 +9,8 @@ binding a non-loopback address.
 
 The token lives in the keyring under service "localgate" with the username
 ":proxy-token", which no account can have (account names cannot contain ':').
+`localgate token rotate` and `clear` also touch a stamp file in the user's
+state dir (`token_stamp`), which tells a daemon on loopback to read it again.
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ import asyncio
 import hmac
 import logging
 import secrets as _random
+import time
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from localgate.errors import SecretError
+from localgate.keyreader import read_keys
 from localgate.secrets import delete_secret, get_secret, store_secret
 
 log = logging.getLogger("localgate")
 PROXY_TOKEN_USER = ":proxy-token"
 TOKEN_PREFIX = "lg-"
-REFRESH_INTERVAL = 5.0  # seconds: how soon a running daemon sees `localgate token rotate`
+REFRESH_INTERVAL = 5.0  # seconds between reads of the token, beyond loopback
+STAMP_INTERVAL = 1.0  # seconds between looks at the stamp, on loopback
+STAMP_FILE = "proxy-token-changed"  # holds no secret: when the token last changed
 HEADER_NAMES = ("x-api-key", "x-goog-api-key")
 TOKEN_GONE = (
     "this localgate listens beyond loopback and its proxy token is no longer in the "
@@ -44,12 +51,52 @@ def rotate_proxy_token() -> str:
     """Generate a new token, store it (replacing any old one) and return it."""
     token = TOKEN_PREFIX + _random.token_urlsafe(32)
     store_secret(PROXY_TOKEN_USER, token)
+    say_token_changed()
     return token
 
 
 def clear_proxy_token() -> None:
     """Forget the proxy token: loopback clients need none again."""
     delete_secret(PROXY_TOKEN_USER)
+    say_token_changed()
+
+
+def token_stamp() -> Path:
+    """The file `rotate` and `clear` touch: one per user, as the keyring is."""
+    from localgate.config import default_state_dir
+
+    return default_state_dir() / STAMP_FILE
+
+
+def say_token_changed() -> None:
+    """Tell running daemons on loopback to read the token again."""
+    from localgate.files import private_file
+
+    try:
+        private_file(token_stamp()).write_text(f"{time.time_ns()}\n")
+    except OSError:  # the state dir unwritable: they use the new token after a restart
+        pass
+
+
+def _stamped(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+class TokenApart:
+    """`load_proxy_token` for a daemon on loopback: the keyring read by a child
+    process (localgate.keyreader), so its backends never load into the daemon.
+    `plaintext` is the unencrypted keyring file the last read found (None: none)."""
+
+    plaintext: Path | None = None
+
+    def __call__(self) -> str | None:
+        keys = read_keys([PROXY_TOKEN_USER])
+        self.plaintext = keys.plaintext
+        return keys.get(PROXY_TOKEN_USER) or None
 
 
 def auth_headers(token: str | None) -> dict[str, str]:
@@ -97,17 +144,25 @@ def _bytes(text: str) -> bytes:
 
 
 class ProxyTokenSource:
-    """The current token, read at start and re-read now and then, so rotating needs no restart.
+    """The current token, read at start and again later, so rotating needs no restart.
+
+    With no `stamp`, the token is read every few seconds: beyond loopback, where
+    `required` is set and a token that disappears (cleared, or its keyring file
+    gone) makes the guard refuse every request instead of serving anyone. With a
+    `stamp` (`token_stamp()`, on loopback) it is read only when the stamp changes:
+    an idle daemon then asks nothing of the keyring.
 
     A keyring that cannot be read at start leaves no token (`problem` says why);
     one that fails later keeps the last token known, so a hiccup never opens the door.
-    `required` is set for a daemon bound beyond loopback: there a token that
-    disappears (cleared, or its keyring file gone) makes the guard refuse every
-    request instead of serving anyone.
     """
 
-    def __init__(self, read: Callable[[], str | None] = load_proxy_token):
+    def __init__(
+        self, read: Callable[[], str | None] = load_proxy_token, *, stamp: Path | None = None
+    ):
         self._read = read
+        self._stamp = stamp
+        # Taken before the read: a change made during it is read again.
+        self._seen = _stamped(stamp) if stamp is not None else None
         self.value: str | None = None
         self.problem: str | None = None
         self.required = False
@@ -116,10 +171,18 @@ class ProxyTokenSource:
         except SecretError as exc:
             self.problem = str(exc)
 
-    async def watch(self, interval: float = REFRESH_INTERVAL) -> None:
-        """Re-read the token every `interval` seconds until cancelled."""
+    async def watch(self, interval: float | None = None) -> None:
+        """Re-read the token every `interval` seconds (or when the stamp changed, looked
+        at as often) until cancelled."""
+        if interval is None:
+            interval = REFRESH_INTERVAL if self._stamp is None else STAMP_INTERVAL
         while True:
             await asyncio.sleep(interval)
+            if self._stamp is not None:
+                seen = _stamped(self._stamp)
+                if seen == self._seen:
+                    continue
+                self._seen = seen
             try:
                 value = await asyncio.to_thread(self._read)
             except SecretError as exc:

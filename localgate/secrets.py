@@ -114,11 +114,13 @@ def delete_secret(name: str) -> None:
     _call(f"delete the key of account {name!r}", delete)
 
 
-def resolve_secret(account: AccountConfig) -> str:
+def resolve_secret(account: AccountConfig, read: Callable[[str], str | None] | None = None) -> str:
     """The secret of `account`, from its `key_env` variable or the keyring.
 
-    Raises SecretError naming the variable or the command that fixes it, and
-    KeyringUnavailable when no keyring backend is usable.
+    `read(name)` reads the keyring entry (`get_secret` by default; the daemon's
+    comes from `localgate.keyreader`). Raises SecretError naming the variable or
+    the command that fixes it, and KeyringUnavailable when no keyring backend is
+    usable.
     """
     if account.key_env:
         value = os.environ.get(account.key_env, "")
@@ -130,7 +132,7 @@ def resolve_secret(account: AccountConfig) -> str:
                 f"keyring (localgate accounts edit {account.name} --key)"
             )
     else:
-        value = get_secret(account.name)
+        value = (read or get_secret)(account.name)
         if not value:
             raise SecretError(f"no key stored for account {account.name!r}: run {_fix(account)}")
     # A key goes out in a header: one set outside localgate (`keyring set`, an

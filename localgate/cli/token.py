@@ -28,8 +28,8 @@ def token_group() -> None:
 def rotate() -> None:
     """Make a new token (replacing the old one) and print it once.
 
-    A running daemon switches to it within a few seconds; clients holding the
-    old token get 401 from then on.
+    A running daemon switches to it within a second (five, for one bound beyond
+    loopback); clients holding the old token get 401 from then on.
 
     \b
     Example:

@@ -8,7 +8,7 @@ anything itself: the gateway owns the HTTP session and the attempt loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
@@ -82,11 +82,14 @@ class Provider:
         self.credential = credential
 
     @classmethod
-    def credential_for(cls, account: AccountConfig) -> Credential:
-        """Resolve the account's secret (blocking; raises SecretError with the fix)."""
+    def credential_for(
+        cls, account: AccountConfig, read: Callable[[str], str | None] | None = None
+    ) -> Credential:
+        """Resolve the account's secret (blocking; raises SecretError with the fix);
+        `read` reads a keyring entry (see `resolve_secret`)."""
         from localgate.secrets import resolve_secret
 
-        return Credential(resolve_secret(account))
+        return Credential(resolve_secret(account, read))
 
     @property
     def info(self) -> ProviderInfo:

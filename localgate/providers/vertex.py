@@ -88,7 +88,7 @@ class VertexProvider(Provider):
         return headers
 
     @classmethod
-    def credential_for(cls, account):
+    def credential_for(cls, account, read=None):
         """The account's Google login from the keyring, as a refreshing credential."""
         from localgate.google.credential import GoogleCredential, google_credentials, parse_info
         from localgate.secrets import resolve_secret
@@ -99,7 +99,7 @@ class VertexProvider(Provider):
                 f"{account.name} --provider vertex --project P --region R --replace"
             )
         where = f"the stored login of account {account.name!r}"
-        secret = resolve_secret(account)
+        secret = resolve_secret(account, read)
         info = parse_info(secret, where)
         from localgate.google.transport import Request
 

@@ -35,7 +35,6 @@ def run(
     from localgate import __version__
     from localgate.events import Events
     from localgate.logs import DaemonLog
-    from localgate.proxytoken import ProxyTokenSource
     from localgate.requestlog import RequestLog
     from localgate.runtime import DaemonClaim, Runtime, base_url, log_path
     from localgate.server.app import create_app
@@ -43,7 +42,7 @@ def run(
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
-    token = ProxyTokenSource()
+    token, plaintext = token_source(host)
     check_bind(host, token)
     claim = DaemonClaim(config.state_dir).claim()
     daemon_log = DaemonLog(log_path(config.state_dir), fmt=log_format, stderr=log_to_stderr)
@@ -104,7 +103,7 @@ def run(
         )
         print(listening, flush=True)  # the announcement scripts read (stdout): first
         log.info("%s", listening, extra=FILE_ONLY)
-        warn_plaintext_keyring(log)
+        warn_plaintext_keyring(log, plaintext)
         if not accounts:
             print(
                 "no accounts yet: add one with `localgate accounts add NAME --provider anthropic`",
@@ -175,14 +174,31 @@ async def settle_memory(app) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def warn_plaintext_keyring(log) -> None:
-    """Say at start, in plain words, when account keys sit unencrypted in a file."""
+def token_source(host: str):
+    """The daemon's proxy token source, and the keyring's plaintext file (None: encrypted).
+
+    Beyond loopback a token that disappears must close the door at once, so the
+    keyring is asked every few seconds, in this process. On loopback, the usual,
+    the keyring stays out of the daemon (localgate.keyreader): the token is read
+    apart, at start and when `localgate token rotate` or `clear` says it changed.
+    """
+    from localgate.proxytoken import ProxyTokenSource, TokenApart, token_stamp
+    from localgate.server.guard import is_loopback_host
+
+    if is_loopback_host(host):
+        reader = TokenApart()
+        return ProxyTokenSource(reader, stamp=token_stamp()), reader.plaintext
     from localgate.secrets import protect_plaintext_keyring
 
     try:
-        path = protect_plaintext_keyring()
+        plaintext = protect_plaintext_keyring()
     except Exception:  # a broken keyring is reported where a key is needed
-        return
+        plaintext = None
+    return ProxyTokenSource(), plaintext
+
+
+def warn_plaintext_keyring(log, path) -> None:
+    """Say at start, in plain words, when account keys sit unencrypted in a file."""
     if path is not None:
         log.warning(
             "account keys are kept unencrypted in %s (keyrings.alt's plaintext backend): "

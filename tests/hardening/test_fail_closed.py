@@ -23,6 +23,7 @@ from localgate.server import app as app_module
 from localgate.server.app import create_app
 from localgate.server.keys import GATEWAY
 from tests.hardening.helpers import ANTHROPIC_KEY, COMPLETIONS, MESSAGES, assert_dialect_error
+from tests.keyrings import WORKING, FailingKeyring, use_backend
 from tests.support import account, write_config
 
 # -- 1. the proxy token beyond loopback ---------------------------------------------
@@ -228,30 +229,14 @@ async def test_removing_the_last_account_with_the_cli_still_works(
 # -- 3. a keyring that fails during a reload ----------------------------------------------
 
 
-class FailingKeyring(keyring.backend.KeyringBackend):
-    """A file keyring gone corrupt: its error quotes what it read."""
-
-    priority = 1
-
-    def get_password(self, service, username):
-        raise ValueError("Incorrect padding in c2stYW50LWFwaTAzLUhBUkRFTklOR3NlY3JldA==")
-
-    def set_password(self, service, username, password):
-        raise ValueError("read-only")
-
-    def delete_password(self, service, username):
-        raise ValueError("read-only")
-
-
 async def test_keyring_failing_on_reload_keeps_keys_and_recovers(
-    localgate, make_fake, config_path, fast_reload, caplog
+    localgate, make_fake, config_path, fast_reload, caplog, monkeypatch
 ):
     ant = await make_fake("anthropic", "ant")
-    working = keyring.get_keyring()
     client = await localgate([account("ant", "anthropic", ant.url, key=ANTHROPIC_KEY)])
     gateway = client.server.app[GATEWAY]
     with caplog.at_level(logging.INFO, logger="localgate"):
-        keyring.set_keyring(FailingKeyring())
+        use_backend(monkeypatch, FailingKeyring)  # the daemon's reader's
         # A config change triggers the reload while the keyring fails; it adds an
         # account whose key the daemon never held.
         late = await make_fake("openai", "late")
@@ -268,7 +253,7 @@ async def test_keyring_failing_on_reload_keeps_keys_and_recovers(
         assert resp.status == 200  # the key loaded before is still used
         assert ant.requests[-1].headers["x-api-key"] == ANTHROPIC_KEY
         assert (await client.post(COMPLETIONS.path, json=COMPLETIONS.body)).status == 503
-        keyring.set_keyring(working)
+        use_backend(monkeypatch, WORKING)
         from localgate.secrets import store_secret
 
         store_secret("late", "sk-late-secret-0123456789")

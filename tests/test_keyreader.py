@@ -1,0 +1,138 @@
+"""The daemon's keyring reads, made by a child process: what comes back, and that
+the daemon itself never loads keyring."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import keyring
+
+from localgate.errors import KeyringFailed, KeyringUnavailable
+from localgate.keyreader import read_keys
+from localgate.proxytoken import ProxyTokenSource, TokenApart, rotate_proxy_token, token_stamp
+from localgate.secrets import store_secret
+from tests.keyrings import FailingKeyring, use_backend
+from tests.support import account, write_config
+
+
+def test_the_child_reads_what_the_keyring_holds():
+    store_secret("work", "sk-work-0123456789")
+    keys = read_keys(["work", "absent", "work"])
+    assert keys.get("work") == "sk-work-0123456789"
+    assert keys.get("absent") is None
+    # The test keyring is keyrings.alt's plaintext file: said, and kept private.
+    assert str(keys.plaintext) == keyring.get_keyring().file_path
+    assert os.stat(keys.plaintext).st_mode & 0o777 == 0o600
+
+
+def test_a_failing_backend_comes_back_as_keyring_failed_without_its_text(monkeypatch):
+    use_backend(monkeypatch, FailingKeyring)
+    keys = read_keys(["work"])
+    try:
+        keys.get("work")
+    except KeyringFailed as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("no error")
+    assert "ValueError" in message and "unlocked" in message
+    assert "c2stYW50" not in message and "padding" not in message
+
+
+def test_no_backend_comes_back_as_keyring_unavailable(monkeypatch):
+    use_backend(monkeypatch, "keyring.backends.fail.Keyring")
+    keys = read_keys(["work"])
+    try:
+        keys.get("work")
+    except KeyringUnavailable as exc:
+        assert "key_env" in str(exc)  # the fixes, as the CLI says them
+    else:
+        raise AssertionError("no error")
+
+
+def test_a_child_that_fails_fails_every_name(monkeypatch):
+    use_backend(monkeypatch, "no.such.Backend")  # the child dies importing it
+    keys = read_keys(["a", "b"])
+    for name in ("a", "b"):
+        try:
+            keys.get(name)
+        except KeyringFailed as exc:
+            assert "exit status 1" in str(exc)
+        else:
+            raise AssertionError("no error")
+
+
+# The daemon's start, as `localgate serve` makes it (token source, app, accounts
+# built), in a process of its own: one request served with the keyring's key, and
+# keyring's modules never loaded.
+DAEMON = """
+import asyncio, json, sys
+import aiohttp
+from aiohttp import web
+from localgate.config import load_config
+from localgate.server import token_source
+from localgate.server.app import create_app
+
+async def main():
+    token, plaintext = token_source("127.0.0.1")
+    app = create_app(load_config(sys.argv[1]), bind_host="127.0.0.1", proxy_token=token)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    body = {"model": "gpt-x", "messages": [{"role": "user", "content": "hi"}]}
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        async with http.post(url, json=body) as resp:
+            status = resp.status
+    await runner.cleanup()
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("keyring", "keyrings"))
+    print(json.dumps({"status": status, "loaded": loaded, "plaintext": str(plaintext)}))
+
+asyncio.run(main())
+"""
+
+
+async def test_the_daemon_serves_with_keyring_keys_and_never_loads_keyring(make_fake, tmp_path):
+    fake = await make_fake("openai", "gpt")
+    config = tmp_path / "config.toml"
+    key = "sk-gpt-from-the-keyring-0123"
+    write_config(config, [account("gpt", "openai", fake.url, key=key, models=["gpt-x"])])
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DAEMON, str(config), stdout=subprocess.PIPE
+    )
+    out, _ = await done.communicate()
+    result = json.loads(out)
+    assert result["status"] == 200
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
+    assert result["loaded"] == []
+    assert result["plaintext"] == keyring.get_keyring().file_path
+
+
+async def test_on_loopback_the_token_is_read_when_rotate_says_so_and_only_then():
+    reads = []
+    apart = TokenApart()
+
+    def read():
+        reads.append(time.monotonic())
+        return apart()
+
+    source = ProxyTokenSource(read, stamp=token_stamp())
+    assert source.value is None and len(reads) == 1
+    watcher = asyncio.create_task(source.watch(interval=0.01))
+    try:
+        await asyncio.sleep(0.2)
+        assert len(reads) == 1  # nothing changed: the keyring is not asked
+        token = rotate_proxy_token()
+        deadline = time.monotonic() + 20
+        while source.value != token:
+            assert time.monotonic() < deadline, "the rotated token was not read"
+            await asyncio.sleep(0.01)
+        assert len(reads) == 2
+    finally:
+        watcher.cancel()
