@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from localgate import providers
 from localgate.config import AccountConfig
 from localgate.errors import KeyringFailed, KeyringUnavailable, LocalgateError
-from localgate.keyreader import read_keys
+from localgate.keyreader import Keys, read_keys
 from localgate.pool import AccountEntry
 from localgate.providers.base import Provider
 
@@ -72,11 +72,19 @@ def build_account(
     return Account(config, cls(config, credential))
 
 
+def in_keyring(configs: tuple[AccountConfig, ...]) -> list[str]:
+    """The names of the accounts whose keys the keyring holds (not `key_env`)."""
+    return [c.name for c in configs if not c.key_env]
+
+
 async def build_accounts(
-    configs: tuple[AccountConfig, ...], previous: Mapping[str, Account] | None = None
+    configs: tuple[AccountConfig, ...],
+    previous: Mapping[str, Account] | None = None,
+    keys: Keys | None = None,
 ) -> dict[str, Account]:
     """All accounts, secrets resolved in a worker thread so the server keeps serving,
-    the keyring read by a child process (`localgate.keyreader`), once for all.
+    the keyring read by a child process (`localgate.keyreader`), once for all, unless
+    `keys` holds what one read already (the daemon's start reads the token with them).
 
     `previous` (the accounts serving now) lends its secrets to accounts whose
     keyring read fails; the change of state is logged once each way.
@@ -85,8 +93,8 @@ async def build_accounts(
     loop = asyncio.get_running_loop()
 
     def build() -> list[Account]:
-        stored = [c.name for c in configs if not c.key_env]
-        read = read_keys(stored).get if stored else None
+        names = in_keyring(configs)
+        read = (keys or read_keys(names)).get if names else None
         return [build_account(c, previous.get(c.name), read) for c in configs]
 
     built = await loop.run_in_executor(None, build)

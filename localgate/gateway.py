@@ -46,6 +46,7 @@ from localgate.errors import (
 )
 from localgate.events import AttemptFailed, Events, LimitsObserved, RequestDone
 from localgate.httpclient import Client, Timeout
+from localgate.keyreader import Keys
 from localgate.pool import Pool, QuotaLimits
 from localgate.pool.failures import Failure, FailureKind
 from localgate.pool.signals import read_limits
@@ -114,13 +115,14 @@ class Gateway:
         self.seal_key = b""  # signs what localgate hands clients to replay (compactions)
         self._timeouts = _client_timeouts(config)
 
-    async def apply(self, config: Config) -> None:
+    async def apply(self, config: Config, keys: Keys | None = None) -> None:
         """Adopt a (re)loaded config: rebuild accounts, keep pool state by name.
 
-        Secrets are read again; where the keyring fails, the ones held are kept
-        (`keyring_failed` then says to call this again soon).
+        Secrets are read again (or taken from `keys`, read just before); where the
+        keyring fails, the ones held are kept (`keyring_failed` then says to call
+        this again soon).
         """
-        accounts = await build_accounts(config.accounts, self.accounts)
+        accounts = await build_accounts(config.accounts, self.accounts, keys)
         self.config = config
         self.accounts = accounts
         self._timeouts = _client_timeouts(config)

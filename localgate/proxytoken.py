@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from localgate.errors import SecretError
-from localgate.keyreader import read_keys
+from localgate.keyreader import Keys, read_keys
 from localgate.secrets import delete_secret, get_secret, store_secret
 
 log = logging.getLogger("localgate")
@@ -88,13 +88,18 @@ def _stamped(path: Path) -> tuple[int, int, int] | None:
 
 class TokenApart:
     """`load_proxy_token` for a daemon on loopback: the keyring read by a child
-    process (localgate.keyreader), so its backends never load into the daemon.
-    `plaintext` is the unencrypted keyring file the last read found (None: none)."""
+    process (localgate.keyreader), so its backends never load into the daemon;
+    the first read is `first`, when given (the daemon's start reads the accounts'
+    keys with the token). `plaintext` is the unencrypted keyring file the last
+    read found (None: none)."""
 
     plaintext: Path | None = None
 
+    def __init__(self, first: Keys | None = None) -> None:
+        self._first = first
+
     def __call__(self) -> str | None:
-        keys = read_keys([PROXY_TOKEN_USER])
+        keys, self._first = self._first or read_keys([PROXY_TOKEN_USER]), None
         self.plaintext = keys.plaintext
         return keys.get(PROXY_TOKEN_USER) or None
 

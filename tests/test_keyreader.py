@@ -12,10 +12,14 @@ import time
 
 import keyring
 
+from localgate.config import load_config
 from localgate.errors import KeyringFailed, KeyringUnavailable
 from localgate.keyreader import read_keys
 from localgate.proxytoken import ProxyTokenSource, TokenApart, rotate_proxy_token, token_stamp
 from localgate.secrets import store_secret
+from localgate.server import token_source
+from localgate.server.app import create_app
+from localgate.server.keys import GATEWAY
 from tests.keyrings import FailingKeyring, use_backend
 from tests.support import account, write_config
 
@@ -74,12 +78,14 @@ import asyncio, json, sys
 import aiohttp
 from aiohttp import web
 from localgate.config import load_config
+from localgate.secrets import store_secret
 from localgate.server import token_source
 from localgate.server.app import create_app
 
 async def main():
-    token, plaintext = token_source("127.0.0.1")
-    app = create_app(load_config(sys.argv[1]), bind_host="127.0.0.1", proxy_token=token)
+    config = load_config(sys.argv[1])
+    token, plaintext, keys = token_source("127.0.0.1", config)
+    app = create_app(config, bind_host="127.0.0.1", proxy_token=token, keys=keys)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -112,6 +118,28 @@ async def test_the_daemon_serves_with_keyring_keys_and_never_loads_keyring(make_
     assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
     assert result["loaded"] == []
     assert result["plaintext"] == keyring.get_keyring().file_path
+
+
+async def test_a_start_on_loopback_reads_the_keyring_once(
+    aiohttp_client, make_fake, tmp_path, monkeypatch
+):
+    fake = await make_fake("openai", "gpt")
+    config_file = tmp_path / "config.toml"
+    write_config(config_file, [account("gpt", "openai", fake.url, models=["gpt-x"])])
+    rotate_proxy_token()
+    children = []
+    run = subprocess.run
+
+    def counted(*args, **kwargs):
+        children.append(args)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", counted)
+    config = load_config(config_file)
+    token, _, keys = token_source("127.0.0.1", config)
+    client = await aiohttp_client(create_app(config, proxy_token=token, keys=keys))
+    assert token.value and client.server.app[GATEWAY].accounts["gpt"].provider is not None
+    assert len(children) == 1  # the token and the account's key, together
 
 
 async def test_on_loopback_the_token_is_read_when_rotate_says_so_and_only_then():

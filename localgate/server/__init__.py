@@ -42,7 +42,7 @@ def run(
 
     host = host or config.server.host
     port = port if port is not None else config.server.port
-    token, plaintext = token_source(host)
+    token, plaintext, keys = token_source(host, config)
     check_bind(host, token)
     claim = DaemonClaim(config.state_dir).claim()
     daemon_log = DaemonLog(log_path(config.state_dir), fmt=log_format, stderr=log_to_stderr)
@@ -54,7 +54,7 @@ def run(
             log.warning("no proxy token in use: %s", token.problem)
         events = Events()
         events.subscribe(RequestLog(defer=daemon_log.defer))  # lines made off the loop
-        app = create_app(config, bind_host=host, events=events, proxy_token=token)
+        app = create_app(config, bind_host=host, events=events, proxy_token=token, keys=keys)
         grace = config.server.shutdown_grace
 
         async def drain(app: web.Application) -> None:
@@ -174,27 +174,32 @@ async def settle_memory(app) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def token_source(host: str):
-    """The daemon's proxy token source, and the keyring's plaintext file (None: encrypted).
+def token_source(host: str, config: Config):
+    """The daemon's proxy token source, the keyring's plaintext file (None: encrypted),
+    and the accounts' keys when they were read with the token (else None).
 
     Beyond loopback a token that disappears must close the door at once, so the
     keyring is asked every few seconds, in this process. On loopback, the usual,
     the keyring stays out of the daemon (localgate.keyreader): the token is read
-    apart, at start and when `localgate token rotate` or `clear` says it changed.
+    apart, at start (with the accounts' keys: one child process, not two) and
+    when `localgate token rotate` or `clear` says it changed.
     """
-    from localgate.proxytoken import ProxyTokenSource, TokenApart, token_stamp
+    from localgate.accounts import in_keyring
+    from localgate.keyreader import read_keys
+    from localgate.proxytoken import PROXY_TOKEN_USER, ProxyTokenSource, TokenApart, token_stamp
     from localgate.server.guard import is_loopback_host
 
     if is_loopback_host(host):
-        reader = TokenApart()
-        return ProxyTokenSource(reader, stamp=token_stamp()), reader.plaintext
+        keys = read_keys([PROXY_TOKEN_USER, *in_keyring(config.accounts)])
+        reader = TokenApart(keys)
+        return ProxyTokenSource(reader, stamp=token_stamp()), reader.plaintext, keys
     from localgate.secrets import protect_plaintext_keyring
 
     try:
         plaintext = protect_plaintext_keyring()
     except Exception:  # a broken keyring is reported where a key is needed
         plaintext = None
-    return ProxyTokenSource(), plaintext
+    return ProxyTokenSource(), plaintext, None
 
 
 def warn_plaintext_keyring(log, path) -> None:

@@ -20,6 +20,7 @@ from localgate.events import Events
 from localgate.files import private_file, private_key
 from localgate.gateway import Gateway
 from localgate.httpclient import Client
+from localgate.keyreader import Keys
 from localgate.ledger import Ledger, LedgerReader, ledger_path
 from localgate.proxytoken import ProxyTokenSource
 from localgate.response_store import ResponseStore
@@ -55,10 +56,12 @@ def create_app(
     bind_host: str | None = None,
     events: Events | None = None,
     proxy_token: ProxyTokenSource | None = None,
+    keys: Keys | None = None,
 ):
     """The localgate app for `config`; `bind_host` is trusted as a Host when not loopback.
 
-    `proxy_token` defaults to the token in the keyring, re-read while serving.
+    `proxy_token` defaults to the token in the keyring, re-read while serving;
+    `keys`, the accounts' keys read at start, spares the first build a read.
     """
     state = {"config": config, "stamp": _stamp(config)}
     token = proxy_token or ProxyTokenSource()
@@ -114,7 +117,7 @@ def create_app(
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         gateway = Gateway(config, http, events, sockets)
-        await gateway.apply(config)
+        await gateway.apply(config, keys)
         app[GATEWAY] = gateway
         app[CATALOG] = ModelCatalog(gateway)
         app[STARTED] = time.time()
