@@ -63,6 +63,8 @@ def read_keys(names: Iterable[str]) -> Keys:
             capture_output=True,  # its stderr unread: a backend's text may quote a key
             timeout=TIMEOUT,
             check=False,
+            # Windows: no console window flashing up for it (0 elsewhere).
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
         answer = json.loads(done.stdout) if done.returncode == 0 else None
     except subprocess.TimeoutExpired:
