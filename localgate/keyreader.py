@@ -47,7 +47,7 @@ class Keys:
         """The secret stored for `name` (None: none), or the SecretError reading it raised."""
         value = self.found.get(name)
         if isinstance(value, SecretError):
-            raise value
+            raise value.with_traceback(None)  # each raise its own traceback, not a growing one
         return value
 
 

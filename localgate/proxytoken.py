@@ -20,7 +20,7 @@ import hmac
 import logging
 import secrets as _random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from localgate.errors import SecretError
@@ -88,18 +88,21 @@ def _stamped(path: Path) -> tuple[int, int, int] | None:
 
 class TokenApart:
     """`load_proxy_token` for a daemon on loopback: the keyring read by a child
-    process (localgate.keyreader), so its backends never load into the daemon;
-    the first read is `first`, when given (the daemon's start reads the accounts'
-    keys with the token). `plaintext` is the unencrypted keyring file the last
-    read found (None: none)."""
+    process (localgate.keyreader), so its backends never load into the daemon.
+    The first read also reads the entries `also` names (the accounts' keys, at
+    the daemon's start: one child, not two) and keeps what it read in `keys`.
+    `plaintext` is the unencrypted keyring file the last read found (None: none)."""
 
     plaintext: Path | None = None
+    keys: Keys | None = None
 
-    def __init__(self, first: Keys | None = None) -> None:
-        self._first = first
+    def __init__(self, also: Iterable[str] = ()) -> None:
+        self._also = list(also)
 
     def __call__(self) -> str | None:
-        keys, self._first = self._first or read_keys([PROXY_TOKEN_USER]), None
+        keys = read_keys([PROXY_TOKEN_USER, *self._also])
+        if self._also:
+            self.keys, self._also = keys, []
         self.plaintext = keys.plaintext
         return keys.get(PROXY_TOKEN_USER) or None
 

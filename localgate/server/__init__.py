@@ -185,14 +185,13 @@ def token_source(host: str, config: Config):
     when `localgate token rotate` or `clear` says it changed.
     """
     from localgate.accounts import in_keyring
-    from localgate.keyreader import read_keys
-    from localgate.proxytoken import PROXY_TOKEN_USER, ProxyTokenSource, TokenApart, token_stamp
+    from localgate.proxytoken import ProxyTokenSource, TokenApart, token_stamp
     from localgate.server.guard import is_loopback_host
 
     if is_loopback_host(host):
-        keys = read_keys([PROXY_TOKEN_USER, *in_keyring(config.accounts)])
-        reader = TokenApart(keys)
-        return ProxyTokenSource(reader, stamp=token_stamp()), reader.plaintext, keys
+        reader = TokenApart(also=in_keyring(config.accounts))
+        source = ProxyTokenSource(reader, stamp=token_stamp())
+        return source, reader.plaintext, reader.keys
     from localgate.secrets import protect_plaintext_keyring
 
     try:
