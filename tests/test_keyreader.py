@@ -15,8 +15,14 @@ import keyring
 from localgate.config import load_config
 from localgate.errors import KeyringFailed, KeyringUnavailable
 from localgate.keyreader import read_keys
-from localgate.proxytoken import ProxyTokenSource, TokenApart, rotate_proxy_token, token_stamp
-from localgate.secrets import store_secret
+from localgate.proxytoken import (
+    PROXY_TOKEN_USER,
+    ProxyTokenSource,
+    TokenApart,
+    rotate_proxy_token,
+    token_stamp,
+)
+from localgate.secrets import delete_secret, store_secret
 from localgate.server import token_source
 from localgate.server.app import create_app
 from localgate.server.keys import GATEWAY
@@ -78,7 +84,7 @@ import asyncio, json, sys
 import aiohttp
 from aiohttp import web
 from localgate.config import load_config
-from localgate.secrets import store_secret
+from localgate.secrets import delete_secret, store_secret
 from localgate.server import token_source
 from localgate.server.app import create_app
 
@@ -162,5 +168,24 @@ async def test_on_loopback_the_token_is_read_when_rotate_says_so_and_only_then()
             assert time.monotonic() < deadline, "the rotated token was not read"
             await asyncio.sleep(0.01)
         assert len(reads) == 2
+    finally:
+        watcher.cancel()
+
+
+async def test_beyond_loopback_the_token_is_read_in_process_every_few_seconds(tmp_path):
+    config_file = tmp_path / "config.toml"
+    write_config(config_file, [account("gpt", "openai", "http://127.0.0.1:9/v1")])
+    token = rotate_proxy_token()
+    source, plaintext, keys = token_source("192.0.2.1", load_config(config_file))
+    assert source.value == token and keys is None
+    assert str(plaintext) == keyring.get_keyring().file_path
+    # Gone without `token clear` (no stamp touched): a daemon there must still see it.
+    delete_secret(PROXY_TOKEN_USER)
+    watcher = asyncio.create_task(source.watch(interval=0.01))
+    try:
+        deadline = time.monotonic() + 20
+        while source.value is not None:
+            assert time.monotonic() < deadline, "the vanished token was not noticed"
+            await asyncio.sleep(0.01)
     finally:
         watcher.cancel()
