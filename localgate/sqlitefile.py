@@ -13,6 +13,8 @@ from pathlib import Path
 
 from localgate.files import private_file
 
+CACHE_KB = 256  # each connection's page cache
+
 
 def open_wal(path: Path, **options) -> sqlite3.Connection:
     """A connection to the file at `path` (created 0600 when missing), in WAL mode,
@@ -29,6 +31,12 @@ def open_wal(path: Path, **options) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        # SQLite's page cache is 2 MB a connection by default, and the daemon
+        # keeps three (ledger writer and reader, response store): filled by use,
+        # kept for the daemon's life. Their writes append and their reads are
+        # small or whole scans, which 256 KB serves as well: after a load the
+        # daemon held 49.7 MB against 53.4, at the same req/s (round nineteen).
+        db.execute(f"PRAGMA cache_size={-CACHE_KB}")
     except sqlite3.Error:
         db.close()
         raise

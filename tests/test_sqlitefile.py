@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from localgate.sqlitefile import open_wal, transaction
+from localgate.sqlitefile import CACHE_KB, open_wal, transaction
 
 
 @pytest.fixture
@@ -45,3 +45,8 @@ def test_a_failed_commit_is_rolled_back(db):
             db.execute("INSERT INTO c VALUES (7)")  # refused only at COMMIT
     assert not db.in_transaction
     assert db.execute("SELECT COUNT(*) FROM c").fetchone()[0] == 0
+
+
+def test_a_connection_keeps_a_small_page_cache(db):
+    # Negative: KiB, not pages; the default (2 MB) stayed for the daemon's life.
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KB
