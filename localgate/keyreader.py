@@ -3,7 +3,7 @@
 The daemon reads the keyring at start and when its accounts change: a few
 times a day. Keyring's backends, once loaded, stay for the process's life: on
 a Linux desktop the Secret Service backend brings D-Bus and cryptography,
-~8.5 MB of a ~55 MB daemon (even the null backend ~1.9 MB). So the daemon asks
+~9 MB of a ~56 MB daemon (even the null backend ~1.9 MB). So the daemon asks
 a child, `python -m localgate.keyreader`, which reads the named entries with
 `localgate.secrets` (the CLI's own code, errors and all) and exits.
 
