@@ -10,6 +10,16 @@ import os
 from pathlib import Path
 
 
+def version(path: Path) -> tuple[int, int] | None:
+    """(modification time in ns, size) of the file at `path`: changes when it is
+    written, so a poll can tell. None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 def identity(file: Path | int) -> tuple[int, int] | None:
     """(device, inode) of the file at a path or behind an open descriptor: which file
     it is, so a deleted or replaced one is told apart. None when there is none."""

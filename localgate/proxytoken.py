@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from localgate.errors import SecretError
+from localgate.files import private_file, version
 from localgate.keyreader import Keys, read_keys
 from localgate.secrets import delete_secret, get_secret, store_secret
 
@@ -70,20 +71,10 @@ def token_stamp() -> Path:
 
 def say_token_changed() -> None:
     """Tell running daemons on loopback to read the token again."""
-    from localgate.files import private_file
-
     try:
         private_file(token_stamp()).write_text(f"{time.time_ns()}\n")
     except OSError:  # the state dir unwritable: they use the new token after a restart
         pass
-
-
-def _stamped(path: Path) -> tuple[int, int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 class TokenApart:
@@ -170,7 +161,7 @@ class ProxyTokenSource:
         self._read = read
         self._stamp = stamp
         # Taken before the read: a change made during it is read again.
-        self._seen = _stamped(stamp) if stamp is not None else None
+        self._seen = version(stamp) if stamp is not None else None
         self.value: str | None = None
         self.problem: str | None = None
         self.required = False
@@ -187,7 +178,7 @@ class ProxyTokenSource:
         while True:
             await asyncio.sleep(interval)
             if self._stamp is not None:
-                seen = _stamped(self._stamp)
+                seen = version(self._stamp)
                 if seen == self._seen:
                     continue
                 self._seen = seen

@@ -17,7 +17,7 @@ from localgate.dashboard.feed import LiveFeed
 from localgate.dashboard.session import PageSessions
 from localgate.errors import ConfigError
 from localgate.events import Events
-from localgate.files import private_file, private_key
+from localgate.files import private_file, private_key, version
 from localgate.gateway import Gateway
 from localgate.httpclient import Client
 from localgate.keyreader import Keys
@@ -63,7 +63,7 @@ def create_app(
     `proxy_token` defaults to the token in the keyring, re-read while serving;
     `keys`, the accounts' keys read at start, spares the first build a read.
     """
-    state = {"config": config, "stamp": _stamp(config)}
+    state = {"config": config, "stamp": version(config.path)}
     token = proxy_token or ProxyTokenSource()
     trusted = (
         frozenset({bind_host}) if bind_host and not is_loopback_host(bind_host) else frozenset()
@@ -198,17 +198,9 @@ def create_app(
     return app
 
 
-def _stamp(config: Config):
-    try:
-        stat = config.path.stat()
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size)
-
-
 async def _reload(gateway: Gateway, state: dict) -> Config:
     """Read the config file now and adopt it; ConfigError when it cannot be used."""
-    stamp = _stamp(state["config"])
+    stamp = version(state["config"].path)
     new = reload_config(state["config"])  # refuses a file that would drop every account
     await gateway.apply(new)
     state["config"], state["stamp"] = new, stamp
@@ -226,7 +218,7 @@ async def _watch_config(gateway: Gateway, state: dict) -> None:
     retry_at = time.monotonic() + KEYRING_RETRY
     while True:
         await asyncio.sleep(RELOAD_INTERVAL)
-        current = _stamp(state["config"])
+        current = version(state["config"].path)
         if current == state["stamp"]:
             if gateway.keyring_failed and time.monotonic() >= retry_at:
                 retry_at = time.monotonic() + KEYRING_RETRY
