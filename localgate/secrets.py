@@ -174,7 +174,18 @@ def _call(action: str, operation: Callable[..., T]) -> T:
     import keyring
     from keyring.errors import NoKeyringError
 
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # a backend that cannot be loaded: a misnamed one, a broken import
+        named = os.environ.get("PYTHON_KEYRING_BACKEND")
+        if named:
+            raise KeyringUnavailable(
+                f"cannot load the keyring backend PYTHON_KEYRING_BACKEND names ({named!r}: "
+                f"{type(exc).__name__}): correct the variable, or unset it to let keyring choose"
+            ) from exc
+        raise KeyringUnavailable(
+            f"cannot load a keyring backend ({type(exc).__name__}): {NO_BACKEND_HELP}"
+        ) from exc
     if not _usable(backend):
         raise KeyringUnavailable(NO_BACKEND_HELP)
     try:

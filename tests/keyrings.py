@@ -10,6 +10,10 @@ from __future__ import annotations
 import keyring.backend
 
 WORKING = "keyrings.alt.file.PlaintextKeyring"  # every test's (tests/conftest.py)
+# A backend whose process dies as it is made. Its module is never imported by the
+# test process itself: keyring makes every KeyringBackend subclass it has seen
+# when it looks for backends, and this one would end the test run.
+DYING = "tests.dying_keyring.DyingKeyring"
 
 
 class FailingKeyring(keyring.backend.KeyringBackend):

@@ -11,6 +11,7 @@ import sys
 import time
 
 import keyring
+import keyring.core
 
 from localgate.config import load_config
 from localgate.errors import KeyringFailed, KeyringUnavailable
@@ -22,11 +23,11 @@ from localgate.proxytoken import (
     rotate_proxy_token,
     token_stamp,
 )
-from localgate.secrets import delete_secret, store_secret
+from localgate.secrets import delete_secret, get_secret, store_secret
 from localgate.server import token_source
 from localgate.server.app import create_app
 from localgate.server.keys import GATEWAY
-from tests.keyrings import FailingKeyring, use_backend
+from tests.keyrings import DYING, FailingKeyring, use_backend
 from tests.support import account, write_config
 
 
@@ -65,13 +66,25 @@ def test_no_backend_comes_back_as_keyring_unavailable(monkeypatch):
 
 
 def test_a_child_that_fails_fails_every_name(monkeypatch):
-    use_backend(monkeypatch, "no.such.Backend")  # the child dies importing it
+    use_backend(monkeypatch, DYING)  # the child dies making it
     keys = read_keys(["a", "b"])
     for name in ("a", "b"):
         try:
             keys.get(name)
         except KeyringFailed as exc:
-            assert "exit status 1" in str(exc)
+            assert "exit status 3" in str(exc)
+        else:
+            raise AssertionError("no error")
+
+
+def test_a_backend_that_cannot_be_loaded_is_named_with_the_fix(monkeypatch):
+    use_backend(monkeypatch, "no.such.Backend")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # chosen afresh here too
+    for keys in (read_keys(["a"]), None):  # the daemon's child, and the CLI in-process
+        try:
+            keys.get("a") if keys else get_secret("a")
+        except KeyringUnavailable as exc:
+            assert "'no.such.Backend'" in str(exc) and "unset it" in str(exc)
         else:
             raise AssertionError("no error")
 
@@ -84,7 +97,7 @@ import asyncio, json, sys
 import aiohttp
 from aiohttp import web
 from localgate.config import load_config
-from localgate.secrets import delete_secret, store_secret
+from localgate.secrets import delete_secret, get_secret, store_secret
 from localgate.server import token_source
 from localgate.server.app import create_app
 
