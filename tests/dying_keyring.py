@@ -8,20 +8,9 @@ from __future__ import annotations
 
 import os
 
-import keyring.backend
+from tests.keyrings import FailingKeyring
 
 
-class DyingKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
+class DyingKeyring(FailingKeyring):
     def __init__(self):
         os._exit(3)
-
-    def get_password(self, service, username):
-        raise AssertionError("unreachable")
-
-    def set_password(self, service, username, password):
-        raise AssertionError("unreachable")
-
-    def delete_password(self, service, username):
-        raise AssertionError("unreachable")
